@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// Optional fields are left out when false or empty, as nats-server leaves
 /// them out.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ServerInfo {
     /// The server's id (an nkey-shaped 56-character string starting with `N`).
     pub server_id: String,
@@ -50,6 +51,14 @@ pub struct ServerInfo {
     /// Other servers' client URLs (websocket URLs for websocket clients).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub connect_urls: Vec<String>,
+}
+
+impl ServerInfo {
+    /// Decodes an `INFO` body (a client may send one; nats-server decodes it
+    /// and closes the connection when it is not valid).
+    pub fn parse(json: &[u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(json)
+    }
 }
 
 fn is_false(value: &bool) -> bool {

@@ -72,11 +72,10 @@ impl<S: Clone + PartialEq> Router<S> {
     pub fn insert(
         &self,
         filter: impl Into<Bytes>,
-        queue: Option<impl Into<Bytes>>,
+        queue: Option<Bytes>,
         handle: S,
     ) -> Result<(), SubjectError> {
         let filter = filter.into();
-        let queue = queue.map(Into::into);
         let mut inner = self.write();
         inner.trie.insert(&filter, queue.as_ref(), handle)?;
         inner.forget(&filter);
@@ -159,10 +158,10 @@ mod tests {
     #[test]
     fn cache_is_patched_on_change() {
         let router: Router<u32> = Router::new();
-        router.insert("a.b", None::<Bytes>, 1).unwrap();
+        router.insert("a.b", None, 1).unwrap();
         assert_eq!(router.lookup(b"a.b").plain, vec![1]);
         assert_eq!(router.lookup(b"x.y").plain, Vec::<u32>::new());
-        router.insert("a.*", None::<Bytes>, 2).unwrap();
+        router.insert("a.*", None, 2).unwrap();
         assert_eq!(router.stats().cached_subjects, 1, "x.y stays cached");
         assert_eq!(router.lookup(b"a.b").plain, vec![1, 2]);
         router.remove(b"a.b", None, &1);
@@ -176,7 +175,7 @@ mod tests {
     #[test]
     fn cache_stays_bounded() {
         let router: Router<u32> = Router::new();
-        router.insert(">", None::<Bytes>, 1).unwrap();
+        router.insert(">", None, 1).unwrap();
         for i in 0..5000 {
             router.lookup(format!("inbox.{i}").as_bytes());
         }

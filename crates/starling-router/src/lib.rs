@@ -16,8 +16,8 @@
 //!
 //! let router: Router<u32> = Router::new();
 //! router.insert("orders.*", None, 1)?;
-//! router.insert("orders.>", Some("workers"), 2)?;
-//! router.insert("orders.>", Some("workers"), 3)?;
+//! router.insert("orders.>", Some("workers".into()), 2)?;
+//! router.insert("orders.>", Some("workers".into()), 3)?;
 //!
 //! let matches = router.lookup(b"orders.created");
 //! assert_eq!(matches.plain, vec![1]);

@@ -1,0 +1,204 @@
+//! The only code that touches a client's socket: one reader task and one
+//! writer task per connection.
+//!
+//! The reader parses what arrives and hands each operation to the
+//! [`Session`]; after each read batch it wakes the writers that got bytes.
+//! The writer sleeps until woken, swaps the whole outbound buffer out and
+//! writes it with one call (many messages per syscall), bounded by
+//! `write_deadline`; it also runs the ping timer. Close is a flag plus two
+//! wake-ups, so either side, or any publisher, can end a connection.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use starling_proto::{ClientParser, ErrReply, encode};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::time::{Instant, sleep_until, timeout};
+
+use super::link::{ClientLink, CloseReason};
+use super::session::Session;
+use crate::identity::FastRng;
+use crate::server::Shared;
+
+/// Reads start this size and grow (doubling) while reads fill the buffer.
+const MIN_READ: usize = 512;
+const MAX_READ: usize = 64 * 1024;
+/// A write buffer grown past this by a burst is released afterwards.
+const KEEP_WRITE_CAPACITY: usize = 1024 * 1024;
+/// The first ping after CONNECT comes after at most this (nats-server's).
+const FIRST_PING_MAX: Duration = Duration::from_secs(2);
+
+/// Serves one accepted connection until it closes.
+///
+/// The stream comes as its two halves, so each transport splits itself in
+/// the cheapest way (a TCP stream without a lock between the halves).
+pub(crate) async fn run_connection<R, W>(
+    shared: Arc<Shared>,
+    (reader, writer): (R, W),
+    peer: SocketAddr,
+    cid: u64,
+) where
+    R: AsyncRead + Send + 'static,
+    W: AsyncWrite + Send + 'static,
+{
+    let link = Arc::new(ClientLink::new(cid, shared.options.max_pending));
+    tracing::debug!(cid, "{peer} - cid:{cid} - Client connection created");
+    let info = shared.client_info(cid, peer);
+    link.queue(|out| {
+        // Serialising a struct of strings and numbers cannot fail.
+        let _ = encode::info(out, &info);
+    });
+    if !shared.register(&link) {
+        link.queue(|out| ErrReply::MaxConnectionsExceeded.encode(out));
+        tracing::info!(cid, "{peer} - cid:{cid} - Maximum connections exceeded");
+        link.close(CloseReason::MaxConnectionsExceeded);
+    }
+    let writer = tokio::spawn(write_loop(Arc::clone(&shared), Arc::clone(&link), writer));
+    link.writer_wake.notify_one();
+    if !link.is_closed() {
+        read_loop(Arc::clone(&shared), Arc::clone(&link), reader).await;
+    }
+    // The writer ends by itself once closing: after flushing within
+    // write_deadline, or at once for reasons that discard the backlog.
+    let _ = writer.await;
+    shared.deregister(&link);
+    let reason = link.close_reason().map_or("Unknown", CloseReason::as_str);
+    tracing::debug!(
+        cid,
+        "{peer} - cid:{cid} - Client connection closed: {reason}"
+    );
+}
+
+async fn read_loop<R: AsyncRead>(shared: Arc<Shared>, link: Arc<ClientLink>, reader: R) {
+    tokio::pin!(reader);
+    let mut session = Session::new(shared, Arc::clone(&link));
+    let mut parser = ClientParser::new(session.parser_limits());
+    let mut buf = BytesMut::with_capacity(MIN_READ);
+    let mut read_size = MIN_READ;
+    let trace = tracing::enabled!(tracing::Level::TRACE);
+    'reading: loop {
+        let missing = parser
+            .bytes_needed()
+            .map_or(0, |n| n.saturating_sub(buf.len()));
+        buf.reserve(missing.max(read_size));
+        let read = tokio::select! {
+            biased;
+            () = link.reader_stop.notified() => break 'reading,
+            read = reader.read_buf(&mut buf) => read,
+        };
+        match read {
+            Ok(0) => {
+                link.close(CloseReason::ClientClosed);
+                break;
+            }
+            Ok(n) if n >= read_size && read_size < MAX_READ => read_size *= 2,
+            Ok(n) if n < read_size / 4 && read_size > MIN_READ => read_size /= 2,
+            Ok(_) => {}
+            Err(_) => {
+                link.close(CloseReason::ReadError);
+                break;
+            }
+        }
+        loop {
+            match parser.decode(&mut buf) {
+                Ok(Some(op)) => {
+                    if trace {
+                        tracing::trace!(cid = link.cid, "<<- {op:?}");
+                    }
+                    if let Err(reason) = session.handle(op) {
+                        link.close(reason);
+                        break 'reading;
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    let reason = session.handle_parse_error(error);
+                    link.close(reason);
+                    break 'reading;
+                }
+            }
+            if link.is_closed() {
+                break 'reading;
+            }
+        }
+        session.flush_wakes();
+    }
+    session.flush_wakes();
+}
+
+async fn write_loop<W: AsyncWrite>(shared: Arc<Shared>, link: Arc<ClientLink>, writer: W) {
+    tokio::pin!(writer);
+    let options = &shared.options;
+    let mut spare = BytesMut::new();
+    let mut rng = FastRng::new();
+    let mut next_ping = Instant::now() + options.ping_interval;
+    loop {
+        tokio::select! {
+            () = link.writer_wake.notified() => {}
+            () = sleep_until(next_ping) => {
+                next_ping = Instant::now() + options.ping_interval;
+                ping_tick(&shared, &link);
+            }
+        }
+        if link.ping_timer_reset.swap(false, Ordering::Relaxed) {
+            let first = options.ping_interval.min(FIRST_PING_MAX);
+            let jitter = first.mul_f64((rng.below(201) as f64) / 1000.0);
+            next_ping = Instant::now() + first + jitter;
+        }
+        let closing = link.take_outbound(&mut spare);
+        if !spare.is_empty() {
+            match timeout(options.write_deadline, writer.write_all(&spare)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => {
+                    link.close(CloseReason::WriteError);
+                    break;
+                }
+                Err(_) => {
+                    tracing::info!(
+                        cid = link.cid,
+                        "Slow Consumer Detected: WriteDeadline of {:?} exceeded with {} total bytes.",
+                        options.write_deadline,
+                        spare.len()
+                    );
+                    link.close(CloseReason::SlowConsumerWriteDeadline);
+                    break;
+                }
+            }
+            spare.clear();
+            if spare.capacity() > KEEP_WRITE_CAPACITY {
+                spare = BytesMut::new();
+            }
+            link.written();
+        }
+        if closing.is_some() {
+            break;
+        }
+    }
+    let _ = timeout(options.write_deadline, writer.shutdown()).await;
+    // Make sure the reader stops too when the writer ended first.
+    link.close(CloseReason::WriteError);
+}
+
+/// One tick of the ping timer: PING an idle client, or close it as stale
+/// when too many PINGs went unanswered (nats-server's `processPingTimer`).
+fn ping_tick(shared: &Shared, link: &ClientLink) {
+    let interval = shared.options.ping_interval.as_millis() as u64;
+    let idle = shared
+        .now_millis()
+        .saturating_sub(link.last_activity.load(Ordering::Relaxed))
+        >= interval;
+    if !idle && link.rtt_measured.load(Ordering::Relaxed) {
+        return;
+    }
+    if link.pings_out.load(Ordering::Relaxed) + 1 > shared.options.ping_max {
+        tracing::debug!(cid = link.cid, "Stale Client Connection - Closing");
+        link.queue(|out| ErrReply::StaleConnection.encode(out));
+        link.close(CloseReason::StaleConnection);
+        return;
+    }
+    link.pings_out.fetch_add(1, Ordering::Relaxed);
+    link.queue(|out| out.extend_from_slice(encode::PING));
+}

@@ -1,0 +1,9 @@
+//! Client connections: the shared link, the protocol session, and the tokio
+//! driver that connects them to a socket.
+
+mod driver;
+mod link;
+mod session;
+
+pub(crate) use driver::run_connection;
+pub(crate) use link::{ClientLink, CloseReason, SubHandle, Subscription};

@@ -1,0 +1,353 @@
+//! One connection's protocol logic: what each client operation does.
+//!
+//! The session is driven by its connection's reader task but does no I/O
+//! itself: it changes the router, queues bytes on outbound buffers, and
+//! returns a [`CloseReason`] when the connection must end. Writers it must
+//! wake are collected and woken once per read batch ([`Session::flush_wakes`]),
+//! which is what lets one socket write carry many messages.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use bytes::{BufMut, BytesMut};
+use starling_proto::{
+    ClientOp, Connect, ErrReply, ParserLimits, ProtoError, Publish, ServerInfo, Subscribe,
+    Unsubscribe, encode,
+};
+
+use super::link::{ClientLink, CloseReason, Queued, SubHandle, Subscription};
+use crate::identity::FastRng;
+use crate::server::Shared;
+
+/// Reply prefixes reserved for the server's own use (nats-server's
+/// `isReservedReply`), and the gateway prefix clients may not publish to.
+const RESERVED_REPLY_PREFIXES: [&[u8]; 3] = [b"_R_.", b"$JS.ACK.", b"_GR_."];
+const GATEWAY_REPLY_PREFIX: &[u8] = b"_GR_.";
+
+pub(crate) struct Session {
+    shared: Arc<Shared>,
+    link: Arc<ClientLink>,
+    verbose: bool,
+    pedantic: bool,
+    echo: bool,
+    headers: bool,
+    no_responders: bool,
+    rng: FastRng,
+    /// Writers to wake at the end of this read batch.
+    wakes: Vec<Arc<ClientLink>>,
+}
+
+impl Session {
+    pub(crate) fn new(shared: Arc<Shared>, link: Arc<ClientLink>) -> Self {
+        // Until CONNECT, nats-server applies its defaults: verbose, pedantic, echo.
+        Self {
+            shared,
+            link,
+            verbose: true,
+            pedantic: true,
+            echo: true,
+            headers: false,
+            no_responders: false,
+            rng: FastRng::new(),
+            wakes: Vec::new(),
+        }
+    }
+
+    pub(crate) fn parser_limits(&self) -> ParserLimits {
+        ParserLimits {
+            max_control_line: self.shared.options.max_control_line,
+            max_payload: self.shared.options.max_payload,
+        }
+    }
+
+    /// Handles one operation. `Err` means close with that reason (any `-ERR`
+    /// that explains it is already queued).
+    pub(crate) fn handle(&mut self, op: ClientOp) -> Result<(), CloseReason> {
+        match op {
+            ClientOp::Pub(publish) => self.handle_publish(&publish),
+            ClientOp::Ping => {
+                self.touch();
+                self.send(encode::PONG);
+                Ok(())
+            }
+            ClientOp::Pong => {
+                self.link.pings_out.store(0, Ordering::Relaxed);
+                self.link.rtt_measured.store(true, Ordering::Relaxed);
+                Ok(())
+            }
+            ClientOp::Sub(sub) => {
+                self.handle_subscribe(&sub);
+                Ok(())
+            }
+            ClientOp::Unsub(unsub) => {
+                self.handle_unsubscribe(&unsub);
+                Ok(())
+            }
+            ClientOp::Connect(json) => self.handle_connect(&json),
+            ClientOp::Info(json) => match ServerInfo::parse(&json) {
+                Ok(_) => Ok(()),
+                Err(_) => Err(CloseReason::ProtocolViolation),
+            },
+            ClientOp::Ok => Ok(()),
+            ClientOp::Err(text) => {
+                tracing::debug!(
+                    cid = self.link.cid,
+                    "Client error: {}",
+                    String::from_utf8_lossy(&text)
+                );
+                Err(CloseReason::ParseError)
+            }
+            _ => Err(CloseReason::ParseError),
+        }
+    }
+
+    /// Queues the `-ERR` for a parse error and says how to close.
+    pub(crate) fn handle_parse_error(&mut self, error: ProtoError) -> CloseReason {
+        tracing::debug!(cid = self.link.cid, "Client parser error: {error}");
+        if let Some(reply) = error.reply() {
+            self.send_err(reply);
+        }
+        match error {
+            ProtoError::MaxPayloadExceeded => CloseReason::MaxPayloadExceeded,
+            ProtoError::MaxControlLineExceeded => CloseReason::MaxControlLineExceeded,
+            _ => CloseReason::ParseError,
+        }
+    }
+
+    /// Wakes every writer that got bytes during this batch.
+    pub(crate) fn flush_wakes(&mut self) {
+        for link in self.wakes.drain(..) {
+            link.writer_wake.notify_one();
+        }
+    }
+
+    fn handle_connect(&mut self, json: &[u8]) -> Result<(), CloseReason> {
+        let connect = match Connect::parse(json) {
+            Ok(connect) => connect,
+            Err(error) => {
+                tracing::debug!(cid = self.link.cid, "Invalid CONNECT: {error}");
+                return Err(CloseReason::ProtocolViolation);
+            }
+        };
+        self.link.ping_timer_reset.store(true, Ordering::Relaxed);
+        self.link.writer_wake.notify_one();
+        if connect.account.as_deref().is_some_and(|a| !a.is_empty())
+            || connect.new_account == Some(true)
+        {
+            self.send_err(ErrReply::AuthorizationViolation);
+            return Err(CloseReason::AuthenticationViolation);
+        }
+        if !matches!(connect.protocol, None | Some(0 | 1)) {
+            self.send_err(ErrReply::InvalidClientProtocol);
+            return Err(CloseReason::BadClientProtocolVersion);
+        }
+        let headers = connect.headers == Some(true);
+        let no_responders = connect.no_responders == Some(true);
+        if no_responders && !headers {
+            self.send_err(ErrReply::NoRespondersRequiresHeaders);
+            return Err(CloseReason::NoRespondersRequiresHeaders);
+        }
+        self.verbose = connect.verbose;
+        self.pedantic = connect.pedantic;
+        self.echo = connect.echo;
+        self.headers = headers;
+        self.no_responders = no_responders;
+        self.link.headers.store(headers, Ordering::Relaxed);
+        tracing::debug!(
+            cid = self.link.cid,
+            name = connect.name.as_deref().unwrap_or(""),
+            lang = connect.lang.as_deref().unwrap_or(""),
+            version = connect.version.as_deref().unwrap_or(""),
+            "Client connected"
+        );
+        self.ok();
+        Ok(())
+    }
+
+    fn handle_publish(&mut self, publish: &Publish) -> Result<(), CloseReason> {
+        if publish.is_hpub() && !self.headers {
+            tracing::debug!(cid = self.link.cid, "message headers not supported");
+            return Err(CloseReason::ProtocolViolation);
+        }
+        self.touch();
+        let subject = publish.subject();
+        if self.pedantic && !starling_subject::is_valid_literal(subject) {
+            // nats-server reports the subject and still routes the message.
+            self.send_err(ErrReply::InvalidPublishSubject);
+        }
+        if has_prefix(subject, GATEWAY_REPLY_PREFIX) {
+            self.send_err(ErrReply::PublishViolation(subject));
+            return Ok(());
+        }
+        if let Some(reply) = publish.reply()
+            && RESERVED_REPLY_PREFIXES.iter().any(|p| has_prefix(reply, p))
+        {
+            self.send_err(ErrReply::PublishReplyViolation(reply));
+            return Ok(());
+        }
+        self.ok();
+        let matches = self.shared.router.lookup(subject);
+        let mut delivered = false;
+        for SubHandle(sub) in &matches.plain {
+            if self.is_own_echo(sub) {
+                continue;
+            }
+            delivered |= self.deliver(sub, publish);
+        }
+        for group in &matches.queues {
+            let members = &group.members;
+            let start = self.rng.below(members.len());
+            for i in 0..members.len() {
+                let SubHandle(sub) = &members[(start + i) % members.len()];
+                if !self.is_own_echo(sub) && self.deliver(sub, publish) {
+                    delivered = true;
+                    break;
+                }
+            }
+        }
+        if !delivered
+            && self.no_responders
+            && let Some(reply) = publish.reply()
+            && let Some(sub) = self.link.subscription_matching(reply)
+        {
+            self.send_with(|out| encode::no_responders(out, reply, &sub.sid));
+        }
+        Ok(())
+    }
+
+    fn is_own_echo(&self, sub: &Subscription) -> bool {
+        !self.echo && Arc::ptr_eq(&sub.client, &self.link)
+    }
+
+    /// Queues one message for `sub`; false when it could not take it.
+    fn deliver(&mut self, sub: &Arc<Subscription>, publish: &Publish) -> bool {
+        let client = &sub.client;
+        if client.is_closed() {
+            return false;
+        }
+        let count = sub.delivered.fetch_add(1, Ordering::Relaxed) + 1;
+        let max = sub.max.load(Ordering::Relaxed);
+        if max > 0 && count > max {
+            return false;
+        }
+        let with_headers = client.headers.load(Ordering::Relaxed);
+        let queued = client.queue(|out| encode_delivery(out, sub, publish, with_headers));
+        match queued {
+            Queued::WakeWriter => self.wakes.push(Arc::clone(client)),
+            Queued::Ok => {}
+            Queued::Refused => return false,
+        }
+        if max > 0 && count == max {
+            self.shared.unsubscribe(sub);
+        }
+        true
+    }
+
+    fn handle_subscribe(&mut self, op: &Subscribe) {
+        self.touch();
+        let max_subs = self.shared.options.max_subscriptions;
+        if max_subs > 0 && self.link.subscription_count() >= max_subs {
+            self.send_err(ErrReply::MaxSubscriptionsExceeded);
+            return;
+        }
+        if !starling_subject::is_valid_filter(&op.subject()) {
+            self.send_err(ErrReply::InvalidSubject);
+            return;
+        }
+        let sub = Arc::new(Subscription {
+            client: Arc::clone(&self.link),
+            subject: op.subject(),
+            queue: op.queue(),
+            sid: op.sid_bytes(),
+            max: 0.into(),
+            delivered: 0.into(),
+        });
+        if self.link.add_subscription(&sub) {
+            let handle = SubHandle(Arc::clone(&sub));
+            if self
+                .shared
+                .router
+                .insert(sub.subject.clone(), sub.queue.clone(), handle)
+                .is_err()
+            {
+                self.link.forget_subscription(&sub);
+                self.send_err(ErrReply::InvalidSubject);
+                return;
+            }
+        }
+        self.ok();
+    }
+
+    fn handle_unsubscribe(&mut self, op: &Unsubscribe) {
+        self.touch();
+        self.ok();
+        let Some(sub) = self.link.subscription(op.sid()) else {
+            return;
+        };
+        match op.max() {
+            Some(max) if max > 0 && max > sub.delivered.load(Ordering::Relaxed) => {
+                sub.max.store(max, Ordering::Relaxed);
+            }
+            _ => self.shared.unsubscribe(&sub),
+        }
+    }
+
+    fn touch(&self) {
+        self.link
+            .last_activity
+            .store(self.shared.now_millis(), Ordering::Relaxed);
+    }
+
+    fn ok(&mut self) {
+        if self.verbose {
+            self.send(encode::OK);
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.send_with(|out| out.put_slice(bytes));
+    }
+
+    fn send_err(&mut self, reply: ErrReply<'_>) {
+        tracing::debug!(cid = self.link.cid, "Sending {reply}");
+        self.send_with(|out| reply.encode(out));
+    }
+
+    fn send_with(&mut self, encode: impl FnOnce(&mut BytesMut)) {
+        if self.link.queue(encode) == Queued::WakeWriter {
+            self.wakes.push(Arc::clone(&self.link));
+        }
+    }
+}
+
+/// `MSG` or `HMSG` for one subscriber. Headers go only to clients that
+/// announced them; others get the payload alone, as nats-server does.
+fn encode_delivery(out: &mut BytesMut, sub: &Subscription, publish: &Publish, with_headers: bool) {
+    let (subject, sid, reply) = (publish.subject(), &sub.sid[..], publish.reply());
+    match publish.header_token() {
+        Some(header_token) if publish.has_headers() && with_headers => {
+            encode::hmsg(
+                out,
+                subject,
+                sid,
+                reply,
+                header_token,
+                publish.size_token(),
+                publish.message(),
+            );
+        }
+        _ if publish.has_headers() => encode::msg(out, subject, sid, reply, publish.payload()),
+        _ => encode::msg_with_size_token(
+            out,
+            subject,
+            sid,
+            reply,
+            publish.size_token(),
+            publish.payload(),
+        ),
+    }
+}
+
+fn has_prefix(subject: &[u8], prefix: &[u8]) -> bool {
+    subject.len() > prefix.len() && subject.starts_with(prefix)
+}

@@ -1,0 +1,111 @@
+//! Server ids and the cheap randomness the broker needs (ids, queue-member
+//! choice, ping jitter). None of it is secret, so std's randomly keyed
+//! hasher is a sufficient source; nonces for authentication will need a real
+//! one.
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+
+/// A random 64-bit value from std's per-process random keys.
+pub(crate) fn random_u64() -> u64 {
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(0x5354_4152_4c49_4e47);
+    hasher.finish()
+}
+
+/// A fast generator for choices that need to be spread, not secret.
+#[derive(Debug, Clone)]
+pub(crate) struct FastRng(u64);
+
+impl FastRng {
+    pub(crate) fn new() -> Self {
+        Self(random_u64() | 1)
+    }
+
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    /// A value in `0..n` (`n` > 0).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// A server id shaped like nats-server's: a server nkey (56 base32
+/// characters, prefix `N`, CRC16 checksum), from random bytes.
+pub(crate) fn server_id() -> String {
+    const SERVER_PREFIX: u8 = 13 << 3;
+    let mut raw = Vec::with_capacity(35);
+    raw.push(SERVER_PREFIX);
+    for _ in 0..4 {
+        raw.extend_from_slice(&random_u64().to_le_bytes());
+    }
+    let crc = crc16(&raw);
+    raw.extend_from_slice(&crc.to_le_bytes());
+    base32(&raw)
+}
+
+fn crc16(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &byte in data {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+fn base32(data: &[u8]) -> String {
+    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut out = String::with_capacity(data.len() * 8 / 5 + 1);
+    let (mut bits, mut value) = (0u32, 0u32);
+    for &byte in data {
+        value = (value << 8) | u32::from(byte);
+        bits += 8;
+        while bits >= 5 {
+            bits -= 5;
+            out.push(char::from(ALPHABET[((value >> bits) & 31) as usize]));
+        }
+    }
+    if bits > 0 {
+        out.push(char::from(ALPHABET[((value << (5 - bits)) & 31) as usize]));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_ids_look_like_nkeys() {
+        let id = server_id();
+        assert_eq!(id.len(), 56);
+        assert!(id.starts_with('N'));
+        assert_ne!(id, server_id());
+    }
+
+    #[test]
+    fn crc16_xmodem() {
+        assert_eq!(crc16(b"123456789"), 0x31C3);
+    }
+
+    #[test]
+    fn rng_spreads() {
+        let mut rng = FastRng::new();
+        let mut seen = [0u32; 3];
+        for _ in 0..3000 {
+            seen[rng.below(3)] += 1;
+        }
+        assert!(seen.iter().all(|&n| n > 800), "{seen:?}");
+    }
+}

@@ -1,0 +1,105 @@
+//! The server's typed options, with nats-server's defaults.
+//!
+//! The configuration-file reader (a separate crate) fills these in; until
+//! then the binary sets them from flags. Every field that is here works.
+
+use std::time::Duration;
+
+use crate::ServerError;
+
+/// What the server listens on, and the limits it enforces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerOptions {
+    /// Interface for client connections (nats-server's `host`, default `0.0.0.0`).
+    pub host: String,
+    /// Port for client connections; 0 picks a free one (nats-server's `-1`).
+    pub port: u16,
+    /// The name in INFO (`server_name`); the server id when unset.
+    pub server_name: Option<String>,
+    /// Largest payload a client may publish, headers included (1 MB).
+    pub max_payload: usize,
+    /// Longest protocol line a client may send (4 KB).
+    pub max_control_line: usize,
+    /// Most client connections at once (65,536).
+    pub max_connections: usize,
+    /// Bytes that may wait to be written to one client before it is cut off
+    /// as a slow consumer (64 MB).
+    pub max_pending: usize,
+    /// Most subscriptions one connection may hold; 0 means no limit.
+    pub max_subscriptions: usize,
+    /// How often an idle client is pinged (2 minutes).
+    pub ping_interval: Duration,
+    /// Unanswered pings before a client is closed as stale (2).
+    pub ping_max: u32,
+    /// How long one write to a client may take before it is cut off (10 s).
+    pub write_deadline: Duration,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            host: "0.0.0.0".to_owned(),
+            port: 4222,
+            server_name: None,
+            max_payload: 1024 * 1024,
+            max_control_line: 4096,
+            max_connections: 64 * 1024,
+            max_pending: 64 * 1024 * 1024,
+            max_subscriptions: 0,
+            ping_interval: Duration::from_secs(120),
+            ping_max: 2,
+            write_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ServerOptions {
+    /// Checks the options as nats-server does at start-up.
+    pub fn validate(&self) -> Result<(), ServerError> {
+        let invalid = |reason: String| Err(ServerError::InvalidOption(reason));
+        if self.max_payload == 0 {
+            return invalid("max_payload must be greater than 0".into());
+        }
+        if self.max_payload > self.max_pending {
+            return invalid(format!(
+                "max_payload ({}) cannot be higher than max_pending ({})",
+                self.max_payload, self.max_pending
+            ));
+        }
+        if self.max_control_line == 0 {
+            return invalid("max_control_line must be greater than 0".into());
+        }
+        if self.ping_interval.is_zero() {
+            return invalid("ping_interval must be greater than 0".into());
+        }
+        if self.write_deadline.is_zero() {
+            return invalid("write_deadline must be greater than 0".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_nats_servers() {
+        let o = ServerOptions::default();
+        assert_eq!(
+            (o.port, o.max_payload, o.max_control_line),
+            (4222, 1_048_576, 4096)
+        );
+        assert_eq!((o.max_pending, o.ping_max), (67_108_864, 2));
+        assert!(o.validate().is_ok());
+    }
+
+    #[test]
+    fn payload_above_pending_is_refused() {
+        let o = ServerOptions {
+            max_pending: 10,
+            ..ServerOptions::default()
+        };
+        assert!(o.validate().is_err());
+    }
+}

@@ -1,0 +1,229 @@
+//! The running broker: the listener, the registry of connections, the router
+//! they share, and shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use starling_proto::ServerInfo;
+use starling_router::Router;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::client::{ClientLink, CloseReason, SubHandle, Subscription, run_connection};
+use crate::{NATS_VERSION, STARLING_VERSION, ServerError, ServerOptions, identity};
+
+/// A running Starling server.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), starling_server::ServerError> {
+/// use starling_server::{Server, ServerOptions};
+///
+/// let server = Server::start(ServerOptions { port: 0, ..ServerOptions::default() }).await?;
+/// println!("clients connect to {}", server.client_addr());
+/// server.shutdown().await;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Server {
+    shared: Arc<Shared>,
+    client_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    accept: JoinHandle<()>,
+}
+
+/// State every connection shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) options: ServerOptions,
+    pub(crate) router: Router<SubHandle>,
+    info: ServerInfo,
+    clients: DashMap<u64, Arc<ClientLink>>,
+    connections: AtomicUsize,
+    all_closed: Notify,
+    next_cid: AtomicU64,
+    epoch: Instant,
+}
+
+impl Server {
+    /// Validates `options`, binds the client listener and starts accepting.
+    pub async fn start(options: ServerOptions) -> Result<Self, ServerError> {
+        options.validate()?;
+        let addr = format!("{}:{}", options.host, options.port);
+        let listener = TcpListener::bind(&addr)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: addr.clone(),
+                source,
+            })?;
+        let client_addr = listener
+            .local_addr()
+            .map_err(|source| ServerError::Bind { addr, source })?;
+        let server_id = identity::server_id();
+        let info = ServerInfo {
+            server_name: options
+                .server_name
+                .clone()
+                .unwrap_or_else(|| server_id.clone()),
+            server_id,
+            version: NATS_VERSION.to_owned(),
+            proto: 1,
+            go: format!("starling {STARLING_VERSION}"),
+            host: options.host.clone(),
+            port: client_addr.port(),
+            headers: true,
+            max_payload: options.max_payload,
+            ..ServerInfo::default()
+        };
+        tracing::info!("Starting starling");
+        tracing::info!("  Version:  {STARLING_VERSION} (protocol of nats-server {NATS_VERSION})");
+        tracing::info!("  Name:     {}", info.server_name);
+        tracing::info!("  ID:       {}", info.server_id);
+        let shared = Arc::new(Shared {
+            router: Router::new(),
+            info,
+            clients: DashMap::new(),
+            connections: AtomicUsize::new(0),
+            all_closed: Notify::new(),
+            next_cid: AtomicU64::new(1),
+            epoch: Instant::now(),
+            options,
+        });
+        let (stop, stopped) = watch::channel(false);
+        let accept = tokio::spawn(accept_loop(Arc::clone(&shared), listener, stopped));
+        tracing::info!("Listening for client connections on {client_addr}");
+        tracing::info!("Server is ready");
+        Ok(Self {
+            shared,
+            client_addr,
+            stop,
+            accept,
+        })
+    }
+
+    /// The address the client listener is bound to.
+    pub fn client_addr(&self) -> SocketAddr {
+        self.client_addr
+    }
+
+    /// The server's id, as sent in INFO.
+    pub fn server_id(&self) -> &str {
+        &self.shared.info.server_id
+    }
+
+    /// Connections currently open.
+    pub fn connection_count(&self) -> usize {
+        self.shared.clients.len()
+    }
+
+    /// Stops accepting, lets every client's pending messages be written
+    /// (each bounded by `write_deadline`), and closes every connection.
+    pub async fn shutdown(self) {
+        tracing::info!("Initiating Shutdown...");
+        let _ = self.stop.send(true);
+        let _ = self.accept.await;
+        for client in &self.shared.clients {
+            client.close(CloseReason::ServerShutdown);
+        }
+        let drained = self.shared.wait_all_closed();
+        let limit = self.shared.options.write_deadline + Duration::from_secs(1);
+        if tokio::time::timeout(limit, drained).await.is_err() {
+            tracing::warn!(
+                "Shutdown: {} connections did not close in time",
+                self.shared.clients.len()
+            );
+        }
+        tracing::info!("Server Exiting..");
+    }
+}
+
+async fn accept_loop(
+    shared: Arc<Shared>,
+    listener: TcpListener,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stopped.changed() => return,
+            accepted = listener.accept() => accepted,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                // Small writes are already coalesced by the writer task.
+                let _ = stream.set_nodelay(true);
+                let cid = shared.next_cid.fetch_add(1, Ordering::Relaxed);
+                shared.connections.fetch_add(1, Ordering::AcqRel);
+                let conn_shared = Arc::clone(&shared);
+                tokio::spawn(async move {
+                    run_connection(Arc::clone(&conn_shared), stream.into_split(), peer, cid).await;
+                    if conn_shared.connections.fetch_sub(1, Ordering::AcqRel) == 1 {
+                        conn_shared.all_closed.notify_waiters();
+                    }
+                });
+            }
+            Err(error) => {
+                // Out of file descriptors and the like: nats-server sleeps and retries.
+                tracing::error!("Error accepting client connection: {error}");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// The INFO for one new client.
+    pub(crate) fn client_info(&self, cid: u64, peer: SocketAddr) -> ServerInfo {
+        ServerInfo {
+            client_id: cid,
+            client_ip: peer.ip().to_string(),
+            ..self.info.clone()
+        }
+    }
+
+    /// Adds a connection to the registry unless `max_connections` is reached.
+    pub(crate) fn register(&self, link: &Arc<ClientLink>) -> bool {
+        if self.clients.len() >= self.options.max_connections {
+            return false;
+        }
+        self.clients.insert(link.cid, Arc::clone(link));
+        true
+    }
+
+    /// Removes a closed connection and every subscription it held.
+    pub(crate) fn deregister(&self, link: &ClientLink) {
+        self.clients.remove(&link.cid);
+        for sub in link.take_subscriptions() {
+            let handle = SubHandle(Arc::clone(&sub));
+            self.router
+                .remove(&sub.subject, sub.queue.as_deref(), &handle);
+        }
+    }
+
+    /// Removes one subscription from the router and from its connection.
+    pub(crate) fn unsubscribe(&self, sub: &Arc<Subscription>) {
+        let handle = SubHandle(Arc::clone(sub));
+        self.router
+            .remove(&sub.subject, sub.queue.as_deref(), &handle);
+        sub.client.forget_subscription(sub);
+    }
+
+    /// Milliseconds since the server started (the clock of `last_activity`).
+    pub(crate) fn now_millis(&self) -> u64 {
+        self.epoch.elapsed().as_millis() as u64
+    }
+
+    async fn wait_all_closed(&self) {
+        loop {
+            let notified = self.all_closed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.connections.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
