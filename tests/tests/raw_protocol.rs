@@ -323,18 +323,14 @@ async fn replies_match_nats_server() {
         !record || live,
         "STARLING_RECORD=1 needs nats-server on PATH"
     );
-    let long_line = control_line_case();
-    let mut cases: Vec<(&str, Limits, &[u8], usize, Option<(&str, &str)>)> = CASES
-        .iter()
-        .map(|c| (c.name, c.limits, c.input, c.pongs, c.differs))
-        .collect();
-    cases.push((
-        "max_control_line_on_long_pub",
-        Limits::Defaults,
-        &long_line,
-        0,
-        None,
-    ));
+    let long_line = Case {
+        name: "max_control_line_on_long_pub",
+        limits: Limits::Defaults,
+        input: Box::leak(control_line_case().into_boxed_slice()),
+        pongs: 0,
+        differs: None,
+    };
+    let cases: Vec<&Case> = CASES.iter().chain([&long_line]).collect();
 
     let mut failures = Vec::new();
     for limits in [
@@ -348,7 +344,14 @@ async fn replies_match_nats_server() {
         } else {
             None
         };
-        for (name, _, input, pongs, differs) in cases.iter().filter(|c| c.1 == limits) {
+        for Case {
+            name,
+            input,
+            pongs,
+            differs,
+            ..
+        } in cases.iter().copied().filter(|c| c.limits == limits)
+        {
             let ours = transcript(starling.client_addr(), input, *pongs).await;
             let path = recorded_path(name);
             let theirs = match &nats {
