@@ -1,0 +1,107 @@
+//! The built binary: flags, exit codes, logging, and a clean exit on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_starling");
+
+fn run(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BIN).args(args).output().expect("binary runs");
+    let text = |b: Vec<u8>| String::from_utf8(b).expect("UTF-8 output");
+    (
+        out.status.code().expect("exit code"),
+        text(out.stdout),
+        text(out.stderr),
+    )
+}
+
+#[test]
+fn help_and_version() {
+    let (code, out, _) = run(&["--help"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("Usage: starling [options]"));
+    let (code, out, _) = run(&["-v"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("nats-server protocol v2.9.10"), "{out}");
+}
+
+#[test]
+fn bad_flags_exit_2_with_a_reason() {
+    let (code, _, err) = run(&["--bogus"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("flag provided but not defined: -bogus"),
+        "{err}"
+    );
+    let (code, _, err) = run(&["-p", "nope"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid value"), "{err}");
+    let (code, _, err) = run(&["-c", "examples/tcp.conf"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("configuration files are not supported yet"),
+        "{err}"
+    );
+}
+
+#[test]
+fn port_in_use_fails_to_start() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let (code, _, err) = run(&["-a", "127.0.0.1", "-p", &port]);
+    assert_eq!(code, 1);
+    assert!(err.contains("can't listen on"), "{err}");
+}
+
+#[test]
+fn serves_clients_and_exits_cleanly_on_sigterm() {
+    let mut child = Command::new(BIN)
+        .args(["-a", "127.0.0.1", "-p", "-1", "-D"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary starts");
+    let mut log = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut addr = None;
+    let mut line = String::new();
+    while addr.is_none() && log.read_line(&mut line).expect("log line") > 0 {
+        assert!(line.starts_with('['), "nats-server log shape: {line}");
+        if let Some((_, at)) = line
+            .trim_end()
+            .split_once("Listening for client connections on ")
+        {
+            addr = Some(at.to_owned());
+        }
+        line.clear();
+    }
+    let addr = addr.expect("listening line");
+
+    let mut client = TcpStream::connect(&addr).expect("connect");
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let mut info = [0u8; 5];
+    client.read_exact(&mut info).expect("INFO");
+    assert_eq!(&info, b"INFO ");
+
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill runs")
+            .success()
+    );
+    let status = child.wait().expect("exit");
+    assert_eq!(status.code(), Some(0));
+    let mut rest = String::new();
+    log.read_to_string(&mut rest).expect("rest of the log");
+    assert!(
+        rest.contains("[INF] Trapped \"terminated\" signal"),
+        "{rest}"
+    );
+    assert!(rest.contains("[INF] Server Exiting.."), "{rest}");
+    let mut buf = Vec::new();
+    let _ = client.read_to_end(&mut buf);
+}

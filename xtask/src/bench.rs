@@ -1,0 +1,554 @@
+//! `cargo xtask bench`: a load generator of its own (raw protocol over
+//! blocking sockets, no client library in the loop) measuring the release
+//! binary, and nats-server in the same run when it is on PATH.
+//!
+//! Workloads, each at 16 B and 1 KB: publish only; pub/sub 1→1; fan-out
+//! 1→4; four publishers into one queue group of four members; and
+//! request/reply latency. Servers alternate within each round (the order
+//! flips every round) and a fresh server process serves each measurement,
+//! so neither server profits from the other's warm-up. Medians over rounds
+//! are printed with the Starling/nats-server ratio.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::workspace_root;
+
+const SUBJECT: &str = "bench.data";
+const READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Shape {
+    PublishOnly,
+    PubSub,
+    FanOut4,
+    Queue4,
+    RequestReply,
+}
+
+impl Shape {
+    fn label(self) -> &'static str {
+        match self {
+            Self::PublishOnly => "publish only",
+            Self::PubSub => "pub/sub 1→1",
+            Self::FanOut4 => "fan-out 1→4",
+            Self::Queue4 => "queue 4 pubs → group of 4",
+            Self::RequestReply => "request/reply latency",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Workload {
+    shape: Shape,
+    size: usize,
+}
+
+impl Workload {
+    fn name(&self) -> String {
+        let size = if self.size >= 1024 {
+            format!("{} KB", self.size / 1024)
+        } else {
+            format!("{} B", self.size)
+        };
+        format!("{} {size}", self.shape.label())
+    }
+
+    fn messages(&self, scale: f64) -> u64 {
+        let base: f64 = match (self.shape, self.size) {
+            (Shape::RequestReply, _) => 20_000.0,
+            (_, s) if s <= 64 => 2_000_000.0,
+            _ => 400_000.0,
+        };
+        ((base * scale) as u64).max(100)
+    }
+}
+
+/// One measurement: messages per second, or latency percentiles.
+#[derive(Debug, Clone, Copy)]
+enum Figure {
+    Rate(f64),
+    Latency {
+        p50: Duration,
+        p90: Duration,
+        p99: Duration,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct Target {
+    name: &'static str,
+    program: PathBuf,
+}
+
+pub(crate) fn run(args: Vec<String>) -> Result<(), String> {
+    let mut rounds = 3usize;
+    let mut scale = 1.0f64;
+    let mut only: Option<String> = None;
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--rounds" => rounds = value()?.parse().map_err(|e| format!("--rounds: {e}"))?,
+            "--scale" => scale = value()?.parse().map_err(|e| format!("--scale: {e}"))?,
+            "--only" => only = Some(value()?),
+            other => return Err(format!("unknown bench option {other:?}")),
+        }
+    }
+    let rounds = rounds.max(1);
+    let root = workspace_root();
+    println!("bench: building the release binary");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "--locked", "-p", "starling"])
+        .current_dir(&root)
+        .status()
+        .map_err(|e| format!("can't run cargo: {e}"))?;
+    if !status.success() {
+        return Err("release build failed".into());
+    }
+    let mut targets = vec![Target {
+        name: "starling",
+        program: root.join("target/release/starling"),
+    }];
+    match Command::new("nats-server").arg("--version").output() {
+        Ok(out) if out.status.success() => {
+            println!(
+                "bench: side by side with {}",
+                String::from_utf8_lossy(&out.stdout).trim()
+            );
+            targets.push(Target {
+                name: "nats-server",
+                program: PathBuf::from("nats-server"),
+            });
+        }
+        _ => println!("bench: nats-server not on PATH; measuring Starling alone"),
+    }
+    let mut workloads = Vec::new();
+    for shape in [
+        Shape::PublishOnly,
+        Shape::PubSub,
+        Shape::FanOut4,
+        Shape::Queue4,
+        Shape::RequestReply,
+    ] {
+        for size in [16, 1024] {
+            workloads.push(Workload { shape, size });
+        }
+    }
+    if let Some(filter) = &only {
+        workloads.retain(|w| w.name().contains(filter.as_str()));
+    }
+    let mut results: BTreeMap<(Workload, &str), Vec<Figure>> = BTreeMap::new();
+    let total = rounds * workloads.len() * targets.len();
+    let mut done = 0;
+    for round in 0..rounds {
+        for workload in &workloads {
+            let mut order: Vec<&Target> = targets.iter().collect();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for target in order {
+                done += 1;
+                let figure = measure(target, *workload, scale)?;
+                println!(
+                    "bench [{done}/{total}] round {} {:<34} {:<12} {}",
+                    round + 1,
+                    workload.name(),
+                    target.name,
+                    show(&figure)
+                );
+                results
+                    .entry((*workload, target.name))
+                    .or_default()
+                    .push(figure);
+            }
+        }
+    }
+    print_summary(&workloads, &targets, &results, rounds);
+    Ok(())
+}
+
+fn show(figure: &Figure) -> String {
+    match figure {
+        Figure::Rate(rate) => format!("{:.3} M msgs/s", rate / 1e6),
+        Figure::Latency { p50, p90, p99 } => {
+            format!(
+                "p50 {} µs  p90 {} µs  p99 {} µs",
+                p50.as_micros(),
+                p90.as_micros(),
+                p99.as_micros()
+            )
+        }
+    }
+}
+
+fn median_figure(figures: &[Figure]) -> Option<Figure> {
+    fn median<T: Copy + PartialOrd>(mut v: Vec<T>) -> Option<T> {
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+        v.get(v.len() / 2).copied()
+    }
+    match figures.first()? {
+        Figure::Rate(_) => median(
+            figures
+                .iter()
+                .filter_map(|f| {
+                    if let Figure::Rate(r) = f {
+                        Some(*r)
+                    } else {
+                        None
+                    }
+                })
+                .collect(),
+        )
+        .map(Figure::Rate),
+        Figure::Latency { .. } => {
+            let pick = |which: fn(&Figure) -> Option<Duration>| {
+                median(figures.iter().filter_map(which).collect())
+            };
+            Some(Figure::Latency {
+                p50: pick(|f| {
+                    if let Figure::Latency { p50, .. } = f {
+                        Some(*p50)
+                    } else {
+                        None
+                    }
+                })?,
+                p90: pick(|f| {
+                    if let Figure::Latency { p90, .. } = f {
+                        Some(*p90)
+                    } else {
+                        None
+                    }
+                })?,
+                p99: pick(|f| {
+                    if let Figure::Latency { p99, .. } = f {
+                        Some(*p99)
+                    } else {
+                        None
+                    }
+                })?,
+            })
+        }
+    }
+}
+
+fn print_summary(
+    workloads: &[Workload],
+    targets: &[Target],
+    results: &BTreeMap<(Workload, &str), Vec<Figure>>,
+    rounds: usize,
+) {
+    println!(
+        "\nMedians of {rounds} rounds (throughput: messages delivered per second; latency: round trip)\n"
+    );
+    let names: Vec<&str> = targets.iter().map(|t| t.name).collect();
+    let ratio_header = if names.len() == 2 {
+        " | starling / nats-server"
+    } else {
+        ""
+    };
+    println!("| workload | {}{ratio_header} |", names.join(" | "));
+    println!(
+        "|---|{}{}",
+        "---|".repeat(names.len()),
+        if names.len() == 2 { "---|" } else { "" }
+    );
+    for workload in workloads {
+        let medians: Vec<Option<Figure>> = names
+            .iter()
+            .map(|n| results.get(&(*workload, *n)).and_then(|f| median_figure(f)))
+            .collect();
+        let cells: Vec<String> = medians
+            .iter()
+            .map(|m| m.as_ref().map_or_else(|| "-".into(), show))
+            .collect();
+        let ratio = match (medians.first(), medians.get(1)) {
+            (Some(Some(Figure::Rate(a))), Some(Some(Figure::Rate(b)))) => {
+                format!(" | {:.2}", a / b)
+            }
+            (
+                Some(Some(Figure::Latency { p50: a, .. })),
+                Some(Some(Figure::Latency { p50: b, .. })),
+            ) => {
+                format!(
+                    " | {:.2} (p50; lower is better)",
+                    a.as_secs_f64() / b.as_secs_f64()
+                )
+            }
+            _ => String::new(),
+        };
+        println!("| {} | {}{ratio} |", workload.name(), cells.join(" | "));
+    }
+}
+
+/// A server process on a free loopback port, killed on drop.
+struct RunningServer {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(target: &Target) -> Result<RunningServer, String> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port: {e}"))?
+        .port();
+    let child = Command::new(&target.program)
+        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("can't start {}: {e}", target.program.display()))?;
+    let server = RunningServer {
+        child,
+        addr: SocketAddr::from(([127, 0, 0, 1], port)),
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(server.addr).is_err() {
+        if Instant::now() > deadline {
+            return Err(format!("{} did not start listening", target.name));
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    Ok(server)
+}
+
+fn measure(target: &Target, workload: Workload, scale: f64) -> Result<Figure, String> {
+    let server = start(target)?;
+    let n = workload.messages(scale);
+    let io = |e: std::io::Error| format!("{}: {}: {e}", target.name, workload.name());
+    match workload.shape {
+        Shape::PublishOnly => publish_only(server.addr, workload.size, n).map_err(io),
+        Shape::PubSub => pub_sub(server.addr, workload.size, n, 1, 1, false).map_err(io),
+        Shape::FanOut4 => pub_sub(server.addr, workload.size, n, 1, 4, false).map_err(io),
+        Shape::Queue4 => pub_sub(server.addr, workload.size, n, 4, 4, true).map_err(io),
+        Shape::RequestReply => request_reply(server.addr, workload.size, n).map_err(io),
+    }
+}
+
+/// Connects, reads INFO, and sends a quiet CONNECT.
+fn connect(addr: SocketAddr) -> std::io::Result<BufReader<TcpStream>> {
+    let stream = TcpStream::connect(addr)?;
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(READ_TIMEOUT))?;
+    let mut reader = BufReader::with_capacity(256 * 1024, stream);
+    let mut info = String::new();
+    reader.read_line(&mut info)?;
+    reader
+        .get_mut()
+        .write_all(b"CONNECT {\"verbose\":false,\"pedantic\":false}\r\n")?;
+    Ok(reader)
+}
+
+/// PING, then wait for the PONG: everything sent before has been processed.
+fn sync(conn: &mut BufReader<TcpStream>) -> std::io::Result<()> {
+    conn.get_mut().write_all(b"PING\r\n")?;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if conn.read_line(&mut line)? == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "closed",
+            ));
+        }
+        if line == "PONG\r\n" {
+            return Ok(());
+        }
+    }
+}
+
+/// `n` PUBs written in large batches, like a client library's write buffer.
+fn publish(conn: &mut BufReader<TcpStream>, size: usize, n: u64) -> std::io::Result<()> {
+    let mut one = format!("PUB {SUBJECT} {size}\r\n").into_bytes();
+    one.extend(std::iter::repeat_n(b'x', size));
+    one.extend_from_slice(b"\r\n");
+    let per_batch = (64 * 1024 / one.len()).max(1) as u64;
+    let batch: Vec<u8> = one.repeat(per_batch as usize);
+    let mut left = n;
+    while left >= per_batch {
+        conn.get_mut().write_all(&batch)?;
+        left -= per_batch;
+    }
+    conn.get_mut().write_all(&one.repeat(left as usize))?;
+    Ok(())
+}
+
+fn publish_only(addr: SocketAddr, size: usize, n: u64) -> std::io::Result<Figure> {
+    let mut conn = connect(addr)?;
+    sync(&mut conn)?;
+    let started = Instant::now();
+    publish(&mut conn, size, n)?;
+    sync(&mut conn)?;
+    Ok(Figure::Rate(n as f64 / started.elapsed().as_secs_f64()))
+}
+
+/// `publishers` send `n` messages in all; `subscribers` connections each
+/// hold one subscription (in one queue group when `queue`). Returns
+/// deliveries per second, timed until the last one arrived.
+fn pub_sub(
+    addr: SocketAddr,
+    size: usize,
+    n: u64,
+    publishers: u64,
+    subscribers: usize,
+    queue: bool,
+) -> std::io::Result<Figure> {
+    let delivered = Arc::new(AtomicU64::new(0));
+    let msg_len = (format!("MSG {SUBJECT} 1 {size}\r\n").len() + size + 2) as u64;
+    let mut readers = Vec::new();
+    for _ in 0..subscribers {
+        let mut conn = connect(addr)?;
+        let sub = if queue {
+            format!("SUB {SUBJECT} workers 1\r\n")
+        } else {
+            format!("SUB {SUBJECT} 1\r\n")
+        };
+        conn.get_mut().write_all(sub.as_bytes())?;
+        sync(&mut conn)?;
+        // Short timeouts let a queue member notice that the group is done.
+        conn.get_ref()
+            .set_read_timeout(Some(Duration::from_millis(50)))?;
+        readers.push(conn);
+    }
+    let total_expected = if queue { n } else { n * subscribers as u64 };
+    let mut handles = Vec::new();
+    for mut conn in readers {
+        let delivered = Arc::clone(&delivered);
+        handles.push(thread::spawn(move || -> std::io::Result<Instant> {
+            let give_up = Instant::now() + READ_TIMEOUT;
+            let mut buf = vec![0u8; 256 * 1024];
+            let (mut bytes, mut counted) = (0u64, 0u64);
+            let mut last = Instant::now();
+            loop {
+                let done = if queue {
+                    delivered.load(Ordering::Relaxed) >= total_expected
+                } else {
+                    counted >= n
+                };
+                if done {
+                    return Ok(last);
+                }
+                match conn.read(&mut buf) {
+                    Ok(0) => {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::UnexpectedEof,
+                            "closed",
+                        ));
+                    }
+                    Ok(got) => {
+                        last = Instant::now();
+                        bytes += got as u64;
+                        let now = bytes / msg_len;
+                        delivered.fetch_add(now - counted, Ordering::Relaxed);
+                        counted = now;
+                    }
+                    Err(e)
+                        if matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) =>
+                    {
+                        if Instant::now() > give_up {
+                            return Err(e);
+                        }
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }));
+    }
+    let started = Instant::now();
+    let mut pubs = Vec::new();
+    for _ in 0..publishers {
+        let mut conn = connect(addr)?;
+        sync(&mut conn)?;
+        let share = n / publishers;
+        pubs.push(thread::spawn(move || -> std::io::Result<()> {
+            publish(&mut conn, size, share)?;
+            sync(&mut conn)
+        }));
+    }
+    for p in pubs {
+        p.join()
+            .map_err(|_| std::io::Error::other("publisher panicked"))??;
+    }
+    let mut last = started;
+    for handle in handles {
+        let done = handle
+            .join()
+            .map_err(|_| std::io::Error::other("subscriber panicked"))??;
+        last = last.max(done);
+    }
+    Ok(Figure::Rate(
+        total_expected as f64 / (last - started).as_secs_f64(),
+    ))
+}
+
+fn request_reply(addr: SocketAddr, size: usize, n: u64) -> std::io::Result<Figure> {
+    let mut responder = connect(addr)?;
+    responder.get_mut().write_all(b"SUB bench.req 1\r\n")?;
+    sync(&mut responder)?;
+    let serving = thread::spawn(move || -> std::io::Result<()> {
+        let mut line = String::new();
+        let mut payload = Vec::new();
+        let mut out = Vec::new();
+        loop {
+            line.clear();
+            if responder.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            // MSG bench.req 1 <reply> <size>
+            let parts: Vec<&str> = line.split_whitespace().collect();
+            if parts.first() != Some(&"MSG") || parts.len() != 5 {
+                continue;
+            }
+            let len: usize = parts[4].parse().map_err(std::io::Error::other)?;
+            payload.resize(len + 2, 0);
+            responder.read_exact(&mut payload)?;
+            out.clear();
+            out.extend_from_slice(format!("PUB {} {len}\r\n", parts[3]).as_bytes());
+            out.extend_from_slice(&payload);
+            responder.get_mut().write_all(&out)?;
+        }
+    });
+    let mut requester = connect(addr)?;
+    requester.get_mut().write_all(b"SUB bench.reply 1\r\n")?;
+    sync(&mut requester)?;
+    let mut request = format!("PUB bench.req bench.reply {size}\r\n").into_bytes();
+    request.extend(std::iter::repeat_n(b'r', size));
+    request.extend_from_slice(b"\r\n");
+    let mut samples = Vec::with_capacity(n as usize);
+    let mut line = String::new();
+    let mut payload = vec![0u8; size + 2];
+    for _ in 0..n {
+        let sent = Instant::now();
+        requester.get_mut().write_all(&request)?;
+        line.clear();
+        requester.read_line(&mut line)?;
+        requester.read_exact(&mut payload)?;
+        samples.push(sent.elapsed());
+    }
+    drop(requester);
+    drop(serving);
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() as f64 * q) as usize).min(samples.len() - 1)];
+    Ok(Figure::Latency {
+        p50: at(0.50),
+        p90: at(0.90),
+        p99: at(0.99),
+    })
+}

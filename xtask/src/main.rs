@@ -1,0 +1,58 @@
+//! `cargo xtask`: the project's automation, written in Rust.
+//!
+//! - `cargo xtask bench`: throughput and latency of the built broker, side
+//!   by side with nats-server when it is installed.
+//! - `cargo xtask ci`: every check CI runs, in CI's order.
+//! - `cargo xtask tidy`: the repository rules (also run by `cargo test`).
+//!
+//! xtask depends on no product crate: it drives the built binary.
+#![allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "a command-line tool reports on stdout and stderr"
+)]
+
+mod bench;
+mod ci;
+mod tidy;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+Usage: cargo xtask <command> [options]
+
+Commands:
+    bench [--rounds N] [--scale F] [--only NAME]
+                 Throughput and latency against the release binary, and
+                 against nats-server when it is on PATH
+    ci           fmt, clippy, doc, test, deny: what CI runs
+    tidy         Repository rules (crate graph, module docs, file names)
+";
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let result = match args.next().as_deref() {
+        Some("bench") => bench::run(args.collect()),
+        Some("ci") => ci::run(),
+        Some("tidy") => tidy::check_all(&workspace_root()).map(|()| println!("tidy: ok")),
+        Some("-h" | "--help" | "help") | None => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        Some(other) => Err(format!("unknown command {other:?}\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+fn workspace_root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}
