@@ -40,6 +40,7 @@
 
 pub mod encode;
 mod err;
+pub mod fuzzing;
 mod json;
 mod op;
 mod parser;

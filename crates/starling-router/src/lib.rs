@@ -28,6 +28,7 @@
 #![forbid(unsafe_code)]
 
 mod cache;
+pub mod fuzzing;
 mod trie;
 
 pub use cache::{Router, RouterStats};
