@@ -50,8 +50,16 @@ async fn slow_consumer_is_cut_off_and_nobody_else_waits() {
         "healthy subscriber got all {N} in {received_in:?} (publisher took {published_in:?})"
     );
 
-    // The stuck client was closed: what it can still read ends in EOF, and
-    // holds far fewer than N messages.
+    // The server let go of the stuck client while it still reads nothing
+    // (no waiting out write_deadline on its full socket).
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while server.connection_count() > 2 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(server.connection_count(), 2, "only the healthy subscriber and the publisher remain");
+
+    // What the stuck client can still read ends in EOF, and holds far fewer
+    // than N messages.
     let (backlog, closed) = stuck.read_to_close(Duration::from_secs(5)).await;
     assert!(closed, "slow consumer disconnected");
     assert!(

@@ -28,6 +28,7 @@ pub struct Router<S> {
     inner: RwLock<Inner<S>>,
     hits: AtomicU64,
     misses: AtomicU64,
+    generation: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -65,7 +66,15 @@ impl<S: Clone + PartialEq> Router<S> {
             }),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            generation: AtomicU64::new(0),
         }
+    }
+
+    /// A counter bumped by every subscription change. A caller may keep a
+    /// result of [`lookup`](Self::lookup) for as long as this is unchanged
+    /// (a one-entry cache per publisher costs no lock at all).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// Adds a subscription; see [`SubscriptionTrie::insert`].
@@ -79,6 +88,7 @@ impl<S: Clone + PartialEq> Router<S> {
         let mut inner = self.write();
         inner.trie.insert(&filter, queue.as_ref(), handle)?;
         inner.forget(&filter);
+        self.generation.fetch_add(1, Ordering::Release);
         Ok(())
     }
 
@@ -88,6 +98,7 @@ impl<S: Clone + PartialEq> Router<S> {
         let removed = inner.trie.remove(filter, queue, handle);
         if removed {
             inner.forget(filter);
+            self.generation.fetch_add(1, Ordering::Release);
         }
         removed
     }
@@ -164,7 +175,9 @@ mod tests {
         router.insert("a.*", None, 2).unwrap();
         assert_eq!(router.stats().cached_subjects, 1, "x.y stays cached");
         assert_eq!(router.lookup(b"a.b").plain, vec![1, 2]);
+        let generation = router.generation();
         router.remove(b"a.b", None, &1);
+        assert!(router.generation() > generation);
         assert_eq!(router.lookup(b"a.b").plain, vec![2]);
         let stats = router.stats();
         assert_eq!((stats.cache_hits, stats.cache_misses), (0, 4));

@@ -150,7 +150,13 @@ async fn write_loop<W: AsyncWrite>(shared: Arc<Shared>, link: Arc<ClientLink>, w
         }
         let closing = link.take_outbound(&mut spare);
         if !spare.is_empty() {
-            match timeout(options.write_deadline, writer.write_all(&spare)).await {
+            let written = tokio::select! {
+                written = timeout(options.write_deadline, writer.write_all(&spare)) => written,
+                // Cut off (slow consumer, read error): drop the socket now
+                // rather than wait out write_deadline on a peer that stopped reading.
+                () = link.writer_abort.notified() => break,
+            };
+            match written {
                 Ok(Ok(())) => {}
                 Ok(Err(_)) => {
                     link.close(CloseReason::WriteError);

@@ -100,6 +100,8 @@ pub(crate) struct ClientLink {
     pub(crate) writer_wake: Notify,
     /// Wakes the reader when the connection must stop.
     pub(crate) reader_stop: Notify,
+    /// Interrupts a write in progress when the backlog is discarded.
+    pub(crate) writer_abort: Notify,
     closed: AtomicBool,
     /// Set at CONNECT: the client takes `HMSG`.
     pub(crate) headers: AtomicBool,
@@ -145,6 +147,7 @@ impl ClientLink {
             outbound: Mutex::new(Outbound::default()),
             writer_wake: Notify::new(),
             reader_stop: Notify::new(),
+            writer_abort: Notify::new(),
             closed: AtomicBool::new(false),
             headers: AtomicBool::new(false),
             pings_out: AtomicU32::new(0),
@@ -198,6 +201,9 @@ impl ClientLink {
             }
         }
         self.closed.store(true, Ordering::Release);
+        if !reason.flushes() {
+            self.writer_abort.notify_one();
+        }
         self.writer_wake.notify_one();
         self.reader_stop.notify_one();
     }

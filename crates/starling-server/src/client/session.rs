@@ -15,6 +15,8 @@ use starling_proto::{
     Unsubscribe, encode,
 };
 
+use starling_router::Matches;
+
 use super::link::{ClientLink, CloseReason, Queued, SubHandle, Subscription};
 use crate::identity::FastRng;
 use crate::server::Shared;
@@ -35,6 +37,20 @@ pub(crate) struct Session {
     rng: FastRng,
     /// Writers to wake at the end of this read batch.
     wakes: Vec<Arc<ClientLink>>,
+    /// Whether this batch had messages or subscription changes (activity
+    /// for the ping timer; the clock is read once per batch, not per op).
+    active: bool,
+    /// The last subject published and its matches, valid while the
+    /// router's generation is unchanged: a publisher repeating a subject
+    /// skips even the router's read lock.
+    last_lookup: LastLookup,
+}
+
+#[derive(Default)]
+struct LastLookup {
+    generation: u64,
+    subject: Vec<u8>,
+    matches: Option<Arc<Matches<SubHandle>>>,
 }
 
 impl Session {
@@ -50,6 +66,8 @@ impl Session {
             no_responders: false,
             rng: FastRng::new(),
             wakes: Vec::new(),
+            active: false,
+            last_lookup: LastLookup::default(),
         }
     }
 
@@ -66,6 +84,7 @@ impl Session {
         match op {
             ClientOp::Pub(publish) => self.handle_publish(&publish),
             ClientOp::Ping => {
+                // A client PING counts as activity, as nats-server's `ping.last`.
                 self.touch();
                 self.send(encode::PONG);
                 Ok(())
@@ -114,8 +133,14 @@ impl Session {
         }
     }
 
-    /// Wakes every writer that got bytes during this batch.
+    /// Ends a read batch: records activity and wakes every writer that got
+    /// bytes during it.
     pub(crate) fn flush_wakes(&mut self) {
+        if std::mem::take(&mut self.active) {
+            self.link
+                .last_activity
+                .store(self.shared.now_millis(), Ordering::Relaxed);
+        }
         for link in self.wakes.drain(..) {
             link.writer_wake.notify_one();
         }
@@ -186,7 +211,7 @@ impl Session {
             return Ok(());
         }
         self.ok();
-        let matches = self.shared.router.lookup(subject);
+        let matches = self.lookup(subject);
         let mut delivered = false;
         for SubHandle(sub) in &matches.plain {
             if self.is_own_echo(sub) {
@@ -213,6 +238,24 @@ impl Session {
             self.send_with(|out| encode::no_responders(out, reply, &sub.sid));
         }
         Ok(())
+    }
+
+    fn lookup(&mut self, subject: &[u8]) -> Arc<Matches<SubHandle>> {
+        let router = &self.shared.router;
+        let generation = router.generation();
+        let last = &mut self.last_lookup;
+        if let Some(matches) = &last.matches
+            && last.generation == generation
+            && last.subject == subject
+        {
+            return Arc::clone(matches);
+        }
+        let matches = router.lookup(subject);
+        last.generation = generation;
+        last.subject.clear();
+        last.subject.extend_from_slice(subject);
+        last.matches = Some(Arc::clone(&matches));
+        matches
     }
 
     fn is_own_echo(&self, sub: &Subscription) -> bool {
