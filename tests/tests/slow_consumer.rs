@@ -56,7 +56,11 @@ async fn slow_consumer_is_cut_off_and_nobody_else_waits() {
     while server.connection_count() > 2 && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    assert_eq!(server.connection_count(), 2, "only the healthy subscriber and the publisher remain");
+    assert_eq!(
+        server.connection_count(),
+        2,
+        "only the healthy subscriber and the publisher remain"
+    );
 
     // What the stuck client can still read ends in EOF, and holds far fewer
     // than N messages.

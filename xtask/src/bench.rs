@@ -433,6 +433,7 @@ fn pub_sub(
             let mut buf = vec![0u8; 256 * 1024];
             let (mut bytes, mut counted) = (0u64, 0u64);
             let mut last = Instant::now();
+            let mut pings = PingCounter::default();
             loop {
                 let done = if queue {
                     delivered.load(Ordering::Relaxed) >= total_expected
@@ -451,7 +452,13 @@ fn pub_sub(
                     }
                     Ok(got) => {
                         last = Instant::now();
-                        bytes += got as u64;
+                        // Servers PING a couple of seconds after CONNECT;
+                        // answer, and leave those bytes out of the count.
+                        let pings = pings.count(&buf[..got]);
+                        for _ in 0..pings {
+                            conn.get_mut().write_all(b"PONG\r\n")?;
+                        }
+                        bytes += (got - pings * PING.len()) as u64;
                         let now = bytes / msg_len;
                         delivered.fetch_add(now - counted, Ordering::Relaxed);
                         counted = now;
@@ -498,6 +505,30 @@ fn pub_sub(
     ))
 }
 
+const PING: &[u8] = b"PING\r\n";
+
+/// Counts `PING\r\n` in a byte stream read in pieces, including one split
+/// across two reads. The benchmark's payloads and subjects never contain it.
+#[derive(Default)]
+struct PingCounter {
+    tail: Vec<u8>,
+}
+
+impl PingCounter {
+    fn count(&mut self, chunk: &[u8]) -> usize {
+        let keep = PING.len() - 1;
+        let mut seam = std::mem::take(&mut self.tail);
+        let tail_len = seam.len();
+        seam.extend_from_slice(&chunk[..chunk.len().min(keep)]);
+        let across = memchr::memmem::find_iter(&seam, PING)
+            .filter(|&at| at < tail_len)
+            .count();
+        let within = memchr::memmem::find_iter(chunk, PING).count();
+        self.tail = chunk[chunk.len().saturating_sub(keep)..].to_vec();
+        across + within
+    }
+}
+
 fn request_reply(addr: SocketAddr, size: usize, n: u64) -> std::io::Result<Figure> {
     let mut responder = connect(addr)?;
     responder.get_mut().write_all(b"SUB bench.req 1\r\n")?;
@@ -510,6 +541,10 @@ fn request_reply(addr: SocketAddr, size: usize, n: u64) -> std::io::Result<Figur
             line.clear();
             if responder.read_line(&mut line)? == 0 {
                 return Ok(());
+            }
+            if line == "PING\r\n" {
+                responder.get_mut().write_all(b"PONG\r\n")?;
+                continue;
             }
             // MSG bench.req 1 <reply> <size>
             let parts: Vec<&str> = line.split_whitespace().collect();
@@ -537,8 +572,14 @@ fn request_reply(addr: SocketAddr, size: usize, n: u64) -> std::io::Result<Figur
     for _ in 0..n {
         let sent = Instant::now();
         requester.get_mut().write_all(&request)?;
-        line.clear();
-        requester.read_line(&mut line)?;
+        loop {
+            line.clear();
+            requester.read_line(&mut line)?;
+            if line != "PING\r\n" {
+                break;
+            }
+            requester.get_mut().write_all(b"PONG\r\n")?;
+        }
         requester.read_exact(&mut payload)?;
         samples.push(sent.elapsed());
     }
@@ -551,4 +592,19 @@ fn request_reply(addr: SocketAddr, size: usize, n: u64) -> std::io::Result<Figur
         p90: at(0.90),
         p99: at(0.99),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::PingCounter;
+
+    #[test]
+    fn pings_are_counted_across_reads() {
+        let stream = b"MSG a 1 2\r\nxx\r\nPING\r\nMSG a 1 2\r\nxx\r\nPING\r\nPING\r\n";
+        for split in 0..stream.len() {
+            let mut counter = PingCounter::default();
+            let (a, b) = stream.split_at(split);
+            assert_eq!(counter.count(a) + counter.count(b), 3, "split at {split}");
+        }
+    }
 }

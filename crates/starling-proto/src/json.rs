@@ -151,6 +151,25 @@ impl Connect {
     }
 }
 
+/// The fields of a `CONNECT` that hold secrets.
+const SECRET_FIELDS: [&str; 4] = ["pass", "auth_token", "sig", "jwt"];
+
+/// A `CONNECT` body fit for logs: secret fields replaced by `[REDACTED]`
+/// (as nats-server's trace shows them); invalid JSON is not echoed at all.
+pub fn redact_connect(json: &[u8]) -> String {
+    match serde_json::from_slice::<serde_json::Value>(json) {
+        Ok(serde_json::Value::Object(mut fields)) => {
+            for key in SECRET_FIELDS {
+                if let Some(value) = fields.get_mut(key) {
+                    *value = serde_json::Value::String("[REDACTED]".to_owned());
+                }
+            }
+            serde_json::Value::Object(fields).to_string()
+        }
+        _ => format!("<not a JSON object, {} bytes>", json.len()),
+    }
+}
+
 fn bool_or_null_true<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<bool, D::Error> {
     Ok(Option::<bool>::deserialize(deserializer)?.unwrap_or(true))
 }
@@ -165,6 +184,22 @@ mod tests {
         assert!(c.verbose && c.pedantic && c.echo);
         let c = Connect::parse(br#"{"verbose":false,"pedantic":null,"unknown":[1]}"#).unwrap();
         assert!(!c.verbose && c.pedantic);
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let shown = redact_connect(
+            br#"{"user":"u","pass":"hunter2","auth_token":"t0k","jwt":"eyJ","sig":"s"}"#,
+        );
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("t0k") && !shown.contains("eyJ"),
+            "{shown}"
+        );
+        assert!(shown.contains(r#""user":"u""#));
+        assert_eq!(
+            redact_connect(br#"{"pass":"hunter2""#),
+            "<not a JSON object, 17 bytes>"
+        );
     }
 
     #[test]

@@ -46,6 +46,6 @@ mod op;
 mod parser;
 
 pub use err::{ErrReply, ProtoError};
-pub use json::{Connect, ServerInfo};
+pub use json::{Connect, ServerInfo, redact_connect};
 pub use op::{ClientOp, Publish, Subscribe, Unsubscribe};
 pub use parser::{ClientParser, ParserLimits};

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use starling_proto::{ClientParser, ErrReply, encode};
+use starling_proto::{ClientOp, ClientParser, ErrReply, encode, redact_connect};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{Instant, sleep_until, timeout};
 
@@ -106,7 +106,7 @@ async fn read_loop<R: AsyncRead>(shared: Arc<Shared>, link: Arc<ClientLink>, rea
             match parser.decode(&mut buf) {
                 Ok(Some(op)) => {
                     if trace {
-                        tracing::trace!(cid = link.cid, "<<- {op:?}");
+                        trace_op(link.cid, &op);
                     }
                     if let Err(reason) = session.handle(op) {
                         link.close(reason);
@@ -186,6 +186,14 @@ async fn write_loop<W: AsyncWrite>(shared: Arc<Shared>, link: Arc<ClientLink>, w
     let _ = timeout(options.write_deadline, writer.shutdown()).await;
     // Make sure the reader stops too when the writer ended first.
     link.close(CloseReason::WriteError);
+}
+
+/// `-V` protocol tracing; secrets in CONNECT never reach the log.
+fn trace_op(cid: u64, op: &ClientOp) {
+    match op {
+        ClientOp::Connect(json) => tracing::trace!(cid, "<<- [CONNECT {}]", redact_connect(json)),
+        other => tracing::trace!(cid, "<<- {other:?}"),
+    }
 }
 
 /// One tick of the ping timer: PING an idle client, or close it as stale
