@@ -79,15 +79,22 @@ async fn read_loop<R: AsyncRead>(shared: Arc<Shared>, link: Arc<ClientLink>, rea
     let mut buf = BytesMut::with_capacity(MIN_READ);
     let mut read_size = MIN_READ;
     let trace = tracing::enabled!(tracing::Level::TRACE);
+    // Registered once: polled only when a read would block, so a busy
+    // connection does not touch the notification's lock on every read.
+    let stop = link.reader_stop.notified();
+    tokio::pin!(stop);
     'reading: loop {
+        if link.is_closed() {
+            break;
+        }
         let missing = parser
             .bytes_needed()
             .map_or(0, |n| n.saturating_sub(buf.len()));
         buf.reserve(missing.max(read_size));
         let read = tokio::select! {
             biased;
-            () = link.reader_stop.notified() => break 'reading,
             read = reader.read_buf(&mut buf) => read,
+            () = &mut stop => break 'reading,
         };
         match read {
             Ok(0) => {
@@ -134,19 +141,22 @@ async fn write_loop<W: AsyncWrite>(shared: Arc<Shared>, link: Arc<ClientLink>, w
     let options = &shared.options;
     let mut spare = BytesMut::new();
     let mut rng = FastRng::new();
-    let mut next_ping = Instant::now() + options.ping_interval;
+    // One timer, reset when it fires or CONNECT restarts it, rather than a
+    // new one on every wake-up.
+    let ping_timer = sleep_until(Instant::now() + options.ping_interval);
+    tokio::pin!(ping_timer);
     loop {
         tokio::select! {
             () = link.writer_wake.notified() => {}
-            () = sleep_until(next_ping) => {
-                next_ping = Instant::now() + options.ping_interval;
+            () = &mut ping_timer => {
+                ping_timer.as_mut().reset(Instant::now() + options.ping_interval);
                 ping_tick(&shared, &link);
             }
         }
         if link.ping_timer_reset.swap(false, Ordering::Relaxed) {
             let first = options.ping_interval.min(FIRST_PING_MAX);
             let jitter = first.mul_f64((rng.below(201) as f64) / 1000.0);
-            next_ping = Instant::now() + first + jitter;
+            ping_timer.as_mut().reset(Instant::now() + first + jitter);
         }
         let closing = link.take_outbound(&mut spare);
         if !spare.is_empty() {
