@@ -80,6 +80,20 @@ const STEPS: &[Step] = &[
         ],
         needs: Some("fuzz"),
     },
+    Step {
+        label: "fuzz conf_parse",
+        argv: &[
+            "cargo",
+            "fuzz",
+            "run",
+            "conf_parse",
+            "fuzz/corpus/conf_parse",
+            "fuzz/seeds/conf_parse",
+            "--",
+            "-max_total_time=30",
+        ],
+        needs: Some("fuzz"),
+    },
 ];
 
 fn has_cargo_subcommand(name: &str) -> bool {

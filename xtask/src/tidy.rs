@@ -248,7 +248,11 @@ fn check_sources(root: &Path) -> Vec<String> {
             problems.push(format!("{shown}: leftover debugging or unfinished code"));
         }
         if shown.starts_with("crates/starling/src/") {
-            binary_lines += text.lines().count();
+            // The binary's own logic; its unit tests do not count.
+            binary_lines += text
+                .lines()
+                .take_while(|l| !l.starts_with("#[cfg(test)]"))
+                .count();
         }
     }
     if binary_lines > BINARY_MAX_LINES {

@@ -21,10 +21,12 @@
 //! consumer never stalls a publisher), is described in `docs/architecture.md`.
 
 mod client;
+mod config;
 mod identity;
 mod options;
 mod server;
 
+pub use config::{ConfigOptions, LogOptions, options_from_config};
 pub use options::ServerOptions;
 pub use server::Server;
 

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use starling_server::ServerOptions;
+use starling_server::ConfigOptions;
 
 pub(crate) const USAGE: &str = "\
 Usage: starling [options]
@@ -11,8 +11,8 @@ Server Options:
     -a, --addr, --net <host>         Bind to host address (default: 0.0.0.0)
     -p, --port <port>                Use port for clients (default: 4222; -1 picks a free one)
     -n, --name, --server_name <name> Server name (default: the server id)
-    -c, --config <file>              Configuration file (not supported yet)
-    -t                               Test configuration and exit (not supported yet)
+    -c, --config <file>              Configuration file
+    -t                               Test configuration and exit
 
 Logging Options:
     -l, --log <file>                 File to redirect log output
@@ -34,25 +34,46 @@ pub(crate) enum Command {
     Version,
 }
 
-/// Everything a run needs from the command line.
-#[derive(Debug)]
+/// Everything a run needs from the command line. Options left `None` keep
+/// the configuration file's value (or the default); set ones override it.
+#[derive(Debug, Default)]
 pub(crate) struct Flags {
-    pub(crate) options: ServerOptions,
-    pub(crate) debug: bool,
-    pub(crate) trace: bool,
-    pub(crate) logtime: bool,
+    pub(crate) config: Option<PathBuf>,
+    pub(crate) check: bool,
+    pub(crate) host: Option<String>,
+    pub(crate) port: Option<u16>,
+    pub(crate) name: Option<String>,
+    pub(crate) debug: Option<bool>,
+    pub(crate) trace: Option<bool>,
+    pub(crate) logtime: Option<bool>,
     pub(crate) log_file: Option<PathBuf>,
+}
+
+impl Flags {
+    /// Lays the flags that were given over the file's options.
+    pub(crate) fn apply(&self, options: &mut ConfigOptions) {
+        let (server, log) = (&mut options.server, &mut options.log);
+        if let Some(host) = &self.host {
+            server.host.clone_from(host);
+        }
+        if let Some(port) = self.port {
+            server.port = port;
+        }
+        if let Some(name) = &self.name {
+            server.server_name = Some(name.clone());
+        }
+        log.debug = self.debug.or(log.debug);
+        log.trace = self.trace.or(log.trace);
+        log.logtime = self.logtime.or(log.logtime);
+        if let Some(file) = &self.log_file {
+            log.logfile = Some(file.clone());
+        }
+    }
 }
 
 /// Parses the arguments after the program name.
 pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
-    let mut flags = Flags {
-        options: ServerOptions::default(),
-        debug: false,
-        trace: false,
-        logtime: true,
-        log_file: None,
-    };
+    let mut flags = Flags::default();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let Some(flag) = arg.strip_prefix("--").or_else(|| arg.strip_prefix('-')) else {
@@ -76,21 +97,16 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
         match name {
             "h" | "help" => return Ok(Command::Help),
             "v" | "version" => return Ok(Command::Version),
-            "a" | "addr" | "net" => flags.options.host = value()?,
-            "p" | "port" => flags.options.port = parse_port(&value()?)?,
-            "n" | "name" | "server_name" => flags.options.server_name = Some(value()?),
-            "c" | "config" => {
-                let file = value()?;
-                return Err(format!(
-                    "configuration files are not supported yet (-c {file})"
-                ));
-            }
-            "t" => return Err("testing a configuration (-t) is not supported yet".to_owned()),
+            "a" | "addr" | "net" => flags.host = Some(value()?),
+            "p" | "port" => flags.port = Some(parse_port(&value()?)?),
+            "n" | "name" | "server_name" => flags.name = Some(value()?),
+            "c" | "config" => flags.config = Some(PathBuf::from(value()?)),
+            "t" => flags.check = boolean(&inline)?,
             "l" | "log" => flags.log_file = Some(PathBuf::from(value()?)),
-            "T" | "logtime" => flags.logtime = boolean(&inline)?,
-            "D" | "debug" => flags.debug = boolean(&inline)?,
-            "V" | "trace" => flags.trace = boolean(&inline)?,
-            "DV" => (flags.debug, flags.trace) = (true, true),
+            "T" | "logtime" => flags.logtime = Some(boolean(&inline)?),
+            "D" | "debug" => flags.debug = Some(boolean(&inline)?),
+            "V" | "trace" => flags.trace = Some(boolean(&inline)?),
+            "DV" => (flags.debug, flags.trace) = (Some(true), Some(true)),
             _ => return Err(format!("flag provided but not defined: -{name}")),
         }
     }
@@ -118,15 +134,43 @@ mod tests {
 
     #[test]
     fn go_style_flags() {
-        let f = run(&["-p", "5222", "--addr=127.0.0.1", "-name", "x", "-DV"]).unwrap();
+        let f = run(&[
+            "-p",
+            "5222",
+            "--addr=127.0.0.1",
+            "-name",
+            "x",
+            "-DV",
+            "-c",
+            "a.conf",
+            "-t",
+        ])
+        .unwrap();
+        assert_eq!((f.port, f.host.as_deref()), (Some(5222), Some("127.0.0.1")));
+        assert_eq!(f.name.as_deref(), Some("x"));
+        assert_eq!((f.debug, f.trace, f.check), (Some(true), Some(true), true));
+        assert_eq!(f.config.as_deref(), Some(std::path::Path::new("a.conf")));
+        assert_eq!(run(&["-p=-1"]).unwrap().port, Some(0));
+        assert_eq!(run(&["-T=false"]).unwrap().logtime, Some(false));
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let mut options = ConfigOptions::default();
+        options.server.port = 1000;
+        options.log.debug = Some(true);
+        run(&["-p", "2000", "-a", "127.0.0.1"])
+            .unwrap()
+            .apply(&mut options);
         assert_eq!(
-            (f.options.port, f.options.host.as_str()),
-            (5222, "127.0.0.1")
+            (options.server.port, options.server.host.as_str()),
+            (2000, "127.0.0.1")
         );
-        assert_eq!(f.options.server_name.as_deref(), Some("x"));
-        assert!(f.debug && f.trace);
-        assert_eq!(run(&["-p=-1"]).unwrap().options.port, 0);
-        assert!(!run(&["-T=false"]).unwrap().logtime);
+        assert_eq!(
+            options.log.debug,
+            Some(true),
+            "a flag not given keeps the file's value"
+        );
     }
 
     #[test]
@@ -135,11 +179,6 @@ mod tests {
         assert!(run(&["-p", "x"]).is_err());
         assert!(run(&["-p", "70000"]).is_err());
         assert!(run(&["--bogus"]).unwrap_err().contains("not defined"));
-        assert!(
-            run(&["-c", "x.conf"])
-                .unwrap_err()
-                .contains("not supported yet")
-        );
         assert!(matches!(parse(["-h".to_owned()]), Ok(Command::Help)));
         assert!(matches!(
             parse(["--version".to_owned()]),

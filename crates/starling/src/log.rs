@@ -10,24 +10,27 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
-use crate::flags::Flags;
+use starling_server::LogOptions;
 
 /// Installs the global subscriber: info by default, debug with `-D`, and
 /// everything with `-V` (trace includes debug here).
-pub(crate) fn init(flags: &Flags) -> Result<(), String> {
-    let level = match (flags.debug, flags.trace) {
+pub(crate) fn init(options: &LogOptions) -> Result<(), String> {
+    let level = match (
+        options.debug.unwrap_or(false),
+        options.trace.unwrap_or(false),
+    ) {
         (_, true) => Level::TRACE,
         (true, false) => Level::DEBUG,
         (false, false) => Level::INFO,
     };
     let format = NatsFormat {
         pid: std::process::id(),
-        logtime: flags.logtime,
+        logtime: options.logtime.unwrap_or(true),
     };
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .event_format(format);
-    let result = match &flags.log_file {
+    let result = match &options.logfile {
         Some(path) => {
             let file = OpenOptions::new()
                 .create(true)

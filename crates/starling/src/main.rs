@@ -1,5 +1,6 @@
-//! The `starling` binary: parses nats-server's flags, sets up logging, runs
-//! the server until SIGINT or SIGTERM, and exits with nats-server's codes.
+//! The `starling` binary: parses nats-server's flags, reads the
+//! configuration file, sets up logging, runs the server until SIGINT or
+//! SIGTERM, and exits with nats-server's codes.
 //!
 //! Flags are parsed by hand because nats-server uses Go's `flag` package:
 //! `-p 4222`, `-p=4222`, `--port 4222` and `-port 4222` are all the same flag,
@@ -13,10 +14,11 @@
 mod flags;
 mod log;
 
+use std::path::Path;
 use std::process::ExitCode;
 
 use flags::{Command, Flags};
-use starling_server::Server;
+use starling_server::{ConfigOptions, Server};
 
 fn main() -> ExitCode {
     let flags = match flags::parse(std::env::args().skip(1)) {
@@ -39,7 +41,24 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if let Err(message) = log::init(&flags) {
+    let options = match load_options(&flags) {
+        Ok(options) => options,
+        Err(errors) => {
+            for error in errors {
+                eprintln!("starling: {error}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    if flags.check {
+        let file = flags
+            .config
+            .as_deref()
+            .map_or_else(String::new, |p| p.display().to_string());
+        println!("starling: configuration file {file} is valid");
+        return ExitCode::SUCCESS;
+    }
+    if let Err(message) = log::init(&options.log) {
         eprintln!("starling: {message}");
         return ExitCode::FAILURE;
     }
@@ -53,11 +72,42 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    runtime.block_on(run(flags))
+    let pid_file = options.log.pid_file.clone();
+    if let Some(path) = &pid_file
+        && let Err(error) = std::fs::write(path, std::process::id().to_string())
+    {
+        eprintln!(
+            "starling: can't write the pid file {}: {error}",
+            path.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    let code = runtime.block_on(run(options));
+    if let Some(path) = &pid_file {
+        let _ = std::fs::remove_file(path);
+    }
+    code
 }
 
-async fn run(flags: Flags) -> ExitCode {
-    let server = match Server::start(flags.options).await {
+/// The configuration file (if any) with the flags laid over it, validated.
+fn load_options(flags: &Flags) -> Result<ConfigOptions, Vec<String>> {
+    let mut options = match &flags.config {
+        Some(path) => read_config(path)?,
+        None => ConfigOptions::default(),
+    };
+    flags.apply(&mut options);
+    options.server.validate().map_err(|e| vec![e.to_string()])?;
+    Ok(options)
+}
+
+fn read_config(path: &Path) -> Result<ConfigOptions, Vec<String>> {
+    let root = starling_conf::parse_file(path).map_err(|e| vec![e.to_string()])?;
+    starling_server::options_from_config(&root)
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+}
+
+async fn run(options: ConfigOptions) -> ExitCode {
+    let server = match Server::start(options.server).await {
         Ok(server) => server,
         Err(error) => {
             tracing::error!("{error}");

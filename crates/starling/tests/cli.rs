@@ -38,12 +38,71 @@ fn bad_flags_exit_2_with_a_reason() {
     let (code, _, err) = run(&["-p", "nope"]);
     assert_eq!(code, 2);
     assert!(err.contains("invalid value"), "{err}");
-    let (code, _, err) = run(&["-c", "examples/tcp.conf"]);
-    assert_eq!(code, 2);
+}
+
+fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("starling-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("config written");
+    path
+}
+
+#[test]
+fn check_mode_reports_valid_and_invalid_files() {
+    let good = write_temp("good.conf", "port: 4333\nmax_payload: 512KB\n");
+    let (code, out, _) = run(&["-t", "-c", good.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        out,
+        format!("starling: configuration file {} is valid\n", good.display())
+    );
+
+    let bad = write_temp("bad.conf", "port: 4333\nmax_payload: [1\nfoo: 2\n");
+    let (code, _, err) = run(&["-t", "-c", bad.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    // The array runs on across lines until something cannot be in it.
+    assert_eq!(
+        err,
+        format!(
+            "starling: {}:3:6: expected ',', ']' or a new line, found '2'\n",
+            bad.display()
+        )
+    );
+
+    let unknown = write_temp(
+        "unknown.conf",
+        "port: 4333\nbogus: 1\nwebsocket { port: 8080 }\n",
+    );
+    let (code, _, err) = run(&["-t", "-c", unknown.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(err.contains(":2:1: unknown field \"bogus\""), "{err}");
     assert!(
-        err.contains("configuration files are not supported yet"),
+        err.contains(":3:1: \"websocket\": the websocket listener (issue #4) is not supported yet"),
         "{err}"
     );
+
+    let (code, _, err) = run(&["-t", "-c", "/nonexistent/starling.conf"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("/nonexistent/starling.conf: can't read the file"),
+        "{err}"
+    );
+}
+
+#[test]
+fn every_example_config_is_valid() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&examples).expect("examples/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "conf") {
+            let (code, out, err) = run(&["-t", "-c", path.to_str().unwrap()]);
+            assert_eq!(code, 0, "{}: {out}{err}", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 2);
 }
 
 #[test]
@@ -57,8 +116,10 @@ fn port_in_use_fails_to_start() {
 
 #[test]
 fn serves_clients_and_exits_cleanly_on_sigterm() {
+    // The example's port and host are overridden by the flags.
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/tcp.conf");
     let mut child = Command::new(BIN)
-        .args(["-a", "127.0.0.1", "-p", "-1", "-D"])
+        .args(["-c", example, "-a", "127.0.0.1", "-p", "-1", "-D"])
         .stderr(Stdio::piped())
         .spawn()
         .expect("binary starts");

@@ -1,0 +1,352 @@
+//! The server's own configuration keys: reads the top level of a
+//! configuration tree into [`ServerOptions`] and [`LogOptions`].
+//!
+//! Keys are matched case-insensitively with nats-server's aliases. A key
+//! nats-server knows but Starling does not support yet is refused with a
+//! message that says so; a key nats-server does not know is an error, as
+//! it is for nats-server. Every problem in the file is reported, each with
+//! its file, line and column.
+
+use std::path::PathBuf;
+
+use starling_conf::{ConfError, Key, Value, ValueKind};
+
+use crate::ServerOptions;
+
+/// Logging and process options from the configuration file (the binary
+/// applies them).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogOptions {
+    /// `debug`: debug log lines.
+    pub debug: Option<bool>,
+    /// `trace`: protocol trace lines.
+    pub trace: Option<bool>,
+    /// `logtime`: timestamps on log lines.
+    pub logtime: Option<bool>,
+    /// `logfile` / `log_file`: write the log to this file.
+    pub logfile: Option<PathBuf>,
+    /// `pidfile` / `pid_file`: write the process id to this file.
+    pub pid_file: Option<PathBuf>,
+}
+
+/// Everything the top level of a configuration file sets.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConfigOptions {
+    /// Listener and limits.
+    pub server: ServerOptions,
+    /// Logging and the pid file.
+    pub log: LogOptions,
+}
+
+/// Options nats-server has that Starling does not support yet, with the
+/// issue that brings them. Refused at start-up.
+const NOT_YET: &[(&[&str], &str)] = &[
+    (&["websocket", "ws"], "the websocket listener (issue #4)"),
+    (
+        &["authorization", "accounts", "no_auth_user"],
+        "authentication and accounts (issue #5)",
+    ),
+    (
+        &[
+            "operator",
+            "operators",
+            "roots",
+            "root",
+            "root_operators",
+            "root_operator",
+            "resolver",
+            "account_resolver",
+        ],
+        "operator mode (issue #6)",
+    ),
+    (
+        &[
+            "accounts_resolver",
+            "resolver_tls",
+            "resolver_preload",
+            "resolver_pinned_accounts",
+            "system_account",
+        ],
+        "operator mode (issue #6)",
+    ),
+    (
+        &[
+            "system",
+            "no_system_account",
+            "no_system",
+            "no_sys_acc",
+            "trusted",
+            "trusted_keys",
+        ],
+        "operator mode (issue #6)",
+    ),
+    (&["tls", "allow_non_tls", "ocsp"], "TLS on the client port"),
+    (
+        &[
+            "http",
+            "https",
+            "http_port",
+            "monitor_port",
+            "https_port",
+            "http_base_path",
+        ],
+        "monitoring endpoints",
+    ),
+    (
+        &["cluster", "gateway", "leaf", "leafnodes"],
+        "clustering, gateways and leaf nodes",
+    ),
+    (
+        &["jetstream", "store_dir", "storedir", "default_js_domain"],
+        "JetStream",
+    ),
+    (&["mqtt"], "MQTT"),
+    (&["mappings", "maps"], "subject mappings"),
+    (&["client_advertise"], "client_advertise"),
+    (
+        &["lame_duck_duration", "lame_duck_grace_period"],
+        "lame-duck mode",
+    ),
+    (
+        &[
+            "syslog",
+            "remote_syslog",
+            "logfile_size_limit",
+            "log_size_limit",
+        ],
+        "syslog and log rotation",
+    ),
+    (
+        &["ports_file_dir", "prof_port", "server_tags"],
+        "ports files, profiling and server tags",
+    ),
+    (
+        &["max_traced_msg_len", "trace_verbose"],
+        "trace length limits",
+    ),
+    (
+        &["max_sub_tokens", "max_subscription_tokens"],
+        "max_sub_tokens",
+    ),
+    (&["no_header_support"], "turning header support off"),
+    (
+        &["disable_sublist_cache", "no_sublist_cache"],
+        "turning the match cache off",
+    ),
+    (
+        &["connect_error_reports", "reconnect_error_reports"],
+        "error report intervals",
+    ),
+];
+
+/// Reads the top level of a configuration file over the defaults.
+pub fn options_from_config(root: &Value) -> Result<ConfigOptions, Vec<ConfError>> {
+    let mut options = ConfigOptions::default();
+    let mut errors = Vec::new();
+    let map = match root.as_map("configuration") {
+        Ok(map) => map,
+        Err(error) => return Err(vec![error]),
+    };
+    let mut port_from_listen = false;
+    for (key, value) in map.iter().filter(|(key, _)| !key.used_as_variable) {
+        if let Err(error) = apply(&mut options, key, value, &mut port_from_listen) {
+            errors.push(error);
+        }
+    }
+    if errors.is_empty()
+        && let Err(error) = options.server.validate()
+    {
+        errors.push(ConfError::at(&root.span, error.to_string()));
+    }
+    if errors.is_empty() {
+        Ok(options)
+    } else {
+        Err(errors)
+    }
+}
+
+fn apply(
+    options: &mut ConfigOptions,
+    key: &Key,
+    value: &Value,
+    port_from_listen: &mut bool,
+) -> Result<(), ConfError> {
+    let name = key.name.to_ascii_lowercase();
+    let server = &mut options.server;
+    let log = &mut options.log;
+    match name.as_str() {
+        "listen" => {
+            let (host, port) = listen(value)?;
+            if let Some(host) = host {
+                server.host = host;
+            }
+            server.port = port;
+            *port_from_listen = true;
+        }
+        "port" => server.port = port(value, "port")?,
+        "host" | "net" => server.host = value.as_str(&name)?.to_owned(),
+        "server_name" => {
+            let text = value.as_str(&name)?;
+            if text.contains(' ') {
+                return Err(value.error("server_name: server names can not contain spaces"));
+            }
+            server.server_name = Some(text.to_owned());
+        }
+        "max_payload" => server.max_payload = size(value, &name, 1)?,
+        "max_control_line" => server.max_control_line = size(value, &name, 1)?,
+        "max_pending" => server.max_pending = size(value, &name, 1)?,
+        "max_connections" | "max_conn" => server.max_connections = size(value, &name, 0)?,
+        "max_subscriptions" | "max_subs" => server.max_subscriptions = size(value, &name, 0)?,
+        "ping_interval" => server.ping_interval = positive_duration(value, &name)?,
+        "ping_max" => {
+            server.ping_max = u32::try_from(value.as_integer(&name)?)
+                .map_err(|_| value.error("ping_max: expected a number from 0 to 4294967295"))?;
+        }
+        "write_deadline" => server.write_deadline = positive_duration(value, &name)?,
+        "debug" => log.debug = Some(value.as_bool(&name)?),
+        "trace" => log.trace = Some(value.as_bool(&name)?),
+        "logtime" => log.logtime = Some(value.as_bool(&name)?),
+        "logfile" | "log_file" => log.logfile = Some(PathBuf::from(value.as_str(&name)?)),
+        "pidfile" | "pid_file" => log.pid_file = Some(PathBuf::from(value.as_str(&name)?)),
+        other => {
+            if let Some((_, what)) = NOT_YET.iter().find(|(names, _)| names.contains(&other)) {
+                return Err(ConfError::at(
+                    &key.span,
+                    format!("{:?}: {what} is not supported yet", key.name),
+                ));
+            }
+            return Err(ConfError::at(
+                &key.span,
+                format!("unknown field {:?}", key.name),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `listen`: a port, or `host:port` (`:port` and `[::1]:port` too).
+fn listen(value: &Value) -> Result<(Option<String>, u16), ConfError> {
+    match &value.kind {
+        ValueKind::Integer(_) => Ok((None, port(value, "listen")?)),
+        ValueKind::String(text) => {
+            let (host, port_text) = text.rsplit_once(':').ok_or_else(|| {
+                value.error(format!("listen: expected \"host:port\", got {text:?}"))
+            })?;
+            let port = port_text
+                .parse::<i64>()
+                .ok()
+                .and_then(port_number)
+                .ok_or_else(|| value.error(format!("listen: invalid port in {text:?}")))?;
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            Ok(((!host.is_empty()).then(|| host.to_owned()), port))
+        }
+        _ => Err(value.error(format!(
+            "listen: expected a port or \"host:port\", got {}",
+            value.kind_name()
+        ))),
+    }
+}
+
+fn port(value: &Value, option: &str) -> Result<u16, ConfError> {
+    let number = value.as_integer(option)?;
+    port_number(number).ok_or_else(|| {
+        value.error(format!(
+            "{option}: {number} is not a port (0-65535, or -1 for any)"
+        ))
+    })
+}
+
+/// nats-server's port rule: -1 asks for a free port (0 here).
+fn port_number(number: i64) -> Option<u16> {
+    if number == -1 {
+        Some(0)
+    } else {
+        u16::try_from(number).ok()
+    }
+}
+
+fn size(value: &Value, option: &str, min: i64) -> Result<usize, ConfError> {
+    let number = value.as_integer(option)?;
+    if number < min {
+        return Err(value.error(format!("{option}: must be at least {min}, got {number}")));
+    }
+    usize::try_from(number).map_err(|_| value.error(format!("{option}: {number} is too large")))
+}
+
+fn positive_duration(value: &Value, option: &str) -> Result<std::time::Duration, ConfError> {
+    let duration = value.as_duration(option)?;
+    if duration.is_zero() {
+        return Err(value.error(format!("{option}: must be greater than zero")));
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn load(text: &str) -> Result<ConfigOptions, Vec<String>> {
+        let root = starling_conf::parse_str(text).map_err(|e| vec![e.to_string()])?;
+        options_from_config(&root)
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn top_level_options() {
+        let o = load(
+            "listen: 127.0.0.1:4333\nserver_name: alpha\nMAX_PAYLOAD: 2MB\nmax_conn: 10\nping_interval: \"30s\"\n\
+             ping_max: 3\nwrite_deadline: 5\nmax_subs: 7\ndebug: true\nlogtime: false\npid_file: /tmp/s.pid",
+        )
+        .unwrap();
+        let s = &o.server;
+        assert_eq!(
+            (s.host.as_str(), s.port, s.server_name.as_deref()),
+            ("127.0.0.1", 4333, Some("alpha"))
+        );
+        assert_eq!(
+            (s.max_payload, s.max_connections, s.max_subscriptions),
+            (2 * 1024 * 1024, 10, 7)
+        );
+        assert_eq!(
+            (s.ping_interval, s.ping_max, s.write_deadline),
+            (Duration::from_secs(30), 3, Duration::from_secs(5))
+        );
+        assert_eq!((o.log.debug, o.log.logtime), (Some(true), Some(false)));
+    }
+
+    #[test]
+    fn listen_forms() {
+        assert_eq!(load("listen: 5222").unwrap().server.port, 5222);
+        let o = load("listen: \":6222\"").unwrap();
+        assert_eq!((o.server.host.as_str(), o.server.port), ("0.0.0.0", 6222));
+        assert_eq!(load("port: -1").unwrap().server.port, 0);
+    }
+
+    #[test]
+    fn every_error_is_reported_with_its_place() {
+        let errors =
+            load("port: \"x\"\nfoo: 1\nwebsocket { port: 8080 }\nmax_payload: 0").unwrap_err();
+        assert_eq!(
+            errors,
+            vec![
+                "1:7: port: expected an integer, got string \"x\"",
+                "2:1: unknown field \"foo\"",
+                "3:1: \"websocket\": the websocket listener (issue #4) is not supported yet",
+                "4:14: max_payload: must be at least 1, got 0",
+            ]
+        );
+    }
+
+    #[test]
+    fn cross_option_checks() {
+        let errors = load("max_payload: 10MB\nmax_pending: 1MB").unwrap_err();
+        assert_eq!(
+            errors,
+            vec![
+                "1:1: invalid option: max_payload (10485760) cannot be higher than max_pending (1048576)"
+            ]
+        );
+    }
+}
