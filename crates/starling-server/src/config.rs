@@ -36,6 +36,9 @@ pub struct ConfigOptions {
     pub server: ServerOptions,
     /// Logging and the pid file.
     pub log: LogOptions,
+    /// What nats-server accepts with a warning (for example a duration
+    /// given as a number of seconds); the binary logs these at start-up.
+    pub warnings: Vec<ConfError>,
 }
 
 /// Options nats-server has that Starling does not support yet, with the
@@ -183,7 +186,11 @@ fn apply(
             server.port = port;
             *port_from_listen = true;
         }
-        "port" => server.port = port(value, "port")?,
+        "port" => {
+            if let Some(port) = port(value, "port")? {
+                server.port = port;
+            }
+        }
         "host" | "net" => server.host = value.as_str(&name)?.to_owned(),
         "server_name" => {
             let text = value.as_str(&name)?;
@@ -192,17 +199,31 @@ fn apply(
             }
             server.server_name = Some(text.to_owned());
         }
-        "max_payload" => server.max_payload = size(value, &name, 1)?,
-        "max_control_line" => server.max_control_line = size(value, &name, 1)?,
-        "max_pending" => server.max_pending = size(value, &name, 1)?,
-        "max_connections" | "max_conn" => server.max_connections = size(value, &name, 0)?,
-        "max_subscriptions" | "max_subs" => server.max_subscriptions = size(value, &name, 0)?,
-        "ping_interval" => server.ping_interval = positive_duration(value, &name)?,
+        // For these nats-server reads 0 as "the default".
+        "max_payload" => set_size(&mut server.max_payload, value, &name)?,
+        "max_control_line" => set_size(&mut server.max_control_line, value, &name)?,
+        "max_pending" => set_size(&mut server.max_pending, value, &name)?,
+        "max_connections" | "max_conn" => set_size(&mut server.max_connections, value, &name)?,
+        "max_subscriptions" | "max_subs" => set_size(&mut server.max_subscriptions, value, &name)?,
+        "ping_interval" => set_duration(
+            &mut server.ping_interval,
+            value,
+            &name,
+            &mut options.warnings,
+        )?,
         "ping_max" => {
-            server.ping_max = u32::try_from(value.as_integer(&name)?)
+            let count = u32::try_from(value.as_integer(&name)?)
                 .map_err(|_| value.error("ping_max: expected a number from 0 to 4294967295"))?;
+            if count > 0 {
+                server.ping_max = count;
+            }
         }
-        "write_deadline" => server.write_deadline = positive_duration(value, &name)?,
+        "write_deadline" => set_duration(
+            &mut server.write_deadline,
+            value,
+            &name,
+            &mut options.warnings,
+        )?,
         "debug" => log.debug = Some(value.as_bool(&name)?),
         "trace" => log.trace = Some(value.as_bool(&name)?),
         "logtime" => log.logtime = Some(value.as_bool(&name)?),
@@ -227,7 +248,7 @@ fn apply(
 /// `listen`: a port, or `host:port` (`:port` and `[::1]:port` too).
 fn listen(value: &Value) -> Result<(Option<String>, u16), ConfError> {
     match &value.kind {
-        ValueKind::Integer(_) => Ok((None, port(value, "listen")?)),
+        ValueKind::Integer(_) => Ok((None, port(value, "listen")?.unwrap_or(DEFAULT_PORT))),
         ValueKind::String(text) => {
             let (host, port_text) = text.rsplit_once(':').ok_or_else(|| {
                 value.error(format!("listen: expected \"host:port\", got {text:?}"))
@@ -236,7 +257,8 @@ fn listen(value: &Value) -> Result<(Option<String>, u16), ConfError> {
                 .parse::<i64>()
                 .ok()
                 .and_then(port_number)
-                .ok_or_else(|| value.error(format!("listen: invalid port in {text:?}")))?;
+                .ok_or_else(|| value.error(format!("listen: invalid port in {text:?}")))?
+                .unwrap_or(DEFAULT_PORT);
             let host = host.trim_start_matches('[').trim_end_matches(']');
             Ok(((!host.is_empty()).then(|| host.to_owned()), port))
         }
@@ -247,7 +269,11 @@ fn listen(value: &Value) -> Result<(Option<String>, u16), ConfError> {
     }
 }
 
-fn port(value: &Value, option: &str) -> Result<u16, ConfError> {
+const DEFAULT_PORT: u16 = 4222;
+
+/// A port: `None` for 0 (nats-server's "the default"), `Some(0)` for -1
+/// (any free port).
+fn port(value: &Value, option: &str) -> Result<Option<u16>, ConfError> {
     let number = value.as_integer(option)?;
     port_number(number).ok_or_else(|| {
         value.error(format!(
@@ -256,29 +282,43 @@ fn port(value: &Value, option: &str) -> Result<u16, ConfError> {
     })
 }
 
-/// nats-server's port rule: -1 asks for a free port (0 here).
-fn port_number(number: i64) -> Option<u16> {
-    if number == -1 {
-        Some(0)
-    } else {
-        u16::try_from(number).ok()
+fn port_number(number: i64) -> Option<Option<u16>> {
+    match number {
+        0 => Some(None),
+        -1 => Some(Some(0)),
+        _ => u16::try_from(number).ok().map(Some),
     }
 }
 
-fn size(value: &Value, option: &str, min: i64) -> Result<usize, ConfError> {
+/// A size or count; 0 keeps the default, as in nats-server.
+fn set_size(target: &mut usize, value: &Value, option: &str) -> Result<(), ConfError> {
     let number = value.as_integer(option)?;
-    if number < min {
-        return Err(value.error(format!("{option}: must be at least {min}, got {number}")));
+    if number < 0 {
+        return Err(value.error(format!("{option}: must not be negative, got {number}")));
     }
-    usize::try_from(number).map_err(|_| value.error(format!("{option}: {number} is too large")))
+    if number > 0 {
+        *target = usize::try_from(number)
+            .map_err(|_| value.error(format!("{option}: {number} is too large")))?;
+    }
+    Ok(())
 }
 
-fn positive_duration(value: &Value, option: &str) -> Result<std::time::Duration, ConfError> {
-    let duration = value.as_duration(option)?;
-    if duration.is_zero() {
-        return Err(value.error(format!("{option}: must be greater than zero")));
+/// A duration; 0 keeps the default. A plain number of seconds is accepted
+/// with nats-server's warning.
+fn set_duration(
+    target: &mut std::time::Duration,
+    value: &Value,
+    option: &str,
+    warnings: &mut Vec<ConfError>,
+) -> Result<(), ConfError> {
+    if matches!(value.kind, ValueKind::Integer(_) | ValueKind::Float(_)) {
+        warnings.push(value.error(format!("{option} should be converted to a duration")));
     }
-    Ok(duration)
+    let duration = value.as_duration(option)?;
+    if !duration.is_zero() {
+        *target = duration;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -322,19 +362,35 @@ mod tests {
         let o = load("listen: \":6222\"").unwrap();
         assert_eq!((o.server.host.as_str(), o.server.port), ("0.0.0.0", 6222));
         assert_eq!(load("port: -1").unwrap().server.port, 0);
+        assert_eq!(
+            load("port: 0").unwrap().server.port,
+            4222,
+            "0 means the default"
+        );
+        let o = load("max_payload: 0\nping_interval: 0\nping_max: 0").unwrap();
+        assert_eq!(o.server, ServerOptions::default());
+        let o = load("ping_interval: 30").unwrap();
+        assert_eq!(o.server.ping_interval, Duration::from_secs(30));
+        assert_eq!(
+            o.warnings
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            vec!["1:16: ping_interval should be converted to a duration"]
+        );
     }
 
     #[test]
     fn every_error_is_reported_with_its_place() {
         let errors =
-            load("port: \"x\"\nfoo: 1\nwebsocket { port: 8080 }\nmax_payload: 0").unwrap_err();
+            load("port: \"x\"\nfoo: 1\nwebsocket { port: 8080 }\nmax_payload: -1").unwrap_err();
         assert_eq!(
             errors,
             vec![
                 "1:7: port: expected an integer, got string \"x\"",
                 "2:1: unknown field \"foo\"",
                 "3:1: \"websocket\": the websocket listener (issue #4) is not supported yet",
-                "4:14: max_payload: must be at least 1, got 0",
+                "4:14: max_payload: must not be negative, got -1",
             ]
         );
     }

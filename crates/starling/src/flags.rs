@@ -116,6 +116,7 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
 fn parse_port(text: &str) -> Result<u16, String> {
     match text.parse::<i32>() {
         Ok(-1) => Ok(0),
+        Ok(0) => Ok(4222),
         Ok(port) => u16::try_from(port).map_err(|_| format!("invalid port {text:?}")),
         Err(_) => Err(format!("invalid value {text:?} for flag -p: parse error")),
     }

@@ -51,6 +51,9 @@ fn main() -> ExitCode {
         }
     };
     if flags.check {
+        for warning in &options.warnings {
+            eprintln!("starling: warning: {warning}");
+        }
         let file = flags
             .config
             .as_deref()
@@ -61,6 +64,9 @@ fn main() -> ExitCode {
     if let Err(message) = log::init(&options.log) {
         eprintln!("starling: {message}");
         return ExitCode::FAILURE;
+    }
+    for warning in &options.warnings {
+        tracing::warn!("{warning}");
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
