@@ -1,0 +1,407 @@
+//! The HTTP upgrade (RFC 6455 §4.2): parse the request, validate it as
+//! nats-server does, and write nats-server's replies byte for byte.
+
+use base64::Engine as _;
+use bytes::BufMut;
+use sha1::{Digest, Sha1};
+
+use crate::origin::{OriginError, OriginPolicy};
+
+/// The largest upgrade request accepted (headers included).
+pub const MAX_REQUEST_BYTES: usize = 16 * 1024;
+
+/// The GUID every accept key is derived with (RFC 6455 §1.3).
+const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// Why an upgrade was refused; each has nats-server's status and log text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UpgradeError {
+    /// Not a GET (405).
+    #[error("request method must be GET")]
+    MethodNotAllowed,
+    /// No Host header (400).
+    #[error("'Host' missing in request")]
+    MissingHost,
+    /// No `Upgrade: websocket` (400).
+    #[error("invalid value for header 'Upgrade'")]
+    BadUpgradeHeader,
+    /// No `Connection: Upgrade` (400).
+    #[error("invalid value for header 'Connection'")]
+    BadConnectionHeader,
+    /// No Sec-WebSocket-Key (400).
+    #[error("key missing")]
+    MissingKey,
+    /// Sec-WebSocket-Version is not 13 (400).
+    #[error("invalid version")]
+    BadVersion,
+    /// The origin policy refused the request (403).
+    #[error("origin not allowed: {0}")]
+    OriginNotAllowed(OriginError),
+    /// Bytes after the request, before the upgrade was answered (400).
+    #[error("client sent data before handshake is complete")]
+    DataBeforeHandshake,
+    /// Not an HTTP request at all, or one too large (plain 400 with
+    /// `Connection: close`, as Go's HTTP server answers).
+    #[error("malformed HTTP request")]
+    Malformed,
+}
+
+impl UpgradeError {
+    /// The HTTP status code.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::MethodNotAllowed => 405,
+            Self::OriginNotAllowed(_) => 403,
+            _ => 400,
+        }
+    }
+
+    /// Writes nats-server's reply. `date` is the HTTP date to send
+    /// (see [`http_date`]).
+    pub fn encode<B: BufMut>(&self, out: &mut B, date: &str) {
+        if *self == Self::Malformed {
+            out.put_slice(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request");
+            return;
+        }
+        let text = match self.status() {
+            405 => "Method Not Allowed",
+            403 => "Forbidden",
+            _ => "Bad Request",
+        };
+        let head = format!(
+            "HTTP/1.1 {} {text}\r\nContent-Type: text/plain; charset=utf-8\r\nSec-Websocket-Version: 13\r\nX-Content-Type-Options: nosniff\r\nDate: {date}\r\nContent-Length: {}\r\n\r\n{text}\n",
+            self.status(),
+            text.len() + 1
+        );
+        out.put_slice(head.as_bytes());
+    }
+}
+
+/// What the server needs to decide on an upgrade.
+#[derive(Debug, Clone, Default)]
+pub struct HandshakePolicy {
+    /// Origin checks.
+    pub origins: OriginPolicy,
+    /// Whether permessage-deflate may be negotiated.
+    pub compression: bool,
+    /// The request came over TLS (Host without port means 443).
+    pub tls: bool,
+    /// The peer is a trusted proxy, so `X-Forwarded-For` names the client.
+    pub trust_forwarded_for: bool,
+}
+
+/// An accepted upgrade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upgrade {
+    /// The value of `Sec-WebSocket-Accept`.
+    pub accept_key: String,
+    /// permessage-deflate was offered and is enabled.
+    pub compress: bool,
+    /// The client's address from `X-Forwarded-For`, when trusted and valid.
+    pub forwarded_for: Option<std::net::IpAddr>,
+    /// Cookies of the request, for cookie authentication.
+    pub cookies: Vec<(String, String)>,
+    /// The User-Agent looks like a browser (`Mozilla/...`): frames to it
+    /// are kept to 4096 bytes, as nats-server does.
+    pub browser: bool,
+    /// The request path (`/`, or `/leafnode`, `/mqtt` later).
+    pub path: String,
+}
+
+impl Upgrade {
+    /// Writes the `101 Switching Protocols` reply.
+    pub fn encode_response<B: BufMut>(&self, out: &mut B) {
+        out.put_slice(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ");
+        out.put_slice(self.accept_key.as_bytes());
+        out.put_slice(b"\r\n");
+        if self.compress {
+            out.put_slice(b"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n");
+        }
+        out.put_slice(b"\r\n");
+    }
+}
+
+/// Looks for a complete upgrade request at the front of `buf` and decides
+/// on it. `Ok(None)`: more bytes are needed.
+pub fn handle_request(
+    buf: &[u8],
+    policy: &HandshakePolicy,
+) -> Result<Option<Upgrade>, UpgradeError> {
+    let mut headers = [httparse::EMPTY_HEADER; 64];
+    let mut request = httparse::Request::new(&mut headers);
+    let consumed = match request.parse(buf) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) if buf.len() > MAX_REQUEST_BYTES => {
+            return Err(UpgradeError::Malformed);
+        }
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(_) => return Err(UpgradeError::Malformed),
+    };
+    let headers = request
+        .headers
+        .iter()
+        .map(|h| (h.name, h.value))
+        .collect::<Vec<_>>();
+    let one = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+    };
+    let contains = |name: &str, token: &str| {
+        headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .any(|(_, v)| {
+                String::from_utf8_lossy(v)
+                    .split(',')
+                    .any(|t| t.trim_matches([' ', '\t']).eq_ignore_ascii_case(token))
+            })
+    };
+    if request.method != Some("GET") {
+        return Err(UpgradeError::MethodNotAllowed);
+    }
+    let host = one("Host")
+        .filter(|h| !h.is_empty())
+        .ok_or(UpgradeError::MissingHost)?;
+    if !contains("Upgrade", "websocket") {
+        return Err(UpgradeError::BadUpgradeHeader);
+    }
+    if !contains("Connection", "Upgrade") {
+        return Err(UpgradeError::BadConnectionHeader);
+    }
+    let key = one("Sec-WebSocket-Key")
+        .filter(|k| !k.is_empty())
+        .ok_or(UpgradeError::MissingKey)?;
+    if !contains("Sec-WebSocket-Version", "13") {
+        return Err(UpgradeError::BadVersion);
+    }
+    let origin = one("Origin").or_else(|| one("Sec-WebSocket-Origin"));
+    policy
+        .origins
+        .check(origin.as_deref(), &host, policy.tls)
+        .map_err(UpgradeError::OriginNotAllowed)?;
+    if consumed < buf.len() {
+        return Err(UpgradeError::DataBeforeHandshake);
+    }
+    let compress = policy.compression && offers_deflate(&headers);
+    let forwarded_for = if policy.trust_forwarded_for {
+        one("X-Forwarded-For")
+            .and_then(|v| v.split(',').next().and_then(|ip| ip.trim().parse().ok()))
+    } else {
+        None
+    };
+    let cookies = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("Cookie"))
+        .flat_map(|(_, v)| {
+            String::from_utf8_lossy(v)
+                .split(';')
+                .filter_map(|c| {
+                    let (name, value) = c.split_once('=')?;
+                    Some((
+                        name.trim().to_owned(),
+                        value.trim().trim_matches('"').to_owned(),
+                    ))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let browser = one("User-Agent").is_some_and(|ua| ua.starts_with("Mozilla/"));
+    Ok(Some(Upgrade {
+        accept_key: accept_key(key.trim()),
+        compress,
+        forwarded_for,
+        cookies,
+        browser,
+        path: request.path.unwrap_or("/").to_owned(),
+    }))
+}
+
+fn offers_deflate(headers: &[(&str, &[u8])]) -> bool {
+    headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("Sec-WebSocket-Extensions"))
+        .any(|(_, v)| {
+            String::from_utf8_lossy(v).split(',').any(|ext| {
+                ext.split(';').any(|p| {
+                    p.trim_matches([' ', '\t'])
+                        .eq_ignore_ascii_case("permessage-deflate")
+                })
+            })
+        })
+}
+
+/// `Sec-WebSocket-Accept` for a client key (RFC 6455 §4.2.2).
+pub fn accept_key(key: &str) -> String {
+    let mut sha = Sha1::new();
+    sha.update(key.as_bytes());
+    sha.update(GUID);
+    base64::engine::general_purpose::STANDARD.encode(sha.finalize())
+}
+
+/// An HTTP date (`Tue, 24 Nov 2026 11:29:52 GMT`) for `unix_seconds`.
+pub fn http_date(unix_seconds: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = (unix_seconds / 86_400) as i64;
+    // Days to a civil date (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let rem = unix_seconds % 86_400;
+    format!(
+        "{}, {day:02} {} {year} {:02}:{:02}:{:02} GMT",
+        DAYS[(days.rem_euclid(7)) as usize],
+        MONTHS[(month - 1) as usize],
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+
+    fn run(request: &str, policy: &HandshakePolicy) -> Result<Option<Upgrade>, UpgradeError> {
+        handle_request(request.as_bytes(), policy)
+    }
+
+    fn with(extra: &str) -> String {
+        if extra.is_empty() {
+            format!("{GOOD}\r\n")
+        } else {
+            format!("{GOOD}{extra}\r\n\r\n")
+        }
+    }
+
+    #[test]
+    fn accepts_and_answers_like_nats_server() {
+        let upgrade = run(&with(""), &HandshakePolicy::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(upgrade.accept_key, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+        let mut out = Vec::new();
+        upgrade.encode_response(&mut out);
+        assert_eq!(
+            out,
+            b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn refusal_table() {
+        let policy = HandshakePolicy::default();
+        let cases: &[(&str, u16)] = &[
+            ("POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 405),
+            (
+                "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: k\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                400,
+            ),
+            (
+                "GET / HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nSec-WebSocket-Key: k\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                400,
+            ),
+            (
+                "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nSec-WebSocket-Key: k\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                400,
+            ),
+            (
+                "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                400,
+            ),
+            (
+                "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: k\r\nSec-WebSocket-Version: 8\r\n\r\n",
+                400,
+            ),
+            ("garbage\r\n\r\n", 400),
+        ];
+        for (request, status) in cases {
+            let error = run(request, &policy).unwrap_err();
+            assert_eq!(error.status(), *status, "{request:?}: {error}");
+        }
+        assert_eq!(
+            run(&format!("{}PING\r\n", with("")), &policy),
+            Err(UpgradeError::DataBeforeHandshake)
+        );
+    }
+
+    #[test]
+    fn tolerant_where_nats_server_is() {
+        let policy = HandshakePolicy::default();
+        let http10 = GOOD.replace("HTTP/1.1", "HTTP/1.0") + "\r\n";
+        assert!(run(&http10, &policy).unwrap().is_some());
+        let lists = "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: foo, WebSocket\r\nConnection: keep-alive, upgrade\r\nSec-WebSocket-Key: k\r\nSec-WebSocket-Version: 13\r\n\r\n";
+        assert!(run(lists, &policy).unwrap().is_some());
+        assert_eq!(
+            run(&GOOD[..40], &policy),
+            Ok(None),
+            "incomplete: wait for more"
+        );
+    }
+
+    #[test]
+    fn error_replies_are_nats_servers() {
+        let mut out = Vec::new();
+        UpgradeError::MethodNotAllowed.encode(&mut out, "Tue, 24 Nov 2026 11:29:52 GMT");
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain; charset=utf-8\r\nSec-Websocket-Version: 13\r\nX-Content-Type-Options: nosniff\r\nDate: Tue, 24 Nov 2026 11:29:52 GMT\r\nContent-Length: 19\r\n\r\nMethod Not Allowed\n"
+        );
+        let mut out = Vec::new();
+        UpgradeError::OriginNotAllowed(OriginError::NotAllowed).encode(&mut out, "D");
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .ends_with("Content-Length: 10\r\n\r\nForbidden\n")
+        );
+        assert_eq!(http_date(1795519792), "Tue, 24 Nov 2026 11:29:52 GMT");
+    }
+
+    #[test]
+    fn compression_origin_cookies_and_forwarding() {
+        let policy = HandshakePolicy {
+            origins: OriginPolicy::new(false, &["http://good.example.com".into()]).unwrap(),
+            compression: true,
+            tls: false,
+            trust_forwarded_for: true,
+        };
+        let request = with(
+            "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\nOrigin: http://good.example.com\r\nCookie: a=1; jwt=\"x.y.z\"\r\nX-Forwarded-For: 10.1.2.3, 10.0.0.1\r\nUser-Agent: Mozilla/5.0",
+        );
+        let upgrade = run(&request, &policy).unwrap().unwrap();
+        assert!(upgrade.compress && upgrade.browser);
+        assert_eq!(upgrade.forwarded_for, Some("10.1.2.3".parse().unwrap()));
+        assert_eq!(
+            upgrade.cookies,
+            vec![("a".into(), "1".into()), ("jwt".into(), "x.y.z".into())]
+        );
+        let mut out = Vec::new();
+        upgrade.encode_response(&mut out);
+        assert!(String::from_utf8(out).unwrap().contains(
+            "Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"
+        ));
+        let evil = with("Origin: http://evil.example.com");
+        assert_eq!(run(&evil, &policy).unwrap_err().status(), 403);
+        let untrusted = HandshakePolicy {
+            trust_forwarded_for: false,
+            ..policy
+        };
+        assert_eq!(
+            run(&request, &untrusted).unwrap().unwrap().forwarded_for,
+            None
+        );
+    }
+}
