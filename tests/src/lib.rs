@@ -25,6 +25,59 @@ pub async fn start_server(configure: impl FnOnce(&mut ServerOptions)) -> Server 
     Server::start(options).await.unwrap()
 }
 
+/// Starts a server with a plain (`no_tls`) websocket listener on a free
+/// loopback port, with `configure` applied to the websocket options.
+pub async fn start_websocket_server(
+    configure: impl FnOnce(&mut starling_ws::WebsocketOptions),
+) -> Server {
+    let mut websocket = starling_ws::WebsocketOptions {
+        host: "127.0.0.1".to_owned(),
+        port: 0,
+        no_tls: true,
+        ..starling_ws::WebsocketOptions::default()
+    };
+    configure(&mut websocket);
+    start_server(|o| o.websocket = Some(websocket)).await
+}
+
+/// The `ws://` URL of a server's websocket listener.
+pub fn ws_url(server: &Server) -> String {
+    format!("ws://{}", server.websocket_addr().unwrap())
+}
+
+/// Sends an HTTP request to the websocket port and returns the answer:
+/// everything until the server closes, or the head of a `101` (after
+/// which the connection stays open).
+pub async fn http_exchange(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        if out.starts_with(b"HTTP/1.1 101") && out.windows(4).any(|w| w == b"\r\n\r\n") {
+            return out;
+        }
+        match timeout(Duration::from_secs(5), stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return out,
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+/// Waits until the server has processed everything `client` sent so far
+/// (async-nats's `flush` only writes to the socket): a message to itself
+/// comes back only after its earlier subscriptions are in place.
+pub async fn round_trip(client: &async_nats::Client) {
+    use futures_util::StreamExt;
+    let inbox = client.new_inbox();
+    let mut echo = client.subscribe(inbox.clone()).await.unwrap();
+    client.publish(inbox, "sync".into()).await.unwrap();
+    timeout(Duration::from_secs(5), echo.next())
+        .await
+        .expect("round trip")
+        .expect("open");
+}
+
 /// The `nats://` URL of a server.
 pub fn url(server: &Server) -> String {
     format!("nats://{}", server.client_addr())

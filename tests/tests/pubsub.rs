@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use starling_tests::{start_server, url};
+use starling_tests::{round_trip, start_server, url};
 use tokio::time::timeout;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -120,7 +120,12 @@ async fn echo_false_skips_own_messages() {
         .unwrap();
     let other = async_nats::connect(url(&server)).await.unwrap();
     let mut own = quiet.subscribe("echo").await.unwrap();
-    quiet.flush().await.unwrap();
+    // quiet gets nothing of its own, so prove its SUB is in place through
+    // the other client: quiet's later publish arrives after its SUB.
+    let mut probe = other.subscribe("probe").await.unwrap();
+    round_trip(&other).await;
+    quiet.publish("probe", "after sub".into()).await.unwrap();
+    next(&mut probe).await;
     quiet.publish("echo", "mine".into()).await.unwrap();
     other.publish("echo", "theirs".into()).await.unwrap();
     assert_eq!(&next(&mut own).await.payload[..], b"theirs");

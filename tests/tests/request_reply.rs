@@ -3,14 +3,14 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use starling_tests::{start_server, url};
+use starling_tests::{round_trip, start_server, url};
 
 #[tokio::test]
 async fn request_gets_the_reply() {
     let server = start_server(|_| {}).await;
     let service = async_nats::connect(url(&server)).await.unwrap();
     let mut requests = service.subscribe("echo.service").await.unwrap();
-    service.flush().await.unwrap();
+    round_trip(&service).await;
     let responder = tokio::spawn(async move {
         while let Some(request) = requests.next().await {
             let reply = request.reply.expect("a reply subject");

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use starling_tests::{RawClient, start_server, url};
+use starling_tests::{RawClient, round_trip, start_server, url};
 use tokio::time::timeout;
 
 #[tokio::test]
@@ -21,7 +21,7 @@ async fn slow_consumer_is_cut_off_and_nobody_else_waits() {
 
     let healthy = async_nats::connect(url(&server)).await.unwrap();
     let mut healthy_sub = healthy.subscribe("firehose").await.unwrap();
-    healthy.flush().await.unwrap();
+    round_trip(&healthy).await;
     let publisher = async_nats::connect(url(&server)).await.unwrap();
 
     const N: usize = 20_000;

@@ -29,7 +29,7 @@ const ALLOWED_ARROWS: &[(&str, &[&str])] = &[
     ("starling-ws", &["starling-conf"]),
     ("starling-subject", &[]),
     ("starling-conf", &[]),
-    ("starling-tests", &["starling-server"]),
+    ("starling-tests", &["starling-server", "starling-ws"]),
     ("xtask", &[]),
 ];
 

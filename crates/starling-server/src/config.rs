@@ -44,7 +44,6 @@ pub struct ConfigOptions {
 /// Options nats-server has that Starling does not support yet, with the
 /// issue that brings them. Refused at start-up.
 const NOT_YET: &[(&[&str], &str)] = &[
-    (&["websocket", "ws"], "the websocket listener (issue #4)"),
     (
         &["authorization", "accounts", "no_auth_user"],
         "authentication and accounts (issue #5)",
@@ -150,9 +149,8 @@ pub fn options_from_config(root: &Value) -> Result<ConfigOptions, Vec<ConfError>
         Ok(map) => map,
         Err(error) => return Err(vec![error]),
     };
-    let mut port_from_listen = false;
     for (key, value) in map.iter().filter(|(key, _)| !key.used_as_variable) {
-        if let Err(error) = apply(&mut options, key, value, &mut port_from_listen) {
+        if let Err(error) = apply(&mut options, key, value, &mut errors) {
             errors.push(error);
         }
     }
@@ -168,11 +166,13 @@ pub fn options_from_config(root: &Value) -> Result<ConfigOptions, Vec<ConfError>
     }
 }
 
+/// Applies one top-level key. A block with several problems adds them to
+/// `errors`; a single problem is returned.
 fn apply(
     options: &mut ConfigOptions,
     key: &Key,
     value: &Value,
-    port_from_listen: &mut bool,
+    errors: &mut Vec<ConfError>,
 ) -> Result<(), ConfError> {
     let name = key.name.to_ascii_lowercase();
     let server = &mut options.server;
@@ -184,7 +184,6 @@ fn apply(
                 server.host = host;
             }
             server.port = port;
-            *port_from_listen = true;
         }
         "port" => {
             if let Some(port) = port(value, "port")? {
@@ -224,6 +223,10 @@ fn apply(
             &name,
             &mut options.warnings,
         )?,
+        "websocket" | "ws" => match starling_ws::WebsocketOptions::from_value(value) {
+            Ok(websocket) => server.websocket = websocket,
+            Err(block_errors) => errors.extend(block_errors),
+        },
         "debug" => log.debug = Some(value.as_bool(&name)?),
         "trace" => log.trace = Some(value.as_bool(&name)?),
         "logtime" => log.logtime = Some(value.as_bool(&name)?),
@@ -389,7 +392,7 @@ mod tests {
             vec![
                 "1:7: port: expected an integer, got string \"x\"",
                 "2:1: unknown field \"foo\"",
-                "3:1: \"websocket\": the websocket listener (issue #4) is not supported yet",
+                "3:11: websocket requires TLS configuration",
                 "4:14: max_payload: must not be negative, got -1",
             ]
         );

@@ -25,6 +25,8 @@ mod config;
 mod identity;
 mod options;
 mod server;
+mod tls;
+mod websocket;
 
 pub use config::{ConfigOptions, LogOptions, options_from_config};
 pub use options::ServerOptions;

@@ -33,6 +33,8 @@ pub struct ServerOptions {
     pub ping_max: u32,
     /// How long one write to a client may take before it is cut off (10 s).
     pub write_deadline: Duration,
+    /// The websocket listener, when configured with a port.
+    pub websocket: Option<starling_ws::WebsocketOptions>,
 }
 
 impl Default for ServerOptions {
@@ -49,6 +51,7 @@ impl Default for ServerOptions {
             ping_interval: Duration::from_secs(120),
             ping_max: 2,
             write_deadline: Duration::from_secs(10),
+            websocket: None,
         }
     }
 }
@@ -74,6 +77,10 @@ impl ServerOptions {
         }
         if self.write_deadline.is_zero() {
             return invalid("write_deadline must be greater than 0".into());
+        }
+        if let Some(tls) = self.websocket.as_ref().and_then(|ws| ws.tls.as_ref()) {
+            crate::tls::server_config(tls)
+                .map_err(|e| ServerError::InvalidOption(format!("websocket {e}")))?;
         }
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! The running broker: the listener, the registry of connections, the router
 //! they share, and shutdown.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -13,7 +13,10 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
-use crate::client::{ClientLink, CloseReason, SubHandle, Subscription, run_connection};
+use crate::client::{
+    ClientAddr, ClientLink, CloseReason, Framing, SubHandle, Subscription, run_connection,
+};
+use crate::websocket::WebsocketListener;
 use crate::{NATS_VERSION, STARLING_VERSION, ServerError, ServerOptions, identity};
 
 /// A running Starling server.
@@ -31,8 +34,9 @@ use crate::{NATS_VERSION, STARLING_VERSION, ServerError, ServerOptions, identity
 pub struct Server {
     shared: Arc<Shared>,
     client_addr: SocketAddr,
+    websocket_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
-    accept: JoinHandle<()>,
+    accept: Vec<JoinHandle<()>>,
 }
 
 /// State every connection shares.
@@ -92,13 +96,28 @@ impl Server {
             epoch: Instant::now(),
             options,
         });
+        // Bind everything before accepting anything, so a failed bind
+        // leaves no listener running.
+        let websocket = match &shared.options.websocket {
+            Some(options) => Some(WebsocketListener::bind(options).await?),
+            None => None,
+        };
+        let websocket_addr = websocket.as_ref().map(WebsocketListener::local_addr);
         let (stop, stopped) = watch::channel(false);
-        let accept = tokio::spawn(accept_loop(Arc::clone(&shared), listener, stopped));
+        let mut accept = vec![tokio::spawn(accept_loop(
+            Arc::clone(&shared),
+            listener,
+            stopped.clone(),
+        ))];
         tracing::info!("Listening for client connections on {client_addr}");
+        if let Some(websocket) = websocket {
+            accept.push(tokio::spawn(websocket.run(Arc::clone(&shared), stopped)));
+        }
         tracing::info!("Server is ready");
         Ok(Self {
             shared,
             client_addr,
+            websocket_addr,
             stop,
             accept,
         })
@@ -107,6 +126,11 @@ impl Server {
     /// The address the client listener is bound to.
     pub fn client_addr(&self) -> SocketAddr {
         self.client_addr
+    }
+
+    /// The address the websocket listener is bound to, when configured.
+    pub fn websocket_addr(&self) -> Option<SocketAddr> {
+        self.websocket_addr
     }
 
     /// The server's id, as sent in INFO.
@@ -124,7 +148,9 @@ impl Server {
     pub async fn shutdown(self) {
         tracing::info!("Initiating Shutdown...");
         let _ = self.stop.send(true);
-        let _ = self.accept.await;
+        for accept in self.accept {
+            let _ = accept.await;
+        }
         for client in &self.shared.clients {
             client.close(CloseReason::ServerShutdown);
         }
@@ -154,14 +180,22 @@ async fn accept_loop(
             Ok((stream, peer)) => {
                 // Small writes are already coalesced by the writer task.
                 let _ = stream.set_nodelay(true);
-                let cid = shared.next_cid.fetch_add(1, Ordering::Relaxed);
-                shared.connections.fetch_add(1, Ordering::AcqRel);
+                let cid = shared.connection_started();
                 let conn_shared = Arc::clone(&shared);
                 tokio::spawn(async move {
-                    run_connection(Arc::clone(&conn_shared), stream.into_split(), peer, cid).await;
-                    if conn_shared.connections.fetch_sub(1, Ordering::AcqRel) == 1 {
-                        conn_shared.all_closed.notify_waiters();
-                    }
+                    let client = ClientAddr {
+                        peer,
+                        ip: peer.ip(),
+                    };
+                    run_connection(
+                        Arc::clone(&conn_shared),
+                        stream.into_split(),
+                        client,
+                        cid,
+                        Framing::Raw,
+                    )
+                    .await;
+                    conn_shared.connection_ended();
                 });
             }
             Err(error) => {
@@ -175,11 +209,24 @@ async fn accept_loop(
 
 impl Shared {
     /// The INFO for one new client.
-    pub(crate) fn client_info(&self, cid: u64, peer: SocketAddr) -> ServerInfo {
+    pub(crate) fn client_info(&self, cid: u64, client_ip: IpAddr) -> ServerInfo {
         ServerInfo {
             client_id: cid,
-            client_ip: peer.ip().to_string(),
+            client_ip: client_ip.to_string(),
             ..self.info.clone()
+        }
+    }
+
+    /// A new connection's id, counted as open until [`Self::connection_ended`].
+    pub(crate) fn connection_started(&self) -> u64 {
+        self.connections.fetch_add(1, Ordering::AcqRel);
+        self.next_cid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A connection's task is done.
+    pub(crate) fn connection_ended(&self) {
+        if self.connections.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.all_closed.notify_waiters();
         }
     }
 

@@ -7,14 +7,19 @@
 //! writes it with one call (many messages per syscall), bounded by
 //! `write_deadline`; it also runs the ping timer. Close is a flag plus two
 //! wake-ups, so either side, or any publisher, can end a connection.
+//!
+//! A websocket client differs only here: the reader unframes what arrives
+//! before parsing it ([`ServerDecoder`]), and the writer frames each flush
+//! as one message ([`ServerEncoder`]) and ends with a close frame.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use starling_proto::{ClientOp, ClientParser, ErrReply, encode, redact_connect};
+use starling_ws::{Control, ServerDecoder, ServerEncoder, encode_pong};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{Instant, sleep_until, timeout};
 
@@ -31,6 +36,24 @@ const KEEP_WRITE_CAPACITY: usize = 1024 * 1024;
 /// The first ping after CONNECT comes after at most this (nats-server's).
 const FIRST_PING_MAX: Duration = Duration::from_secs(2);
 
+/// Where a client connects from: its socket address, and the address it is
+/// known by (the socket's, or a trusted proxy's `X-Forwarded-For`).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClientAddr {
+    pub(crate) peer: SocketAddr,
+    pub(crate) ip: IpAddr,
+}
+
+/// How the NATS byte stream travels on the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Framing {
+    /// Plain bytes (TCP).
+    Raw,
+    /// Websocket frames, with the negotiated compression; `browser` keeps
+    /// frames to 4096 bytes.
+    Websocket { compress: bool, browser: bool },
+}
+
 /// Serves one accepted connection until it closes.
 ///
 /// The stream comes as its two halves, so each transport splits itself in
@@ -38,15 +61,22 @@ const FIRST_PING_MAX: Duration = Duration::from_secs(2);
 pub(crate) async fn run_connection<R, W>(
     shared: Arc<Shared>,
     (reader, writer): (R, W),
-    peer: SocketAddr,
+    client: ClientAddr,
     cid: u64,
+    framing: Framing,
 ) where
     R: AsyncRead + Send + 'static,
     W: AsyncWrite + Send + 'static,
 {
+    let peer = client.peer;
     let link = Arc::new(ClientLink::new(cid, shared.options.max_pending));
-    tracing::debug!(cid, "{peer} - cid:{cid} - Client connection created");
-    let info = shared.client_info(cid, peer);
+    let kind = if framing == Framing::Raw {
+        "Client"
+    } else {
+        "Websocket client"
+    };
+    tracing::debug!(cid, "{peer} - cid:{cid} - {kind} connection created");
+    let info = shared.client_info(cid, client.ip);
     link.queue(|out| {
         // Serialising a struct of strings and numbers cannot fail.
         let _ = encode::info(out, &info);
@@ -56,10 +86,15 @@ pub(crate) async fn run_connection<R, W>(
         tracing::info!(cid, "{peer} - cid:{cid} - Maximum connections exceeded");
         link.close(CloseReason::MaxConnectionsExceeded);
     }
-    let writer = tokio::spawn(write_loop(Arc::clone(&shared), Arc::clone(&link), writer));
+    let writer = tokio::spawn(write_loop(
+        Arc::clone(&shared),
+        Arc::clone(&link),
+        writer,
+        framing,
+    ));
     link.writer_wake.notify_one();
     if !link.is_closed() {
-        read_loop(Arc::clone(&shared), Arc::clone(&link), reader).await;
+        read_loop(Arc::clone(&shared), Arc::clone(&link), reader, framing).await;
     }
     // The writer ends by itself once closing: after flushing within
     // write_deadline, or at once for reasons that discard the backlog.
@@ -68,13 +103,39 @@ pub(crate) async fn run_connection<R, W>(
     let reason = link.close_reason().map_or("Unknown", CloseReason::as_str);
     tracing::debug!(
         cid,
-        "{peer} - cid:{cid} - Client connection closed: {reason}"
+        "{peer} - cid:{cid} - {kind} connection closed: {reason}"
     );
 }
 
-async fn read_loop<R: AsyncRead>(shared: Arc<Shared>, link: Arc<ClientLink>, reader: R) {
+/// The websocket half of the reader: raw socket bytes and the decoder.
+struct Unframing {
+    decoder: ServerDecoder,
+    raw: BytesMut,
+    controls: Vec<Control>,
+}
+
+async fn read_loop<R: AsyncRead>(
+    shared: Arc<Shared>,
+    link: Arc<ClientLink>,
+    reader: R,
+    framing: Framing,
+) {
     tokio::pin!(reader);
-    let mut session = Session::new(shared, Arc::clone(&link));
+    let options = &shared.options;
+    let mut unframing = match framing {
+        Framing::Raw => None,
+        Framing::Websocket { compress, .. } => {
+            // A compressed message may carry several operations; bound it
+            // well above one maximal PUB, far below max_pending.
+            let max_message = options.max_payload + options.max_control_line + 64 * 1024;
+            Some(Unframing {
+                decoder: ServerDecoder::new(compress, max_message),
+                raw: BytesMut::new(),
+                controls: Vec::new(),
+            })
+        }
+    };
+    let mut session = Session::new(Arc::clone(&shared), Arc::clone(&link));
     let mut parser = ClientParser::new(session.parser_limits());
     let mut buf = BytesMut::with_capacity(MIN_READ);
     let mut read_size = MIN_READ;
@@ -90,10 +151,14 @@ async fn read_loop<R: AsyncRead>(shared: Arc<Shared>, link: Arc<ClientLink>, rea
         let missing = parser
             .bytes_needed()
             .map_or(0, |n| n.saturating_sub(buf.len()));
-        buf.reserve(missing.max(read_size));
+        let target = match &mut unframing {
+            Some(unframing) => &mut unframing.raw,
+            None => &mut buf,
+        };
+        target.reserve(missing.max(read_size));
         let read = tokio::select! {
             biased;
-            read = reader.read_buf(&mut buf) => read,
+            read = reader.read_buf(target) => read,
             () = &mut stop => break 'reading,
         };
         match read {
@@ -107,6 +172,23 @@ async fn read_loop<R: AsyncRead>(shared: Arc<Shared>, link: Arc<ClientLink>, rea
             Err(_) => {
                 link.close(CloseReason::ReadError);
                 break;
+            }
+        }
+        if let Some(unframing) = &mut unframing {
+            let decoded =
+                unframing
+                    .decoder
+                    .decode(&mut unframing.raw, &mut buf, &mut unframing.controls);
+            for control in unframing.controls.drain(..) {
+                match control {
+                    Control::Ping(payload) => link.queue_control(|out| encode_pong(out, &payload)),
+                    Control::Pong => {}
+                    Control::Close(code) => link.close(CloseReason::WebsocketClose(code)),
+                }
+            }
+            if let Err(error) = decoded {
+                tracing::debug!(cid = link.cid, "Websocket frame error: {error}");
+                link.close(CloseReason::WebsocketFrame(error));
             }
         }
         loop {
@@ -136,10 +218,20 @@ async fn read_loop<R: AsyncRead>(shared: Arc<Shared>, link: Arc<ClientLink>, rea
     session.flush_wakes();
 }
 
-async fn write_loop<W: AsyncWrite>(shared: Arc<Shared>, link: Arc<ClientLink>, writer: W) {
+async fn write_loop<W: AsyncWrite>(
+    shared: Arc<Shared>,
+    link: Arc<ClientLink>,
+    writer: W,
+    framing: Framing,
+) {
     tokio::pin!(writer);
     let options = &shared.options;
+    let mut encoder = match framing {
+        Framing::Raw => None,
+        Framing::Websocket { compress, browser } => Some(ServerEncoder::new(compress, browser)),
+    };
     let mut spare = BytesMut::new();
+    let mut framed = BytesMut::new();
     let mut rng = FastRng::new();
     // One timer, reset when it fires or CONNECT restarts it, rather than a
     // new one on every wake-up.
@@ -159,9 +251,23 @@ async fn write_loop<W: AsyncWrite>(shared: Arc<Shared>, link: Arc<ClientLink>, w
             ping_timer.as_mut().reset(Instant::now() + first + jitter);
         }
         let closing = link.take_outbound(&mut spare);
-        if !spare.is_empty() {
+        let bytes: &[u8] = match &mut encoder {
+            None => &spare,
+            Some(encoder) => {
+                framed.clear();
+                link.take_control(&mut framed);
+                if !spare.is_empty() {
+                    encoder.encode(&spare, &mut framed);
+                }
+                if let Some((code, reason)) = closing.and_then(CloseReason::websocket_close) {
+                    starling_ws::frame::encode_close(&mut framed, code, reason);
+                }
+                &framed
+            }
+        };
+        if !bytes.is_empty() {
             let written = tokio::select! {
-                written = timeout(options.write_deadline, writer.write_all(&spare)) => written,
+                written = timeout(options.write_deadline, writer.write_all(bytes)) => written,
                 // Cut off (slow consumer, read error): drop the socket now
                 // rather than wait out write_deadline on a peer that stopped reading.
                 () = link.writer_abort.notified() => break,
@@ -177,7 +283,7 @@ async fn write_loop<W: AsyncWrite>(shared: Arc<Shared>, link: Arc<ClientLink>, w
                         cid = link.cid,
                         "Slow Consumer Detected: WriteDeadline of {:?} exceeded with {} total bytes.",
                         options.write_deadline,
-                        spare.len()
+                        bytes.len()
                     );
                     link.close(CloseReason::SlowConsumerWriteDeadline);
                     break;
@@ -186,6 +292,9 @@ async fn write_loop<W: AsyncWrite>(shared: Arc<Shared>, link: Arc<ClientLink>, w
             spare.clear();
             if spare.capacity() > KEEP_WRITE_CAPACITY {
                 spare = BytesMut::new();
+            }
+            if framed.capacity() > KEEP_WRITE_CAPACITY {
+                framed = BytesMut::new();
             }
             link.written();
         }

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::{Bytes, BytesMut};
+use starling_ws::{CloseCode, FrameError};
 use tokio::sync::Notify;
 
 /// Why a connection ended; the texts are nats-server's close reasons.
@@ -32,6 +33,10 @@ pub(crate) enum CloseReason {
     AuthenticationViolation,
     NoRespondersRequiresHeaders,
     ServerShutdown,
+    /// The client sent a websocket close frame (echoed back).
+    WebsocketClose(Option<CloseCode>),
+    /// A malformed websocket frame.
+    WebsocketFrame(FrameError),
 }
 
 impl CloseReason {
@@ -52,7 +57,37 @@ impl CloseReason {
             Self::AuthenticationViolation => "Authentication Failure",
             Self::NoRespondersRequiresHeaders => "No Responders Requires Headers",
             Self::ServerShutdown => "Server Shutdown",
+            Self::WebsocketClose(_) => "Client Closed",
+            Self::WebsocketFrame(FrameError::MessageTooBig) => "Maximum Message Payload Exceeded",
+            Self::WebsocketFrame(_) => "Protocol Violation",
         }
+    }
+
+    /// The close frame a websocket client gets for this reason (nats-server's
+    /// codes; none where the socket is already unusable).
+    pub(crate) fn websocket_close(self) -> Option<(CloseCode, &'static str)> {
+        let code = match self {
+            Self::WebsocketClose(code) => return Some((code.unwrap_or(CloseCode::Normal), "")),
+            Self::WebsocketFrame(error) => error.close_code(),
+            Self::ClientClosed => CloseCode::Normal,
+            Self::ServerShutdown => CloseCode::GoingAway,
+            Self::ParseError | Self::ProtocolViolation | Self::BadClientProtocolVersion => {
+                CloseCode::ProtocolError
+            }
+            Self::MaxPayloadExceeded => CloseCode::MessageTooBig,
+            Self::AuthenticationViolation
+            | Self::MaxConnectionsExceeded
+            | Self::MaxControlLineExceeded
+            | Self::StaleConnection => CloseCode::PolicyViolation,
+            Self::NoRespondersRequiresHeaders => CloseCode::InternalError,
+            Self::SlowConsumerPendingBytes
+            | Self::SlowConsumerWriteDeadline
+            | Self::ReadError
+            | Self::WriteError => {
+                return None;
+            }
+        };
+        Some((code, self.as_str()))
     }
 
     /// Whether what is already queued should still be written before closing
@@ -115,6 +150,8 @@ pub(crate) struct ClientLink {
     /// Set once a PONG has answered one of our PINGs.
     pub(crate) rtt_measured: AtomicBool,
     subs: Mutex<HashMap<Bytes, Arc<Subscription>>>,
+    /// Websocket control frames (pongs) to write ahead of the data.
+    control: Mutex<BytesMut>,
 }
 
 /// One subscription, shared between its connection and the router.
@@ -155,7 +192,21 @@ impl ClientLink {
             ping_timer_reset: AtomicBool::new(false),
             rtt_measured: AtomicBool::new(false),
             subs: Mutex::new(HashMap::new()),
+            control: Mutex::new(BytesMut::new()),
         }
+    }
+
+    /// Queues a websocket control frame and wakes the writer.
+    pub(crate) fn queue_control(&self, encode: impl FnOnce(&mut BytesMut)) {
+        encode(&mut self.control.lock().unwrap_or_else(PoisonError::into_inner));
+        self.writer_wake.notify_one();
+    }
+
+    /// For the writer: the control frames queued so far.
+    pub(crate) fn take_control(&self, into: &mut BytesMut) {
+        let mut control = self.control.lock().unwrap_or_else(PoisonError::into_inner);
+        into.extend_from_slice(&control);
+        control.clear();
     }
 
     /// Appends what `encode` writes to the outbound buffer, unless that

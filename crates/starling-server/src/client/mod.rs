@@ -5,5 +5,5 @@ mod driver;
 mod link;
 mod session;
 
-pub(crate) use driver::run_connection;
+pub(crate) use driver::{ClientAddr, Framing, run_connection};
 pub(crate) use link::{ClientLink, CloseReason, SubHandle, Subscription};

@@ -1,0 +1,404 @@
+//! WebSocket end to end: async-nats over ws:// and wss://, a TCP client
+//! and a websocket client talking to each other, fastwebsockets as an
+//! independent peer, permessage-deflate, and the refusals.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test on any error"
+)]
+
+use std::time::Duration;
+
+use bytes::BytesMut;
+use futures_util::StreamExt;
+use starling_tests::{http_exchange, round_trip, start_websocket_server, url, ws_url};
+use starling_ws::frame::{OpCode, decode_header};
+use starling_ws::{deflate::Deflater, deflate::Inflater, encode_client_frame};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+
+const WAIT: Duration = Duration::from_secs(5);
+const UPGRADE: &str = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+
+async fn next(sub: &mut async_nats::Subscriber) -> async_nats::Message {
+    timeout(WAIT, sub.next())
+        .await
+        .expect("a message in time")
+        .expect("open")
+}
+
+#[tokio::test]
+async fn websocket_and_tcp_clients_talk_to_each_other() {
+    let server = start_websocket_server(|_| {}).await;
+    let ws = async_nats::connect(ws_url(&server)).await.unwrap();
+    let tcp = async_nats::connect(url(&server)).await.unwrap();
+    let mut on_ws = ws.subscribe("to.ws").await.unwrap();
+    let mut on_tcp = tcp.subscribe("to.tcp").await.unwrap();
+    round_trip(&ws).await;
+    round_trip(&tcp).await;
+    tcp.publish("to.ws", "from tcp".into()).await.unwrap();
+    ws.publish("to.tcp", "from ws".into()).await.unwrap();
+    assert_eq!(&next(&mut on_ws).await.payload[..], b"from tcp");
+    assert_eq!(&next(&mut on_tcp).await.payload[..], b"from ws");
+
+    // Request/reply and a large message across the transports.
+    let mut service = ws.subscribe("svc").await.unwrap();
+    round_trip(&ws).await;
+    let responder = tokio::spawn(async move {
+        let request = service.next().await.unwrap();
+        ws.publish(request.reply.unwrap(), request.payload)
+            .await
+            .unwrap();
+        ws.flush().await.unwrap();
+    });
+    let big = vec![7u8; 512 * 1024];
+    let reply = tcp.request("svc", big.clone().into()).await.unwrap();
+    assert_eq!(reply.payload.to_vec(), big);
+    responder.await.unwrap();
+}
+
+#[tokio::test]
+async fn secure_websocket_with_a_self_signed_certificate() {
+    let dir = std::env::temp_dir().join(format!("starling-wss-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .unwrap();
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, cert.cert.pem()).unwrap();
+    std::fs::write(&key_file, cert.key_pair.serialize_pem()).unwrap();
+    let server = start_websocket_server(|ws| {
+        ws.no_tls = false;
+        ws.tls = Some(starling_ws::TlsOptions {
+            cert_file: cert_file.clone(),
+            key_file: key_file.clone(),
+            ca_file: None,
+            verify: false,
+        });
+    })
+    .await;
+    let port = server.websocket_addr().unwrap().port();
+    let client = async_nats::ConnectOptions::new()
+        .add_root_certificates(cert_file.clone())
+        .connect(format!("wss://localhost:{port}"))
+        .await
+        .unwrap();
+    let mut sub = client.subscribe("secure").await.unwrap();
+    client.publish("secure", "over tls".into()).await.unwrap();
+    assert_eq!(&next(&mut sub).await.payload[..], b"over tls");
+
+    // A plain HTTP request on the TLS port gets Go's answer.
+    let reply = http_exchange(
+        server.websocket_addr().unwrap(),
+        format!("{UPGRADE}\r\n").as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        reply,
+        b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn refused_upgrades_get_nats_servers_statuses() {
+    let server = start_websocket_server(|ws| {
+        ws.origins =
+            starling_ws::origin::OriginPolicy::new(false, &["http://good.example.com".to_owned()])
+                .unwrap();
+    })
+    .await;
+    let addr = server.websocket_addr().unwrap();
+    let status = |reply: &[u8]| {
+        String::from_utf8_lossy(reply)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let cases = [
+        (
+            "POST / HTTP/1.1\r\nHost: h\r\n\r\n".to_owned(),
+            "HTTP/1.1 405 Method Not Allowed",
+        ),
+        (
+            UPGRADE.replace("Sec-WebSocket-Version: 13", "Sec-WebSocket-Version: 8") + "\r\n",
+            "HTTP/1.1 400 Bad Request",
+        ),
+        (
+            UPGRADE.replace("Upgrade: websocket\r\n", "") + "\r\n",
+            "HTTP/1.1 400 Bad Request",
+        ),
+        (
+            format!("{UPGRADE}Origin: http://evil.example.com\r\n\r\n"),
+            "HTTP/1.1 403 Forbidden",
+        ),
+        (
+            format!("{UPGRADE}Origin: https://good.example.com\r\n\r\n"),
+            "HTTP/1.1 403 Forbidden",
+        ),
+        (
+            format!("{UPGRADE}Origin: http://good.example.com:80\r\n\r\n"),
+            "HTTP/1.1 101 Switching Protocols",
+        ),
+        (format!("{UPGRADE}\r\n"), "HTTP/1.1 101 Switching Protocols"),
+    ];
+    for (request, expected) in cases {
+        let reply = http_exchange(addr, request.as_bytes()).await;
+        assert_eq!(status(&reply), expected, "{request:?}");
+    }
+    let reply = String::from_utf8(http_exchange(addr, b"POST / HTTP/1.1\r\nHost: h\r\n\r\n").await)
+        .unwrap();
+    assert!(
+        reply.ends_with("Content-Length: 19\r\n\r\nMethod Not Allowed\n"),
+        "{reply}"
+    );
+    assert!(
+        reply.contains("\r\nSec-Websocket-Version: 13\r\nX-Content-Type-Options: nosniff\r\n"),
+        "{reply}"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_peer_is_dropped_at_the_handshake_timeout() {
+    let server =
+        start_websocket_server(|ws| ws.handshake_timeout = Duration::from_millis(300)).await;
+    let mut silent = TcpStream::connect(server.websocket_addr().unwrap())
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 16];
+    let read = timeout(Duration::from_secs(5), silent.read(&mut buf))
+        .await
+        .expect("closed in time");
+    assert!(matches!(read, Ok(0) | Err(_)), "closed without a reply");
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "not before the timeout"
+    );
+}
+
+/// Upgrades a raw socket; returns it with the server's 101 consumed.
+async fn raw_upgrade(addr: std::net::SocketAddr, extra: &str) -> (TcpStream, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(format!("{UPGRADE}{extra}\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    (stream, String::from_utf8(head).unwrap())
+}
+
+#[tokio::test]
+async fn fastwebsockets_as_an_independent_peer() {
+    use fastwebsockets::{Frame, OpCode as FwOpCode, Payload, Role, WebSocket};
+    let server = start_websocket_server(|_| {}).await;
+    let (stream, head) = raw_upgrade(server.websocket_addr().unwrap(), "").await;
+    assert!(head.starts_with("HTTP/1.1 101"));
+    let mut ws = WebSocket::after_handshake(stream, Role::Client);
+    ws.set_auto_pong(false);
+    ws.set_auto_close(false);
+    let info = timeout(WAIT, ws.read_frame()).await.unwrap().unwrap();
+    assert_eq!(info.opcode, FwOpCode::Binary);
+    assert!(info.payload.starts_with(b"INFO {"));
+
+    // One frame with several operations, then one operation over two frames.
+    let ops = b"CONNECT {\"verbose\":false}\r\nSUB demo 1\r\nPUB demo 5\r\nhel".to_vec();
+    ws.write_frame(Frame::new(
+        false,
+        FwOpCode::Binary,
+        None,
+        Payload::Owned(ops),
+    ))
+    .await
+    .unwrap();
+    ws.write_frame(Frame::new(
+        true,
+        FwOpCode::Continuation,
+        None,
+        Payload::Owned(b"lo\r\nPING\r\n".to_vec()),
+    ))
+    .await
+    .unwrap();
+    let mut got = Vec::new();
+    while !got.ends_with(b"PONG\r\n") {
+        let frame = timeout(WAIT, ws.read_frame()).await.unwrap().unwrap();
+        assert_eq!(frame.opcode, FwOpCode::Binary);
+        got.extend_from_slice(&frame.payload);
+    }
+    assert_eq!(got, b"MSG demo 1 5\r\nhello\r\nPONG\r\n");
+
+    // A websocket ping gets a pong with the same payload.
+    ws.write_frame(Frame::new(
+        true,
+        FwOpCode::Ping,
+        None,
+        Payload::Owned(b"are you there".to_vec()),
+    ))
+    .await
+    .unwrap();
+    let pong = timeout(WAIT, ws.read_frame()).await.unwrap().unwrap();
+    assert_eq!(
+        (pong.opcode, &pong.payload[..]),
+        (FwOpCode::Pong, &b"are you there"[..])
+    );
+
+    // The close handshake: ours is echoed.
+    ws.write_frame(Frame::close(1000, b"bye")).await.unwrap();
+    let close = timeout(WAIT, ws.read_frame()).await.unwrap().unwrap();
+    assert_eq!(close.opcode, FwOpCode::Close);
+    assert_eq!(&close.payload[..2], &1000u16.to_be_bytes());
+}
+
+/// Reads whole frames from a raw socket until `until` matches the payloads.
+async fn read_frames(
+    stream: &mut TcpStream,
+    inflate: bool,
+    until: &[u8],
+) -> (Vec<u8>, Vec<(OpCode, bool, Vec<u8>)>) {
+    let mut raw = BytesMut::new();
+    let (mut payloads, mut frames) = (Vec::new(), Vec::new());
+    while !payloads.ends_with(until) {
+        let mut buf = [0u8; 4096];
+        let n = timeout(WAIT, stream.read(&mut buf)).await.unwrap().unwrap();
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        while let Some((header, at)) = decode_header(&raw).unwrap() {
+            if raw.len() < at + header.len as usize {
+                break;
+            }
+            let body = raw.split_to(at + header.len as usize)[at..].to_vec();
+            let data = if header.rsv1 && inflate {
+                let mut out = Vec::new();
+                Inflater::new()
+                    .decompress(&body, 1 << 20, &mut out)
+                    .unwrap();
+                out
+            } else {
+                body
+            };
+            if header.opcode == OpCode::Binary || header.opcode == OpCode::Continuation {
+                payloads.extend_from_slice(&data);
+            }
+            frames.push((header.opcode, header.rsv1, data));
+        }
+    }
+    (payloads, frames)
+}
+
+#[tokio::test]
+async fn permessage_deflate_both_ways() {
+    let server = start_websocket_server(|ws| ws.compression = true).await;
+    let addr = server.websocket_addr().unwrap();
+    let (mut stream, head) = raw_upgrade(
+        addr,
+        "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n",
+    )
+    .await;
+    assert!(head.contains("Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n"));
+    let (info, frames) = read_frames(&mut stream, true, b" \r\n").await;
+    assert!(info.starts_with(b"INFO {"));
+    assert!(
+        frames[0].1,
+        "the INFO frame is compressed, as nats-server sends it"
+    );
+
+    let mut compressed = Vec::new();
+    let ops = b"CONNECT {\"verbose\":false}\r\nSUB z 1\r\nPUB z 64\r\n".to_vec();
+    let mut all = ops.clone();
+    all.extend_from_slice(&[b'q'; 64]);
+    all.extend_from_slice(b"\r\nPING\r\n");
+    Deflater::new().compress(&all, &mut compressed);
+    let mut frame = BytesMut::new();
+    encode_client_frame(
+        &mut frame,
+        OpCode::Binary,
+        true,
+        true,
+        &compressed,
+        [9, 8, 7, 6],
+    );
+    // An uncompressed message is still accepted on a compressed connection.
+    encode_client_frame(
+        &mut frame,
+        OpCode::Text,
+        true,
+        false,
+        b"PING\r\n",
+        [1, 1, 1, 1],
+    );
+    stream.write_all(&frame).await.unwrap();
+    let (got, frames) = read_frames(&mut stream, true, b"PONG\r\nPONG\r\n").await;
+    let mut expected = b"MSG z 1 64\r\n".to_vec();
+    expected.extend_from_slice(&[b'q'; 64]);
+    expected.extend_from_slice(b"\r\nPONG\r\nPONG\r\n");
+    assert_eq!(got, expected);
+    assert!(
+        frames.iter().any(|f| f.1),
+        "the server compressed its replies"
+    );
+}
+
+#[tokio::test]
+async fn malformed_frames_close_with_a_protocol_error() {
+    let server = start_websocket_server(|_| {}).await;
+    let addr = server.websocket_addr().unwrap();
+    let unmasked = b"\x82\x06PING\r\n".to_vec();
+    let mut rsv1 = BytesMut::new();
+    encode_client_frame(
+        &mut rsv1,
+        OpCode::Binary,
+        true,
+        true,
+        b"PING\r\n",
+        [1, 2, 3, 4],
+    );
+    let mut long_ping = BytesMut::new();
+    long_ping.extend_from_slice(&[0x89, 0xFE, 0x00, 0x7E, 1, 2, 3, 4]);
+    long_ping.extend_from_slice(&[0u8; 126]);
+    for bad in [
+        unmasked,
+        rsv1.to_vec(),
+        long_ping.to_vec(),
+        vec![0x83, 0x80, 1, 2, 3, 4],
+    ] {
+        let (mut stream, _) = raw_upgrade(addr, "").await;
+        read_frames(&mut stream, false, b" \r\n").await;
+        stream.write_all(&bad).await.unwrap();
+        let (_, frames) = read_frames(&mut stream, false, b"\x00never").await;
+        let close = frames
+            .iter()
+            .find(|f| f.0 == OpCode::Close)
+            .expect("a close frame");
+        assert_eq!(&close.2[..2], &1002u16.to_be_bytes(), "{bad:?}");
+    }
+}
+
+#[tokio::test]
+async fn nats_errors_arrive_before_the_close_frame() {
+    let server = start_websocket_server(|_| {}).await;
+    let (mut stream, _) = raw_upgrade(server.websocket_addr().unwrap(), "").await;
+    read_frames(&mut stream, false, b" \r\n").await;
+    let mut frame = BytesMut::new();
+    encode_client_frame(
+        &mut frame,
+        OpCode::Binary,
+        true,
+        false,
+        b"CONNECT {\"verbose\":false}\r\nPUB foo 2000000\r\n",
+        [5, 5, 5, 5],
+    );
+    stream.write_all(&frame).await.unwrap();
+    let (payloads, frames) = read_frames(&mut stream, false, b"\x00never").await;
+    assert_eq!(payloads, b"-ERR 'Maximum Payload Violation'\r\n");
+    let close = frames.last().unwrap();
+    assert_eq!(close.0, OpCode::Close);
+    assert_eq!(&close.2[..], b"\x03\xf1Maximum Message Payload Exceeded");
+}
