@@ -402,3 +402,41 @@ async fn nats_errors_arrive_before_the_close_frame() {
     assert_eq!(close.0, OpCode::Close);
     assert_eq!(&close.2[..], b"\x03\xf1Maximum Message Payload Exceeded");
 }
+
+#[tokio::test]
+async fn forwarded_for_is_believed_only_from_trusted_proxies() {
+    for (trusted, expected) in [(true, "10.9.8.7"), (false, "127.0.0.1")] {
+        let server = start_websocket_server(|ws| {
+            if trusted {
+                ws.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+            }
+        })
+        .await;
+        let (mut stream, _) = raw_upgrade(
+            server.websocket_addr().unwrap(),
+            "X-Forwarded-For: 10.9.8.7\r\n",
+        )
+        .await;
+        let (info, _) = read_frames(&mut stream, false, b" \r\n").await;
+        let info = String::from_utf8_lossy(&info).into_owned();
+        assert!(
+            info.contains(&format!("\"client_ip\":\"{expected}\"")),
+            "trusted={trusted}: {info}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn shutdown_sends_going_away() {
+    let server = start_websocket_server(|_| {}).await;
+    let (mut stream, _) = raw_upgrade(server.websocket_addr().unwrap(), "").await;
+    read_frames(&mut stream, false, b" \r\n").await;
+    let shutdown = tokio::spawn(server.shutdown());
+    let (_, frames) = read_frames(&mut stream, false, b"\x00never").await;
+    let close = frames.last().expect("a close frame");
+    assert_eq!(
+        (close.0, &close.2[..]),
+        (OpCode::Close, &b"\x03\xe9Server Shutdown"[..])
+    );
+    shutdown.await.unwrap();
+}

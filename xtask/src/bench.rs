@@ -20,6 +20,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::workspace_root;
+use crate::wsclient::WsStream;
 
 const SUBJECT: &str = "bench.data";
 const READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -45,8 +46,27 @@ impl Shape {
     }
 }
 
+/// How the load generator's connections reach the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Transport {
+    Tcp,
+    Websocket,
+    WebsocketDeflate,
+}
+
+impl Transport {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Tcp => "",
+            Self::Websocket => " (ws)",
+            Self::WebsocketDeflate => " (ws+deflate)",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Workload {
+    transport: Transport,
     shape: Shape,
     size: usize,
 }
@@ -58,7 +78,7 @@ impl Workload {
         } else {
             format!("{} B", self.size)
         };
-        format!("{} {size}", self.shape.label())
+        format!("{} {size}{}", self.shape.label(), self.transport.label())
     }
 
     fn messages(&self, scale: f64) -> u64 {
@@ -131,15 +151,31 @@ pub(crate) fn run(args: Vec<String>) -> Result<(), String> {
         _ => println!("bench: nats-server not on PATH; measuring Starling alone"),
     }
     let mut workloads = Vec::new();
-    for shape in [
+    let shapes = [
         Shape::PublishOnly,
         Shape::PubSub,
         Shape::FanOut4,
         Shape::Queue4,
         Shape::RequestReply,
-    ] {
+    ];
+    for shape in shapes {
         for size in [16, 1024] {
-            workloads.push(Workload { shape, size });
+            workloads.push(Workload {
+                transport: Transport::Tcp,
+                shape,
+                size,
+            });
+        }
+    }
+    for transport in [Transport::Websocket, Transport::WebsocketDeflate] {
+        for shape in [Shape::PubSub, Shape::RequestReply] {
+            for size in [16, 1024] {
+                workloads.push(Workload {
+                    transport,
+                    shape,
+                    size,
+                });
+            }
         }
     }
     if let Some(filter) = &only {
@@ -288,25 +324,42 @@ fn print_summary(
     }
 }
 
-/// A server process on a free loopback port, killed on drop.
+/// A server process on free loopback ports (client and websocket),
+/// killed on drop.
 struct RunningServer {
     child: Child,
     addr: SocketAddr,
+    ws_addr: SocketAddr,
+    config: PathBuf,
 }
 
 impl Drop for RunningServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.config);
     }
 }
 
-fn start(target: &Target) -> Result<RunningServer, String> {
-    let port = TcpListener::bind("127.0.0.1:0")
+fn free_port() -> Result<u16, String> {
+    TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free port: {e}"))?
-        .port();
+        .map(|a| a.port())
+        .map_err(|e| format!("no free port: {e}"))
+}
+
+fn start(target: &Target) -> Result<RunningServer, String> {
+    let (port, ws_port) = (free_port()?, free_port()?);
+    // The same configuration file for both servers.
+    let config =
+        std::env::temp_dir().join(format!("starling-bench-{}-{port}.conf", std::process::id()));
+    let text = format!(
+        "websocket {{\n  host: 127.0.0.1\n  port: {ws_port}\n  no_tls: true\n  compression: true\n}}\n"
+    );
+    std::fs::write(&config, text).map_err(|e| format!("can't write {}: {e}", config.display()))?;
     let child = Command::new(&target.program)
+        .arg("-c")
+        .arg(&config)
         .args(["-a", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -315,9 +368,11 @@ fn start(target: &Target) -> Result<RunningServer, String> {
     let server = RunningServer {
         child,
         addr: SocketAddr::from(([127, 0, 0, 1], port)),
+        ws_addr: SocketAddr::from(([127, 0, 0, 1], ws_port)),
+        config,
     };
     let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(server.addr).is_err() {
+    while TcpStream::connect(server.addr).is_err() || TcpStream::connect(server.ws_addr).is_err() {
         if Instant::now() > deadline {
             return Err(format!("{} did not start listening", target.name));
         }
@@ -326,23 +381,101 @@ fn start(target: &Target) -> Result<RunningServer, String> {
     Ok(server)
 }
 
+/// Where and how a load-generator connection connects.
+#[derive(Debug, Clone, Copy)]
+struct Endpoint {
+    addr: SocketAddr,
+    transport: Transport,
+}
+
+/// A connection's byte stream: TCP, or websocket frames under it.
+enum Stream {
+    Tcp(TcpStream),
+    Websocket(Box<WsStream>),
+}
+
+impl Stream {
+    fn set_read_timeout(&self, timeout: Option<Duration>) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.set_read_timeout(timeout),
+            Self::Websocket(s) => s.set_read_timeout(timeout),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.read(buf),
+            Self::Websocket(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.write(buf),
+            Self::Websocket(s) => s.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.write_all(buf),
+            // One write is one websocket message.
+            Self::Websocket(s) => s.write(buf).map(|_| ()),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.flush(),
+            Self::Websocket(s) => s.flush(),
+        }
+    }
+}
+
+type Conn = BufReader<Stream>;
+
 fn measure(target: &Target, workload: Workload, scale: f64) -> Result<Figure, String> {
     let server = start(target)?;
+    let endpoint = match workload.transport {
+        Transport::Tcp => Endpoint {
+            addr: server.addr,
+            transport: Transport::Tcp,
+        },
+        transport => Endpoint {
+            addr: server.ws_addr,
+            transport,
+        },
+    };
     let n = workload.messages(scale);
     let io = |e: std::io::Error| format!("{}: {}: {e}", target.name, workload.name());
     match workload.shape {
-        Shape::PublishOnly => publish_only(server.addr, workload.size, n).map_err(io),
-        Shape::PubSub => pub_sub(server.addr, workload.size, n, 1, 1, false).map_err(io),
-        Shape::FanOut4 => pub_sub(server.addr, workload.size, n, 1, 4, false).map_err(io),
-        Shape::Queue4 => pub_sub(server.addr, workload.size, n, 4, 4, true).map_err(io),
-        Shape::RequestReply => request_reply(server.addr, workload.size, n).map_err(io),
+        Shape::PublishOnly => publish_only(endpoint, workload.size, n).map_err(io),
+        Shape::PubSub => pub_sub(endpoint, workload.size, n, 1, 1, false).map_err(io),
+        Shape::FanOut4 => pub_sub(endpoint, workload.size, n, 1, 4, false).map_err(io),
+        Shape::Queue4 => pub_sub(endpoint, workload.size, n, 4, 4, true).map_err(io),
+        Shape::RequestReply => request_reply(endpoint, workload.size, n).map_err(io),
     }
 }
 
 /// Connects, reads INFO, and sends a quiet CONNECT.
-fn connect(addr: SocketAddr) -> std::io::Result<BufReader<TcpStream>> {
-    let stream = TcpStream::connect(addr)?;
-    stream.set_nodelay(true)?;
+fn connect(endpoint: Endpoint) -> std::io::Result<Conn> {
+    let stream = match endpoint.transport {
+        Transport::Tcp => {
+            let stream = TcpStream::connect(endpoint.addr)?;
+            stream.set_nodelay(true)?;
+            Stream::Tcp(stream)
+        }
+        Transport::Websocket => {
+            Stream::Websocket(Box::new(WsStream::connect(endpoint.addr, false)?))
+        }
+        Transport::WebsocketDeflate => {
+            Stream::Websocket(Box::new(WsStream::connect(endpoint.addr, true)?))
+        }
+    };
     stream.set_read_timeout(Some(READ_TIMEOUT))?;
     let mut reader = BufReader::with_capacity(256 * 1024, stream);
     let mut info = String::new();
@@ -354,7 +487,7 @@ fn connect(addr: SocketAddr) -> std::io::Result<BufReader<TcpStream>> {
 }
 
 /// PING, then wait for the PONG: everything sent before has been processed.
-fn sync(conn: &mut BufReader<TcpStream>) -> std::io::Result<()> {
+fn sync(conn: &mut Conn) -> std::io::Result<()> {
     conn.get_mut().write_all(b"PING\r\n")?;
     let mut line = String::new();
     loop {
@@ -375,7 +508,7 @@ fn sync(conn: &mut BufReader<TcpStream>) -> std::io::Result<()> {
 /// buffer. Before each batch `may_send(sent)` is asked whether subscribers
 /// have kept up; the publisher waits until they have.
 fn publish(
-    conn: &mut BufReader<TcpStream>,
+    conn: &mut Conn,
     size: usize,
     n: u64,
     may_send: impl Fn(u64) -> bool,
@@ -409,8 +542,8 @@ fn publish(
 /// measures sustained delivery rather than how much a server buffers.
 const FLOW_WINDOW_BYTES: u64 = 16 * 1024 * 1024;
 
-fn publish_only(addr: SocketAddr, size: usize, n: u64) -> std::io::Result<Figure> {
-    let mut conn = connect(addr)?;
+fn publish_only(endpoint: Endpoint, size: usize, n: u64) -> std::io::Result<Figure> {
+    let mut conn = connect(endpoint)?;
     sync(&mut conn)?;
     let started = Instant::now();
     publish(&mut conn, size, n, |_| true)?;
@@ -422,7 +555,7 @@ fn publish_only(addr: SocketAddr, size: usize, n: u64) -> std::io::Result<Figure
 /// hold one subscription (in one queue group when `queue`). Returns
 /// deliveries per second, timed until the last one arrived.
 fn pub_sub(
-    addr: SocketAddr,
+    endpoint: Endpoint,
     size: usize,
     n: u64,
     publishers: u64,
@@ -436,7 +569,7 @@ fn pub_sub(
     let msg_len = (format!("MSG {SUBJECT} 1 {size}\r\n").len() + size + 2) as u64;
     let mut readers = Vec::new();
     for _ in 0..subscribers {
-        let mut conn = connect(addr)?;
+        let mut conn = connect(endpoint)?;
         let sub = if queue {
             format!("SUB {SUBJECT} workers 1\r\n")
         } else {
@@ -509,7 +642,7 @@ fn pub_sub(
     let fan = if queue { 1 } else { subscribers as u64 };
     let window = (FLOW_WINDOW_BYTES / msg_len).max(1);
     for _ in 0..publishers {
-        let mut conn = connect(addr)?;
+        let mut conn = connect(endpoint)?;
         sync(&mut conn)?;
         let delivered = Arc::clone(&delivered);
         pubs.push(thread::spawn(move || -> std::io::Result<()> {
@@ -562,8 +695,8 @@ impl PingCounter {
     }
 }
 
-fn request_reply(addr: SocketAddr, size: usize, n: u64) -> std::io::Result<Figure> {
-    let mut responder = connect(addr)?;
+fn request_reply(endpoint: Endpoint, size: usize, n: u64) -> std::io::Result<Figure> {
+    let mut responder = connect(endpoint)?;
     responder.get_mut().write_all(b"SUB bench.req 1\r\n")?;
     sync(&mut responder)?;
     let serving = thread::spawn(move || -> std::io::Result<()> {
@@ -593,7 +726,7 @@ fn request_reply(addr: SocketAddr, size: usize, n: u64) -> std::io::Result<Figur
             responder.get_mut().write_all(&out)?;
         }
     });
-    let mut requester = connect(addr)?;
+    let mut requester = connect(endpoint)?;
     requester.get_mut().write_all(b"SUB bench.reply 1\r\n")?;
     sync(&mut requester)?;
     let mut request = format!("PUB bench.req bench.reply {size}\r\n").into_bytes();

@@ -94,6 +94,48 @@ const STEPS: &[Step] = &[
         ],
         needs: Some("fuzz"),
     },
+    Step {
+        label: "fuzz ws_frame",
+        argv: &[
+            "cargo",
+            "fuzz",
+            "run",
+            "ws_frame",
+            "fuzz/corpus/ws_frame",
+            "fuzz/seeds/ws_frame",
+            "--",
+            "-max_total_time=30",
+        ],
+        needs: Some("fuzz"),
+    },
+    Step {
+        label: "fuzz ws_upgrade",
+        argv: &[
+            "cargo",
+            "fuzz",
+            "run",
+            "ws_upgrade",
+            "fuzz/corpus/ws_upgrade",
+            "fuzz/seeds/ws_upgrade",
+            "--",
+            "-max_total_time=30",
+        ],
+        needs: Some("fuzz"),
+    },
+    Step {
+        label: "fuzz ws_inflate",
+        argv: &[
+            "cargo",
+            "fuzz",
+            "run",
+            "ws_inflate",
+            "fuzz/corpus/ws_inflate",
+            "fuzz/seeds/ws_inflate",
+            "--",
+            "-max_total_time=30",
+        ],
+        needs: Some("fuzz"),
+    },
 ];
 
 fn has_cargo_subcommand(name: &str) -> bool {

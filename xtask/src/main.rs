@@ -15,6 +15,7 @@
 mod bench;
 mod ci;
 mod tidy;
+mod wsclient;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

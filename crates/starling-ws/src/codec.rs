@@ -232,6 +232,20 @@ impl ServerEncoder {
         }
     }
 
+    /// When `data` can go out as one uncompressed frame, writes just that
+    /// frame's header to `header` and returns true: the caller then sends
+    /// the header and `data` with one vectored write, without copying
+    /// `data`. Otherwise returns false: use [`encode`](Self::encode).
+    pub fn encode_header_only(&self, data: &[u8], header: &mut BytesMut) -> bool {
+        let compressed = self.compression && data.len() >= COMPRESS_THRESHOLD;
+        let fragmented = self.max_frame.is_some_and(|max| data.len() > max);
+        if compressed || fragmented {
+            return false;
+        }
+        encode_header(header, true, false, OpCode::Binary, data.len(), None);
+        true
+    }
+
     /// Appends `data` as one binary message (compressed when negotiated and
     /// worth it), fragmented for browsers.
     pub fn encode(&mut self, data: &[u8], out: &mut BytesMut) {
@@ -428,6 +442,18 @@ mod tests {
             decoder.decode(&mut raw, &mut out, &mut controls),
             Err(FrameError::MessageTooBig)
         );
+    }
+
+    #[test]
+    fn header_only_frames_match_whole_frames() {
+        let encoder = ServerEncoder::new(false, false);
+        let mut header = BytesMut::new();
+        assert!(encoder.encode_header_only(&[b'a'; 70_000], &mut header));
+        let mut whole = BytesMut::new();
+        ServerEncoder::new(false, false).encode(&[b'a'; 70_000], &mut whole);
+        assert_eq!(&whole[..header.len()], &header[..]);
+        assert!(!ServerEncoder::new(true, false).encode_header_only(&[b'a'; 100], &mut header));
+        assert!(!ServerEncoder::new(false, true).encode_header_only(&[b'a'; 5000], &mut header));
     }
 
     #[test]

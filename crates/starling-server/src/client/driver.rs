@@ -251,23 +251,30 @@ async fn write_loop<W: AsyncWrite>(
             ping_timer.as_mut().reset(Instant::now() + first + jitter);
         }
         let closing = link.take_outbound(&mut spare);
-        let bytes: &[u8] = match &mut encoder {
-            None => &spare,
-            Some(encoder) => {
-                framed.clear();
-                link.take_control(&mut framed);
-                if !spare.is_empty() {
-                    encoder.encode(&spare, &mut framed);
-                }
-                if let Some((code, reason)) = closing.and_then(CloseReason::websocket_close) {
-                    starling_ws::frame::encode_close(&mut framed, code, reason);
-                }
-                &framed
+        // What goes out: `framed` (control frames, frame headers, or whole
+        // frames), then `spare` itself when it travels unframed or as the
+        // payload of one uncompressed frame.
+        framed.clear();
+        let mut payload_too = true;
+        if let Some(encoder) = &mut encoder {
+            link.take_control(&mut framed);
+            if !spare.is_empty() && !encoder.encode_header_only(&spare, &mut framed) {
+                encoder.encode(&spare, &mut framed);
+                payload_too = false;
             }
-        };
-        if !bytes.is_empty() {
+        }
+        let close_frame = closing
+            .and_then(CloseReason::websocket_close)
+            .filter(|_| encoder.is_some());
+        if !framed.is_empty() || !spare.is_empty() || close_frame.is_some() {
+            let mut tail = BytesMut::new();
+            if let Some((code, reason)) = close_frame {
+                starling_ws::frame::encode_close(&mut tail, code, reason);
+            }
+            let parts: [&[u8]; 3] = [&framed, if payload_too { &spare } else { &[] }, &tail];
+            let total: usize = parts.iter().map(|p| p.len()).sum();
             let written = tokio::select! {
-                written = timeout(options.write_deadline, writer.write_all(bytes)) => written,
+                written = timeout(options.write_deadline, write_all_parts(&mut writer, parts)) => written,
                 // Cut off (slow consumer, read error): drop the socket now
                 // rather than wait out write_deadline on a peer that stopped reading.
                 () = link.writer_abort.notified() => break,
@@ -281,9 +288,8 @@ async fn write_loop<W: AsyncWrite>(
                 Err(_) => {
                     tracing::info!(
                         cid = link.cid,
-                        "Slow Consumer Detected: WriteDeadline of {:?} exceeded with {} total bytes.",
+                        "Slow Consumer Detected: WriteDeadline of {:?} exceeded with {total} total bytes.",
                         options.write_deadline,
-                        bytes.len()
                     );
                     link.close(CloseReason::SlowConsumerWriteDeadline);
                     break;
@@ -305,6 +311,33 @@ async fn write_loop<W: AsyncWrite>(
     let _ = timeout(options.write_deadline, writer.shutdown()).await;
     // Make sure the reader stops too when the writer ended first.
     link.close(CloseReason::WriteError);
+}
+
+/// Writes `parts` in order with as few (vectored) writes as the socket
+/// allows, copying nothing.
+async fn write_all_parts<W: AsyncWrite>(
+    writer: &mut std::pin::Pin<&mut W>,
+    parts: [&[u8]; 3],
+) -> std::io::Result<()> {
+    let mut parts: Vec<&[u8]> = parts.into_iter().filter(|p| !p.is_empty()).collect();
+    while !parts.is_empty() {
+        let slices: Vec<std::io::IoSlice<'_>> =
+            parts.iter().map(|p| std::io::IoSlice::new(p)).collect();
+        let mut written = writer.write_vectored(&slices).await?;
+        if written == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while let Some(first) = parts.first_mut() {
+            if written >= first.len() {
+                written -= first.len();
+                parts.remove(0);
+            } else {
+                *first = &first[written..];
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `-V` protocol tracing; secrets in CONNECT never reach the log.
