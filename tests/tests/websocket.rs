@@ -440,3 +440,35 @@ async fn shutdown_sends_going_away() {
     );
     shutdown.await.unwrap();
 }
+
+#[tokio::test]
+async fn a_half_sent_frame_times_out() {
+    let server = starling_tests::start_server(|o| {
+        o.write_deadline = Duration::from_millis(300);
+        o.websocket = Some(starling_ws::WebsocketOptions {
+            host: "127.0.0.1".to_owned(),
+            port: 0,
+            no_tls: true,
+            ..starling_ws::WebsocketOptions::default()
+        });
+    })
+    .await;
+    for partial in [
+        &[0x82u8][..],
+        &[0x82, 0xFE, 0x01][..],
+        &[0x82, 0x85, 0, 0, 0, 0, b'P'][..],
+    ] {
+        let (mut stream, _) = raw_upgrade(server.websocket_addr().unwrap(), "").await;
+        read_frames(&mut stream, false, b" \r\n").await;
+        stream.write_all(partial).await.unwrap();
+        let started = std::time::Instant::now();
+        let (_, frames) = read_frames(&mut stream, false, b"\x00never").await;
+        let close = frames.last().expect("a close frame");
+        assert_eq!(
+            (close.0, &close.2[..2]),
+            (OpCode::Close, &1008u16.to_be_bytes()[..]),
+            "{partial:?}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(3), "{partial:?}");
+    }
+}

@@ -77,6 +77,13 @@ impl ServerDecoder {
         }
     }
 
+    /// True while a frame has started and not finished (its payload is
+    /// still arriving); with leftover bytes in `raw`, a header is partial.
+    /// The driver bounds how long a peer may stay like this.
+    pub fn is_mid_frame(&self) -> bool {
+        matches!(self.state, State::Payload { .. })
+    }
+
     /// Decodes what `raw` holds; see the type's docs.
     pub fn decode(
         &mut self,

@@ -151,6 +151,10 @@ async fn read_loop<R: AsyncRead>(
         let missing = parser
             .bytes_needed()
             .map_or(0, |n| n.saturating_sub(buf.len()));
+        // A websocket peer may not leave a frame half-sent forever.
+        let stalled = unframing
+            .as_ref()
+            .is_some_and(|u| !u.raw.is_empty() || u.decoder.is_mid_frame());
         let target = match &mut unframing {
             Some(unframing) => &mut unframing.raw,
             None => &mut buf,
@@ -160,6 +164,11 @@ async fn read_loop<R: AsyncRead>(
             biased;
             read = reader.read_buf(target) => read,
             () = &mut stop => break 'reading,
+            () = tokio::time::sleep(options.write_deadline), if stalled => {
+                tracing::debug!(cid = link.cid, "Websocket frame stalled for {:?}", options.write_deadline);
+                link.close(CloseReason::WebsocketStalled);
+                break 'reading;
+            }
         };
         match read {
             Ok(0) => {

@@ -37,6 +37,8 @@ pub(crate) enum CloseReason {
     WebsocketClose(Option<CloseCode>),
     /// A malformed websocket frame.
     WebsocketFrame(FrameError),
+    /// A websocket frame left half-sent for longer than write_deadline.
+    WebsocketStalled,
 }
 
 impl CloseReason {
@@ -60,6 +62,7 @@ impl CloseReason {
             Self::WebsocketClose(_) => "Client Closed",
             Self::WebsocketFrame(FrameError::MessageTooBig) => "Maximum Message Payload Exceeded",
             Self::WebsocketFrame(_) => "Protocol Violation",
+            Self::WebsocketStalled => "Stale Connection",
         }
     }
 
@@ -78,7 +81,8 @@ impl CloseReason {
             Self::AuthenticationViolation
             | Self::MaxConnectionsExceeded
             | Self::MaxControlLineExceeded
-            | Self::StaleConnection => CloseCode::PolicyViolation,
+            | Self::StaleConnection
+            | Self::WebsocketStalled => CloseCode::PolicyViolation,
             Self::NoRespondersRequiresHeaders => CloseCode::InternalError,
             Self::SlowConsumerPendingBytes
             | Self::SlowConsumerWriteDeadline
