@@ -8,10 +8,15 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use starling_server::{Server, ServerOptions};
+use starling_ws::deflate::Inflater;
+use starling_ws::frame::{OpCode, decode_header};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
+
+const WAIT: Duration = Duration::from_secs(5);
 
 /// Starts a server on 127.0.0.1 with a free port and the given changes to
 /// the default options.
@@ -78,6 +83,37 @@ pub async fn round_trip(client: &async_nats::Client) {
         .expect("open");
 }
 
+/// Starts a server from configuration text (as `-c` would read it), on
+/// free loopback ports for TCP and, if configured, websocket.
+pub async fn start_from_config(text: &str) -> Server {
+    let root = starling_conf::parse_str(text).unwrap();
+    let mut options = starling_server::options_from_config(&root).unwrap().server;
+    options.host = "127.0.0.1".to_owned();
+    options.port = 0;
+    if let Some(ws) = &mut options.websocket {
+        ws.host = "127.0.0.1".to_owned();
+        ws.port = 0;
+    }
+    Server::start(options).await.unwrap()
+}
+
+/// Like [`round_trip`], but reports a connection that can't round-trip
+/// (for instance one the server refused) instead of failing.
+pub async fn round_trip_ok(client: &async_nats::Client) -> bool {
+    use futures_util::StreamExt;
+    let inbox = client.new_inbox();
+    let Ok(mut echo) = client.subscribe(inbox.clone()).await else {
+        return false;
+    };
+    if client.publish(inbox, "sync".into()).await.is_err() {
+        return false;
+    }
+    matches!(
+        timeout(Duration::from_secs(2), echo.next()).await,
+        Ok(Some(_))
+    )
+}
+
 /// The `nats://` URL of a server.
 pub fn url(server: &Server) -> String {
     format!("nats://{}", server.client_addr())
@@ -142,4 +178,61 @@ impl RawClient {
     pub fn stream(&mut self) -> &mut TcpStream {
         &mut self.stream
     }
+}
+
+/// The start of a valid websocket upgrade request (add headers, then `\r\n`).
+pub const UPGRADE: &str = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
+
+/// Upgrades a raw socket; returns it with the server's 101 consumed.
+pub async fn raw_upgrade(addr: SocketAddr, extra: &str) -> (TcpStream, String) {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream
+        .write_all(format!("{UPGRADE}{extra}\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        stream.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    (stream, String::from_utf8(head).unwrap())
+}
+
+/// Reads whole frames from a raw socket until `until` matches the payloads.
+pub async fn read_frames(
+    stream: &mut TcpStream,
+    inflate: bool,
+    until: &[u8],
+) -> (Vec<u8>, Vec<(OpCode, bool, Vec<u8>)>) {
+    let mut raw = BytesMut::new();
+    let (mut payloads, mut frames) = (Vec::new(), Vec::new());
+    while !payloads.ends_with(until) {
+        let mut buf = [0u8; 4096];
+        let n = timeout(WAIT, stream.read(&mut buf)).await.unwrap().unwrap();
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        while let Some((header, at)) = decode_header(&raw).unwrap() {
+            if raw.len() < at + header.len as usize {
+                break;
+            }
+            let body = raw.split_to(at + header.len as usize)[at..].to_vec();
+            let data = if header.rsv1 && inflate {
+                let mut out = Vec::new();
+                Inflater::new()
+                    .decompress(&body, 1 << 20, &mut out)
+                    .unwrap();
+                out
+            } else {
+                body
+            };
+            if header.opcode == OpCode::Binary || header.opcode == OpCode::Continuation {
+                payloads.extend_from_slice(&data);
+            }
+            frames.push((header.opcode, header.rsv1, data));
+        }
+    }
+    (payloads, frames)
 }

@@ -10,15 +10,17 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use futures_util::StreamExt;
-use starling_tests::{http_exchange, round_trip, start_websocket_server, url, ws_url};
-use starling_ws::frame::{OpCode, decode_header};
-use starling_ws::{deflate::Deflater, deflate::Inflater, encode_client_frame};
+use starling_tests::{
+    UPGRADE, http_exchange, raw_upgrade, read_frames, round_trip, start_websocket_server, url,
+    ws_url,
+};
+use starling_ws::frame::OpCode;
+use starling_ws::{deflate::Deflater, encode_client_frame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 
 const WAIT: Duration = Duration::from_secs(5);
-const UPGRADE: &str = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
 
 async fn next(sub: &mut async_nats::Subscriber) -> async_nats::Message {
     timeout(WAIT, sub.next())
@@ -178,22 +180,6 @@ async fn a_silent_peer_is_dropped_at_the_handshake_timeout() {
     );
 }
 
-/// Upgrades a raw socket; returns it with the server's 101 consumed.
-async fn raw_upgrade(addr: std::net::SocketAddr, extra: &str) -> (TcpStream, String) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(format!("{UPGRADE}{extra}\r\n").as_bytes())
-        .await
-        .unwrap();
-    let mut head = Vec::new();
-    while !head.ends_with(b"\r\n\r\n") {
-        let mut byte = [0u8; 1];
-        stream.read_exact(&mut byte).await.unwrap();
-        head.push(byte[0]);
-    }
-    (stream, String::from_utf8(head).unwrap())
-}
-
 #[tokio::test]
 async fn fastwebsockets_as_an_independent_peer() {
     use fastwebsockets::{Frame, OpCode as FwOpCode, Payload, Role, WebSocket};
@@ -253,44 +239,6 @@ async fn fastwebsockets_as_an_independent_peer() {
     let close = timeout(WAIT, ws.read_frame()).await.unwrap().unwrap();
     assert_eq!(close.opcode, FwOpCode::Close);
     assert_eq!(&close.payload[..2], &1000u16.to_be_bytes());
-}
-
-/// Reads whole frames from a raw socket until `until` matches the payloads.
-async fn read_frames(
-    stream: &mut TcpStream,
-    inflate: bool,
-    until: &[u8],
-) -> (Vec<u8>, Vec<(OpCode, bool, Vec<u8>)>) {
-    let mut raw = BytesMut::new();
-    let (mut payloads, mut frames) = (Vec::new(), Vec::new());
-    while !payloads.ends_with(until) {
-        let mut buf = [0u8; 4096];
-        let n = timeout(WAIT, stream.read(&mut buf)).await.unwrap().unwrap();
-        if n == 0 {
-            break;
-        }
-        raw.extend_from_slice(&buf[..n]);
-        while let Some((header, at)) = decode_header(&raw).unwrap() {
-            if raw.len() < at + header.len as usize {
-                break;
-            }
-            let body = raw.split_to(at + header.len as usize)[at..].to_vec();
-            let data = if header.rsv1 && inflate {
-                let mut out = Vec::new();
-                Inflater::new()
-                    .decompress(&body, 1 << 20, &mut out)
-                    .unwrap();
-                out
-            } else {
-                body
-            };
-            if header.opcode == OpCode::Binary || header.opcode == OpCode::Continuation {
-                payloads.extend_from_slice(&data);
-            }
-            frames.push((header.opcode, header.rsv1, data));
-        }
-    }
-    (payloads, frames)
 }
 
 #[tokio::test]

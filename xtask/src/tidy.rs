@@ -29,7 +29,10 @@ const ALLOWED_ARROWS: &[(&str, &[&str])] = &[
     ("starling-ws", &["starling-conf"]),
     ("starling-subject", &[]),
     ("starling-conf", &[]),
-    ("starling-tests", &["starling-server", "starling-ws"]),
+    (
+        "starling-tests",
+        &["starling-server", "starling-ws", "starling-conf"],
+    ),
     ("xtask", &[]),
 ];
 

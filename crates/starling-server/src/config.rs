@@ -154,6 +154,10 @@ pub fn options_from_config(root: &Value) -> Result<ConfigOptions, Vec<ConfError>
             errors.push(error);
         }
     }
+    match starling_auth::AuthConfig::from_config(root) {
+        Ok(auth) => options.server.auth = auth,
+        Err(auth_errors) => errors.extend(auth_errors),
+    }
     if errors.is_empty()
         && let Err(error) = options.server.validate()
     {
@@ -227,6 +231,8 @@ fn apply(
             Ok(websocket) => server.websocket = websocket,
             Err(block_errors) => errors.extend(block_errors),
         },
+        // Read as a whole by starling-auth (see options_from_config).
+        "authorization" | "no_auth_user" => {}
         "debug" => log.debug = Some(value.as_bool(&name)?),
         "trace" => log.trace = Some(value.as_bool(&name)?),
         "logtime" => log.logtime = Some(value.as_bool(&name)?),

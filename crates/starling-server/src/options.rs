@@ -35,6 +35,8 @@ pub struct ServerOptions {
     pub write_deadline: Duration,
     /// The websocket listener, when configured with a port.
     pub websocket: Option<starling_ws::WebsocketOptions>,
+    /// Authentication (users, tokens, no_auth_user, the websocket override).
+    pub auth: starling_auth::AuthConfig,
 }
 
 impl Default for ServerOptions {
@@ -52,6 +54,7 @@ impl Default for ServerOptions {
             ping_max: 2,
             write_deadline: Duration::from_secs(10),
             websocket: None,
+            auth: starling_auth::AuthConfig::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
+use starling_auth::{Authenticator, ConnectionKind};
 use starling_proto::ServerInfo;
 use starling_router::Router;
 use tokio::net::TcpListener;
@@ -44,6 +45,7 @@ pub struct Server {
 pub(crate) struct Shared {
     pub(crate) options: ServerOptions,
     pub(crate) router: Router<SubHandle>,
+    pub(crate) auth: Authenticator,
     info: ServerInfo,
     clients: DashMap<u64, Arc<ClientLink>>,
     connections: AtomicUsize,
@@ -88,6 +90,7 @@ impl Server {
         tracing::info!("  ID:       {}", info.server_id);
         let shared = Arc::new(Shared {
             router: Router::new(),
+            auth: Authenticator::new(options.auth.clone()),
             info,
             clients: DashMap::new(),
             connections: AtomicUsize::new(0),
@@ -193,6 +196,7 @@ async fn accept_loop(
                         client,
                         cid,
                         Framing::Raw,
+                        Vec::new(),
                     )
                     .await;
                     conn_shared.connection_ended();
@@ -209,10 +213,16 @@ async fn accept_loop(
 
 impl Shared {
     /// The INFO for one new client.
-    pub(crate) fn client_info(&self, cid: u64, client_ip: IpAddr) -> ServerInfo {
+    pub(crate) fn client_info(
+        &self,
+        cid: u64,
+        client_ip: IpAddr,
+        kind: ConnectionKind,
+    ) -> ServerInfo {
         ServerInfo {
             client_id: cid,
             client_ip: client_ip.to_string(),
+            auth_required: self.auth.info_auth_required(kind),
             ..self.info.clone()
         }
     }

@@ -118,7 +118,16 @@ async fn serve(
             .await;
             if let Some(upgrade) = finished(upgrade, peer) {
                 let client = client_addr(peer, &upgrade);
-                run_connection(shared, stream.into_split(), client, cid, framing(&upgrade)).await;
+                let framing = framing(&upgrade);
+                run_connection(
+                    shared,
+                    stream.into_split(),
+                    client,
+                    cid,
+                    framing,
+                    upgrade.cookies,
+                )
+                .await;
             }
         }
         Some(acceptor) => {
@@ -140,12 +149,14 @@ async fn serve(
             match tokio::time::timeout(options.handshake_timeout, handshake).await {
                 Ok(Ok((tls_stream, upgrade))) => {
                     let client = client_addr(peer, &upgrade);
+                    let framing = framing(&upgrade);
                     run_connection(
                         shared,
                         tokio::io::split(tls_stream),
                         client,
                         cid,
-                        framing(&upgrade),
+                        framing,
+                        upgrade.cookies,
                     )
                     .await;
                 }

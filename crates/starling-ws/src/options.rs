@@ -115,8 +115,9 @@ impl WebsocketOptions {
                         "trusted operators or trusted keys configuration is required for JWT authentication via cookie {name:?}"
                     )))
                 }),
+                // Read by starling-auth.
                 "authorization" | "authentication" | "no_auth_user" | "user_cookie" | "pass_cookie" | "token_cookie" => {
-                    Err(not_yet(key, "websocket authentication (issue #5)"))
+                    Ok(())
                 }
                 _ => Err(ConfError::at(&key.span, format!("unknown field {:?}", key.name))),
             };
@@ -324,9 +325,9 @@ mod tests {
                 "4:20: unable to parse allowed origin: invalid origin \"nope\"",
             ]
         );
+        // Authentication keys belong to starling-auth.
         assert!(
-            read("websocket { port: 1, no_tls: true, no_auth_user: a }").unwrap_err()[0]
-                .contains("not supported yet")
+            read("websocket { port: 1, no_tls: true, no_auth_user: a, user_cookie: u }").is_ok()
         );
     }
 }

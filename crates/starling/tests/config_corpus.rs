@@ -52,8 +52,12 @@ const EXCEPTIONS: &[(&str, &str)] = &[
         "nats-server finds this only at start-up (jwt_cookie needs operator mode)",
     ),
     (
-        "err/0036_authorization_not_supported_yet.conf",
-        "authorization is not supported yet (issue #5)",
+        "err/0045_no_auth_user_not_a_user.conf",
+        "nats-server finds this only at start-up (no_auth_user must name a user)",
+    ),
+    (
+        "err/0046_websocket_token_with_users.conf",
+        "nats-server finds this only at start-up (websocket token not compatible with users)",
     ),
     (
         "err/0038_cluster_not_supported_yet.conf",

@@ -18,6 +18,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::BytesMut;
+use starling_auth::ConnectionKind;
 use starling_proto::{ClientOp, ClientParser, ErrReply, encode, redact_connect};
 use starling_ws::{Control, ServerDecoder, ServerEncoder, encode_pong};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -54,6 +55,16 @@ pub(crate) enum Framing {
     Websocket { compress: bool, browser: bool },
 }
 
+impl Framing {
+    /// The connection kind authentication sees.
+    pub(crate) fn connection_kind(self) -> ConnectionKind {
+        match self {
+            Self::Raw => ConnectionKind::Standard,
+            Self::Websocket { .. } => ConnectionKind::Websocket,
+        }
+    }
+}
+
 /// Serves one accepted connection until it closes.
 ///
 /// The stream comes as its two halves, so each transport splits itself in
@@ -64,19 +75,21 @@ pub(crate) async fn run_connection<R, W>(
     client: ClientAddr,
     cid: u64,
     framing: Framing,
+    cookies: Vec<(String, String)>,
 ) where
     R: AsyncRead + Send + 'static,
     W: AsyncWrite + Send + 'static,
 {
     let peer = client.peer;
     let link = Arc::new(ClientLink::new(cid, shared.options.max_pending));
-    let kind = if framing == Framing::Raw {
+    let what = if framing == Framing::Raw {
         "Client"
     } else {
         "Websocket client"
     };
-    tracing::debug!(cid, "{peer} - cid:{cid} - {kind} connection created");
-    let info = shared.client_info(cid, client.ip);
+    tracing::debug!(cid, "{peer} - cid:{cid} - {what} connection created");
+    let kind = framing.connection_kind();
+    let info = shared.client_info(cid, client.ip, kind);
     link.queue(|out| {
         // Serialising a struct of strings and numbers cannot fail.
         let _ = encode::info(out, &info);
@@ -94,7 +107,15 @@ pub(crate) async fn run_connection<R, W>(
     ));
     link.writer_wake.notify_one();
     if !link.is_closed() {
-        read_loop(Arc::clone(&shared), Arc::clone(&link), reader, framing).await;
+        let session = Session::new(Arc::clone(&shared), Arc::clone(&link), kind, cookies);
+        read_loop(
+            Arc::clone(&shared),
+            Arc::clone(&link),
+            reader,
+            framing,
+            session,
+        )
+        .await;
     }
     // The writer ends by itself once closing: after flushing within
     // write_deadline, or at once for reasons that discard the backlog.
@@ -103,7 +124,7 @@ pub(crate) async fn run_connection<R, W>(
     let reason = link.close_reason().map_or("Unknown", CloseReason::as_str);
     tracing::debug!(
         cid,
-        "{peer} - cid:{cid} - {kind} connection closed: {reason}"
+        "{peer} - cid:{cid} - {what} connection closed: {reason}"
     );
 }
 
@@ -119,6 +140,7 @@ async fn read_loop<R: AsyncRead>(
     link: Arc<ClientLink>,
     reader: R,
     framing: Framing,
+    mut session: Session,
 ) {
     tokio::pin!(reader);
     let options = &shared.options;
@@ -135,7 +157,7 @@ async fn read_loop<R: AsyncRead>(
             })
         }
     };
-    let mut session = Session::new(Arc::clone(&shared), Arc::clone(&link));
+    let auth_deadline = Instant::now() + session.auth_timeout();
     let mut parser = ClientParser::new(session.parser_limits());
     let mut buf = BytesMut::with_capacity(MIN_READ);
     let mut read_size = MIN_READ;
@@ -164,6 +186,11 @@ async fn read_loop<R: AsyncRead>(
             biased;
             read = reader.read_buf(target) => read,
             () = &mut stop => break 'reading,
+            () = sleep_until(auth_deadline), if session.awaiting_auth() => {
+                session.auth_timed_out();
+                link.close(CloseReason::AuthenticationTimeout);
+                break 'reading;
+            }
             () = tokio::time::sleep(options.write_deadline), if stalled => {
                 tracing::debug!(cid = link.cid, "Websocket frame stalled for {:?}", options.write_deadline);
                 link.close(CloseReason::WebsocketStalled);

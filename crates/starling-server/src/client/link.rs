@@ -39,6 +39,8 @@ pub(crate) enum CloseReason {
     WebsocketFrame(FrameError),
     /// A websocket frame left half-sent for longer than write_deadline.
     WebsocketStalled,
+    /// No CONNECT within the authorization timeout.
+    AuthenticationTimeout,
 }
 
 impl CloseReason {
@@ -63,6 +65,7 @@ impl CloseReason {
             Self::WebsocketFrame(FrameError::MessageTooBig) => "Maximum Message Payload Exceeded",
             Self::WebsocketFrame(_) => "Protocol Violation",
             Self::WebsocketStalled => "Stale Connection",
+            Self::AuthenticationTimeout => "Authentication Timeout",
         }
     }
 
@@ -82,7 +85,8 @@ impl CloseReason {
             | Self::MaxConnectionsExceeded
             | Self::MaxControlLineExceeded
             | Self::StaleConnection
-            | Self::WebsocketStalled => CloseCode::PolicyViolation,
+            | Self::WebsocketStalled
+            | Self::AuthenticationTimeout => CloseCode::PolicyViolation,
             Self::NoRespondersRequiresHeaders => CloseCode::InternalError,
             Self::SlowConsumerPendingBytes
             | Self::SlowConsumerWriteDeadline

@@ -15,6 +15,7 @@ use starling_proto::{
     Unsubscribe, encode,
 };
 
+use starling_auth::{AuthRequest, ConnectionKind};
 use starling_router::Matches;
 
 use super::link::{ClientLink, CloseReason, Queued, SubHandle, Subscription};
@@ -44,6 +45,12 @@ pub(crate) struct Session {
     /// router's generation is unchanged: a publisher repeating a subject
     /// skips even the router's read lock.
     last_lookup: LastLookup,
+    /// How the client connected (what authentication sees).
+    kind: ConnectionKind,
+    /// Cookies of the websocket upgrade, for cookie credentials.
+    cookies: Vec<(String, String)>,
+    /// Authenticated, or no authentication required.
+    authenticated: bool,
 }
 
 #[derive(Default)]
@@ -54,7 +61,13 @@ struct LastLookup {
 }
 
 impl Session {
-    pub(crate) fn new(shared: Arc<Shared>, link: Arc<ClientLink>) -> Self {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        link: Arc<ClientLink>,
+        kind: ConnectionKind,
+        cookies: Vec<(String, String)>,
+    ) -> Self {
+        let authenticated = !shared.auth.required(kind);
         // Until CONNECT, nats-server applies its defaults: verbose, pedantic, echo.
         Self {
             shared,
@@ -68,6 +81,9 @@ impl Session {
             wakes: Vec::new(),
             active: false,
             last_lookup: LastLookup::default(),
+            kind,
+            cookies,
+            authenticated,
         }
     }
 
@@ -78,9 +94,44 @@ impl Session {
         }
     }
 
+    /// True until the client authenticated (when authentication is required).
+    pub(crate) fn awaiting_auth(&self) -> bool {
+        !self.authenticated
+    }
+
+    /// How long the client has to authenticate.
+    pub(crate) fn auth_timeout(&self) -> std::time::Duration {
+        self.shared.auth.timeout(self.kind)
+    }
+
+    /// The authorization timeout passed: says so (then the caller closes).
+    pub(crate) fn auth_timed_out(&mut self) {
+        tracing::debug!(cid = self.link.cid, "Authentication Timeout");
+        self.send_err(ErrReply::AuthenticationTimeout);
+        self.flush_wakes();
+    }
+
     /// Handles one operation. `Err` means close with that reason (any `-ERR`
     /// that explains it is already queued).
     pub(crate) fn handle(&mut self, op: ClientOp) -> Result<(), CloseReason> {
+        if !self.authenticated && !matches!(op, ClientOp::Connect(_)) {
+            // nats-server: any first operation other than CONNECT is refused,
+            // unless a no_auth_user takes the connection in.
+            match self.shared.auth.no_auth_user(self.kind) {
+                Some(user) => {
+                    tracing::debug!(
+                        cid = self.link.cid,
+                        user = user.name.as_str(),
+                        "Bound to no_auth_user"
+                    );
+                    self.authenticated = true;
+                }
+                None => {
+                    self.send_err(ErrReply::AuthorizationViolation);
+                    return Err(CloseReason::AuthenticationViolation);
+                }
+            }
+        }
         match op {
             ClientOp::Pub(publish) => self.handle_publish(&publish),
             ClientOp::Ping => {
@@ -156,6 +207,31 @@ impl Session {
         };
         self.link.ping_timer_reset.store(true, Ordering::Relaxed);
         self.link.writer_wake.notify_one();
+        if self.shared.auth.required(self.kind) {
+            let request = AuthRequest {
+                kind: Some(self.kind),
+                user: connect.user.as_deref(),
+                pass: connect.pass.as_deref(),
+                token: connect.auth_token.as_deref(),
+                cookies: &self.cookies,
+            };
+            match self.shared.auth.authenticate(&request) {
+                Ok(identity) => {
+                    tracing::debug!(
+                        cid = self.link.cid,
+                        user = identity.user.as_deref().unwrap_or(""),
+                        "Authenticated"
+                    );
+                    self.authenticated = true;
+                }
+                Err(error) => {
+                    // The reason names users, never passwords or tokens.
+                    tracing::info!(cid = self.link.cid, "Authorization Violation: {error}");
+                    self.send_err(ErrReply::AuthorizationViolation);
+                    return Err(CloseReason::AuthenticationViolation);
+                }
+            }
+        }
         if connect.account.as_deref().is_some_and(|a| !a.is_empty())
             || connect.new_account == Some(true)
         {

@@ -1,0 +1,481 @@
+//! The decision: credentials and connection kind in, identity or refusal
+//! out, following nats-server's `processClientOrLeafAuthentication`.
+
+use std::time::Duration;
+
+use crate::{AuthConfig, ConnectionKind, Secret, User};
+
+/// nats-server's authorization timeout when none is configured.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What a client presented.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuthRequest<'a> {
+    /// How it connected.
+    pub kind: Option<ConnectionKind>,
+    /// CONNECT `user`.
+    pub user: Option<&'a str>,
+    /// CONNECT `pass`.
+    pub pass: Option<&'a str>,
+    /// CONNECT `auth_token`.
+    pub token: Option<&'a str>,
+    /// Cookies of a websocket upgrade request.
+    pub cookies: &'a [(String, String)],
+}
+
+impl AuthRequest<'_> {
+    /// A request with no credentials from a connection of `kind`.
+    pub fn new(kind: ConnectionKind) -> Self {
+        Self {
+            kind: Some(kind),
+            ..Self::default()
+        }
+    }
+}
+
+/// Who a connection is, once authenticated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// The user it authenticated as, if any (none for token or no auth).
+    pub user: Option<String>,
+}
+
+/// Why a connection was refused. On the wire every one of them is
+/// `-ERR 'Authorization Violation'`, as in nats-server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// No credentials where some are required.
+    MissingCredentials,
+    /// A user name no user has.
+    UnknownUser(String),
+    /// The password did not match.
+    BadPassword(String),
+    /// The user may not connect this way.
+    ConnectionTypeNotAllowed(String, ConnectionKind),
+    /// The token did not match.
+    BadToken,
+}
+
+impl std::fmt::Display for AuthError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::MissingCredentials => f.write_str("no credentials"),
+            Self::UnknownUser(user) => write!(f, "unknown user {user:?}"),
+            Self::BadPassword(user) => write!(f, "wrong password for user {user:?}"),
+            Self::ConnectionTypeNotAllowed(user, kind) => {
+                write!(f, "user {user:?} may not connect as {kind}")
+            }
+            Self::BadToken => f.write_str("wrong token"),
+        }
+    }
+}
+
+impl std::error::Error for AuthError {}
+
+/// Decides on connections with a fixed configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Authenticator {
+    config: AuthConfig,
+}
+
+impl Authenticator {
+    /// An authenticator for `config`.
+    pub fn new(config: AuthConfig) -> Self {
+        Self { config }
+    }
+
+    fn websocket_override(&self, kind: ConnectionKind) -> bool {
+        kind == ConnectionKind::Websocket && self.config.websocket.overrides()
+    }
+
+    /// Whether a connection of `kind` must authenticate at all.
+    pub fn required(&self, kind: ConnectionKind) -> bool {
+        let main = self.config.username.is_some()
+            || self.config.token.is_some()
+            || !self.config.users.is_empty();
+        main || self.websocket_override(kind)
+    }
+
+    /// `auth_required` for the INFO sent to a connection of `kind`: false
+    /// when a `no_auth_user` lets it in without credentials.
+    pub fn info_auth_required(&self, kind: ConnectionKind) -> bool {
+        self.required(kind) && self.no_auth_user(kind).is_none()
+    }
+
+    /// How long a connection of `kind` has to send CONNECT.
+    pub fn timeout(&self, kind: ConnectionKind) -> Duration {
+        let own = if self.websocket_override(kind) {
+            self.config.websocket.timeout
+        } else {
+            None
+        };
+        own.or(self.config.timeout)
+            .filter(|t| !t.is_zero())
+            .unwrap_or(DEFAULT_TIMEOUT)
+    }
+
+    /// The user a connection of `kind` without credentials is bound to.
+    pub fn no_auth_user(&self, kind: ConnectionKind) -> Option<&User> {
+        let name =
+            if kind == ConnectionKind::Websocket && self.config.websocket.no_auth_user.is_some() {
+                self.config.websocket.no_auth_user.as_ref()
+            } else if self.websocket_override(kind) {
+                None
+            } else {
+                self.config.no_auth_user.as_ref()
+            }?;
+        self.config.users.iter().find(|u| &u.name == name)
+    }
+
+    /// Authenticates `request`.
+    pub fn authenticate(&self, request: &AuthRequest<'_>) -> Result<Identity, AuthError> {
+        let kind = request.kind.unwrap_or(ConnectionKind::Standard);
+        if !self.required(kind) {
+            return Ok(Identity::default());
+        }
+        let (mut user, mut pass, mut token) = (
+            present(request.user),
+            present(request.pass),
+            present(request.token),
+        );
+        if kind == ConnectionKind::Websocket && user.is_none() && pass.is_none() && token.is_none()
+        {
+            let ws = &self.config.websocket;
+            let cookie = |name: &Option<String>| {
+                name.as_ref()
+                    .and_then(|n| request.cookies.iter().find(|(k, _)| k == n))
+                    .map(|(_, v)| v.as_str())
+            };
+            (user, pass, token) = (
+                cookie(&ws.user_cookie),
+                cookie(&ws.pass_cookie),
+                cookie(&ws.token_cookie),
+            );
+        }
+        if user.is_none()
+            && pass.is_none()
+            && token.is_none()
+            && let Some(bound) = self.no_auth_user(kind)
+        {
+            return check_kind(bound, kind).map(|()| Identity {
+                user: Some(bound.name.clone()),
+            });
+        }
+        if let Some(name) = user
+            && !self.config.users.is_empty()
+        {
+            let found = self
+                .config
+                .users
+                .iter()
+                .find(|u| u.name == name)
+                .ok_or_else(|| AuthError::UnknownUser(name.to_owned()))?;
+            check_kind(found, kind)?;
+            return if passwords_match(&found.password, pass.unwrap_or("")) {
+                Ok(Identity {
+                    user: Some(found.name.clone()),
+                })
+            } else {
+                Err(AuthError::BadPassword(found.name.clone()))
+            };
+        }
+        let (username, password, expected_token) = if self.websocket_override(kind) {
+            let ws = &self.config.websocket;
+            (
+                ws.username.as_ref(),
+                ws.password.as_ref(),
+                ws.token.as_ref(),
+            )
+        } else {
+            (
+                self.config.username.as_ref(),
+                self.config.password.as_ref(),
+                self.config.token.as_ref(),
+            )
+        };
+        if let Some(expected) = expected_token {
+            let given = token.ok_or(AuthError::MissingCredentials)?;
+            return if passwords_match(expected, given) {
+                Ok(Identity::default())
+            } else {
+                Err(AuthError::BadToken)
+            };
+        }
+        if let Some(expected) = username {
+            let given = user.ok_or(AuthError::MissingCredentials)?;
+            if given != expected {
+                return Err(AuthError::UnknownUser(given.to_owned()));
+            }
+            let matches = password.is_none_or(|p| passwords_match(p, pass.unwrap_or("")));
+            return if matches {
+                Ok(Identity {
+                    user: Some(given.to_owned()),
+                })
+            } else {
+                Err(AuthError::BadPassword(given.to_owned()))
+            };
+        }
+        match user {
+            Some(name) => Err(AuthError::UnknownUser(name.to_owned())),
+            None => Err(AuthError::MissingCredentials),
+        }
+    }
+}
+
+fn present(value: Option<&str>) -> Option<&str> {
+    value.filter(|v| !v.is_empty())
+}
+
+fn check_kind(user: &User, kind: ConnectionKind) -> Result<(), AuthError> {
+    match &user.allowed_connection_types {
+        Some(allowed) if !allowed.contains(&kind) => {
+            Err(AuthError::ConnectionTypeNotAllowed(user.name.clone(), kind))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A bcrypt hash (`$2a$`, `$2b$`, `$2x$`, `$2y$` then the cost) is verified
+/// as bcrypt; anything else is compared as it is.
+fn passwords_match(stored: &Secret, given: &str) -> bool {
+    let stored = stored.expose();
+    let bytes = stored.as_bytes();
+    let is_bcrypt = bytes.len() > 7
+        && stored.starts_with("$2")
+        && matches!(bytes[2], b'a' | b'b' | b'x' | b'y')
+        && bytes[3] == b'$'
+        && bytes[4].is_ascii_digit()
+        && bytes[5].is_ascii_digit()
+        && bytes[6] == b'$';
+    if is_bcrypt {
+        bcrypt::verify(given, stored).unwrap_or(false)
+    } else {
+        constant_time_eq(stored.as_bytes(), given.as_bytes())
+    }
+}
+
+/// Compares without an early exit, so timing does not reveal how much of
+/// a secret matched.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for (i, &x) in a.iter().enumerate() {
+        diff |= usize::from(x ^ b.get(i).copied().unwrap_or(!x));
+    }
+    diff == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn auth(text: &str) -> Authenticator {
+        let root = starling_conf::parse_str(text).unwrap();
+        Authenticator::new(AuthConfig::from_config(&root).unwrap())
+    }
+
+    fn req<'a>(
+        kind: ConnectionKind,
+        user: Option<&'a str>,
+        pass: Option<&'a str>,
+        token: Option<&'a str>,
+    ) -> AuthRequest<'a> {
+        AuthRequest {
+            kind: Some(kind),
+            user,
+            pass,
+            token,
+            cookies: &[],
+        }
+    }
+
+    use ConnectionKind::{Standard as Tcp, Websocket as Ws};
+
+    /// Connection kind × credentials × configuration → identity or refusal.
+    #[test]
+    fn decision_table() {
+        let users = auth(
+            "authorization { users: [ {user: a, password: pa, allowed_connection_types: [STANDARD]}, \
+             {user: w, password: pw, connection_types: websocket}, {user: both, password: pb, clients: [standard, websocket]}, {user: any, password: px} ] }",
+        );
+        // (request, the user it authenticates as, or None for a refusal)
+        let cases: &[(AuthRequest<'_>, Option<&str>)] = &[
+            (req(Tcp, Some("a"), Some("pa"), None), Some("a")),
+            (req(Ws, Some("a"), Some("pa"), None), None),
+            (req(Ws, Some("w"), Some("pw"), None), Some("w")),
+            (req(Tcp, Some("w"), Some("pw"), None), None),
+            (req(Tcp, Some("both"), Some("pb"), None), Some("both")),
+            (req(Ws, Some("both"), Some("pb"), None), Some("both")),
+            (req(Ws, Some("any"), Some("px"), None), Some("any")),
+            (req(Tcp, Some("a"), Some("wrong"), None), None),
+            (req(Tcp, Some("nobody"), Some("pa"), None), None),
+            (req(Tcp, None, None, None), None),
+        ];
+        for (i, (request, expected)) in cases.iter().enumerate() {
+            let got = users.authenticate(request).ok().and_then(|id| id.user);
+            assert_eq!(got.as_deref(), *expected, "case {i}: {request:?}");
+        }
+    }
+
+    #[test]
+    fn single_user_token_and_bcrypt() {
+        let single = auth("authorization { user: u, password: p }");
+        assert!(
+            single
+                .authenticate(&req(Tcp, Some("u"), Some("p"), None))
+                .is_ok()
+        );
+        assert!(
+            single
+                .authenticate(&req(Tcp, Some("u"), Some("x"), None))
+                .is_err()
+        );
+        let token = auth("authorization { token: s3cr3t }");
+        assert!(
+            token
+                .authenticate(&req(Tcp, None, None, Some("s3cr3t")))
+                .is_ok()
+        );
+        assert_eq!(
+            token.authenticate(&req(Tcp, None, None, Some("nope"))),
+            Err(AuthError::BadToken)
+        );
+        let hash = bcrypt::hash("hunter2", 4).unwrap();
+        let hashed = auth(&format!(
+            "authorization {{ users: [ {{user: b, password: \"{hash}\"}} ] }}"
+        ));
+        assert!(
+            hashed
+                .authenticate(&req(Tcp, Some("b"), Some("hunter2"), None))
+                .is_ok()
+        );
+        assert!(
+            hashed
+                .authenticate(&req(Tcp, Some("b"), Some(&hash), None))
+                .is_err(),
+            "the hash itself is no password"
+        );
+        assert!(!auth("port: 1").required(Tcp));
+    }
+
+    #[test]
+    fn no_auth_users_and_the_websocket_override() {
+        let a = auth(
+            "authorization { users: [ {user: tcpdef, password: x}, {user: wsdef, password: y, allowed_connection_types: [WEBSOCKET]} ] }\n\
+             no_auth_user: tcpdef\nwebsocket { port: 1, no_tls: true, no_auth_user: wsdef }",
+        );
+        assert_eq!(
+            a.authenticate(&AuthRequest::new(Tcp))
+                .unwrap()
+                .user
+                .as_deref(),
+            Some("tcpdef")
+        );
+        assert_eq!(
+            a.authenticate(&AuthRequest::new(Ws))
+                .unwrap()
+                .user
+                .as_deref(),
+            Some("wsdef")
+        );
+        assert!(!a.info_auth_required(Tcp) && !a.info_auth_required(Ws));
+        assert_eq!(
+            a.authenticate(&req(Ws, Some("tcpdef"), Some("x"), None))
+                .unwrap()
+                .user
+                .as_deref(),
+            Some("tcpdef")
+        );
+
+        let o = auth(
+            "authorization { token: main }\nwebsocket { port: 1, no_tls: true, authorization { username: wu, password: wp, timeout: 5 } }",
+        );
+        assert!(
+            o.authenticate(&req(Ws, Some("wu"), Some("wp"), None))
+                .is_ok()
+        );
+        assert!(
+            o.authenticate(&req(Ws, None, None, Some("main"))).is_err(),
+            "the main token does not open the websocket port"
+        );
+        assert!(o.authenticate(&req(Tcp, None, None, Some("main"))).is_ok());
+        assert_eq!(
+            (o.timeout(Ws), o.timeout(Tcp)),
+            (Duration::from_secs(5), Duration::from_secs(2))
+        );
+    }
+
+    #[test]
+    fn cookies_stand_in_for_missing_credentials() {
+        let a = auth(
+            "authorization { users: [ {user: c, password: cp} ] }\nwebsocket { port: 1, no_tls: true, user_cookie: u, pass_cookie: p }",
+        );
+        let cookies = vec![
+            ("u".to_owned(), "c".to_owned()),
+            ("p".to_owned(), "cp".to_owned()),
+        ];
+        let with = AuthRequest {
+            cookies: &cookies,
+            ..AuthRequest::new(Ws)
+        };
+        assert_eq!(a.authenticate(&with).unwrap().user.as_deref(), Some("c"));
+        let tcp = AuthRequest {
+            cookies: &cookies,
+            ..AuthRequest::new(Tcp)
+        };
+        assert!(
+            a.authenticate(&tcp).is_err(),
+            "cookies are a websocket thing"
+        );
+    }
+
+    #[test]
+    fn start_up_errors() {
+        let errors = |text: &str| {
+            let root = starling_conf::parse_str(text).unwrap();
+            AuthConfig::from_config(&root)
+                .unwrap_err()
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            errors("no_auth_user: x"),
+            vec!["no_auth_user: \"x\" present, but users are not defined"]
+        );
+        assert_eq!(
+            errors("authorization { users: [{user: a, password: b}] }\nno_auth_user: x"),
+            vec![
+                "no_auth_user: \"x\" not present as user in authorization block or account configuration"
+            ]
+        );
+        assert_eq!(
+            errors("authorization { user: a, users: [{user: b}] }"),
+            vec!["Can not have a single user/pass and a users array"]
+        );
+        assert_eq!(
+            errors(
+                "authorization { users: [{user: b}] }\nwebsocket { authorization { token: t } }"
+            ),
+            vec!["websocket authentication token not compatible with presence of users/nkeys"]
+        );
+        assert_eq!(
+            errors("authorization { users: [{user: b, allowed_connection_types: [BOGUS]}] }"),
+            vec!["unknown connection type \"BOGUS\""]
+        );
+        assert!(
+            errors("authorization { users: [{user: b, permissions: {}}] }")[0]
+                .contains("not supported yet")
+        );
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "[REDACTED]");
+        let config = AuthConfig::from_config(
+            &starling_conf::parse_str("authorization { user: u, password: hunter2 }").unwrap(),
+        )
+        .unwrap();
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,323 @@
+//! The configuration blocks authentication reads: `authorization`,
+//! `no_auth_user`, and the websocket block's `authorization`,
+//! `no_auth_user` and cookie names, checked as nats-server checks them.
+
+use std::fmt;
+use std::time::Duration;
+
+use starling_conf::{ConfError, Key, Map, Value, ValueKind};
+
+use crate::ConnectionKind;
+
+/// A password or token: never printed, not even by `Debug`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(secret: impl Into<String>) -> Self {
+        Self(secret.into())
+    }
+
+    /// The secret itself, for comparing.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[REDACTED]")
+    }
+}
+
+/// A user of the `users` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The user name.
+    pub name: String,
+    /// Plain or bcrypt (`$2a$`, `$2b$`, ...) password.
+    pub password: Secret,
+    /// Connection kinds allowed; `None` allows every kind.
+    pub allowed_connection_types: Option<Vec<ConnectionKind>>,
+}
+
+/// The websocket block's authentication settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebsocketAuth {
+    /// `authorization { username }` for websocket clients.
+    pub username: Option<String>,
+    /// `authorization { password }`.
+    pub password: Option<Secret>,
+    /// `authorization { token }`.
+    pub token: Option<Secret>,
+    /// `authorization { timeout }`.
+    pub timeout: Option<Duration>,
+    /// The websocket block's `no_auth_user`.
+    pub no_auth_user: Option<String>,
+    /// Cookie holding the user name when CONNECT has none.
+    pub user_cookie: Option<String>,
+    /// Cookie holding the password when CONNECT has none.
+    pub pass_cookie: Option<String>,
+    /// Cookie holding the token when CONNECT has none.
+    pub token_cookie: Option<String>,
+}
+
+impl WebsocketAuth {
+    /// nats-server's "auth override": websocket clients authenticate with
+    /// this block instead of the main one.
+    pub fn overrides(&self) -> bool {
+        self.username.is_some() || self.token.is_some() || self.no_auth_user.is_some()
+    }
+}
+
+/// Everything authentication is configured with.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// `authorization { user, password }`.
+    pub username: Option<String>,
+    /// Its password.
+    pub password: Option<Secret>,
+    /// `authorization { token }`.
+    pub token: Option<Secret>,
+    /// `authorization { users: [...] }`.
+    pub users: Vec<User>,
+    /// `authorization { timeout }` (nats-server's default: 2 s).
+    pub timeout: Option<Duration>,
+    /// Top-level `no_auth_user`.
+    pub no_auth_user: Option<String>,
+    /// The websocket block's settings.
+    pub websocket: WebsocketAuth,
+}
+
+impl AuthConfig {
+    /// Reads the top-level `authorization` and `no_auth_user`, and the
+    /// authentication keys of the `websocket` block; reports every problem.
+    pub fn from_config(root: &Value) -> Result<Self, Vec<ConfError>> {
+        let map = root.as_map("configuration").map_err(|e| vec![e])?;
+        let mut config = Self::default();
+        let mut errors = Vec::new();
+        if let Some((_, block)) = map.get_ignore_case("authorization") {
+            config.read_authorization(block, &mut errors);
+        }
+        if let Some((_, value)) = map.get_ignore_case("no_auth_user") {
+            match value.as_str("no_auth_user") {
+                Ok(name) => config.no_auth_user = Some(name.to_owned()),
+                Err(error) => errors.push(error),
+            }
+        }
+        let websocket = map
+            .get_ignore_case("websocket")
+            .or_else(|| map.get_ignore_case("ws"));
+        if let Some((_, block)) = websocket
+            && let ValueKind::Map(ws) = &block.kind
+        {
+            config.read_websocket(ws, &mut errors);
+        }
+        config.validate(root, websocket.map(|(_, v)| v), &mut errors);
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// True when anything asks clients to authenticate.
+    pub fn is_configured(&self) -> bool {
+        self.username.is_some()
+            || self.token.is_some()
+            || !self.users.is_empty()
+            || self.websocket.overrides()
+    }
+
+    fn read_authorization(&mut self, block: &Value, errors: &mut Vec<ConfError>) {
+        let map = match block.as_map("authorization") {
+            Ok(map) => map,
+            Err(error) => return errors.push(error),
+        };
+        for (key, value) in live(map) {
+            let result = match key.name.to_ascii_lowercase().as_str() {
+                "user" | "username" => value
+                    .as_str("user")
+                    .map(|u| self.username = Some(u.to_owned())),
+                "pass" | "password" => value
+                    .as_str("password")
+                    .map(|p| self.password = Some(Secret::new(p))),
+                "token" => value
+                    .as_str("token")
+                    .map(|t| self.token = Some(Secret::new(t))),
+                "timeout" => timeout(value).map(|t| self.timeout = Some(t)),
+                "users" => users(value).map(|u| self.users = u),
+                "permissions" | "default_permissions" => Err(not_yet(key, "permissions")),
+                _ => Err(unknown(key)),
+            };
+            if let Err(error) = result {
+                errors.push(error);
+            }
+        }
+        if !self.users.is_empty() {
+            if self.username.is_some() {
+                errors.push(block.error("Can not have a single user/pass and a users array"));
+            }
+            if self.token.is_some() {
+                errors.push(block.error("Can not have a token and a users array"));
+            }
+        }
+    }
+
+    fn read_websocket(&mut self, ws: &Map, errors: &mut Vec<ConfError>) {
+        let auth = &mut self.websocket;
+        for (key, value) in live(ws) {
+            let result = match key.name.to_ascii_lowercase().as_str() {
+                "authorization" | "authentication" => simple_auth(value, auth),
+                "no_auth_user" => value
+                    .as_str("no_auth_user")
+                    .map(|n| auth.no_auth_user = Some(n.to_owned())),
+                "user_cookie" => value
+                    .as_str("user_cookie")
+                    .map(|n| auth.user_cookie = Some(n.to_owned())),
+                "pass_cookie" => value
+                    .as_str("pass_cookie")
+                    .map(|n| auth.pass_cookie = Some(n.to_owned())),
+                "token_cookie" => value
+                    .as_str("token_cookie")
+                    .map(|n| auth.token_cookie = Some(n.to_owned())),
+                _ => Ok(()),
+            };
+            if let Err(error) = result {
+                errors.push(error);
+            }
+        }
+    }
+
+    /// nats-server's start-up checks, with its texts.
+    fn validate(&self, root: &Value, websocket: Option<&Value>, errors: &mut Vec<ConfError>) {
+        let at = |v: Option<&Value>| v.unwrap_or(root).span.clone();
+        let ws_span = at(websocket);
+        if !self.users.is_empty() {
+            if self.websocket.username.is_some() {
+                errors.push(ConfError::at(
+                    &ws_span,
+                    "websocket authentication username not compatible with presence of users/nkeys",
+                ));
+            }
+            if self.websocket.token.is_some() {
+                errors.push(ConfError::at(
+                    &ws_span,
+                    "websocket authentication token not compatible with presence of users/nkeys",
+                ));
+            }
+        }
+        let top = root
+            .as_map("configuration")
+            .ok()
+            .and_then(|m| m.get_ignore_case("no_auth_user"))
+            .map(|(_, v)| v.clone());
+        for (name, span) in [
+            (
+                &self.no_auth_user,
+                top.map(|v| v.span).unwrap_or_else(|| root.span.clone()),
+            ),
+            (&self.websocket.no_auth_user, ws_span),
+        ] {
+            let Some(name) = name else { continue };
+            if self.users.is_empty() {
+                errors.push(ConfError::at(
+                    &span,
+                    format!("no_auth_user: \"{name}\" present, but users are not defined"),
+                ));
+            } else if !self.users.iter().any(|u| &u.name == name) {
+                errors.push(ConfError::at(
+                    &span,
+                    format!("no_auth_user: \"{name}\" not present as user in authorization block or account configuration"),
+                ));
+            }
+        }
+    }
+}
+
+fn live(map: &Map) -> impl Iterator<Item = (&Key, &Value)> {
+    map.iter().filter(|(k, _)| !k.used_as_variable)
+}
+
+fn not_yet(key: &Key, what: &str) -> ConfError {
+    ConfError::at(
+        &key.span,
+        format!("{:?}: {what} is not supported yet", key.name),
+    )
+}
+
+fn unknown(key: &Key) -> ConfError {
+    ConfError::at(&key.span, format!("unknown field {:?}", key.name))
+}
+
+/// `timeout`: seconds as a number (nats-server's form), or a duration string.
+fn timeout(value: &Value) -> Result<Duration, ConfError> {
+    match value.kind {
+        ValueKind::Integer(seconds) if seconds >= 0 => Ok(Duration::from_secs(seconds as u64)),
+        ValueKind::Float(seconds) if seconds >= 0.0 && seconds.is_finite() => {
+            Ok(Duration::from_secs_f64(seconds))
+        }
+        _ => value.as_duration("timeout"),
+    }
+}
+
+fn simple_auth(value: &Value, auth: &mut WebsocketAuth) -> Result<(), ConfError> {
+    let map = value.as_map("authorization")?;
+    for (key, value) in live(map) {
+        match key.name.to_ascii_lowercase().as_str() {
+            "user" | "username" => auth.username = Some(value.as_str("user")?.to_owned()),
+            "pass" | "password" => auth.password = Some(Secret::new(value.as_str("password")?)),
+            "token" => auth.token = Some(Secret::new(value.as_str("token")?)),
+            "timeout" => auth.timeout = Some(timeout(value)?),
+            _ => return Err(unknown(key)),
+        }
+    }
+    Ok(())
+}
+
+fn users(value: &Value) -> Result<Vec<User>, ConfError> {
+    let mut out = Vec::new();
+    for entry in value.as_array("users")? {
+        let map = entry.as_map("users")?;
+        let (mut name, mut password, mut allowed) = (None, None, None);
+        for (key, value) in live(map) {
+            match key.name.to_ascii_lowercase().as_str() {
+                "user" | "username" => name = Some(value.as_str("user")?.to_owned()),
+                "pass" | "password" => password = Some(Secret::new(value.as_str("password")?)),
+                "allowed_connection_types" | "connection_types" | "clients" => {
+                    allowed = Some(kinds(value)?)
+                }
+                "permissions" => return Err(not_yet(key, "permissions")),
+                "nkey" => return Err(not_yet(key, "nkey users (issue #6)")),
+                "account" => return Err(not_yet(key, "accounts")),
+                _ => return Err(unknown(key)),
+            }
+        }
+        let name = name.ok_or_else(|| entry.error("users: an entry without 'user'"))?;
+        if out.iter().any(|u: &User| u.name == name) {
+            return Err(entry.error(format!("users: duplicate user {name:?}")));
+        }
+        out.push(User {
+            name,
+            password: password.unwrap_or_else(|| Secret::new("")),
+            allowed_connection_types: allowed,
+        });
+    }
+    Ok(out)
+}
+
+fn kinds(value: &Value) -> Result<Vec<ConnectionKind>, ConfError> {
+    let items: Vec<&Value> = match &value.kind {
+        ValueKind::Array(items) => items.iter().collect(),
+        _ => vec![value],
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            let name = item.as_str("allowed_connection_types")?;
+            ConnectionKind::parse(name)
+                .ok_or_else(|| item.error(format!("unknown connection type {name:?}")))
+        })
+        .collect()
+}
