@@ -22,7 +22,21 @@ enum Limits {
     Defaults,
     MaxSubscriptions2,
     MaxControlLine64,
+    Permissions,
 }
+
+/// Users with permissions, for the authentication and permission cases.
+const PERMISSIONS_CONFIG: &str = r#"
+authorization {
+  users: [
+    { user: u, password: p, permissions: {
+        publish: { allow: ["ok.>", "q.>"] }
+        subscribe: { allow: ["ok.>", "q.* grp"], deny: ["ok.secret"] }
+    } }
+    { user: open, password: o }
+  ]
+}
+"#;
 
 struct Case {
     name: &'static str,
@@ -158,6 +172,48 @@ const CASES: &[Case] = &[
         differs: None,
     },
     Case {
+        name: "permission_violations",
+        limits: Limits::Permissions,
+        input: b"CONNECT {\"verbose\":false,\"user\":\"u\",\"pass\":\"p\"}\r\nPUB no.way 2\r\nhi\r\nSUB no.way 1\r\nSUB no.way grp 2\r\nSUB ok.secret 3\r\nSUB ok.fine 4\r\nPUB ok.fine 2\r\nhi\r\nPING\r\n",
+        pongs: 1,
+        differs: None,
+    },
+    Case {
+        name: "permission_wildcard_subscription_skips_denied_subjects",
+        limits: Limits::Permissions,
+        input: b"CONNECT {\"verbose\":false,\"user\":\"u\",\"pass\":\"p\"}\r\nSUB ok.> 5\r\nPUB ok.secret 1\r\ns\r\nPUB ok.fine 1\r\nf\r\nPING\r\n",
+        pongs: 1,
+        differs: None,
+    },
+    Case {
+        name: "permission_queue_groups",
+        limits: Limits::Permissions,
+        input: b"CONNECT {\"verbose\":true,\"user\":\"u\",\"pass\":\"p\"}\r\nSUB q.a grp 6\r\nSUB q.a other 7\r\nSUB q.a 8\r\nPUB q.a 1\r\nx\r\nPING\r\n",
+        pongs: 1,
+        differs: None,
+    },
+    Case {
+        name: "auth_wrong_password",
+        limits: Limits::Permissions,
+        input: b"CONNECT {\"verbose\":false,\"user\":\"u\",\"pass\":\"nope\"}\r\nPING\r\n",
+        pongs: 0,
+        differs: None,
+    },
+    Case {
+        name: "auth_first_op_not_connect",
+        limits: Limits::Permissions,
+        input: b"PING\r\n",
+        pongs: 0,
+        differs: None,
+    },
+    Case {
+        name: "auth_user_without_permissions",
+        limits: Limits::Permissions,
+        input: b"CONNECT {\"verbose\":false,\"user\":\"open\",\"pass\":\"o\"}\r\nSUB no.way 1\r\nPUB no.way 2\r\nhi\r\nPING\r\n",
+        pongs: 1,
+        differs: None,
+    },
+    Case {
         name: "hmsg_from_client",
         limits: Limits::Defaults,
         input: b"CONNECT {\"verbose\":false}\r\nHMSG foo 1 2 2\r\n\r\nPING\r\n",
@@ -286,6 +342,7 @@ async fn start_nats_server(limits: Limits) -> NatsServer {
         Limits::Defaults => "",
         Limits::MaxSubscriptions2 => "max_subscriptions: 2\n",
         Limits::MaxControlLine64 => "max_control_line: 64\n",
+        Limits::Permissions => PERMISSIONS_CONFIG,
     };
     std::fs::write(&config, body).expect("config written");
     let child = Command::new("nats-server")
@@ -314,6 +371,13 @@ fn starling_options(limits: Limits, options: &mut ServerOptions) {
         Limits::Defaults => {}
         Limits::MaxSubscriptions2 => options.max_subscriptions = 2,
         Limits::MaxControlLine64 => options.max_control_line = 64,
+        Limits::Permissions => {
+            let root = starling_conf::parse_str(PERMISSIONS_CONFIG).expect("config parses");
+            options.auth = starling_server::options_from_config(&root)
+                .expect("valid options")
+                .server
+                .auth;
+        }
     }
 }
 
@@ -339,6 +403,7 @@ async fn replies_match_nats_server() {
         Limits::Defaults,
         Limits::MaxSubscriptions2,
         Limits::MaxControlLine64,
+        Limits::Permissions,
     ] {
         let starling = start_server(|o| starling_options(limits, o)).await;
         let nats = if live {

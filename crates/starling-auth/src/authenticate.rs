@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use crate::{AuthConfig, ConnectionKind, Secret, User};
+use std::sync::Arc;
+
+use crate::{AuthConfig, ConnectionKind, Permissions, Secret, User};
 
 /// nats-server's authorization timeout when none is configured.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -38,6 +40,17 @@ impl AuthRequest<'_> {
 pub struct Identity {
     /// The user it authenticated as, if any (none for token or no auth).
     pub user: Option<String>,
+    /// What it may publish and subscribe to; `None`: everything.
+    pub permissions: Option<Arc<Permissions>>,
+}
+
+impl Identity {
+    fn of(user: &User) -> Self {
+        Self {
+            user: Some(user.name.clone()),
+            permissions: user.permissions.clone(),
+        }
+    }
 }
 
 /// Why a connection was refused. On the wire every one of them is
@@ -158,9 +171,7 @@ impl Authenticator {
             && token.is_none()
             && let Some(bound) = self.no_auth_user(kind)
         {
-            return check_kind(bound, kind).map(|()| Identity {
-                user: Some(bound.name.clone()),
-            });
+            return check_kind(bound, kind).map(|()| Identity::of(bound));
         }
         if let Some(name) = user
             && !self.config.users.is_empty()
@@ -173,31 +184,37 @@ impl Authenticator {
                 .ok_or_else(|| AuthError::UnknownUser(name.to_owned()))?;
             check_kind(found, kind)?;
             return if passwords_match(&found.password, pass.unwrap_or("")) {
-                Ok(Identity {
-                    user: Some(found.name.clone()),
-                })
+                Ok(Identity::of(found))
             } else {
                 Err(AuthError::BadPassword(found.name.clone()))
             };
         }
-        let (username, password, expected_token) = if self.websocket_override(kind) {
+        // The main block's permissions apply to its single user or token;
+        // the websocket override carries none, as in nats-server.
+        let (username, password, expected_token, permissions) = if self.websocket_override(kind) {
             let ws = &self.config.websocket;
             (
                 ws.username.as_ref(),
                 ws.password.as_ref(),
                 ws.token.as_ref(),
+                None,
             )
         } else {
+            let c = &self.config;
             (
-                self.config.username.as_ref(),
-                self.config.password.as_ref(),
-                self.config.token.as_ref(),
+                c.username.as_ref(),
+                c.password.as_ref(),
+                c.token.as_ref(),
+                c.permissions.clone(),
             )
         };
         if let Some(expected) = expected_token {
             let given = token.ok_or(AuthError::MissingCredentials)?;
             return if passwords_match(expected, given) {
-                Ok(Identity::default())
+                Ok(Identity {
+                    user: None,
+                    permissions,
+                })
             } else {
                 Err(AuthError::BadToken)
             };
@@ -211,6 +228,7 @@ impl Authenticator {
             return if matches {
                 Ok(Identity {
                     user: Some(given.to_owned()),
+                    permissions,
                 })
             } else {
                 Err(AuthError::BadPassword(given.to_owned()))
@@ -464,7 +482,7 @@ mod tests {
             vec!["unknown connection type \"BOGUS\""]
         );
         assert!(
-            errors("authorization { users: [{user: b, permissions: {}}] }")[0]
+            errors("authorization { users: [{user: b, permissions: {allow_responses: true}}] }")[0]
                 .contains("not supported yet")
         );
     }

@@ -3,11 +3,13 @@
 //! `no_auth_user` and cookie names, checked as nats-server checks them.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use starling_conf::{ConfError, Key, Map, Value, ValueKind};
 
-use crate::ConnectionKind;
+use crate::permissions::read_permissions;
+use crate::{ConnectionKind, Permissions};
 
 /// A password or token: never printed, not even by `Debug`.
 #[derive(Clone, PartialEq, Eq)]
@@ -40,6 +42,8 @@ pub struct User {
     pub password: Secret,
     /// Connection kinds allowed; `None` allows every kind.
     pub allowed_connection_types: Option<Vec<ConnectionKind>>,
+    /// Its permissions (or `default_permissions`); `None`: everything.
+    pub permissions: Option<Arc<Permissions>>,
 }
 
 /// The websocket block's authentication settings.
@@ -84,6 +88,8 @@ pub struct AuthConfig {
     pub users: Vec<User>,
     /// `authorization { timeout }` (nats-server's default: 2 s).
     pub timeout: Option<Duration>,
+    /// `authorization { permissions }`: for the single user or token.
+    pub permissions: Option<Arc<Permissions>>,
     /// Top-level `no_auth_user`.
     pub no_auth_user: Option<String>,
     /// The websocket block's settings.
@@ -135,6 +141,7 @@ impl AuthConfig {
             Ok(map) => map,
             Err(error) => return errors.push(error),
         };
+        let mut defaults = None;
         for (key, value) in live(map) {
             let result = match key.name.to_ascii_lowercase().as_str() {
                 "user" | "username" => value
@@ -148,11 +155,21 @@ impl AuthConfig {
                     .map(|t| self.token = Some(Secret::new(t))),
                 "timeout" => timeout(value).map(|t| self.timeout = Some(t)),
                 "users" => users(value).map(|u| self.users = u),
-                "permissions" | "default_permissions" => Err(not_yet(key, "permissions")),
+                "permissions" => {
+                    read_permissions(value).map(|p| self.permissions = Some(Arc::new(p)))
+                }
+                "default_permissions" => {
+                    read_permissions(value).map(|p| defaults = Some(Arc::new(p)))
+                }
                 _ => Err(unknown(key)),
             };
             if let Err(error) = result {
                 errors.push(error);
+            }
+        }
+        if let Some(defaults) = defaults {
+            for user in self.users.iter_mut().filter(|u| u.permissions.is_none()) {
+                user.permissions = Some(Arc::clone(&defaults));
             }
         }
         if !self.users.is_empty() {
@@ -280,7 +297,7 @@ fn users(value: &Value) -> Result<Vec<User>, ConfError> {
     let mut out = Vec::new();
     for entry in value.as_array("users")? {
         let map = entry.as_map("users")?;
-        let (mut name, mut password, mut allowed) = (None, None, None);
+        let (mut name, mut password, mut allowed, mut permissions) = (None, None, None, None);
         for (key, value) in live(map) {
             match key.name.to_ascii_lowercase().as_str() {
                 "user" | "username" => name = Some(value.as_str("user")?.to_owned()),
@@ -288,7 +305,7 @@ fn users(value: &Value) -> Result<Vec<User>, ConfError> {
                 "allowed_connection_types" | "connection_types" | "clients" => {
                     allowed = Some(kinds(value)?)
                 }
-                "permissions" => return Err(not_yet(key, "permissions")),
+                "permissions" => permissions = Some(Arc::new(read_permissions(value)?)),
                 "nkey" => return Err(not_yet(key, "nkey users (issue #6)")),
                 "account" => return Err(not_yet(key, "accounts")),
                 _ => return Err(unknown(key)),
@@ -302,6 +319,7 @@ fn users(value: &Value) -> Result<Vec<User>, ConfError> {
             name,
             password: password.unwrap_or_else(|| Secret::new("")),
             allowed_connection_types: allowed,
+            permissions,
         });
     }
     Ok(out)

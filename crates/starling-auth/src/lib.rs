@@ -40,7 +40,9 @@
 mod authenticate;
 mod config;
 mod kind;
+mod permissions;
 
 pub use authenticate::{AuthError, AuthRequest, Authenticator, Identity};
 pub use config::{AuthConfig, Secret, User, WebsocketAuth};
 pub use kind::ConnectionKind;
+pub use permissions::{PermissionEntry, Permissions, SubjectPermission};

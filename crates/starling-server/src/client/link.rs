@@ -9,9 +9,10 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use bytes::{Bytes, BytesMut};
+use starling_auth::Permissions;
 use starling_ws::{CloseCode, FrameError};
 use tokio::sync::Notify;
 
@@ -160,6 +161,9 @@ pub(crate) struct ClientLink {
     subs: Mutex<HashMap<Bytes, Arc<Subscription>>>,
     /// Websocket control frames (pongs) to write ahead of the data.
     control: Mutex<BytesMut>,
+    /// Set at authentication when the client's subscribe permissions deny
+    /// subjects: its wildcard subscriptions must not receive those.
+    delivery_denies: OnceLock<Arc<Permissions>>,
 }
 
 /// One subscription, shared between its connection and the router.
@@ -201,7 +205,23 @@ impl ClientLink {
             rtt_measured: AtomicBool::new(false),
             subs: Mutex::new(HashMap::new()),
             control: Mutex::new(BytesMut::new()),
+            delivery_denies: OnceLock::new(),
         }
+    }
+
+    /// Records permissions whose subscribe denies apply at delivery.
+    pub(crate) fn set_delivery_denies(&self, permissions: &Arc<Permissions>) {
+        if permissions.has_subscribe_denies() {
+            let _ = self.delivery_denies.set(Arc::clone(permissions));
+        }
+    }
+
+    /// True when a message on `subject` must not reach `sub` (a wildcard
+    /// subscription covering a denied subject).
+    pub(crate) fn delivery_denied(&self, sub: &Subscription, subject: &[u8]) -> bool {
+        self.delivery_denies
+            .get()
+            .is_some_and(|p| p.denies_delivery(&sub.subject, subject))
     }
 
     /// Queues a websocket control frame and wakes the writer.

@@ -15,7 +15,9 @@ use starling_proto::{
     Unsubscribe, encode,
 };
 
-use starling_auth::{AuthRequest, ConnectionKind};
+use std::collections::HashMap;
+
+use starling_auth::{AuthRequest, ConnectionKind, Permissions};
 use starling_router::Matches;
 
 use super::link::{ClientLink, CloseReason, Queued, SubHandle, Subscription};
@@ -51,7 +53,14 @@ pub(crate) struct Session {
     cookies: Vec<(String, String)>,
     /// Authenticated, or no authentication required.
     authenticated: bool,
+    /// The authenticated user's permissions; `None`: everything.
+    permissions: Option<Arc<Permissions>>,
+    /// Publish decisions already made, by subject (bounded).
+    publish_allowed: HashMap<Vec<u8>, bool>,
 }
+
+/// Publish decisions kept per connection before the cache is cleared.
+const PUBLISH_CACHE: usize = 256;
 
 #[derive(Default)]
 struct LastLookup {
@@ -84,6 +93,8 @@ impl Session {
             kind,
             cookies,
             authenticated,
+            permissions: None,
+            publish_allowed: HashMap::new(),
         }
     }
 
@@ -125,6 +136,8 @@ impl Session {
                         "Bound to no_auth_user"
                     );
                     self.authenticated = true;
+                    let permissions = user.permissions.clone();
+                    self.set_permissions(permissions);
                 }
                 None => {
                     self.send_err(ErrReply::AuthorizationViolation);
@@ -223,6 +236,7 @@ impl Session {
                         "Authenticated"
                     );
                     self.authenticated = true;
+                    self.set_permissions(identity.permissions);
                 }
                 Err(error) => {
                     // The reason names users, never passwords or tokens.
@@ -276,7 +290,12 @@ impl Session {
             // nats-server reports the subject and still routes the message.
             self.send_err(ErrReply::InvalidPublishSubject);
         }
-        if has_prefix(subject, GATEWAY_REPLY_PREFIX) {
+        if has_prefix(subject, GATEWAY_REPLY_PREFIX) || !self.may_publish(subject) {
+            tracing::debug!(
+                cid = self.link.cid,
+                "Publish Violation on {}",
+                String::from_utf8_lossy(subject)
+            );
             self.send_err(ErrReply::PublishViolation(subject));
             return Ok(());
         }
@@ -334,6 +353,29 @@ impl Session {
         matches
     }
 
+    fn set_permissions(&mut self, permissions: Option<Arc<Permissions>>) {
+        if let Some(permissions) = &permissions {
+            self.link.set_delivery_denies(permissions);
+        }
+        self.permissions = permissions;
+        self.publish_allowed.clear();
+    }
+
+    fn may_publish(&mut self, subject: &[u8]) -> bool {
+        let Some(permissions) = &self.permissions else {
+            return true;
+        };
+        if let Some(&allowed) = self.publish_allowed.get(subject) {
+            return allowed;
+        }
+        let allowed = permissions.can_publish(subject);
+        if self.publish_allowed.len() >= PUBLISH_CACHE {
+            self.publish_allowed.clear();
+        }
+        self.publish_allowed.insert(subject.to_vec(), allowed);
+        allowed
+    }
+
     fn is_own_echo(&self, sub: &Subscription) -> bool {
         !self.echo && Arc::ptr_eq(&sub.client, &self.link)
     }
@@ -341,7 +383,7 @@ impl Session {
     /// Queues one message for `sub`; false when it could not take it.
     fn deliver(&mut self, sub: &Arc<Subscription>, publish: &Publish) -> bool {
         let client = &sub.client;
-        if client.is_closed() {
+        if client.is_closed() || client.delivery_denied(sub, publish.subject()) {
             return false;
         }
         let count = sub.delivered.fetch_add(1, Ordering::Relaxed) + 1;
@@ -364,6 +406,22 @@ impl Session {
 
     fn handle_subscribe(&mut self, op: &Subscribe) {
         self.touch();
+        if let Some(permissions) = &self.permissions {
+            let (subject, queue) = (op.subject(), op.queue());
+            if !permissions.can_subscribe(&subject, queue.as_deref()) {
+                let reply = match &queue {
+                    Some(queue) => ErrReply::QueueSubscriptionViolation(&subject, queue),
+                    None => ErrReply::SubscriptionViolation(&subject),
+                };
+                tracing::debug!(
+                    cid = self.link.cid,
+                    "Subscription Violation on {}",
+                    String::from_utf8_lossy(&subject)
+                );
+                self.send_err(reply);
+                return;
+            }
+        }
         let max_subs = self.shared.options.max_subscriptions;
         if max_subs > 0 && self.link.subscription_count() >= max_subs {
             self.send_err(ErrReply::MaxSubscriptionsExceeded);
