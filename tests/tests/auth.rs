@@ -234,3 +234,50 @@ async fn silent_clients_get_authentication_timeout() {
     assert_eq!(reply, b"-ERR 'Authentication Timeout'\r\n");
     assert!(closed && started.elapsed() >= Duration::from_millis(250));
 }
+
+#[tokio::test]
+async fn accounts_keep_their_subjects_to_themselves() {
+    let server = start_from_config(
+        r#"
+        accounts {
+          A: { users: [ { user: a1, password: p }, { user: a2, password: p } ] }
+          B: { users: [ { user: b1, password: p } ] }
+        }
+        authorization { users: [ { user: g, password: p } ] }
+        "#,
+    )
+    .await;
+    let connect = |user: &'static str| {
+        let url = url(&server);
+        async move {
+            async_nats::ConnectOptions::with_user_and_password(user.into(), "p".into())
+                .connect(url)
+                .await
+                .unwrap()
+        }
+    };
+    let (a1, a2, b1, g) = (
+        connect("a1").await,
+        connect("a2").await,
+        connect("b1").await,
+        connect("g").await,
+    );
+    let mut on_a1 = a1.subscribe("x").await.unwrap();
+    let mut on_g = g.subscribe("x").await.unwrap();
+    starling_tests::round_trip(&a1).await;
+    starling_tests::round_trip(&g).await;
+    for (client, text) in [(&b1, "from B"), (&g, "from global"), (&a2, "from A")] {
+        client.publish("x", text.into()).await.unwrap();
+        starling_tests::round_trip(client).await;
+    }
+    let next = |sub: &mut async_nats::Subscriber| {
+        futures_util::FutureExt::now_or_never(futures_util::StreamExt::next(sub))
+            .flatten()
+            .map(|m| m.payload)
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(next(&mut on_a1).as_deref(), Some(&b"from A"[..]));
+    assert_eq!(next(&mut on_a1), None, "nothing from other accounts");
+    assert_eq!(next(&mut on_g).as_deref(), Some(&b"from global"[..]));
+    assert_eq!(next(&mut on_g), None);
+}

@@ -42,13 +42,17 @@ pub struct Identity {
     pub user: Option<String>,
     /// What it may publish and subscribe to; `None`: everything.
     pub permissions: Option<Arc<Permissions>>,
+    /// Its account; `None`: the global account.
+    pub account: Option<String>,
 }
 
 impl Identity {
-    fn of(user: &User) -> Self {
+    /// The identity of a configured user.
+    pub fn of(user: &User) -> Self {
         Self {
             user: Some(user.name.clone()),
             permissions: user.permissions.clone(),
+            account: user.account.clone(),
         }
     }
 }
@@ -214,6 +218,7 @@ impl Authenticator {
                 Ok(Identity {
                     user: None,
                     permissions,
+                    account: None,
                 })
             } else {
                 Err(AuthError::BadToken)
@@ -229,6 +234,7 @@ impl Authenticator {
                 Ok(Identity {
                     user: Some(given.to_owned()),
                     permissions,
+                    account: None,
                 })
             } else {
                 Err(AuthError::BadPassword(given.to_owned()))
@@ -484,6 +490,37 @@ mod tests {
         assert!(
             errors("authorization { users: [{user: b, permissions: {allow_responses: true}}] }")[0]
                 .contains("not supported yet")
+        );
+    }
+
+    #[test]
+    fn accounts_hold_their_users() {
+        let a = auth(
+            "accounts { A { users: [ {user: a, password: x} ] }, B: { users: [ {user: b, password: y} ] } }",
+        );
+        let id = a
+            .authenticate(&req(Tcp, Some("b"), Some("y"), None))
+            .unwrap();
+        assert_eq!(
+            (id.user.as_deref(), id.account.as_deref()),
+            (Some("b"), Some("B"))
+        );
+        let errors = |text: &str| {
+            let root = starling_conf::parse_str(text).unwrap();
+            AuthConfig::from_config(&root)
+                .unwrap_err()
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+        };
+        assert!(errors("accounts { A { exports: [] } }")[0].contains("not supported yet"));
+        assert_eq!(
+            errors("authorization { token: t }\naccounts { A {} }"),
+            vec!["Can not have a token and accounts"]
+        );
+        assert_eq!(
+            errors("accounts { A { users: [{user: a}] }, B { users: [{user: a}] } }"),
+            vec!["duplicate user \"a\""]
         );
     }
 

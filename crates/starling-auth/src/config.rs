@@ -44,6 +44,8 @@ pub struct User {
     pub allowed_connection_types: Option<Vec<ConnectionKind>>,
     /// Its permissions (or `default_permissions`); `None`: everything.
     pub permissions: Option<Arc<Permissions>>,
+    /// The account it belongs to; `None`: the global account.
+    pub account: Option<String>,
 }
 
 /// The websocket block's authentication settings.
@@ -94,6 +96,8 @@ pub struct AuthConfig {
     pub no_auth_user: Option<String>,
     /// The websocket block's settings.
     pub websocket: WebsocketAuth,
+    /// Accounts (`accounts { NAME { users: [...] } }`), in file order.
+    pub accounts: Vec<String>,
 }
 
 impl AuthConfig {
@@ -111,6 +115,9 @@ impl AuthConfig {
                 Ok(name) => config.no_auth_user = Some(name.to_owned()),
                 Err(error) => errors.push(error),
             }
+        }
+        if let Some((_, block)) = map.get_ignore_case("accounts") {
+            config.read_accounts(block, &mut errors);
         }
         let websocket = map
             .get_ignore_case("websocket")
@@ -178,6 +185,64 @@ impl AuthConfig {
             }
             if self.token.is_some() {
                 errors.push(block.error("Can not have a token and a users array"));
+            }
+        }
+    }
+
+    /// `accounts { NAME { users: [...] } ... }`: users join the users list
+    /// with their account.
+    fn read_accounts(&mut self, block: &Value, errors: &mut Vec<ConfError>) {
+        let map = match block.as_map("accounts") {
+            Ok(map) => map,
+            Err(error) => return errors.push(error),
+        };
+        for (name, account) in live(map) {
+            if name.name == "$G" || self.accounts.contains(&name.name) {
+                errors.push(ConfError::at(
+                    &name.span,
+                    format!("account {:?} defined twice or reserved", name.name),
+                ));
+                continue;
+            }
+            self.accounts.push(name.name.clone());
+            let account_map = match account.as_map("accounts") {
+                Ok(map) => map,
+                Err(error) => {
+                    errors.push(error);
+                    continue;
+                }
+            };
+            for (key, value) in live(account_map) {
+                let result = match key.name.to_ascii_lowercase().as_str() {
+                    "users" => users(value).map(|users| {
+                        self.users.extend(users.into_iter().map(|u| User {
+                            account: Some(name.name.clone()),
+                            ..u
+                        }));
+                    }),
+                    "exports" | "imports" => Err(not_yet(key, "account exports and imports")),
+                    "jetstream" | "mappings" | "limits" | "nkey" | "default_permissions" => {
+                        Err(not_yet(key, "this account setting"))
+                    }
+                    _ => Err(unknown(key)),
+                };
+                if let Err(error) = result {
+                    errors.push(error);
+                }
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for user in &self.users {
+            if !seen.insert(user.name.clone()) {
+                errors.push(block.error(format!("duplicate user {:?}", user.name)));
+            }
+        }
+        if !self.accounts.is_empty() {
+            if self.username.is_some() {
+                errors.push(block.error("Can not have a single user/pass and accounts"));
+            }
+            if self.token.is_some() {
+                errors.push(block.error("Can not have a token and accounts"));
             }
         }
     }
@@ -307,7 +372,6 @@ fn users(value: &Value) -> Result<Vec<User>, ConfError> {
                 }
                 "permissions" => permissions = Some(Arc::new(read_permissions(value)?)),
                 "nkey" => return Err(not_yet(key, "nkey users (issue #6)")),
-                "account" => return Err(not_yet(key, "accounts")),
                 _ => return Err(unknown(key)),
             }
         }
@@ -320,6 +384,7 @@ fn users(value: &Value) -> Result<Vec<User>, ConfError> {
             password: password.unwrap_or_else(|| Secret::new("")),
             allowed_connection_types: allowed,
             permissions,
+            account: None,
         });
     }
     Ok(out)

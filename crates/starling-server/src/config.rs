@@ -232,7 +232,7 @@ fn apply(
             Err(block_errors) => errors.extend(block_errors),
         },
         // Read as a whole by starling-auth (see options_from_config).
-        "authorization" | "no_auth_user" => {}
+        "authorization" | "no_auth_user" | "accounts" => {}
         "debug" => log.debug = Some(value.as_bool(&name)?),
         "trace" => log.trace = Some(value.as_bool(&name)?),
         "logtime" => log.logtime = Some(value.as_bool(&name)?),

@@ -1,6 +1,7 @@
 //! The running broker: the listener, the registry of connections, the router
 //! they share, and shutdown.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -15,7 +16,8 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::client::{
-    ClientAddr, ClientLink, CloseReason, Framing, SubHandle, Subscription, run_connection,
+    AccountRouter, ClientAddr, ClientLink, CloseReason, Framing, SubHandle, Subscription,
+    run_connection,
 };
 use crate::websocket::WebsocketListener;
 use crate::{NATS_VERSION, STARLING_VERSION, ServerError, ServerOptions, identity};
@@ -44,7 +46,10 @@ pub struct Server {
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) options: ServerOptions,
-    pub(crate) router: Router<SubHandle>,
+    /// The global account's router (`$G`).
+    global: AccountRouter,
+    /// Each configured account's router: accounts share no subjects.
+    accounts: HashMap<String, AccountRouter>,
     pub(crate) auth: Authenticator,
     info: ServerInfo,
     clients: DashMap<u64, Arc<ClientLink>>,
@@ -89,7 +94,13 @@ impl Server {
         tracing::info!("  Name:     {}", info.server_name);
         tracing::info!("  ID:       {}", info.server_id);
         let shared = Arc::new(Shared {
-            router: Router::new(),
+            global: Arc::new(Router::new()),
+            accounts: options
+                .auth
+                .accounts
+                .iter()
+                .map(|name| (name.clone(), Arc::new(Router::new())))
+                .collect(),
             auth: Authenticator::new(options.auth.clone()),
             info,
             clients: DashMap::new(),
@@ -254,15 +265,22 @@ impl Shared {
         self.clients.remove(&link.cid);
         for sub in link.take_subscriptions() {
             let handle = SubHandle(Arc::clone(&sub));
-            self.router
+            sub.router
                 .remove(&sub.subject, sub.queue.as_deref(), &handle);
         }
+    }
+
+    /// The router of `account` (`None` or unknown: the global account).
+    pub(crate) fn account_router(&self, account: Option<&str>) -> AccountRouter {
+        account
+            .and_then(|name| self.accounts.get(name))
+            .map_or_else(|| Arc::clone(&self.global), Arc::clone)
     }
 
     /// Removes one subscription from the router and from its connection.
     pub(crate) fn unsubscribe(&self, sub: &Arc<Subscription>) {
         let handle = SubHandle(Arc::clone(sub));
-        self.router
+        sub.router
             .remove(&sub.subject, sub.queue.as_deref(), &handle);
         sub.client.forget_subscription(sub);
     }

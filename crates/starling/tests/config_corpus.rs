@@ -60,6 +60,10 @@ const EXCEPTIONS: &[(&str, &str)] = &[
         "nats-server finds this only at start-up (websocket token not compatible with users)",
     ),
     (
+        "err/0047_account_exports_not_supported_yet.conf",
+        "account exports and imports are not supported yet",
+    ),
+    (
         "err/0038_cluster_not_supported_yet.conf",
         "clustering is not supported",
     ),

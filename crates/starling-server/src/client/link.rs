@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use bytes::{Bytes, BytesMut};
 use starling_auth::Permissions;
+use starling_router::Router;
 use starling_ws::{CloseCode, FrameError};
 use tokio::sync::Notify;
 
@@ -166,10 +167,15 @@ pub(crate) struct ClientLink {
     delivery_denies: OnceLock<Arc<Permissions>>,
 }
 
+/// The subscriptions of one account.
+pub(crate) type AccountRouter = Arc<Router<SubHandle>>;
+
 /// One subscription, shared between its connection and the router.
 #[derive(Debug)]
 pub(crate) struct Subscription {
     pub(crate) client: Arc<ClientLink>,
+    /// The router (account) it is in.
+    pub(crate) router: AccountRouter,
     pub(crate) subject: Bytes,
     pub(crate) queue: Option<Bytes>,
     pub(crate) sid: Bytes,

@@ -6,4 +6,4 @@ mod link;
 mod session;
 
 pub(crate) use driver::{ClientAddr, Framing, run_connection};
-pub(crate) use link::{ClientLink, CloseReason, SubHandle, Subscription};
+pub(crate) use link::{AccountRouter, ClientLink, CloseReason, SubHandle, Subscription};

@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use starling_auth::{AuthRequest, ConnectionKind, Permissions};
 use starling_router::Matches;
 
-use super::link::{ClientLink, CloseReason, Queued, SubHandle, Subscription};
+use super::link::{AccountRouter, ClientLink, CloseReason, Queued, SubHandle, Subscription};
 use crate::identity::FastRng;
 use crate::server::Shared;
 
@@ -57,6 +57,8 @@ pub(crate) struct Session {
     permissions: Option<Arc<Permissions>>,
     /// Publish decisions already made, by subject (bounded).
     publish_allowed: HashMap<Vec<u8>, bool>,
+    /// The account's router: publishes and subscriptions stay inside it.
+    router: AccountRouter,
 }
 
 /// Publish decisions kept per connection before the cache is cleared.
@@ -77,6 +79,7 @@ impl Session {
         cookies: Vec<(String, String)>,
     ) -> Self {
         let authenticated = !shared.auth.required(kind);
+        let router = shared.account_router(None);
         // Until CONNECT, nats-server applies its defaults: verbose, pedantic, echo.
         Self {
             shared,
@@ -95,6 +98,7 @@ impl Session {
             authenticated,
             permissions: None,
             publish_allowed: HashMap::new(),
+            router,
         }
     }
 
@@ -137,7 +141,9 @@ impl Session {
                     );
                     self.authenticated = true;
                     let permissions = user.permissions.clone();
+                    let account = user.account.clone();
                     self.set_permissions(permissions);
+                    self.set_account(account.as_deref());
                 }
                 None => {
                     self.send_err(ErrReply::AuthorizationViolation);
@@ -237,6 +243,7 @@ impl Session {
                     );
                     self.authenticated = true;
                     self.set_permissions(identity.permissions);
+                    self.set_account(identity.account.as_deref());
                 }
                 Err(error) => {
                     // The reason names users, never passwords or tokens.
@@ -336,7 +343,7 @@ impl Session {
     }
 
     fn lookup(&mut self, subject: &[u8]) -> Arc<Matches<SubHandle>> {
-        let router = &self.shared.router;
+        let router = &self.router;
         let generation = router.generation();
         let last = &mut self.last_lookup;
         if let Some(matches) = &last.matches
@@ -351,6 +358,13 @@ impl Session {
         last.subject.extend_from_slice(subject);
         last.matches = Some(Arc::clone(&matches));
         matches
+    }
+
+    /// Moves the connection into its account (before any subscription:
+    /// it happens at authentication).
+    fn set_account(&mut self, account: Option<&str>) {
+        self.router = self.shared.account_router(account);
+        self.last_lookup = LastLookup::default();
     }
 
     fn set_permissions(&mut self, permissions: Option<Arc<Permissions>>) {
@@ -433,6 +447,7 @@ impl Session {
         }
         let sub = Arc::new(Subscription {
             client: Arc::clone(&self.link),
+            router: Arc::clone(&self.router),
             subject: op.subject(),
             queue: op.queue(),
             sid: op.sid_bytes(),
@@ -442,7 +457,6 @@ impl Session {
         if self.link.add_subscription(&sub) {
             let handle = SubHandle(Arc::clone(&sub));
             if self
-                .shared
                 .router
                 .insert(sub.subject.clone(), sub.queue.clone(), handle)
                 .is_err()
