@@ -281,3 +281,58 @@ async fn accounts_keep_their_subjects_to_themselves() {
     assert_eq!(next(&mut on_g).as_deref(), Some(&b"from global"[..]));
     assert_eq!(next(&mut on_g), None);
 }
+
+#[tokio::test]
+async fn allow_responses_lets_a_service_answer_and_nothing_more() {
+    let server = start_from_config(
+        r#"authorization { users: [
+            { user: svc, password: s, permissions: { subscribe: "svc", allow_responses: { max: 2 } } }
+            { user: client, password: c }
+        ] }"#,
+    )
+    .await;
+    let mut service = RawClient::connect(server.client_addr()).await;
+    service
+        .send(
+            b"CONNECT {\"verbose\":false,\"user\":\"svc\",\"pass\":\"s\"}\r\nSUB svc 1\r\nPING\r\n",
+        )
+        .await;
+    service
+        .read_until(b"PONG\r\n", Duration::from_secs(5))
+        .await;
+
+    let client = async_nats::ConnectOptions::with_user_and_password("client".into(), "c".into())
+        .connect(url(&server))
+        .await
+        .unwrap();
+    let mut replies = client.subscribe("reply.here").await.unwrap();
+    starling_tests::round_trip(&client).await;
+    client
+        .publish_with_reply("svc", "reply.here", "question".into())
+        .await
+        .unwrap();
+    let (request, _) = service
+        .read_until(b"question\r\n", Duration::from_secs(5))
+        .await;
+    assert_eq!(request, b"MSG svc 1 reply.here 8\r\nquestion\r\n");
+
+    // Two answers allowed, the third refused; other subjects never.
+    service.send(b"PUB reply.here 1\r\n1\r\nPUB reply.here 1\r\n2\r\nPUB reply.here 1\r\n3\r\nPUB elsewhere 1\r\nx\r\nPING\r\n").await;
+    let (errors, _) = service
+        .read_until(b"PONG\r\n", Duration::from_secs(5))
+        .await;
+    assert_eq!(
+        errors,
+        b"-ERR 'Permissions Violation for Publish to \"reply.here\"'\r\n-ERR 'Permissions Violation for Publish to \"elsewhere\"'\r\nPONG\r\n"
+    );
+    for expected in [b"1", b"2"] {
+        let message = tokio::time::timeout(
+            Duration::from_secs(5),
+            futures_util::StreamExt::next(&mut replies),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(&message.payload[..], expected);
+    }
+}

@@ -488,7 +488,7 @@ mod tests {
             vec!["unknown connection type \"BOGUS\""]
         );
         assert!(
-            errors("authorization { users: [{user: b, permissions: {allow_responses: true}}] }")[0]
+            errors("authorization { users: [{user: b, nkey: UABC}] }")[0]
                 .contains("not supported yet")
         );
     }

@@ -45,4 +45,4 @@ mod permissions;
 pub use authenticate::{AuthError, AuthRequest, Authenticator, Identity};
 pub use config::{AuthConfig, Secret, User, WebsocketAuth};
 pub use kind::ConnectionKind;
-pub use permissions::{PermissionEntry, Permissions, SubjectPermission};
+pub use permissions::{PermissionEntry, Permissions, ResponsePermission, SubjectPermission};

@@ -4,7 +4,9 @@
 //! subscription is allowed as a subject, and messages its deny entries
 //! cover are kept from it at delivery.
 
-use starling_conf::{ConfError, Key, Value, ValueKind};
+use std::time::Duration;
+
+use starling_conf::{ConfError, Value, ValueKind};
 use starling_subject::{check_filter, has_wildcard, matches};
 
 /// One permission entry: a subject filter and, for subscribe, an optional
@@ -26,6 +28,26 @@ pub struct SubjectPermission {
     pub deny: Vec<PermissionEntry>,
 }
 
+/// `allow_responses`: a user may publish to the reply subject of a
+/// message it received, up to `max_msgs` times within `expires`, whatever
+/// its publish permissions say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponsePermission {
+    /// Responses allowed per request (nats-server's default: 1).
+    pub max_msgs: u32,
+    /// How long a request may be answered (default: 2 minutes).
+    pub expires: Duration,
+}
+
+impl Default for ResponsePermission {
+    fn default() -> Self {
+        Self {
+            max_msgs: 1,
+            expires: Duration::from_secs(120),
+        }
+    }
+}
+
 /// A user's permissions.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Permissions {
@@ -33,6 +55,8 @@ pub struct Permissions {
     pub publish: Option<SubjectPermission>,
     /// Subscribe permissions.
     pub subscribe: Option<SubjectPermission>,
+    /// Replies allowed to received requests.
+    pub responses: Option<ResponsePermission>,
 }
 
 impl Permissions {
@@ -133,7 +157,7 @@ pub(crate) fn read_permissions(value: &Value) -> Result<Permissions, ConfError> 
             "subscribe" | "sub" | "export" => {
                 permissions.subscribe = Some(subject_permission(value, true)?)
             }
-            "allow_responses" | "allow_resp" => return Err(not_yet(key, "allow_responses")),
+            "allow_responses" | "allow_resp" => permissions.responses = responses(value)?,
             _ => {
                 return Err(ConfError::at(
                     &key.span,
@@ -142,14 +166,53 @@ pub(crate) fn read_permissions(value: &Value) -> Result<Permissions, ConfError> 
             }
         }
     }
+    if permissions.responses.is_some() {
+        // nats-server: response permissions turn off a blanket publish allow.
+        let publish = permissions
+            .publish
+            .get_or_insert_with(SubjectPermission::default);
+        publish.allow.get_or_insert_with(Vec::new);
+    }
     Ok(permissions)
 }
 
-fn not_yet(key: &Key, what: &str) -> ConfError {
-    ConfError::at(
-        &key.span,
-        format!("{:?}: {what} is not supported yet", key.name),
-    )
+/// `allow_responses: true`, or `{ max: 5, expires: "1m" }`.
+fn responses(value: &Value) -> Result<Option<ResponsePermission>, ConfError> {
+    match &value.kind {
+        ValueKind::Bool(false) => Ok(None),
+        ValueKind::Bool(true) => Ok(Some(ResponsePermission::default())),
+        ValueKind::Map(map) => {
+            let mut response = ResponsePermission::default();
+            for (key, value) in map.iter().filter(|(k, _)| !k.used_as_variable) {
+                match key.name.to_ascii_lowercase().as_str() {
+                    "max" | "max_msgs" | "max_messages" | "max_responses" => {
+                        let max = value.as_integer("max")?;
+                        if max > 0 {
+                            response.max_msgs =
+                                u32::try_from(max).map_err(|_| value.error("max: too large"))?;
+                        }
+                    }
+                    "expires" | "expiration" | "ttl" => {
+                        let expires = value.as_duration("expires")?;
+                        if !expires.is_zero() {
+                            response.expires = expires;
+                        }
+                    }
+                    _ => {
+                        return Err(ConfError::at(
+                            &key.span,
+                            format!("unknown field {:?}", key.name),
+                        ));
+                    }
+                }
+            }
+            Ok(Some(response))
+        }
+        _ => Err(value.error(format!(
+            "allow_responses: expected a boolean or a map, got {}",
+            value.kind_name()
+        ))),
+    }
 }
 
 /// `"subj"`, `["a", "b"]`, or `{ allow: ..., deny: ... }`.
@@ -249,6 +312,22 @@ mod tests {
     }
 
     #[test]
+    fn allow_responses_turns_off_the_blanket_publish_allow() {
+        let p = perms("allow_responses: true");
+        assert_eq!(p.responses, Some(ResponsePermission::default()));
+        assert!(!p.can_publish(b"anything"));
+        let p = perms("allow_responses: { max: 3, expires: \"5s\" }, publish: \"ok.>\"");
+        assert_eq!(
+            p.responses,
+            Some(ResponsePermission {
+                max_msgs: 3,
+                expires: Duration::from_secs(5)
+            })
+        );
+        assert!(p.can_publish(b"ok.1") && !p.can_publish(b"other"));
+    }
+
+    #[test]
     fn bad_entries_are_refused() {
         let root = starling_conf::parse_str("p { publish: \"a..b\" }").unwrap();
         assert!(read_permissions(root.as_map("").unwrap().get("p").unwrap()).is_err());
@@ -257,7 +336,7 @@ mod tests {
             read_permissions(root.as_map("").unwrap().get("p").unwrap()).is_err(),
             "queues only for subscribe"
         );
-        let root = starling_conf::parse_str("p { allow_responses: true }").unwrap();
+        let root = starling_conf::parse_str("p { allow_responses: 7 }").unwrap();
         assert!(read_permissions(root.as_map("").unwrap().get("p").unwrap()).is_err());
     }
 }

@@ -12,7 +12,9 @@ use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 
 use bytes::{Bytes, BytesMut};
-use starling_auth::Permissions;
+use std::time::Instant;
+
+use starling_auth::{Permissions, ResponsePermission};
 use starling_router::Router;
 use starling_ws::{CloseCode, FrameError};
 use tokio::sync::Notify;
@@ -165,7 +167,20 @@ pub(crate) struct ClientLink {
     /// Set at authentication when the client's subscribe permissions deny
     /// subjects: its wildcard subscriptions must not receive those.
     delivery_denies: OnceLock<Arc<Permissions>>,
+    /// With `allow_responses`: the reply subjects of messages it received,
+    /// which it may then publish to (nats-server's `replies`).
+    responses: OnceLock<ResponseTracker>,
 }
+
+/// Reply subjects a client may answer, with `allow_responses`' limits.
+#[derive(Debug)]
+pub(crate) struct ResponseTracker {
+    permission: ResponsePermission,
+    replies: Mutex<HashMap<Vec<u8>, (u32, Instant)>>,
+}
+
+/// Tracked replies past which expired and used ones are pruned.
+const REPLY_PRUNE_AT: usize = 4096;
 
 /// The subscriptions of one account.
 pub(crate) type AccountRouter = Arc<Router<SubHandle>>;
@@ -212,7 +227,53 @@ impl ClientLink {
             subs: Mutex::new(HashMap::new()),
             control: Mutex::new(BytesMut::new()),
             delivery_denies: OnceLock::new(),
+            responses: OnceLock::new(),
         }
+    }
+
+    /// Starts tracking replies for `allow_responses`.
+    pub(crate) fn track_responses(&self, permission: ResponsePermission) {
+        let _ = self.responses.set(ResponseTracker {
+            permission,
+            replies: Mutex::new(HashMap::new()),
+        });
+    }
+
+    /// At delivery: remembers a reply subject this client may answer.
+    pub(crate) fn note_reply(&self, reply: &[u8]) {
+        let Some(tracker) = self.responses.get() else {
+            return;
+        };
+        let mut replies = tracker
+            .replies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        replies.insert(reply.to_vec(), (0, Instant::now()));
+        if replies.len() > REPLY_PRUNE_AT {
+            let ResponsePermission { max_msgs, expires } = tracker.permission;
+            replies.retain(|_, (used, at)| *used < max_msgs && at.elapsed() <= expires);
+        }
+    }
+
+    /// At publish: may this client answer `subject` (and count it)?
+    pub(crate) fn may_respond(&self, subject: &[u8]) -> bool {
+        let Some(tracker) = self.responses.get() else {
+            return false;
+        };
+        let mut replies = tracker
+            .replies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some((used, at)) = replies.get_mut(subject) else {
+            return false;
+        };
+        *used += 1;
+        let ResponsePermission { max_msgs, expires } = tracker.permission;
+        if *used > max_msgs || at.elapsed() > expires {
+            replies.remove(subject);
+            return false;
+        }
+        true
     }
 
     /// Records permissions whose subscribe denies apply at delivery.

@@ -370,6 +370,9 @@ impl Session {
     fn set_permissions(&mut self, permissions: Option<Arc<Permissions>>) {
         if let Some(permissions) = &permissions {
             self.link.set_delivery_denies(permissions);
+            if let Some(responses) = permissions.responses {
+                self.link.track_responses(responses);
+            }
         }
         self.permissions = permissions;
         self.publish_allowed.clear();
@@ -380,14 +383,15 @@ impl Session {
             return true;
         };
         if let Some(&allowed) = self.publish_allowed.get(subject) {
-            return allowed;
+            return allowed || self.link.may_respond(subject);
         }
         let allowed = permissions.can_publish(subject);
         if self.publish_allowed.len() >= PUBLISH_CACHE {
             self.publish_allowed.clear();
         }
         self.publish_allowed.insert(subject.to_vec(), allowed);
-        allowed
+        // Replies are decided each time (they are counted), never cached.
+        allowed || self.link.may_respond(subject)
     }
 
     fn is_own_echo(&self, sub: &Subscription) -> bool {
@@ -411,6 +415,9 @@ impl Session {
             Queued::WakeWriter => self.wakes.push(Arc::clone(client)),
             Queued::Ok => {}
             Queued::Refused => return false,
+        }
+        if let Some(reply) = publish.reply() {
+            client.note_reply(reply);
         }
         if max > 0 && count == max {
             self.shared.unsubscribe(sub);
