@@ -174,3 +174,70 @@ fn serves_clients_and_exits_cleanly_on_sigterm() {
     let mut buf = Vec::new();
     let _ = client.read_to_end(&mut buf);
 }
+
+#[test]
+fn every_example_starts_and_serves() {
+    // Each example runs as written, except that its fixed ports become
+    // free ones (-p -1, websocket port -1) so tests never collide.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut started = 0;
+    for entry in std::fs::read_dir(root.join("examples")).expect("examples/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "conf") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).expect("example");
+        let text = text
+            .replace("0.0.0.0:8443", "127.0.0.1:-1")
+            .replace("port: 8080", "port: -1")
+            .replace("port: 8081", "port: -1");
+        let copy = write_temp(
+            &format!("example-{}", path.file_name().unwrap().to_string_lossy()),
+            &text,
+        );
+        let mut child = Command::new(BIN)
+            .args(["-c", copy.to_str().unwrap(), "-a", "127.0.0.1", "-p", "-1"])
+            .current_dir(&root)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        let mut log = BufReader::new(child.stderr.take().expect("stderr"));
+        let (mut line, mut ready) = (String::new(), false);
+        while log.read_line(&mut line).expect("log") > 0 {
+            if let Some((_, at)) = line
+                .trim_end()
+                .split_once("Listening for client connections on ")
+            {
+                let mut client = TcpStream::connect(at).expect("connect");
+                client
+                    .set_read_timeout(Some(Duration::from_secs(5)))
+                    .expect("timeout");
+                let mut info = [0u8; 5];
+                client.read_exact(&mut info).expect("INFO");
+                assert_eq!(&info, b"INFO ");
+            }
+            if line.contains("Server is ready") {
+                ready = true;
+                break;
+            }
+            line.clear();
+        }
+        assert!(ready, "{} did not start", path.display());
+        let pid = child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .expect("kill")
+                .success()
+        );
+        assert_eq!(
+            child.wait().expect("exit").code(),
+            Some(0),
+            "{}",
+            path.display()
+        );
+        started += 1;
+    }
+    assert!(started >= 5, "started {started} examples");
+}
