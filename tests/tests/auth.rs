@@ -336,3 +336,54 @@ async fn allow_responses_lets_a_service_answer_and_nothing_more() {
         assert_eq!(&message.payload[..], expected);
     }
 }
+
+#[tokio::test]
+async fn nkey_users_sign_the_nonce() {
+    // Keys made by the nats-io nkeys crate, as nsc and the clients make them.
+    let known = nkeys::KeyPair::new_user();
+    let stranger = nkeys::KeyPair::new_user();
+    let server = start_from_config(&format!(
+        "authorization {{ users: [ {{ nkey: {}, permissions: {{ publish: \"ok.>\", subscribe: \"ok.>\" }} }} ] }}",
+        known.public_key()
+    ))
+    .await;
+    let mut raw = RawClient::connect(server.client_addr()).await;
+    assert!(raw.info.contains("\"nonce\":\""), "{}", raw.info);
+
+    let client = async_nats::ConnectOptions::with_nkey(known.seed().unwrap())
+        .connect(url(&server))
+        .await
+        .unwrap();
+    let mut sub = client.subscribe("ok.x").await.unwrap();
+    client.publish("ok.x", "signed in".into()).await.unwrap();
+    let message = tokio::time::timeout(
+        Duration::from_secs(5),
+        futures_util::StreamExt::next(&mut sub),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(&message.payload[..], b"signed in");
+
+    // Another key, or the right key with a signature of something else, is refused.
+    let refused = async_nats::ConnectOptions::with_nkey(stranger.seed().unwrap())
+        .max_reconnects(Some(0))
+        .connection_timeout(Duration::from_secs(2))
+        .connect(url(&server))
+        .await;
+    assert!(refused.is_err() || !starling_tests::round_trip_ok(&refused.unwrap()).await);
+    let bad_sig = known.sign(b"not the nonce").unwrap();
+    let bad_sig = data_encoding::BASE64URL_NOPAD.encode(&bad_sig);
+    raw.send(
+        format!(
+            "CONNECT {{\"verbose\":false,\"nkey\":\"{}\",\"sig\":\"{bad_sig}\"}}\r\n",
+            known.public_key()
+        )
+        .as_bytes(),
+    )
+    .await;
+    assert_eq!(
+        raw.read_to_close(Duration::from_secs(5)).await,
+        (b"-ERR 'Authorization Violation'\r\n".to_vec(), true)
+    );
+}

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use crate::nkey::{NkeyRole, PublicNkey};
 use crate::{AuthConfig, ConnectionKind, Permissions, Secret, User};
 
 /// nats-server's authorization timeout when none is configured.
@@ -21,6 +22,12 @@ pub struct AuthRequest<'a> {
     pub pass: Option<&'a str>,
     /// CONNECT `auth_token`.
     pub token: Option<&'a str>,
+    /// CONNECT `nkey`.
+    pub nkey: Option<&'a str>,
+    /// CONNECT `sig`: the nonce signed with the nkey's seed.
+    pub sig: Option<&'a str>,
+    /// The nonce the server sent in INFO.
+    pub nonce: &'a [u8],
     /// Cookies of a websocket upgrade request.
     pub cookies: &'a [(String, String)],
 }
@@ -72,6 +79,10 @@ pub enum AuthError {
     ConnectionTypeNotAllowed(String, ConnectionKind),
     /// The token did not match.
     BadToken,
+    /// An nkey no user has.
+    UnknownNkey,
+    /// A missing or wrong signature of the nonce.
+    BadSignature,
 }
 
 impl std::fmt::Display for AuthError {
@@ -84,6 +95,8 @@ impl std::fmt::Display for AuthError {
                 write!(f, "user {user:?} may not connect as {kind}")
             }
             Self::BadToken => f.write_str("wrong token"),
+            Self::UnknownNkey => f.write_str("unknown nkey"),
+            Self::BadSignature => f.write_str("nonce signature missing or not verified"),
         }
     }
 }
@@ -104,6 +117,11 @@ impl Authenticator {
 
     fn websocket_override(&self, kind: ConnectionKind) -> bool {
         kind == ConnectionKind::Websocket && self.config.websocket.overrides()
+    }
+
+    /// Whether INFO must carry a nonce for clients to sign (nkey users).
+    pub fn needs_nonce(&self) -> bool {
+        self.config.users.iter().any(|u| u.nkey.is_some())
     }
 
     /// Whether a connection of `kind` must authenticate at all.
@@ -176,6 +194,22 @@ impl Authenticator {
             && let Some(bound) = self.no_auth_user(kind)
         {
             return check_kind(bound, kind).map(|()| Identity::of(bound));
+        }
+        if let Some(nkey) = present(request.nkey) {
+            let found = self
+                .config
+                .users
+                .iter()
+                .find(|u| u.nkey.as_deref() == Some(nkey))
+                .ok_or(AuthError::UnknownNkey)?;
+            check_kind(found, kind)?;
+            let key = PublicNkey::parse(nkey, NkeyRole::User).ok_or(AuthError::UnknownNkey)?;
+            let signature = present(request.sig).ok_or(AuthError::BadSignature)?;
+            return if key.verify(request.nonce, signature) {
+                Ok(Identity::of(found))
+            } else {
+                Err(AuthError::BadSignature)
+            };
         }
         if let Some(name) = user
             && !self.config.users.is_empty()
@@ -309,7 +343,7 @@ mod tests {
             user,
             pass,
             token,
-            cookies: &[],
+            ..AuthRequest::default()
         }
     }
 
@@ -487,8 +521,12 @@ mod tests {
             errors("authorization { users: [{user: b, allowed_connection_types: [BOGUS]}] }"),
             vec!["unknown connection type \"BOGUS\""]
         );
+        assert_eq!(
+            errors("authorization { users: [{nkey: UABC}] }"),
+            vec!["not a valid user nkey: \"UABC\""]
+        );
         assert!(
-            errors("authorization { users: [{user: b, nkey: UABC}] }")[0]
+            errors("accounts { A { users: [{user: b, password: c}], exports: [] } }")[0]
                 .contains("not supported yet")
         );
     }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use starling_conf::{ConfError, Key, Map, Value, ValueKind};
 
+use crate::nkey::{NkeyRole, PublicNkey};
 use crate::permissions::read_permissions;
 use crate::{ConnectionKind, Permissions};
 
@@ -46,6 +47,9 @@ pub struct User {
     pub permissions: Option<Arc<Permissions>>,
     /// The account it belongs to; `None`: the global account.
     pub account: Option<String>,
+    /// For an nkey user: its public key (the user signs the INFO nonce
+    /// instead of sending a password). Its `name` is the key too.
+    pub nkey: Option<String>,
 }
 
 /// The websocket block's authentication settings.
@@ -362,7 +366,8 @@ fn users(value: &Value) -> Result<Vec<User>, ConfError> {
     let mut out = Vec::new();
     for entry in value.as_array("users")? {
         let map = entry.as_map("users")?;
-        let (mut name, mut password, mut allowed, mut permissions) = (None, None, None, None);
+        let (mut name, mut password, mut allowed, mut permissions, mut nkey) =
+            (None, None, None, None, None);
         for (key, value) in live(map) {
             match key.name.to_ascii_lowercase().as_str() {
                 "user" | "username" => name = Some(value.as_str("user")?.to_owned()),
@@ -371,11 +376,22 @@ fn users(value: &Value) -> Result<Vec<User>, ConfError> {
                     allowed = Some(kinds(value)?)
                 }
                 "permissions" => permissions = Some(Arc::new(read_permissions(value)?)),
-                "nkey" => return Err(not_yet(key, "nkey users (issue #6)")),
+                "nkey" => {
+                    let text = value.as_str("nkey")?;
+                    if PublicNkey::parse(text, NkeyRole::User).is_none() {
+                        return Err(value.error(format!("not a valid user nkey: {text:?}")));
+                    }
+                    nkey = Some(text.to_owned());
+                }
                 _ => return Err(unknown(key)),
             }
         }
-        let name = name.ok_or_else(|| entry.error("users: an entry without 'user'"))?;
+        if name.is_some() && nkey.is_some() {
+            return Err(entry.error("users: an entry has either 'user' or 'nkey', not both"));
+        }
+        let name = name
+            .or_else(|| nkey.clone())
+            .ok_or_else(|| entry.error("users: an entry without 'user' or 'nkey'"))?;
         if out.iter().any(|u: &User| u.name == name) {
             return Err(entry.error(format!("users: duplicate user {name:?}")));
         }
@@ -385,6 +401,7 @@ fn users(value: &Value) -> Result<Vec<User>, ConfError> {
             allowed_connection_types: allowed,
             permissions,
             account: None,
+            nkey,
         });
     }
     Ok(out)

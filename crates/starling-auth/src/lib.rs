@@ -12,8 +12,8 @@
 //! `connection_types` and `clients`), `no_auth_user` at the top level and in
 //! the `websocket` block, the websocket `authorization` override, and the
 //! `user_cookie` / `pass_cookie` / `token_cookie` credentials of websocket
-//! clients. Permissions, accounts and nkeys are refused at start-up until
-//! they work.
+//! clients; nkey users (`nkey: U…`) signing the INFO nonce; permissions,
+//! `allow_responses` and accounts.
 //!
 //! ```
 //! use starling_auth::{AuthConfig, AuthRequest, Authenticator, ConnectionKind};
@@ -40,6 +40,7 @@
 mod authenticate;
 mod config;
 mod kind;
+pub mod nkey;
 mod permissions;
 
 pub use authenticate::{AuthError, AuthRequest, Authenticator, Identity};

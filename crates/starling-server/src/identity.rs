@@ -35,6 +35,15 @@ impl FastRng {
     }
 }
 
+/// A nonce for a client to sign (nkey and JWT authentication): 16 random
+/// bytes from the operating system, base64url without padding, as
+/// nats-server makes them. `None` if the system has no randomness to give.
+pub(crate) fn nonce() -> Option<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).ok()?;
+    Some(data_encoding::BASE64URL_NOPAD.encode(&bytes))
+}
+
 /// A server id shaped like nats-server's: a server nkey (56 base32
 /// characters, prefix `N`, CRC16 checksum), from random bytes.
 pub(crate) fn server_id() -> String {
@@ -92,6 +101,13 @@ mod tests {
         assert_eq!(id.len(), 56);
         assert!(id.starts_with('N'));
         assert_ne!(id, server_id());
+    }
+
+    #[test]
+    fn nonces_are_fresh() {
+        let (a, b) = (nonce().unwrap(), nonce().unwrap());
+        assert_eq!(a.len(), 22);
+        assert_ne!(a, b);
     }
 
     #[test]

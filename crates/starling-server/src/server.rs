@@ -229,11 +229,13 @@ impl Shared {
         cid: u64,
         client_ip: IpAddr,
         kind: ConnectionKind,
+        nonce: &str,
     ) -> ServerInfo {
         ServerInfo {
             client_id: cid,
             client_ip: client_ip.to_string(),
             auth_required: self.auth.info_auth_required(kind),
+            nonce: nonce.to_owned(),
             ..self.info.clone()
         }
     }

@@ -89,7 +89,13 @@ pub(crate) async fn run_connection<R, W>(
     };
     tracing::debug!(cid, "{peer} - cid:{cid} - {what} connection created");
     let kind = framing.connection_kind();
-    let info = shared.client_info(cid, client.ip, kind);
+    // nkey users sign a fresh nonce; without randomness they cannot log in.
+    let nonce = if shared.auth.needs_nonce() {
+        crate::identity::nonce().unwrap_or_default()
+    } else {
+        String::new()
+    };
+    let info = shared.client_info(cid, client.ip, kind, &nonce);
     link.queue(|out| {
         // Serialising a struct of strings and numbers cannot fail.
         let _ = encode::info(out, &info);
@@ -107,7 +113,7 @@ pub(crate) async fn run_connection<R, W>(
     ));
     link.writer_wake.notify_one();
     if !link.is_closed() {
-        let session = Session::new(Arc::clone(&shared), Arc::clone(&link), kind, cookies);
+        let session = Session::new(Arc::clone(&shared), Arc::clone(&link), kind, cookies, nonce);
         read_loop(
             Arc::clone(&shared),
             Arc::clone(&link),

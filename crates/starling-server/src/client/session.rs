@@ -59,6 +59,8 @@ pub(crate) struct Session {
     publish_allowed: HashMap<Vec<u8>, bool>,
     /// The account's router: publishes and subscriptions stay inside it.
     router: AccountRouter,
+    /// The nonce sent in INFO, for nkey signatures.
+    nonce: String,
 }
 
 /// Publish decisions kept per connection before the cache is cleared.
@@ -77,6 +79,7 @@ impl Session {
         link: Arc<ClientLink>,
         kind: ConnectionKind,
         cookies: Vec<(String, String)>,
+        nonce: String,
     ) -> Self {
         let authenticated = !shared.auth.required(kind);
         let router = shared.account_router(None);
@@ -99,6 +102,7 @@ impl Session {
             permissions: None,
             publish_allowed: HashMap::new(),
             router,
+            nonce,
         }
     }
 
@@ -232,6 +236,9 @@ impl Session {
                 user: connect.user.as_deref(),
                 pass: connect.pass.as_deref(),
                 token: connect.auth_token.as_deref(),
+                nkey: connect.nkey.as_deref(),
+                sig: connect.sig.as_deref(),
+                nonce: self.nonce.as_bytes(),
                 cookies: &self.cookies,
             };
             match self.shared.auth.authenticate(&request) {

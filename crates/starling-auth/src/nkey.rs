@@ -1,0 +1,111 @@
+//! NATS nkeys: ed25519 public keys written as base32 with a role prefix
+//! and a CRC16 (`U…` for users, `A…` accounts, `O…` operators, `N…`
+//! servers), and the signatures made with them.
+
+use data_encoding::{BASE32_NOPAD, BASE64, BASE64URL_NOPAD};
+use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+
+/// The role an nkey's first character names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NkeyRole {
+    /// `U`: a user.
+    User,
+    /// `A`: an account.
+    Account,
+    /// `O`: an operator.
+    Operator,
+    /// `N`: a server.
+    Server,
+}
+
+impl NkeyRole {
+    fn prefix_byte(self) -> u8 {
+        match self {
+            Self::User => 20 << 3,
+            Self::Account => 0,
+            Self::Operator => 14 << 3,
+            Self::Server => 13 << 3,
+        }
+    }
+}
+
+/// A decoded public nkey.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicNkey {
+    key: VerifyingKey,
+}
+
+impl PublicNkey {
+    /// Decodes a public nkey of `role`; `None` when it is not one
+    /// (wrong role, length, base32 or checksum, or not a curve point).
+    pub fn parse(text: &str, role: NkeyRole) -> Option<Self> {
+        let raw = BASE32_NOPAD.decode(text.as_bytes()).ok()?;
+        let [prefix, key @ .., c0, c1] = raw.as_slice() else {
+            return None;
+        };
+        if *prefix != role.prefix_byte() || key.len() != 32 {
+            return None;
+        }
+        if crc16(&raw[..raw.len() - 2]) != u16::from_le_bytes([*c0, *c1]) {
+            return None;
+        }
+        let key = VerifyingKey::from_bytes(key.try_into().ok()?).ok()?;
+        Some(Self { key })
+    }
+
+    /// Verifies a signature over `message`, given as nats clients send it:
+    /// base64url without padding (standard base64 accepted as fallback).
+    pub fn verify(&self, message: &[u8], signature: &str) -> bool {
+        let decoded = BASE64URL_NOPAD
+            .decode(signature.as_bytes())
+            .or_else(|_| BASE64.decode(signature.as_bytes()));
+        let Ok(bytes) = decoded else { return false };
+        let Ok(signature) = Signature::from_slice(&bytes) else {
+            return false;
+        };
+        self.key.verify(message, &signature).is_ok()
+    }
+}
+
+/// CRC-16/XMODEM, the nkey checksum.
+fn crc16(data: &[u8]) -> u16 {
+    let mut crc: u16 = 0;
+    for &byte in data {
+        crc ^= u16::from(byte) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
+        }
+    }
+    crc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A user nkey from the nats-io nkeys documentation.
+    const USER: &str = "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4";
+
+    #[test]
+    fn parses_real_nkeys_and_refuses_damaged_ones() {
+        assert!(PublicNkey::parse(USER, NkeyRole::User).is_some());
+        assert!(
+            PublicNkey::parse(USER, NkeyRole::Account).is_none(),
+            "wrong role"
+        );
+        let mut damaged = USER.to_owned();
+        damaged.replace_range(10..11, if &USER[10..11] == "A" { "B" } else { "A" });
+        assert!(
+            PublicNkey::parse(&damaged, NkeyRole::User).is_none(),
+            "checksum"
+        );
+        assert!(PublicNkey::parse("U", NkeyRole::User).is_none());
+        assert!(PublicNkey::parse("not base32!", NkeyRole::User).is_none());
+        assert_eq!(crc16(b"123456789"), 0x31C3);
+    }
+}
