@@ -39,6 +39,7 @@
 
 mod authenticate;
 mod config;
+pub mod jwt;
 mod kind;
 pub mod nkey;
 mod permissions;

@@ -54,6 +54,18 @@ impl PublicNkey {
         Some(Self { key })
     }
 
+    /// Decodes a public nkey of any role, returning the role too.
+    pub fn parse_any(text: &str) -> Option<(NkeyRole, Self)> {
+        [
+            NkeyRole::User,
+            NkeyRole::Account,
+            NkeyRole::Operator,
+            NkeyRole::Server,
+        ]
+        .into_iter()
+        .find_map(|role| Self::parse(text, role).map(|key| (role, key)))
+    }
+
     /// Verifies a signature over `message`, given as nats clients send it:
     /// base64url without padding (standard base64 accepted as fallback).
     pub fn verify(&self, message: &[u8], signature: &str) -> bool {
