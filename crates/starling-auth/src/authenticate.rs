@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use std::sync::Arc;
 
+use crate::jwt::{JwtError, decode_and_verify};
 use crate::nkey::{NkeyRole, PublicNkey};
+use crate::operator::{OperatorMode, permissions_of};
 use crate::{AuthConfig, ConnectionKind, Permissions, Secret, User};
 
 /// nats-server's authorization timeout when none is configured.
@@ -28,6 +30,10 @@ pub struct AuthRequest<'a> {
     pub sig: Option<&'a str>,
     /// The nonce the server sent in INFO.
     pub nonce: &'a [u8],
+    /// CONNECT `jwt` (operator mode).
+    pub jwt: Option<&'a str>,
+    /// Now, in Unix seconds, for JWT expiry.
+    pub now: i64,
     /// Cookies of a websocket upgrade request.
     pub cookies: &'a [(String, String)],
 }
@@ -51,6 +57,8 @@ pub struct Identity {
     pub permissions: Option<Arc<Permissions>>,
     /// Its account; `None`: the global account.
     pub account: Option<String>,
+    /// When its credentials expire (Unix seconds), for a JWT with `exp`.
+    pub expires: Option<i64>,
 }
 
 impl Identity {
@@ -60,6 +68,7 @@ impl Identity {
             user: Some(user.name.clone()),
             permissions: user.permissions.clone(),
             account: user.account.clone(),
+            expires: None,
         }
     }
 }
@@ -83,6 +92,15 @@ pub enum AuthError {
     UnknownNkey,
     /// A missing or wrong signature of the nonce.
     BadSignature,
+    /// A user JWT that is malformed or not signed by its issuer.
+    Jwt(JwtError),
+    /// A user JWT of an account the resolver does not know, or signed by a
+    /// key that may not sign for it.
+    UntrustedIssuer,
+    /// A user JWT past its `exp` (or before its `nbf`).
+    Expired,
+    /// A user JWT revoked by its account.
+    Revoked,
 }
 
 impl std::fmt::Display for AuthError {
@@ -97,6 +115,10 @@ impl std::fmt::Display for AuthError {
             Self::BadToken => f.write_str("wrong token"),
             Self::UnknownNkey => f.write_str("unknown nkey"),
             Self::BadSignature => f.write_str("nonce signature missing or not verified"),
+            Self::Jwt(error) => write!(f, "user JWT: {error}"),
+            Self::UntrustedIssuer => f.write_str("user JWT not issued by a known account"),
+            Self::Expired => f.write_str("user JWT expired or not yet valid"),
+            Self::Revoked => f.write_str("user JWT revoked"),
         }
     }
 }
@@ -121,14 +143,15 @@ impl Authenticator {
 
     /// Whether INFO must carry a nonce for clients to sign (nkey users).
     pub fn needs_nonce(&self) -> bool {
-        self.config.users.iter().any(|u| u.nkey.is_some())
+        self.config.operator.is_some() || self.config.users.iter().any(|u| u.nkey.is_some())
     }
 
     /// Whether a connection of `kind` must authenticate at all.
     pub fn required(&self, kind: ConnectionKind) -> bool {
         let main = self.config.username.is_some()
             || self.config.token.is_some()
-            || !self.config.users.is_empty();
+            || !self.config.users.is_empty()
+            || self.config.operator.is_some();
         main || self.websocket_override(kind)
     }
 
@@ -166,6 +189,9 @@ impl Authenticator {
     /// Authenticates `request`.
     pub fn authenticate(&self, request: &AuthRequest<'_>) -> Result<Identity, AuthError> {
         let kind = request.kind.unwrap_or(ConnectionKind::Standard);
+        if let Some(operator) = &self.config.operator {
+            return self.authenticate_jwt(operator, request, kind);
+        }
         if !self.required(kind) {
             return Ok(Identity::default());
         }
@@ -253,6 +279,7 @@ impl Authenticator {
                     user: None,
                     permissions,
                     account: None,
+                    expires: None,
                 })
             } else {
                 Err(AuthError::BadToken)
@@ -269,6 +296,7 @@ impl Authenticator {
                     user: Some(given.to_owned()),
                     permissions,
                     account: None,
+                    expires: None,
                 })
             } else {
                 Err(AuthError::BadPassword(given.to_owned()))
@@ -278,6 +306,96 @@ impl Authenticator {
             Some(name) => Err(AuthError::UnknownUser(name.to_owned())),
             None => Err(AuthError::MissingCredentials),
         }
+    }
+}
+
+impl Authenticator {
+    /// Operator mode: the user JWT (CONNECT's, or a websocket cookie's),
+    /// verified along operator → account → user, then the nonce signature
+    /// unless it is a bearer token.
+    fn authenticate_jwt(
+        &self,
+        operator: &OperatorMode,
+        request: &AuthRequest<'_>,
+        kind: ConnectionKind,
+    ) -> Result<Identity, AuthError> {
+        let cookie = || {
+            let name = self
+                .config
+                .websocket
+                .jwt_cookie
+                .as_ref()
+                .filter(|_| kind == ConnectionKind::Websocket)?;
+            request
+                .cookies
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let jwt = present(request.jwt)
+            .or_else(cookie)
+            .ok_or(AuthError::MissingCredentials)?;
+        let claims = decode_and_verify(jwt).map_err(AuthError::Jwt)?;
+        if claims.nats.kind != "user" {
+            return Err(AuthError::Jwt(JwtError::Malformed));
+        }
+        let account_key = if claims.nats.issuer_account.is_empty() {
+            &claims.iss
+        } else {
+            &claims.nats.issuer_account
+        };
+        let account = operator
+            .accounts
+            .get(account_key)
+            .ok_or(AuthError::UntrustedIssuer)?;
+        if claims.iss != account.key && !account.signing_keys.contains(&claims.iss) {
+            return Err(AuthError::UntrustedIssuer);
+        }
+        if (claims.exp > 0 && request.now >= claims.exp)
+            || (claims.nbf > 0 && request.now < claims.nbf)
+        {
+            return Err(AuthError::Expired);
+        }
+        let revoked_at = account
+            .revocations
+            .get(&claims.sub)
+            .or_else(|| account.revocations.get("*"));
+        if revoked_at.is_some_and(|&at| claims.iat <= at) {
+            return Err(AuthError::Revoked);
+        }
+        if !claims.nats.allowed_connection_types.is_empty() {
+            // Unknown types are skipped, as nats-server skips them.
+            let allowed: Vec<ConnectionKind> = claims
+                .nats
+                .allowed_connection_types
+                .iter()
+                .filter_map(|t| ConnectionKind::parse(t))
+                .collect();
+            if !allowed.contains(&kind) {
+                return Err(AuthError::ConnectionTypeNotAllowed(
+                    claims.name.clone(),
+                    kind,
+                ));
+            }
+        }
+        if !claims.nats.bearer_token {
+            let key =
+                PublicNkey::parse(&claims.sub, NkeyRole::User).ok_or(AuthError::BadSignature)?;
+            let signature = present(request.sig).ok_or(AuthError::BadSignature)?;
+            if !key.verify(request.nonce, signature) {
+                return Err(AuthError::BadSignature);
+            }
+        }
+        Ok(Identity {
+            user: Some(if claims.name.is_empty() {
+                claims.sub.clone()
+            } else {
+                claims.name.clone()
+            }),
+            permissions: permissions_of(&claims),
+            account: Some(account.key.clone()),
+            expires: (claims.exp > 0).then_some(claims.exp),
+        })
     }
 }
 
@@ -559,6 +677,90 @@ mod tests {
         assert_eq!(
             errors("accounts { A { users: [{user: a}] }, B { users: [{user: a}] } }"),
             vec!["duplicate user \"a\""]
+        );
+    }
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(format!(
+            "{}/../../tests/fixtures/operator/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    fn operator_mode() -> Authenticator {
+        let root = starling_conf::parse_str(&fixture("server.conf")).unwrap();
+        Authenticator::new(AuthConfig::from_config(&root).unwrap())
+    }
+
+    fn creds(name: &str) -> (String, String) {
+        let text = fixture(&format!("{name}.creds"));
+        let jwt = crate::jwt::jwt_from_creds(&text).unwrap().to_owned();
+        (jwt, text)
+    }
+
+    /// Operator-mode decisions that need no signature: bearer, expiry,
+    /// revocation, unknown signer, connection types (the signed ones are
+    /// covered end to end with real clients).
+    #[test]
+    fn operator_mode_decisions() {
+        let auth = operator_mode();
+        assert!(auth.required(Tcp) && auth.needs_nonce());
+        let now = 1_800_000_000;
+        let decide = |name: &str, kind| {
+            let (jwt, _) = creds(name);
+            let request = AuthRequest {
+                kind: Some(kind),
+                jwt: Some(&jwt),
+                now,
+                nonce: b"n",
+                ..AuthRequest::default()
+            };
+            auth.authenticate(&request)
+        };
+        assert_eq!(
+            decide("bearer", Tcp).unwrap().user.as_deref(),
+            Some("bearer")
+        );
+        assert_eq!(decide("expired", Tcp), Err(AuthError::Expired));
+        assert_eq!(decide("revoked", Tcp), Err(AuthError::Revoked));
+        assert_eq!(
+            decide("unknown_signer", Tcp),
+            Err(AuthError::UntrustedIssuer)
+        );
+        assert_eq!(
+            decide("plain", Tcp),
+            Err(AuthError::BadSignature),
+            "a non-bearer JWT needs the nonce signed"
+        );
+        assert!(matches!(
+            decide("websocket_only", Tcp),
+            Err(AuthError::ConnectionTypeNotAllowed(..))
+        ));
+        assert_eq!(
+            decide("websocket_only", Ws),
+            Err(AuthError::BadSignature),
+            "right kind, but unsigned"
+        );
+        let (jwt, _) = creds("bearer");
+        let cookies = vec![("jwt".to_owned(), jwt)];
+        let via_cookie = AuthRequest {
+            kind: Some(Ws),
+            cookies: &cookies,
+            now,
+            ..AuthRequest::default()
+        };
+        assert!(auth.authenticate(&via_cookie).is_ok());
+        let other_cookie = vec![("other".to_owned(), cookies[0].1.clone())];
+        let ignored = AuthRequest {
+            kind: Some(Ws),
+            cookies: &other_cookie,
+            now,
+            ..AuthRequest::default()
+        };
+        assert_eq!(
+            auth.authenticate(&ignored),
+            Err(AuthError::MissingCredentials)
         );
     }
 

@@ -9,6 +9,7 @@ use std::time::Duration;
 use starling_conf::{ConfError, Key, Map, Value, ValueKind};
 
 use crate::nkey::{NkeyRole, PublicNkey};
+use crate::operator::OperatorMode;
 use crate::permissions::read_permissions;
 use crate::{ConnectionKind, Permissions};
 
@@ -71,6 +72,8 @@ pub struct WebsocketAuth {
     pub pass_cookie: Option<String>,
     /// Cookie holding the token when CONNECT has none.
     pub token_cookie: Option<String>,
+    /// Cookie holding the user JWT (operator mode) when CONNECT has none.
+    pub jwt_cookie: Option<String>,
 }
 
 impl WebsocketAuth {
@@ -102,15 +105,36 @@ pub struct AuthConfig {
     pub websocket: WebsocketAuth,
     /// Accounts (`accounts { NAME { users: [...] } }`), in file order.
     pub accounts: Vec<String>,
+    /// Operator mode (trusted operators and their accounts).
+    pub operator: Option<OperatorMode>,
 }
 
 impl AuthConfig {
     /// Reads the top-level `authorization` and `no_auth_user`, and the
     /// authentication keys of the `websocket` block; reports every problem.
     pub fn from_config(root: &Value) -> Result<Self, Vec<ConfError>> {
+        let no_files = |path: &str| -> std::io::Result<String> {
+            Err(std::io::Error::other(format!(
+                "reading {path} needs AuthConfig::from_config_with"
+            )))
+        };
+        Self::from_config_with(root, &no_files)
+    }
+
+    /// Like [`from_config`](Self::from_config), reading operator JWTs given
+    /// as file paths with `load` (the crate itself reads no files).
+    pub fn from_config_with(
+        root: &Value,
+        load: &dyn Fn(&str) -> std::io::Result<String>,
+    ) -> Result<Self, Vec<ConfError>> {
         let map = root.as_map("configuration").map_err(|e| vec![e])?;
         let mut config = Self::default();
         let mut errors = Vec::new();
+        config.operator = OperatorMode::from_config(map, load, &mut errors);
+        if let Some(operator) = &config.operator {
+            // Every preloaded account is an account of its own.
+            config.accounts.extend(operator.accounts.keys().cloned());
+        }
         if let Some((_, block)) = map.get_ignore_case("authorization") {
             config.read_authorization(block, &mut errors);
         }
@@ -265,6 +289,9 @@ impl AuthConfig {
                 "pass_cookie" => value
                     .as_str("pass_cookie")
                     .map(|n| auth.pass_cookie = Some(n.to_owned())),
+                "jwt_cookie" => value
+                    .as_str("jwt_cookie")
+                    .map(|n| auth.jwt_cookie = Some(n.to_owned())),
                 "token_cookie" => value
                     .as_str("token_cookie")
                     .map(|n| auth.token_cookie = Some(n.to_owned())),
@@ -278,6 +305,34 @@ impl AuthConfig {
 
     /// nats-server's start-up checks, with its texts.
     fn validate(&self, root: &Value, websocket: Option<&Value>, errors: &mut Vec<ConfError>) {
+        if self.operator.is_none()
+            && let Some(cookie) = &self.websocket.jwt_cookie
+        {
+            errors.push(ConfError::at(
+                &websocket.unwrap_or(root).span,
+                format!("trusted operators or trusted keys configuration is required for JWT authentication via cookie {cookie:?}"),
+            ));
+        }
+        if self.operator.is_some() {
+            for name in [&self.no_auth_user, &self.websocket.no_auth_user]
+                .into_iter()
+                .flatten()
+            {
+                errors.push(ConfError::at(
+                    &root.span,
+                    format!(
+                        "no_auth_user not compatible with Trusted Operator (no_auth_user: {name:?})"
+                    ),
+                ));
+            }
+            if !self.users.is_empty() || self.username.is_some() || self.token.is_some() {
+                errors.push(ConfError::at(
+                    &root.span,
+                    "operator mode can't be combined with authorization users or tokens",
+                ));
+            }
+            return;
+        }
         let at = |v: Option<&Value>| v.unwrap_or(root).span.clone();
         let ws_span = at(websocket);
         if !self.users.is_empty() {

@@ -42,9 +42,11 @@ mod config;
 pub mod jwt;
 mod kind;
 pub mod nkey;
+mod operator;
 mod permissions;
 
 pub use authenticate::{AuthError, AuthRequest, Authenticator, Identity};
 pub use config::{AuthConfig, Secret, User, WebsocketAuth};
 pub use kind::ConnectionKind;
+pub use operator::{AccountJwt, OperatorMode};
 pub use permissions::{PermissionEntry, Permissions, ResponsePermission, SubjectPermission};

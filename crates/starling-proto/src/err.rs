@@ -63,6 +63,8 @@ pub enum ErrReply<'a> {
     AuthorizationViolation,
     /// `Authentication Timeout` (closes).
     AuthenticationTimeout,
+    /// `User Authentication Expired` (closes).
+    UserAuthenticationExpired,
     /// `invalid client protocol` (closes).
     InvalidClientProtocol,
     /// `no responders requires headers support` (closes).
@@ -140,6 +142,7 @@ impl ErrReply<'_> {
             Self::MaxPayloadViolation => "Maximum Payload Violation",
             Self::AuthorizationViolation => "Authorization Violation",
             Self::AuthenticationTimeout => "Authentication Timeout",
+            Self::UserAuthenticationExpired => "User Authentication Expired",
             Self::InvalidClientProtocol => "invalid client protocol",
             Self::NoRespondersRequiresHeaders => "no responders requires headers support",
             Self::MaxConnectionsExceeded => "maximum connections exceeded",

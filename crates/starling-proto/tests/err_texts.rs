@@ -38,6 +38,11 @@ fn texts_match_nats_server() {
             true,
         ),
         (
+            ErrReply::UserAuthenticationExpired,
+            "-ERR 'User Authentication Expired'\r\n",
+            true,
+        ),
+        (
             ErrReply::InvalidClientProtocol,
             "-ERR 'invalid client protocol'\r\n",
             true,

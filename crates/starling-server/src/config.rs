@@ -50,30 +50,15 @@ const NOT_YET: &[(&[&str], &str)] = &[
     ),
     (
         &[
-            "operator",
-            "operators",
-            "roots",
-            "root",
-            "root_operators",
-            "root_operator",
-            "resolver",
             "account_resolver",
-        ],
-        "operator mode (issue #6)",
-    ),
-    (
-        &[
             "accounts_resolver",
             "resolver_tls",
-            "resolver_preload",
             "resolver_pinned_accounts",
-            "system_account",
         ],
-        "operator mode (issue #6)",
+        "this resolver setting (only resolver: MEMORY with resolver_preload)",
     ),
     (
         &[
-            "system",
             "no_system_account",
             "no_system",
             "no_sys_acc",
@@ -154,7 +139,10 @@ pub fn options_from_config(root: &Value) -> Result<ConfigOptions, Vec<ConfError>
             errors.push(error);
         }
     }
-    match starling_auth::AuthConfig::from_config(root) {
+    // Operator JWTs may be given as files, relative to the current
+    // directory as in nats-server.
+    let load = |path: &str| std::fs::read_to_string(path);
+    match starling_auth::AuthConfig::from_config_with(root, &load) {
         Ok(auth) => options.server.auth = auth,
         Err(auth_errors) => errors.extend(auth_errors),
     }
@@ -232,7 +220,9 @@ fn apply(
             Err(block_errors) => errors.extend(block_errors),
         },
         // Read as a whole by starling-auth (see options_from_config).
-        "authorization" | "no_auth_user" | "accounts" => {}
+        "authorization" | "no_auth_user" | "accounts" | "operator" | "operators" | "root"
+        | "roots" | "root_operators" | "root_operator" | "system_account" | "system"
+        | "resolver" | "resolver_preload" => {}
         "debug" => log.debug = Some(value.as_bool(&name)?),
         "trace" => log.trace = Some(value.as_bool(&name)?),
         "logtime" => log.logtime = Some(value.as_bool(&name)?),

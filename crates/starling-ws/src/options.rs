@@ -89,7 +89,9 @@ impl WebsocketOptions {
                 }),
                 "port" => value.as_integer("port").map(|p| port = Some(p)),
                 "host" | "net" => value.as_str("host").map(|h| options.host = h.to_owned()),
-                "advertise" => value.as_str("advertise").map(|a| options.advertise = Some(a.to_owned())),
+                "advertise" => value
+                    .as_str("advertise")
+                    .map(|a| options.advertise = Some(a.to_owned())),
                 "no_tls" => value.as_bool("no_tls").map(|b| options.no_tls = b),
                 "tls" => tls(value).map(|t| options.tls = Some(t)).map_err(|mut e| {
                     let first = e.remove(0);
@@ -97,29 +99,31 @@ impl WebsocketOptions {
                     first
                 }),
                 "same_origin" => value.as_bool("same_origin").map(|b| same_origin = b),
-                "allowed_origins" | "allowed_origin" | "allow_origins" | "allow_origin" | "origins" | "origin" => {
-                    strings(value, &key.name).map(|list| allowed = list)
+                "allowed_origins" | "allowed_origin" | "allow_origins" | "allow_origin"
+                | "origins" | "origin" => strings(value, &key.name).map(|list| allowed = list),
+                "compress" | "compression" => value
+                    .as_bool("compression")
+                    .map(|b| options.compression = b),
+                "handshake_timeout" => {
+                    handshake_timeout(value).map(|d| options.handshake_timeout = d)
                 }
-                "compress" | "compression" => value.as_bool("compression").map(|b| options.compression = b),
-                "handshake_timeout" => handshake_timeout(value).map(|d| options.handshake_timeout = d),
                 "trusted_proxies" => strings(value, &key.name).and_then(|list| {
                     list.into_iter()
-                        .map(|(text, v)| text.parse().map_err(|_| v.error(format!("trusted_proxies: {text:?} is not an IP address"))))
+                        .map(|(text, v)| {
+                            text.parse().map_err(|_| {
+                                v.error(format!("trusted_proxies: {text:?} is not an IP address"))
+                            })
+                        })
                         .collect::<Result<Vec<_>, _>>()
                         .map(|ips| options.trusted_proxies = ips)
                 }),
-                "jwt_cookie" => value.as_str("jwt_cookie").and_then(|name| {
-                    // Operator mode (trusted operators or keys) is not configurable
-                    // yet, so this is the error nats-server gives without it.
-                    Err(value.error(format!(
-                        "trusted operators or trusted keys configuration is required for JWT authentication via cookie {name:?}"
-                    )))
-                }),
                 // Read by starling-auth.
-                "authorization" | "authentication" | "no_auth_user" | "user_cookie" | "pass_cookie" | "token_cookie" => {
-                    Ok(())
-                }
-                _ => Err(ConfError::at(&key.span, format!("unknown field {:?}", key.name))),
+                "authorization" | "authentication" | "no_auth_user" | "user_cookie"
+                | "pass_cookie" | "token_cookie" | "jwt_cookie" => Ok(()),
+                _ => Err(ConfError::at(
+                    &key.span,
+                    format!("unknown field {:?}", key.name),
+                )),
             };
             if let Err(error) = result {
                 errors.push(error);
@@ -319,7 +323,6 @@ mod tests {
         assert_eq!(
             errors,
             vec![
-                "5:14: trusted operators or trusted keys configuration is required for JWT authentication via cookie \"jwt\"",
                 "6:2: unknown field \"bogus\"",
                 "7:6: tls: missing 'key_file'",
                 "4:20: unable to parse allowed origin: invalid origin \"nope\"",

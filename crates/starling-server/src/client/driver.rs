@@ -188,10 +188,16 @@ async fn read_loop<R: AsyncRead>(
             None => &mut buf,
         };
         target.reserve(missing.max(read_size));
+        let expiry = session.expires_at();
         let read = tokio::select! {
             biased;
             read = reader.read_buf(target) => read,
             () = &mut stop => break 'reading,
+            () = sleep_until(expiry.map_or(auth_deadline, Instant::from_std)), if expiry.is_some() => {
+                session.credentials_expired();
+                link.close(CloseReason::AuthenticationExpired);
+                break 'reading;
+            }
             () = sleep_until(auth_deadline), if session.awaiting_auth() => {
                 session.auth_timed_out();
                 link.close(CloseReason::AuthenticationTimeout);

@@ -45,6 +45,8 @@ pub(crate) enum CloseReason {
     WebsocketStalled,
     /// No CONNECT within the authorization timeout.
     AuthenticationTimeout,
+    /// The user's JWT expired while connected.
+    AuthenticationExpired,
 }
 
 impl CloseReason {
@@ -70,6 +72,7 @@ impl CloseReason {
             Self::WebsocketFrame(_) => "Protocol Violation",
             Self::WebsocketStalled => "Stale Connection",
             Self::AuthenticationTimeout => "Authentication Timeout",
+            Self::AuthenticationExpired => "Authentication Expired",
         }
     }
 
@@ -90,7 +93,8 @@ impl CloseReason {
             | Self::MaxControlLineExceeded
             | Self::StaleConnection
             | Self::WebsocketStalled
-            | Self::AuthenticationTimeout => CloseCode::PolicyViolation,
+            | Self::AuthenticationTimeout
+            | Self::AuthenticationExpired => CloseCode::PolicyViolation,
             Self::NoRespondersRequiresHeaders => CloseCode::InternalError,
             Self::SlowConsumerPendingBytes
             | Self::SlowConsumerWriteDeadline

@@ -61,6 +61,15 @@ pub(crate) struct Session {
     router: AccountRouter,
     /// The nonce sent in INFO, for nkey signatures.
     nonce: String,
+    /// When the user's JWT expires: the connection is closed then.
+    expires_at: Option<std::time::Instant>,
+}
+
+/// Unix seconds now (JWT times are Unix seconds).
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Publish decisions kept per connection before the cache is cleared.
@@ -103,6 +112,7 @@ impl Session {
             publish_allowed: HashMap::new(),
             router,
             nonce,
+            expires_at: None,
         }
     }
 
@@ -121,6 +131,18 @@ impl Session {
     /// How long the client has to authenticate.
     pub(crate) fn auth_timeout(&self) -> std::time::Duration {
         self.shared.auth.timeout(self.kind)
+    }
+
+    /// When the authenticated user's credentials expire, if they do.
+    pub(crate) fn expires_at(&self) -> Option<std::time::Instant> {
+        self.expires_at
+    }
+
+    /// The user's JWT expired: says so (then the caller closes).
+    pub(crate) fn credentials_expired(&mut self) {
+        tracing::debug!(cid = self.link.cid, "User Authentication Expired");
+        self.send_err(ErrReply::UserAuthenticationExpired);
+        self.flush_wakes();
     }
 
     /// The authorization timeout passed: says so (then the caller closes).
@@ -239,6 +261,8 @@ impl Session {
                 nkey: connect.nkey.as_deref(),
                 sig: connect.sig.as_deref(),
                 nonce: self.nonce.as_bytes(),
+                jwt: connect.jwt.as_deref(),
+                now: unix_now(),
                 cookies: &self.cookies,
             };
             match self.shared.auth.authenticate(&request) {
@@ -249,6 +273,10 @@ impl Session {
                         "Authenticated"
                     );
                     self.authenticated = true;
+                    self.expires_at = identity.expires.map(|exp| {
+                        let left = u64::try_from(exp - unix_now()).unwrap_or(0);
+                        std::time::Instant::now() + std::time::Duration::from_secs(left)
+                    });
                     self.set_permissions(identity.permissions);
                     self.set_account(identity.account.as_deref());
                 }

@@ -1,0 +1,190 @@
+//! Operator mode: trusted operator JWTs, a memory resolver preloaded with
+//! account JWTs, and the chain operator → account → user that every user
+//! JWT must follow.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use starling_conf::{ConfError, Map, Value, ValueKind};
+
+use crate::jwt::{Claims, decode_and_verify, role_of};
+use crate::nkey::NkeyRole;
+use crate::{PermissionEntry, Permissions, SubjectPermission};
+
+/// An account known from the resolver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountJwt {
+    /// The account's public key (`A…`).
+    pub key: String,
+    /// Its name.
+    pub name: String,
+    /// Keys that may sign its users, besides the account key itself.
+    pub signing_keys: Vec<String>,
+    /// Revoked users: key (or `*`) → revoked if issued at or before.
+    pub revocations: HashMap<String, i64>,
+}
+
+/// The trusted operators and the accounts they vouch for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OperatorMode {
+    /// Operator keys and their signing keys.
+    pub trusted_keys: Vec<String>,
+    /// `system_account`.
+    pub system_account: Option<String>,
+    /// Accounts from `resolver_preload`, by key.
+    pub accounts: HashMap<String, AccountJwt>,
+}
+
+/// Reads an operator JWT given inline or as a file (read with `load`).
+fn operator_jwt(
+    value: &Value,
+    load: &dyn Fn(&str) -> std::io::Result<String>,
+) -> Result<String, ConfError> {
+    let text = value.as_str("operator")?;
+    if text.starts_with("eyJ") && text.matches('.').count() == 2 {
+        return Ok(text.to_owned());
+    }
+    load(text)
+        .map(|t| t.trim().to_owned())
+        .map_err(|e| value.error(format!("operator: can't read {text:?}: {e}")))
+}
+
+impl OperatorMode {
+    /// Reads `operator`, `system_account`, `resolver` and
+    /// `resolver_preload`; `None` when no operator is configured.
+    pub(crate) fn from_config(
+        map: &Map,
+        load: &dyn Fn(&str) -> std::io::Result<String>,
+        errors: &mut Vec<ConfError>,
+    ) -> Option<Self> {
+        let names = [
+            "operator",
+            "operators",
+            "root",
+            "roots",
+            "root_operators",
+            "root_operator",
+        ];
+        let (_, operators) = names.iter().find_map(|n| map.get_ignore_case(n))?;
+        let mut mode = Self::default();
+        let values: Vec<&Value> = match &operators.kind {
+            ValueKind::Array(items) => items.iter().collect(),
+            _ => vec![operators],
+        };
+        for value in values {
+            let claims = operator_jwt(value, load).and_then(|jwt| {
+                decode_and_verify(&jwt).map_err(|e| value.error(format!("operator: {e}")))
+            });
+            match claims {
+                Ok(claims) if claims.nats.kind == "operator" && claims.iss == claims.sub => {
+                    mode.trusted_keys.push(claims.sub.clone());
+                    mode.trusted_keys
+                        .extend(claims.nats.signing_keys.iter().map(|k| k.key().to_owned()));
+                }
+                Ok(_) => errors.push(value.error("operator: not a self-signed operator JWT")),
+                Err(error) => errors.push(error),
+            }
+        }
+        if let Some((_, value)) = map
+            .get_ignore_case("system_account")
+            .or_else(|| map.get_ignore_case("system"))
+        {
+            match value.as_str("system_account") {
+                Ok(key) if role_of(key) == Some(NkeyRole::Account) => {
+                    mode.system_account = Some(key.to_owned())
+                }
+                Ok(key) => errors
+                    .push(value.error(format!("system_account: {key:?} is not an account key"))),
+                Err(error) => errors.push(error),
+            }
+        }
+        match map.get_ignore_case("resolver") {
+            Some((_, value)) => match value.as_str("resolver") {
+                Ok(kind) if kind.eq_ignore_ascii_case("MEMORY") => {}
+                Ok(kind) => errors.push(value.error(format!(
+                    "resolver: {kind:?} is not supported yet (only MEMORY)"
+                ))),
+                Err(_) => errors.push(value.error("resolver: only MEMORY is supported yet")),
+            },
+            None => {
+                errors.push(operators.error("operator mode needs a resolver (resolver: MEMORY)"))
+            }
+        }
+        if let Some((_, preload)) = map.get_ignore_case("resolver_preload") {
+            match preload.as_map("resolver_preload") {
+                Ok(accounts) => {
+                    for (key, jwt) in accounts.iter() {
+                        match mode.account(&key.name, jwt) {
+                            Ok(account) => {
+                                mode.accounts.insert(account.key.clone(), account);
+                            }
+                            Err(error) => errors.push(error),
+                        }
+                    }
+                }
+                Err(error) => errors.push(error),
+            }
+        }
+        Some(mode)
+    }
+
+    fn account(&self, key: &str, value: &Value) -> Result<AccountJwt, ConfError> {
+        let jwt = value.as_str("resolver_preload")?;
+        let claims = decode_and_verify(jwt)
+            .map_err(|e| value.error(format!("resolver_preload {key}: {e}")))?;
+        if claims.nats.kind != "account" || claims.sub != key {
+            return Err(value.error(format!(
+                "resolver_preload {key}: not the account JWT of {key}"
+            )));
+        }
+        if !self.trusted_keys.contains(&claims.iss) {
+            return Err(value.error(format!(
+                "resolver_preload {key}: not issued by a trusted operator"
+            )));
+        }
+        Ok(AccountJwt {
+            key: claims.sub,
+            name: claims.name,
+            signing_keys: claims
+                .nats
+                .signing_keys
+                .iter()
+                .map(|k| k.key().to_owned())
+                .collect(),
+            revocations: claims.nats.revocations,
+        })
+    }
+}
+
+/// The permissions a user JWT grants; `None` when it limits nothing.
+pub(crate) fn permissions_of(claims: &Claims) -> Option<Arc<Permissions>> {
+    let convert = |p: &crate::jwt::JwtPermission| -> Option<SubjectPermission> {
+        if p.allow.is_none() && p.deny.as_ref().is_none_or(Vec::is_empty) {
+            return None;
+        }
+        let entries = |list: &Vec<String>| {
+            list.iter()
+                .map(|text| {
+                    let mut parts = text.split_whitespace();
+                    PermissionEntry {
+                        subject: parts.next().unwrap_or_default().to_owned(),
+                        queue: parts.next().map(str::to_owned),
+                    }
+                })
+                .collect::<Vec<_>>()
+        };
+        Some(SubjectPermission {
+            allow: p.allow.as_ref().map(entries),
+            deny: p.deny.as_ref().map(entries).unwrap_or_default(),
+        })
+    };
+    let publish = convert(&claims.nats.publish);
+    let subscribe = convert(&claims.nats.subscribe);
+    (publish.is_some() || subscribe.is_some()).then(|| {
+        Arc::new(Permissions {
+            publish,
+            subscribe,
+            responses: None,
+        })
+    })
+}

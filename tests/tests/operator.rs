@@ -1,0 +1,186 @@
+//! Operator mode end to end with creds made by nats-io tooling
+//! (tests/fixtures/operator, recipe in make.mjs): users over TCP and
+//! websocket, signing keys, connection types, bearer JWTs through the
+//! websocket jwt_cookie, expiry, revocation, unknown signers, and
+//! permissions from the claims.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test on any error"
+)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use starling_tests::{
+    RawClient, raw_upgrade, read_frames, round_trip_ok, start_from_config, url, ws_url,
+};
+use starling_ws::encode_client_frame;
+use starling_ws::frame::OpCode;
+use tokio::io::AsyncWriteExt;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/operator")
+        .join(name)
+}
+
+async fn server() -> starling_server::Server {
+    start_from_config(&std::fs::read_to_string(fixture("server.conf")).unwrap()).await
+}
+
+async fn connects_with(creds: &str, url: String) -> bool {
+    let options =
+        async_nats::ConnectOptions::with_credentials_file(fixture(&format!("{creds}.creds")))
+            .await
+            .unwrap();
+    match options
+        .max_reconnects(Some(0))
+        .connection_timeout(Duration::from_secs(2))
+        .connect(url)
+        .await
+    {
+        Ok(client) => round_trip_ok(&client).await,
+        Err(_) => false,
+    }
+}
+
+#[tokio::test]
+async fn creds_over_tcp_and_websocket() {
+    let server = server().await;
+    let table = [
+        ("plain", true, true),
+        ("signed_by_signing_key", true, true),
+        ("websocket_only", false, true),
+        ("standard_only", true, false),
+        ("bearer", true, true),
+        ("expired", false, false),
+        ("revoked", false, false),
+        ("unknown_signer", false, false),
+    ];
+    for (creds, over_tcp, over_ws) in table {
+        assert_eq!(
+            connects_with(creds, url(&server)).await,
+            over_tcp,
+            "{creds} over TCP"
+        );
+        assert_eq!(
+            connects_with(creds, ws_url(&server)).await,
+            over_ws,
+            "{creds} over websocket"
+        );
+    }
+}
+
+fn jwt_of(creds: &str) -> String {
+    let text = std::fs::read_to_string(fixture(&format!("{creds}.creds"))).unwrap();
+    starling_auth_jwt(&text)
+}
+
+/// The JWT between the creds file's JWT markers.
+fn starling_auth_jwt(creds: &str) -> String {
+    let start = creds.find("-----BEGIN NATS USER JWT-----").unwrap()
+        + "-----BEGIN NATS USER JWT-----".len();
+    let end = creds.find("------END NATS USER JWT------").unwrap();
+    creds[start..end].trim().to_owned()
+}
+
+/// CONNECT without credentials over websocket, with `cookie`; what comes back.
+async fn websocket_connect_with_cookie(server: &starling_server::Server, cookie: &str) -> Vec<u8> {
+    let (mut stream, _) = raw_upgrade(
+        server.websocket_addr().unwrap(),
+        &format!("Cookie: {cookie}\r\n"),
+    )
+    .await;
+    let (info, _) = read_frames(&mut stream, false, b" \r\n").await;
+    assert!(String::from_utf8_lossy(&info).contains("\"nonce\":\""));
+    let mut frame = BytesMut::new();
+    encode_client_frame(
+        &mut frame,
+        OpCode::Binary,
+        true,
+        false,
+        b"CONNECT {\"verbose\":false}\r\nPING\r\n",
+        [4, 4, 4, 4],
+    );
+    stream.write_all(&frame).await.unwrap();
+    read_frames(&mut stream, false, b"\r\n").await.0
+}
+
+#[tokio::test]
+async fn websocket_jwt_cookie() {
+    let server = server().await;
+    let bearer = jwt_of("bearer");
+    assert_eq!(
+        websocket_connect_with_cookie(&server, &format!("jwt={bearer}")).await,
+        b"PONG\r\n"
+    );
+    // A JWT that is not a bearer token needs the nonce signed: refused.
+    let plain = jwt_of("plain");
+    assert_eq!(
+        websocket_connect_with_cookie(&server, &format!("jwt={plain}")).await,
+        b"-ERR 'Authorization Violation'\r\n"
+    );
+    // A cookie with another name is not read.
+    assert_eq!(
+        websocket_connect_with_cookie(&server, &format!("session={bearer}")).await,
+        b"-ERR 'Authorization Violation'\r\n"
+    );
+}
+
+#[tokio::test]
+async fn permissions_come_from_the_claims() {
+    let server = server().await;
+    let text = std::fs::read_to_string(fixture("publish_deny.creds")).unwrap();
+    let jwt = starling_auth_jwt(&text);
+    let seed = text.lines().find(|l| l.starts_with("SU")).unwrap().trim();
+    let key = nkeys::KeyPair::from_seed(seed).unwrap();
+    let mut raw = RawClient::connect(server.client_addr()).await;
+    let nonce = raw
+        .info
+        .split("\"nonce\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let sig = data_encoding::BASE64URL_NOPAD.encode(&key.sign(nonce.as_bytes()).unwrap());
+    raw.send(format!("CONNECT {{\"verbose\":false,\"jwt\":\"{jwt}\",\"sig\":\"{sig}\"}}\r\nPUB secret.x 1\r\nx\r\nPUB open.x 1\r\nx\r\nPING\r\n").as_bytes())
+        .await;
+    let (reply, _) = raw.read_until(b"PONG\r\n", Duration::from_secs(5)).await;
+    assert_eq!(
+        reply,
+        b"-ERR 'Permissions Violation for Publish to \"secret.x\"'\r\nPONG\r\n"
+    );
+}
+
+#[tokio::test]
+async fn accounts_from_jwts_are_isolated() {
+    let server = server().await;
+    let app = async_nats::ConnectOptions::with_credentials_file(fixture("plain.creds"))
+        .await
+        .unwrap()
+        .connect(url(&server))
+        .await
+        .unwrap();
+    let other =
+        async_nats::ConnectOptions::with_credentials_file(fixture("signed_by_signing_key.creds"))
+            .await
+            .unwrap()
+            .connect(url(&server))
+            .await
+            .unwrap();
+    // Both users are in the APP account: they see each other.
+    let mut sub = app.subscribe("inside").await.unwrap();
+    starling_tests::round_trip(&app).await;
+    other.publish("inside", "hi".into()).await.unwrap();
+    let got = tokio::time::timeout(
+        Duration::from_secs(5),
+        futures_util::StreamExt::next(&mut sub),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(&got.payload[..], b"hi");
+}
