@@ -184,3 +184,40 @@ async fn accounts_from_jwts_are_isolated() {
     .unwrap();
     assert_eq!(&got.payload[..], b"hi");
 }
+
+#[tokio::test]
+async fn user_limits_from_the_claims() {
+    // limited.creds: subs 2, payload 16.
+    let server = server().await;
+    let text = std::fs::read_to_string(fixture("limited.creds")).unwrap();
+    let jwt = starling_auth_jwt(&text);
+    let seed = text.lines().find(|l| l.starts_with("SU")).unwrap().trim();
+    let key = nkeys::KeyPair::from_seed(seed).unwrap();
+    let mut raw = RawClient::connect(server.client_addr()).await;
+    let nonce = raw
+        .info
+        .split("\"nonce\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let sig = data_encoding::BASE64URL_NOPAD.encode(&key.sign(nonce.as_bytes()).unwrap());
+    raw.send(
+        format!("CONNECT {{\"verbose\":false,\"jwt\":\"{jwt}\",\"sig\":\"{sig}\"}}\r\nSUB a 1\r\nSUB b 2\r\nSUB c 3\r\nPUB a 16\r\n0123456789abcdef\r\nPING\r\n")
+            .as_bytes(),
+    )
+    .await;
+    let (reply, _) = raw.read_until(b"PONG\r\n", Duration::from_secs(5)).await;
+    assert_eq!(
+        reply,
+        b"-ERR 'maximum subscriptions exceeded'\r\nMSG a 1 16\r\n0123456789abcdef\r\nPONG\r\n"
+    );
+    raw.send(b"PUB a 17\r\n").await;
+    let (reply, closed) = raw.read_to_close(Duration::from_secs(5)).await;
+    assert_eq!(
+        (reply.as_slice(), closed),
+        (&b"-ERR 'Maximum Payload Violation'\r\n"[..], true)
+    );
+}

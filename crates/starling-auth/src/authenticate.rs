@@ -59,6 +59,10 @@ pub struct Identity {
     pub account: Option<String>,
     /// When its credentials expire (Unix seconds), for a JWT with `exp`.
     pub expires: Option<i64>,
+    /// Its own payload limit (a JWT's `payload`), if it has one.
+    pub max_payload: Option<usize>,
+    /// Its own subscription limit (a JWT's `subs`), if it has one.
+    pub max_subscriptions: Option<usize>,
 }
 
 impl Identity {
@@ -68,7 +72,7 @@ impl Identity {
             user: Some(user.name.clone()),
             permissions: user.permissions.clone(),
             account: user.account.clone(),
-            expires: None,
+            ..Self::default()
         }
     }
 }
@@ -279,7 +283,7 @@ impl Authenticator {
                     user: None,
                     permissions,
                     account: None,
-                    expires: None,
+                    ..Identity::default()
                 })
             } else {
                 Err(AuthError::BadToken)
@@ -296,7 +300,7 @@ impl Authenticator {
                     user: Some(given.to_owned()),
                     permissions,
                     account: None,
-                    expires: None,
+                    ..Identity::default()
                 })
             } else {
                 Err(AuthError::BadPassword(given.to_owned()))
@@ -395,6 +399,8 @@ impl Authenticator {
             permissions: permissions_of(&claims),
             account: Some(account.key.clone()),
             expires: (claims.exp > 0).then_some(claims.exp),
+            max_payload: usize::try_from(claims.nats.payload).ok(),
+            max_subscriptions: usize::try_from(claims.nats.subs).ok(),
         })
     }
 }

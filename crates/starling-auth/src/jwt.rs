@@ -57,7 +57,7 @@ pub struct Claims {
 }
 
 /// The `nats` object of a JWT.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct NatsClaims {
     /// `operator`, `account` or `user`.
@@ -80,6 +80,33 @@ pub struct NatsClaims {
     /// Users revoked by an account: user key (or `*`) → revoked when
     /// issued at or before this time.
     pub revocations: HashMap<String, i64>,
+    /// Most subscriptions a user may hold; -1 (or absent): no limit.
+    #[serde(default = "no_limit")]
+    pub subs: i64,
+    /// Largest payload a user may publish; -1 (or absent): no limit.
+    #[serde(default = "no_limit")]
+    pub payload: i64,
+}
+
+fn no_limit() -> i64 {
+    -1
+}
+
+impl Default for NatsClaims {
+    fn default() -> Self {
+        Self {
+            kind: String::new(),
+            signing_keys: Vec::new(),
+            issuer_account: String::new(),
+            publish: JwtPermission::default(),
+            subscribe: JwtPermission::default(),
+            bearer_token: false,
+            allowed_connection_types: Vec::new(),
+            revocations: HashMap::new(),
+            subs: -1,
+            payload: -1,
+        }
+    }
 }
 
 /// A signing key: a plain key, or a scoped signer (an object with `key`).

@@ -245,9 +245,14 @@ async fn read_loop<R: AsyncRead>(
                     if trace {
                         trace_op(link.cid, &op);
                     }
+                    let connect = matches!(op, ClientOp::Connect(_));
                     if let Err(reason) = session.handle(op) {
                         link.close(reason);
                         break 'reading;
+                    }
+                    if connect {
+                        // A user's own limits (JWT claims) apply from CONNECT on.
+                        parser.set_limits(session.parser_limits());
                     }
                 }
                 Ok(None) => break,

@@ -63,6 +63,10 @@ pub(crate) struct Session {
     nonce: String,
     /// When the user's JWT expires: the connection is closed then.
     expires_at: Option<std::time::Instant>,
+    /// The user's own payload limit (JWT `payload`), below the server's.
+    user_max_payload: Option<usize>,
+    /// The user's own subscription limit (JWT `subs`).
+    user_max_subscriptions: Option<usize>,
 }
 
 /// Unix seconds now (JWT times are Unix seconds).
@@ -113,13 +117,18 @@ impl Session {
             router,
             nonce,
             expires_at: None,
+            user_max_payload: None,
+            user_max_subscriptions: None,
         }
     }
 
     pub(crate) fn parser_limits(&self) -> ParserLimits {
+        let server = self.shared.options.max_payload;
         ParserLimits {
             max_control_line: self.shared.options.max_control_line,
-            max_payload: self.shared.options.max_payload,
+            max_payload: self
+                .user_max_payload
+                .map_or(server, |user| user.min(server)),
         }
     }
 
@@ -273,6 +282,8 @@ impl Session {
                         "Authenticated"
                     );
                     self.authenticated = true;
+                    self.user_max_payload = identity.max_payload;
+                    self.user_max_subscriptions = identity.max_subscriptions;
                     self.expires_at = identity.expires.map(|exp| {
                         let left = u64::try_from(exp - unix_now()).unwrap_or(0);
                         std::time::Instant::now() + std::time::Duration::from_secs(left)
@@ -478,8 +489,12 @@ impl Session {
                 return;
             }
         }
-        let max_subs = self.shared.options.max_subscriptions;
-        if max_subs > 0 && self.link.subscription_count() >= max_subs {
+        let server_max = Some(self.shared.options.max_subscriptions).filter(|&m| m > 0);
+        let max_subs = match (server_max, self.user_max_subscriptions) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if max_subs.is_some_and(|max| self.link.subscription_count() >= max) {
             self.send_err(ErrReply::MaxSubscriptionsExceeded);
             return;
         }
