@@ -221,3 +221,15 @@ async fn user_limits_from_the_claims() {
         (&b"-ERR 'Maximum Payload Violation'\r\n"[..], true)
     );
 }
+
+#[tokio::test]
+async fn operator_jwt_from_a_file() {
+    let conf = std::fs::read_to_string(fixture("server.conf")).unwrap();
+    let inline = conf.lines().find(|l| l.starts_with("operator:")).unwrap();
+    let path = fixture("operator.jwt");
+    let server = start_from_config(
+        &conf.replace(inline, &format!("operator: {:?}", path.to_str().unwrap())),
+    )
+    .await;
+    assert!(connects_with("plain", url(&server)).await);
+}
