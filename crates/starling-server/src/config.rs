@@ -67,7 +67,7 @@ const NOT_YET: &[(&[&str], &str)] = &[
         ],
         "operator mode (issue #6)",
     ),
-    (&["tls", "allow_non_tls", "ocsp"], "TLS on the client port"),
+    (&["allow_non_tls", "ocsp"], "optional TLS and OCSP stapling"),
     (
         &[
             "http",
@@ -215,6 +215,10 @@ fn apply(
             &name,
             &mut options.warnings,
         )?,
+        "tls" => match starling_ws::TlsOptions::from_value(value) {
+            Ok(tls) => server.tls = Some(tls),
+            Err(block_errors) => errors.extend(block_errors),
+        },
         "websocket" | "ws" => match starling_ws::WebsocketOptions::from_value(value) {
             Ok(websocket) => server.websocket = websocket,
             Err(block_errors) => errors.extend(block_errors),

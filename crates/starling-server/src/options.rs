@@ -33,6 +33,9 @@ pub struct ServerOptions {
     pub ping_max: u32,
     /// How long one write to a client may take before it is cut off (10 s).
     pub write_deadline: Duration,
+    /// TLS on the client port (`tls`): INFO goes out in plaintext, then
+    /// the client starts the handshake, as with nats-server.
+    pub tls: Option<starling_ws::TlsOptions>,
     /// The websocket listener, when configured with a port.
     pub websocket: Option<starling_ws::WebsocketOptions>,
     /// Authentication (users, tokens, no_auth_user, the websocket override).
@@ -53,6 +56,7 @@ impl Default for ServerOptions {
             ping_interval: Duration::from_secs(120),
             ping_max: 2,
             write_deadline: Duration::from_secs(10),
+            tls: None,
             websocket: None,
             auth: starling_auth::AuthConfig::default(),
         }
@@ -80,6 +84,9 @@ impl ServerOptions {
         }
         if self.write_deadline.is_zero() {
             return invalid("write_deadline must be greater than 0".into());
+        }
+        if let Some(tls) = &self.tls {
+            crate::tls::server_config(tls).map_err(ServerError::InvalidOption)?;
         }
         if let Some(tls) = self.websocket.as_ref().and_then(|ws| ws.tls.as_ref()) {
             crate::tls::server_config(tls)

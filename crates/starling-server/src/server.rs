@@ -11,9 +11,10 @@ use dashmap::DashMap;
 use starling_auth::{Authenticator, ConnectionKind};
 use starling_proto::ServerInfo;
 use starling_router::Router;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 use crate::client::{
     AccountRouter, ClientAddr, ClientLink, CloseReason, Framing, SubHandle, Subscription,
@@ -185,6 +186,15 @@ async fn accept_loop(
     listener: TcpListener,
     mut stopped: watch::Receiver<bool>,
 ) {
+    let tls = match shared.options.tls.as_ref().map(crate::tls::server_config) {
+        Some(Ok(config)) => Some(TlsAcceptor::from(config)),
+        Some(Err(error)) => {
+            // validate() loaded the same files before the listener started.
+            tracing::error!("client TLS: {error}");
+            return;
+        }
+        None => None,
+    };
     loop {
         let accepted = tokio::select! {
             _ = stopped.changed() => return,
@@ -196,20 +206,30 @@ async fn accept_loop(
                 let _ = stream.set_nodelay(true);
                 let cid = shared.connection_started();
                 let conn_shared = Arc::clone(&shared);
+                let tls = tls.clone();
                 tokio::spawn(async move {
                     let client = ClientAddr {
                         peer,
                         ip: peer.ip(),
                     };
-                    run_connection(
-                        Arc::clone(&conn_shared),
-                        stream.into_split(),
-                        client,
-                        cid,
-                        Framing::Raw,
-                        Vec::new(),
-                    )
-                    .await;
+                    match tls {
+                        None => {
+                            let halves = stream.into_split();
+                            run_connection(
+                                Arc::clone(&conn_shared),
+                                halves,
+                                client,
+                                cid,
+                                Framing::Raw,
+                                Vec::new(),
+                                None,
+                            )
+                            .await;
+                        }
+                        Some(acceptor) => {
+                            serve_tls(Arc::clone(&conn_shared), stream, client, cid, acceptor).await
+                        }
+                    }
                     conn_shared.connection_ended();
                 });
             }
@@ -222,7 +242,57 @@ async fn accept_loop(
     }
 }
 
+/// nats-server's TLS handshake timeout (`tls { timeout }` is not configurable yet).
+const TLS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// A TLS client: INFO in plaintext (it says `tls_required`), then the
+/// handshake the client starts, then the usual connection over TLS.
+async fn serve_tls(
+    shared: Arc<Shared>,
+    mut stream: TcpStream,
+    client: ClientAddr,
+    cid: u64,
+    acceptor: TlsAcceptor,
+) {
+    use tokio::io::AsyncWriteExt;
+    let nonce = shared.new_nonce();
+    let info = shared.client_info(cid, client.ip, ConnectionKind::Standard, &nonce);
+    let mut line = Vec::new();
+    if starling_proto::encode::info(&mut line, &info).is_err()
+        || stream.write_all(&line).await.is_err()
+    {
+        return;
+    }
+    match tokio::time::timeout(TLS_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => {
+            let halves = tokio::io::split(tls);
+            run_connection(
+                shared,
+                halves,
+                client,
+                cid,
+                Framing::Raw,
+                Vec::new(),
+                Some(nonce),
+            )
+            .await;
+        }
+        Ok(Err(error)) => tracing::debug!("{} - TLS handshake error: {error}", client.peer),
+        Err(_) => tracing::debug!("{} - TLS handshake timeout", client.peer),
+    }
+}
+
 impl Shared {
+    /// A fresh nonce when authentication needs one (nkeys, JWTs), else "".
+    pub(crate) fn new_nonce(&self) -> String {
+        // Without randomness from the system, nkey and JWT users can't log in.
+        if self.auth.needs_nonce() {
+            identity::nonce().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    }
+
     /// The INFO for one new client.
     pub(crate) fn client_info(
         &self,
@@ -235,6 +305,9 @@ impl Shared {
             client_id: cid,
             client_ip: client_ip.to_string(),
             auth_required: self.auth.info_auth_required(kind),
+            tls_required: kind == ConnectionKind::Standard && self.options.tls.is_some(),
+            tls_verify: kind == ConnectionKind::Standard
+                && self.options.tls.as_ref().is_some_and(|t| t.verify),
             nonce: nonce.to_owned(),
             ..self.info.clone()
         }

@@ -126,6 +126,7 @@ async fn serve(
                     cid,
                     framing,
                     upgrade.cookies,
+                    None,
                 )
                 .await;
             }
@@ -157,6 +158,7 @@ async fn serve(
                         cid,
                         framing,
                         upgrade.cookies,
+                        None,
                     )
                     .await;
                 }

@@ -93,11 +93,13 @@ impl WebsocketOptions {
                     .as_str("advertise")
                     .map(|a| options.advertise = Some(a.to_owned())),
                 "no_tls" => value.as_bool("no_tls").map(|b| options.no_tls = b),
-                "tls" => tls(value).map(|t| options.tls = Some(t)).map_err(|mut e| {
-                    let first = e.remove(0);
-                    errors.extend(e);
-                    first
-                }),
+                "tls" => TlsOptions::from_value(value)
+                    .map(|t| options.tls = Some(t))
+                    .map_err(|mut e| {
+                        let first = e.remove(0);
+                        errors.extend(e);
+                        first
+                    }),
                 "same_origin" => value.as_bool("same_origin").map(|b| same_origin = b),
                 "allowed_origins" | "allowed_origin" | "allow_origins" | "allow_origin"
                 | "origins" | "origin" => strings(value, &key.name).map(|list| allowed = list),
@@ -216,6 +218,14 @@ fn handshake_timeout(value: &Value) -> Result<Duration, ConfError> {
     } else {
         duration
     })
+}
+
+impl TlsOptions {
+    /// Reads a `tls { cert_file, key_file, ca_file, verify }` block (the
+    /// websocket block's, or the top-level one for the client port).
+    pub fn from_value(value: &Value) -> Result<Self, Vec<ConfError>> {
+        tls(value)
+    }
 }
 
 fn tls(value: &Value) -> Result<TlsOptions, Vec<ConfError>> {

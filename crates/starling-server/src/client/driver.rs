@@ -76,6 +76,7 @@ pub(crate) async fn run_connection<R, W>(
     cid: u64,
     framing: Framing,
     cookies: Vec<(String, String)>,
+    info_sent: Option<String>,
 ) where
     R: AsyncRead + Send + 'static,
     W: AsyncWrite + Send + 'static,
@@ -89,17 +90,20 @@ pub(crate) async fn run_connection<R, W>(
     };
     tracing::debug!(cid, "{peer} - cid:{cid} - {what} connection created");
     let kind = framing.connection_kind();
-    // nkey users sign a fresh nonce; without randomness they cannot log in.
-    let nonce = if shared.auth.needs_nonce() {
-        crate::identity::nonce().unwrap_or_default()
-    } else {
-        String::new()
+    // With TLS on the client port, INFO went out before the handshake
+    // (with its nonce); otherwise it is the first thing queued.
+    let nonce = match info_sent {
+        Some(nonce) => nonce,
+        None => {
+            let nonce = shared.new_nonce();
+            let info = shared.client_info(cid, client.ip, kind, &nonce);
+            link.queue(|out| {
+                // Serialising a struct of strings and numbers cannot fail.
+                let _ = encode::info(out, &info);
+            });
+            nonce
+        }
     };
-    let info = shared.client_info(cid, client.ip, kind, &nonce);
-    link.queue(|out| {
-        // Serialising a struct of strings and numbers cannot fail.
-        let _ = encode::info(out, &info);
-    });
     if !shared.register(&link) {
         link.queue(|out| ErrReply::MaxConnectionsExceeded.encode(out));
         tracing::info!(cid, "{peer} - cid:{cid} - Maximum connections exceeded");
