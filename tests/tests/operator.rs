@@ -131,7 +131,27 @@ async fn websocket_jwt_cookie() {
 #[tokio::test]
 async fn permissions_come_from_the_claims() {
     let server = server().await;
-    let text = std::fs::read_to_string(fixture("publish_deny.creds")).unwrap();
+    let mut raw = connect_raw_with_creds(
+        &server,
+        "publish_deny",
+        "PUB secret.x 1\r\nx\r\nPUB open.x 1\r\nx\r\nPING\r\n",
+    )
+    .await;
+    let (reply, _) = raw.read_until(b"PONG\r\n", Duration::from_secs(5)).await;
+    assert_eq!(
+        reply,
+        b"-ERR 'Permissions Violation for Publish to \"secret.x\"'\r\nPONG\r\n"
+    );
+}
+
+/// Connects a raw client with a creds file: the JWT, and the INFO nonce
+/// signed with the seed by the nats-io nkeys crate; then sends `then`.
+async fn connect_raw_with_creds(
+    server: &starling_server::Server,
+    creds: &str,
+    then: &str,
+) -> RawClient {
+    let text = std::fs::read_to_string(fixture(&format!("{creds}.creds"))).unwrap();
     let jwt = starling_auth_jwt(&text);
     let seed = text.lines().find(|l| l.starts_with("SU")).unwrap().trim();
     let key = nkeys::KeyPair::from_seed(seed).unwrap();
@@ -146,13 +166,12 @@ async fn permissions_come_from_the_claims() {
         .unwrap()
         .to_owned();
     let sig = data_encoding::BASE64URL_NOPAD.encode(&key.sign(nonce.as_bytes()).unwrap());
-    raw.send(format!("CONNECT {{\"verbose\":false,\"jwt\":\"{jwt}\",\"sig\":\"{sig}\"}}\r\nPUB secret.x 1\r\nx\r\nPUB open.x 1\r\nx\r\nPING\r\n").as_bytes())
-        .await;
-    let (reply, _) = raw.read_until(b"PONG\r\n", Duration::from_secs(5)).await;
-    assert_eq!(
-        reply,
-        b"-ERR 'Permissions Violation for Publish to \"secret.x\"'\r\nPONG\r\n"
-    );
+    raw.send(
+        format!("CONNECT {{\"verbose\":false,\"jwt\":\"{jwt}\",\"sig\":\"{sig}\"}}\r\n{then}")
+            .as_bytes(),
+    )
+    .await;
+    raw
 }
 
 #[tokio::test]
@@ -189,26 +208,8 @@ async fn accounts_from_jwts_are_isolated() {
 async fn user_limits_from_the_claims() {
     // limited.creds: subs 2, payload 16.
     let server = server().await;
-    let text = std::fs::read_to_string(fixture("limited.creds")).unwrap();
-    let jwt = starling_auth_jwt(&text);
-    let seed = text.lines().find(|l| l.starts_with("SU")).unwrap().trim();
-    let key = nkeys::KeyPair::from_seed(seed).unwrap();
-    let mut raw = RawClient::connect(server.client_addr()).await;
-    let nonce = raw
-        .info
-        .split("\"nonce\":\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
-    let sig = data_encoding::BASE64URL_NOPAD.encode(&key.sign(nonce.as_bytes()).unwrap());
-    raw.send(
-        format!("CONNECT {{\"verbose\":false,\"jwt\":\"{jwt}\",\"sig\":\"{sig}\"}}\r\nSUB a 1\r\nSUB b 2\r\nSUB c 3\r\nPUB a 16\r\n0123456789abcdef\r\nPING\r\n")
-            .as_bytes(),
-    )
-    .await;
+    let ops = "SUB a 1\r\nSUB b 2\r\nSUB c 3\r\nPUB a 16\r\n0123456789abcdef\r\nPING\r\n";
+    let mut raw = connect_raw_with_creds(&server, "limited", ops).await;
     let (reply, _) = raw.read_until(b"PONG\r\n", Duration::from_secs(5)).await;
     assert_eq!(
         reply,

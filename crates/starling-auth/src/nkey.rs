@@ -80,6 +80,17 @@ impl PublicNkey {
     }
 }
 
+/// Writes a public nkey of `role` for a 32-byte ed25519 public key (role
+/// prefix, key, CRC16, base32), as the nkeys libraries write them.
+pub fn encode_public(role: NkeyRole, key: &[u8; 32]) -> String {
+    let mut raw = Vec::with_capacity(35);
+    raw.push(role.prefix_byte());
+    raw.extend_from_slice(key);
+    let crc = crc16(&raw);
+    raw.extend_from_slice(&crc.to_le_bytes());
+    BASE32_NOPAD.encode(&raw)
+}
+
 /// CRC-16/XMODEM, the nkey checksum.
 fn crc16(data: &[u8]) -> u16 {
     let mut crc: u16 = 0;
@@ -102,6 +113,13 @@ mod tests {
 
     /// A user nkey from the nats-io nkeys documentation.
     const USER: &str = "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4";
+
+    #[test]
+    fn encoding_round_trips() {
+        let key = PublicNkey::parse(USER, NkeyRole::User).unwrap();
+        assert_eq!(encode_public(NkeyRole::User, key.key.as_bytes()), USER);
+        assert!(encode_public(NkeyRole::Server, &[7; 32]).starts_with('N'));
+    }
 
     #[test]
     fn parses_real_nkeys_and_refuses_damaged_ones() {

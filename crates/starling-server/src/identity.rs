@@ -45,50 +45,14 @@ pub(crate) fn nonce() -> Option<String> {
 }
 
 /// A server id shaped like nats-server's: a server nkey (56 base32
-/// characters, prefix `N`, CRC16 checksum), from random bytes.
+/// characters, prefix `N`, CRC16 checksum). The key bytes are random but
+/// not an ed25519 key: the id names the server, nothing verifies with it.
 pub(crate) fn server_id() -> String {
-    const SERVER_PREFIX: u8 = 13 << 3;
-    let mut raw = Vec::with_capacity(35);
-    raw.push(SERVER_PREFIX);
-    for _ in 0..4 {
-        raw.extend_from_slice(&random_u64().to_le_bytes());
+    let mut key = [0u8; 32];
+    for chunk in key.chunks_mut(8) {
+        chunk.copy_from_slice(&random_u64().to_le_bytes());
     }
-    let crc = crc16(&raw);
-    raw.extend_from_slice(&crc.to_le_bytes());
-    base32(&raw)
-}
-
-fn crc16(data: &[u8]) -> u16 {
-    let mut crc: u16 = 0;
-    for &byte in data {
-        crc ^= u16::from(byte) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc
-}
-
-fn base32(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut out = String::with_capacity(data.len() * 8 / 5 + 1);
-    let (mut bits, mut value) = (0u32, 0u32);
-    for &byte in data {
-        value = (value << 8) | u32::from(byte);
-        bits += 8;
-        while bits >= 5 {
-            bits -= 5;
-            out.push(char::from(ALPHABET[((value >> bits) & 31) as usize]));
-        }
-    }
-    if bits > 0 {
-        out.push(char::from(ALPHABET[((value << (5 - bits)) & 31) as usize]));
-    }
-    out
+    starling_auth::nkey::encode_public(starling_auth::nkey::NkeyRole::Server, &key)
 }
 
 #[cfg(test)]
@@ -108,11 +72,6 @@ mod tests {
         let (a, b) = (nonce().unwrap(), nonce().unwrap());
         assert_eq!(a.len(), 22);
         assert_ne!(a, b);
-    }
-
-    #[test]
-    fn crc16_xmodem() {
-        assert_eq!(crc16(b"123456789"), 0x31C3);
     }
 
     #[test]
