@@ -5,6 +5,8 @@
     reason = "test helpers fail the test on any error"
 )]
 
+pub mod sessions;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

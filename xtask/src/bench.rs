@@ -11,14 +11,15 @@
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::broker::{Broker, free_port, loopback};
 use crate::workspace_root;
 use crate::wsclient::WsStream;
 
@@ -327,58 +328,33 @@ fn print_summary(
 /// A server process on free loopback ports (client and websocket),
 /// killed on drop.
 struct RunningServer {
-    child: Child,
+    _broker: Broker,
     addr: SocketAddr,
     ws_addr: SocketAddr,
-    config: PathBuf,
-}
-
-impl Drop for RunningServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.config);
-    }
-}
-
-fn free_port() -> Result<u16, String> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(|e| format!("no free port: {e}"))
 }
 
 fn start(target: &Target) -> Result<RunningServer, String> {
     let (port, ws_port) = (free_port()?, free_port()?);
     // The same configuration file for both servers.
-    let config =
-        std::env::temp_dir().join(format!("starling-bench-{}-{port}.conf", std::process::id()));
+    let config = std::env::temp_dir().join(format!("starling-bench-{}.conf", std::process::id()));
     let text = format!(
         "websocket {{\n  host: 127.0.0.1\n  port: {ws_port}\n  no_tls: true\n  compression: true\n}}\n"
     );
-    std::fs::write(&config, text).map_err(|e| format!("can't write {}: {e}", config.display()))?;
-    let child = Command::new(&target.program)
-        .arg("-c")
-        .arg(&config)
-        .args(["-a", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("can't start {}: {e}", target.program.display()))?;
-    let server = RunningServer {
-        child,
-        addr: SocketAddr::from(([127, 0, 0, 1], port)),
-        ws_addr: SocketAddr::from(([127, 0, 0, 1], ws_port)),
+    let (addr, ws_addr) = (loopback(port), loopback(ws_port));
+    let broker = Broker::start(
+        &target.program,
         config,
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(server.addr).is_err() || TcpStream::connect(server.ws_addr).is_err() {
-        if Instant::now() > deadline {
-            return Err(format!("{} did not start listening", target.name));
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    Ok(server)
+        &text,
+        &["-a", "127.0.0.1", "-p", &port.to_string()],
+        vec![addr, ws_addr],
+        None,
+    )
+    .map_err(|e| format!("{}: {e}", target.name))?;
+    Ok(RunningServer {
+        _broker: broker,
+        addr,
+        ws_addr,
+    })
 }
 
 /// Where and how a load-generator connection connects.

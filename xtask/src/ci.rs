@@ -46,6 +46,11 @@ const STEPS: &[Step] = &[
         needs: None,
     },
     Step {
+        label: "conformance",
+        argv: &["cargo", "xtask", "conformance"],
+        needs: None,
+    },
+    Step {
         label: "deny",
         argv: &[
             "cargo", "deny", "--locked", "check", "licenses", "bans", "sources",

@@ -9,7 +9,8 @@ use std::time::SystemTime;
 use bytes::BytesMut;
 use starling_ws::WebsocketOptions;
 use starling_ws::handshake::{
-    HandshakePolicy, MAX_REQUEST_BYTES, Upgrade, UpgradeError, handle_request, http_date,
+    HandshakePolicy, HttpVersion, MAX_REQUEST_BYTES, Upgrade, UpgradeError, handle_request,
+    http_date,
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -174,7 +175,13 @@ fn finished(
     peer: SocketAddr,
 ) -> Option<Upgrade> {
     match result {
-        Ok(Ok(upgrade)) => Some(upgrade),
+        Ok(Ok(upgrade)) => {
+            tracing::debug!(
+                "{peer} - websocket upgrade, compression: {}",
+                upgrade.compress
+            );
+            Some(upgrade)
+        }
         Ok(Err(_)) => None,
         Err(_) => {
             tracing::debug!("{peer} - websocket handshake timeout");
@@ -232,7 +239,11 @@ async fn upgrade<S: AsyncRead + AsyncWrite + Unpin>(
             let now = SystemTime::now()
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs());
-            error.encode(&mut reply, &http_date(now));
+            error.encode(
+                &mut reply,
+                &http_date(now),
+                HttpVersion::of_request(&request),
+            );
         }
     }
     let written = stream.write_all(&reply).await;

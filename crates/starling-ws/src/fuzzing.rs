@@ -4,7 +4,7 @@
 use bytes::BytesMut;
 
 use crate::ServerDecoder;
-use crate::handshake::{HandshakePolicy, handle_request};
+use crate::handshake::{HandshakePolicy, HttpVersion, handle_request};
 use crate::origin::OriginPolicy;
 
 /// Decodes arbitrary bytes as client frames, whole and split at a point
@@ -48,8 +48,9 @@ pub fn check_upgrade(data: &[u8]) {
     };
     if let Err(error) = handle_request(data, &policy) {
         let mut reply = Vec::new();
-        error.encode(&mut reply, "Thu, 01 Jan 1970 00:00:00 GMT");
-        assert!(reply.starts_with(b"HTTP/1.1 "));
+        let version = HttpVersion::of_request(data);
+        error.encode(&mut reply, "Thu, 01 Jan 1970 00:00:00 GMT", version);
+        assert!(reply.starts_with(b"HTTP/1.1 ") || reply.starts_with(b"HTTP/1.0 "));
     }
 }
 

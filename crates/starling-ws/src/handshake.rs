@@ -41,10 +41,48 @@ pub enum UpgradeError {
     /// Bytes after the request, before the upgrade was answered (400).
     #[error("client sent data before handshake is complete")]
     DataBeforeHandshake,
-    /// Not an HTTP request at all, or one too large (plain 400 with
-    /// `Connection: close`, as Go's HTTP server answers).
+    /// Not an HTTP request at all, one too large, or one with more than one
+    /// Host header (plain 400 with `Connection: close`, as Go's HTTP server
+    /// answers).
     #[error("malformed HTTP request")]
     Malformed,
+    /// An HTTP/1.1 request without a Host header: Go's HTTP server refuses
+    /// it before nats-server sees it, with its own reason.
+    #[error("missing required Host header")]
+    MissingRequiredHost,
+    /// A Host header with bytes no host name has (Go's HTTP server, again).
+    #[error("malformed Host header")]
+    MalformedHost,
+}
+
+/// The request's HTTP version: nats-server's own refusals echo it in the
+/// status line, as Go's response writer does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HttpVersion {
+    /// `HTTP/1.0`.
+    Http10,
+    /// `HTTP/1.1`, and whatever cannot be read.
+    #[default]
+    Http11,
+}
+
+impl HttpVersion {
+    /// The version named by the request line at the front of `buf`.
+    pub fn of_request(buf: &[u8]) -> Self {
+        let line = buf.split(|&b| b == b'\n').next().unwrap_or_default();
+        if line.trim_ascii_end().ends_with(b" HTTP/1.0") {
+            Self::Http10
+        } else {
+            Self::Http11
+        }
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Self::Http10 => "HTTP/1.0",
+            Self::Http11 => "HTTP/1.1",
+        }
+    }
 }
 
 impl UpgradeError {
@@ -59,9 +97,19 @@ impl UpgradeError {
 
     /// Writes nats-server's reply. `date` is the HTTP date to send
     /// (see [`http_date`]).
-    pub fn encode<B: BufMut>(&self, out: &mut B, date: &str) {
-        if *self == Self::Malformed {
-            out.put_slice(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request");
+    pub fn encode<B: BufMut>(&self, out: &mut B, date: &str, version: HttpVersion) {
+        // Go's HTTP server writes these itself, always as HTTP/1.1.
+        let early = match self {
+            Self::Malformed => Some("400 Bad Request"),
+            Self::MissingRequiredHost => Some("400 Bad Request: missing required Host header"),
+            Self::MalformedHost => Some("400 Bad Request: malformed Host header"),
+            _ => None,
+        };
+        if let Some(reason) = early {
+            let reply = format!(
+                "HTTP/1.1 {reason}\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n{reason}"
+            );
+            out.put_slice(reply.as_bytes());
             return;
         }
         let text = match self.status() {
@@ -70,7 +118,8 @@ impl UpgradeError {
             _ => "Bad Request",
         };
         let head = format!(
-            "HTTP/1.1 {} {text}\r\nContent-Type: text/plain; charset=utf-8\r\nSec-Websocket-Version: 13\r\nX-Content-Type-Options: nosniff\r\nDate: {date}\r\nContent-Length: {}\r\n\r\n{text}\n",
+            "{} {} {text}\r\nContent-Type: text/plain; charset=utf-8\r\nSec-Websocket-Version: 13\r\nX-Content-Type-Options: nosniff\r\nDate: {date}\r\nContent-Length: {}\r\n\r\n{text}\n",
+            version.text(),
             self.status(),
             text.len() + 1
         );
@@ -159,6 +208,20 @@ pub fn handle_request(
                     .any(|t| t.trim_matches([' ', '\t']).eq_ignore_ascii_case(token))
             })
     };
+    // Go's HTTP server checks Host before the handler runs.
+    let mut hosts = headers
+        .iter()
+        .filter(|(n, _)| n.eq_ignore_ascii_case("Host"));
+    match (hosts.next(), hosts.next()) {
+        (Some(_), Some(_)) => return Err(UpgradeError::Malformed),
+        (None, _) if request.version == Some(1) => {
+            return Err(UpgradeError::MissingRequiredHost);
+        }
+        (Some((_, value)), None) if !value.iter().all(|&b| valid_host_byte(b)) => {
+            return Err(UpgradeError::MalformedHost);
+        }
+        _ => {}
+    }
     if request.method != Some("GET") {
         return Err(UpgradeError::MethodNotAllowed);
     }
@@ -217,6 +280,12 @@ pub fn handle_request(
         browser,
         path: request.path.unwrap_or("/").to_owned(),
     }))
+}
+
+/// The bytes Go's HTTP server allows in a Host header (its
+/// `httpguts.ValidHostHeader`).
+fn valid_host_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!$%&'()*+,-.:;=[]_~".contains(&b)
 }
 
 fn offers_deflate(headers: &[(&str, &[u8])]) -> bool {
@@ -355,19 +424,61 @@ mod tests {
     #[test]
     fn error_replies_are_nats_servers() {
         let mut out = Vec::new();
-        UpgradeError::MethodNotAllowed.encode(&mut out, "Tue, 24 Nov 2026 11:29:52 GMT");
+        UpgradeError::MethodNotAllowed.encode(
+            &mut out,
+            "Tue, 24 Nov 2026 11:29:52 GMT",
+            HttpVersion::Http11,
+        );
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "HTTP/1.1 405 Method Not Allowed\r\nContent-Type: text/plain; charset=utf-8\r\nSec-Websocket-Version: 13\r\nX-Content-Type-Options: nosniff\r\nDate: Tue, 24 Nov 2026 11:29:52 GMT\r\nContent-Length: 19\r\n\r\nMethod Not Allowed\n"
         );
         let mut out = Vec::new();
-        UpgradeError::OriginNotAllowed(OriginError::NotAllowed).encode(&mut out, "D");
+        UpgradeError::OriginNotAllowed(OriginError::NotAllowed).encode(
+            &mut out,
+            "D",
+            HttpVersion::Http11,
+        );
         assert!(
             String::from_utf8(out)
                 .unwrap()
                 .ends_with("Content-Length: 10\r\n\r\nForbidden\n")
         );
         assert_eq!(http_date(1795519792), "Tue, 24 Nov 2026 11:29:52 GMT");
+    }
+
+    /// Go's HTTP server judges Host before nats-server's handler runs, and
+    /// the handler's refusals echo an HTTP/1.0 request's version.
+    #[test]
+    fn host_rules_and_version_are_gos() {
+        let policy = HandshakePolicy::default();
+        let without_host = GOOD.replace("Host: 127.0.0.1\r\n", "") + "\r\n";
+        assert_eq!(
+            run(&without_host, &policy),
+            Err(UpgradeError::MissingRequiredHost)
+        );
+        let post = without_host.replace("GET", "POST");
+        assert_eq!(run(&post, &policy), Err(UpgradeError::MissingRequiredHost));
+        let two = GOOD.replace("Host: 127.0.0.1", "Host: a\r\nHost: b") + "\r\n";
+        assert_eq!(run(&two, &policy), Err(UpgradeError::Malformed));
+        let spaced = GOOD.replace("Host: 127.0.0.1", "Host: a b") + "\r\n";
+        assert_eq!(run(&spaced, &policy), Err(UpgradeError::MalformedHost));
+        let http10 = without_host.replace("HTTP/1.1", "HTTP/1.0");
+        assert_eq!(run(&http10, &policy), Err(UpgradeError::MissingHost));
+        assert_eq!(
+            HttpVersion::of_request(http10.as_bytes()),
+            HttpVersion::Http10
+        );
+
+        let mut out = Vec::new();
+        UpgradeError::MissingHost.encode(&mut out, "D", HttpVersion::Http10);
+        assert!(out.starts_with(b"HTTP/1.0 400 Bad Request\r\n"));
+        let mut out = Vec::new();
+        UpgradeError::MissingRequiredHost.encode(&mut out, "D", HttpVersion::Http10);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "HTTP/1.1 400 Bad Request: missing required Host header\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request: missing required Host header"
+        );
     }
 
     #[test]

@@ -1,0 +1,685 @@
+//! `cargo xtask conformance`: the release broker against the NATS clients
+//! people use, and against nats-server itself.
+//!
+//! Client suites: async-nats (Rust), nats-py (Python) and the official
+//! JavaScript client (`nats` over TCP, `nats.ws` over websocket) in Node.js,
+//! each over TCP and websocket, and the `nats.ws` bundle in a page in
+//! headless Chromium. Every client runs the same scenarios, written once per
+//! language in `tests/conformance/` (the Rust one is the `conformance-client`
+//! binary of the tests package), and speaks one line protocol with this
+//! orchestrator: settings as JSON in `$CONFORMANCE`, one JSON result per
+//! scenario on stdout, `{"control":"restart"}` answered with `ok` on stdin
+//! once the broker is back. So a result always comes from a real client
+//! talking to the real binary; nothing here imitates a client.
+//!
+//! The differential suite replays the raw-protocol sessions and the
+//! websocket upgrade requests of `tests/src/sessions.rs` against Starling
+//! and nats-server, both started from the same config text, and lists every
+//! reply that differs.
+//!
+//! What a suite needs and the machine lacks is installed into
+//! `target/conformance/` (pip and npm packages) or from Debian (Chromium,
+//! openssl); a suite whose tools cannot be installed fails and says why.
+
+mod differential;
+mod install;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::broker::{Broker, free_port, loopback};
+use crate::workspace_root;
+
+/// The scenarios every client runs, over TCP and websocket.
+const COMMON: &[&str] = &[
+    "connect",
+    "pubsub",
+    "wildcards",
+    "queue",
+    "request_reply",
+    "headers",
+    "no_responders",
+    "unsub_max",
+    "max_payload",
+    "auth_connection_types",
+    "reconnect",
+];
+/// Websocket only: a broker with `compression: true`, and wss://.
+const WEBSOCKET: &[&str] = &["compression", "wss"];
+/// Browser only: `allowed_origins` as a browser exercises it.
+const BROWSER: &[&str] = &["origin_allowed", "origin_refused"];
+
+/// The main broker's max_payload: small, so the clients must honour INFO.
+const MAX_PAYLOAD: u64 = 65_536;
+/// A client suite that has not finished by then is killed.
+const SUITE_LIMIT: Duration = Duration::from_secs(240);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Client {
+    Rust,
+    Python,
+    Node,
+    Browser,
+}
+
+impl Client {
+    const ALL: [Self; 4] = [Self::Rust, Self::Python, Self::Node, Self::Browser];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Rust => "async-nats (Rust)",
+            Self::Python => "nats-py (Python)",
+            Self::Node => "nats.js (Node.js)",
+            Self::Browser => "nats.ws (Chromium)",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transport {
+    Tcp,
+    Ws,
+}
+
+impl Transport {
+    fn label(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Ws => "ws",
+        }
+    }
+}
+
+/// A client over a transport.
+#[derive(Debug, Clone, Copy)]
+struct ClientSuite {
+    name: &'static str,
+    client: Client,
+    transport: Transport,
+}
+
+const CLIENT_SUITES: &[ClientSuite] = &[
+    suite("rust-tcp", Client::Rust, Transport::Tcp),
+    suite("rust-ws", Client::Rust, Transport::Ws),
+    suite("python-tcp", Client::Python, Transport::Tcp),
+    suite("python-ws", Client::Python, Transport::Ws),
+    suite("node-tcp", Client::Node, Transport::Tcp),
+    suite("node-ws", Client::Node, Transport::Ws),
+    suite("browser-ws", Client::Browser, Transport::Ws),
+];
+const DIFFERENTIAL: &str = "differential";
+
+const fn suite(name: &'static str, client: Client, transport: Transport) -> ClientSuite {
+    ClientSuite {
+        name,
+        client,
+        transport,
+    }
+}
+
+impl ClientSuite {
+    fn scenarios(self) -> Vec<&'static str> {
+        let mut names = COMMON.to_vec();
+        if self.transport == Transport::Ws {
+            names.extend_from_slice(WEBSOCKET);
+        }
+        if self.client == Client::Browser {
+            names.extend_from_slice(BROWSER);
+        }
+        names
+    }
+}
+
+/// One scenario's result.
+#[derive(Debug, Clone)]
+pub(crate) struct Outcome {
+    pub(crate) scenario: String,
+    pub(crate) ok: bool,
+    /// Why it failed, or a remark on a pass.
+    pub(crate) detail: String,
+}
+
+impl Outcome {
+    pub(crate) fn pass(scenario: &str, detail: impl Into<String>) -> Self {
+        Self {
+            scenario: scenario.to_owned(),
+            ok: true,
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn fail(scenario: &str, detail: impl Into<String>) -> Self {
+        Self {
+            scenario: scenario.to_owned(),
+            ok: false,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Where the suite keeps what it installs, generates and logs.
+pub(crate) struct Workdir {
+    pub(crate) root: PathBuf,
+    pub(crate) dir: PathBuf,
+    pub(crate) logs: PathBuf,
+}
+
+pub(crate) fn run(args: Vec<String>) -> Result<(), String> {
+    let mut only: Vec<String> = Vec::new();
+    let mut args = args.into_iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--suite" => only.push(args.next().ok_or("--suite needs a name")?),
+            "--list" => {
+                for suite in CLIENT_SUITES {
+                    println!("{:<12} {}", suite.name, suite.scenarios().join(" "));
+                }
+                println!(
+                    "{DIFFERENTIAL:<12} raw-protocol sessions and websocket upgrades vs nats-server"
+                );
+                return Ok(());
+            }
+            other => return Err(format!("unknown conformance option {other:?}")),
+        }
+    }
+    let known: Vec<&str> = CLIENT_SUITES
+        .iter()
+        .map(|s| s.name)
+        .chain([DIFFERENTIAL])
+        .collect();
+    if let Some(unknown) = only.iter().find(|n| !known.contains(&n.as_str())) {
+        return Err(format!(
+            "no suite {unknown:?}; suites: {}",
+            known.join(", ")
+        ));
+    }
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|n| n == name);
+    let suites: Vec<ClientSuite> = CLIENT_SUITES
+        .iter()
+        .copied()
+        .filter(|s| wanted(s.name))
+        .collect();
+    let run_differential = wanted(DIFFERENTIAL);
+    let started = Instant::now();
+
+    let root = workspace_root();
+    let dir = root.join("target/conformance");
+    let work = Workdir {
+        logs: dir.join("logs"),
+        dir,
+        root,
+    };
+    std::fs::create_dir_all(&work.logs)
+        .map_err(|e| format!("can't create {}: {e}", work.logs.display()))?;
+    println!("conformance: building the release broker and the Rust client");
+    cargo_build(&work.root)?;
+    let starling = work.root.join("target/release/starling");
+
+    let total = suites.len() + usize::from(run_differential);
+    let mut reports: Vec<(String, Vec<Outcome>)> = Vec::new();
+    if !suites.is_empty() {
+        let ready = install::prepare(&work, &suites.iter().map(|s| s.client).collect::<Vec<_>>())?;
+        let mut brokers = Brokers::start(&starling, &work, &ready)?;
+        for (i, suite) in suites.iter().enumerate() {
+            print!("conformance [{}/{total}] {:<12} ", i + 1, suite.name);
+            let _ = std::io::stdout().flush();
+            let t = Instant::now();
+            let outcomes = match ready.missing(suite.client) {
+                Some(why) => suite
+                    .scenarios()
+                    .iter()
+                    .map(|s| Outcome::fail(s, why.clone()))
+                    .collect(),
+                None => run_client_suite(*suite, &work, &ready, &mut brokers),
+            };
+            print_progress(&outcomes, t.elapsed());
+            reports.push((suite.name.to_owned(), outcomes));
+        }
+    }
+    if run_differential {
+        print!("conformance [{total}/{total}] {DIFFERENTIAL:<12} ");
+        let _ = std::io::stdout().flush();
+        let t = Instant::now();
+        let outcomes = if install::nats_server_installed() {
+            differential::run(&starling, &work)
+        } else {
+            println!("skipped: nats-server is not on PATH");
+            Vec::new()
+        };
+        if !outcomes.is_empty() {
+            print_progress(&outcomes, t.elapsed());
+        }
+        reports.push((DIFFERENTIAL.to_owned(), outcomes));
+    }
+    print_table(&reports);
+    let passed = reports.iter().flat_map(|(_, o)| o).filter(|o| o.ok).count();
+    let failed = reports
+        .iter()
+        .flat_map(|(_, o)| o)
+        .filter(|o| !o.ok)
+        .count();
+    println!(
+        "conformance: {passed} passed, {failed} failed ({:.0} s; logs in {})",
+        started.elapsed().as_secs_f64(),
+        work.logs.display()
+    );
+    if failed == 0 {
+        Ok(())
+    } else {
+        Err(format!("{failed} conformance scenarios failed"))
+    }
+}
+
+fn cargo_build(root: &Path) -> Result<(), String> {
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "starling",
+            "-p",
+            "starling-tests",
+            "--bin",
+            "starling",
+            "--bin",
+            "conformance-client",
+        ])
+        .current_dir(root)
+        .status()
+        .map_err(|e| format!("can't run cargo: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("the release build failed".into())
+    }
+}
+
+fn print_progress(outcomes: &[Outcome], took: Duration) {
+    let failed: Vec<&Outcome> = outcomes.iter().filter(|o| !o.ok).collect();
+    println!(
+        "{} passed, {} failed ({:.1} s)",
+        outcomes.len() - failed.len(),
+        failed.len(),
+        took.as_secs_f64()
+    );
+    for outcome in outcomes {
+        if !outcome.ok {
+            println!("    FAIL {}: {}", outcome.scenario, outcome.detail);
+        } else if !outcome.detail.is_empty() {
+            println!("    note {}: {}", outcome.scenario, outcome.detail);
+        }
+    }
+}
+
+/// Client × transport, then the differential suite.
+fn print_table(reports: &[(String, Vec<Outcome>)]) {
+    let cell = |name: &str| -> String {
+        reports.iter().find(|(n, _)| n == name).map_or_else(
+            || "-".to_owned(),
+            |(_, o)| format!("{}/{}", o.iter().filter(|o| o.ok).count(), o.len()),
+        )
+    };
+    println!();
+    println!("{:<22} {:>8} {:>8}", "client", "tcp", "ws");
+    for client in Client::ALL {
+        let by = |transport: Transport| {
+            CLIENT_SUITES
+                .iter()
+                .find(|s| s.client == client && s.transport == transport)
+                .map_or_else(|| "n/a".to_owned(), |s| cell(s.name))
+        };
+        println!(
+            "{:<22} {:>8} {:>8}",
+            client.label(),
+            by(Transport::Tcp),
+            by(Transport::Ws)
+        );
+    }
+    if let Some((_, outcomes)) = reports.iter().find(|(n, _)| n == DIFFERENTIAL) {
+        let same = outcomes.iter().filter(|o| o.ok).count();
+        if outcomes.is_empty() {
+            println!(
+                "{:<22} skipped (nats-server not installed)",
+                "vs nats-server"
+            );
+        } else {
+            println!(
+                "{:<22} {same}/{} replies as nats-server's",
+                "vs nats-server",
+                outcomes.len()
+            );
+        }
+    }
+    println!();
+}
+
+/// The brokers the client suites talk to, each from its own config file.
+struct Brokers {
+    /// TCP + ws, max_payload 64 KB; restarted by the reconnect scenario.
+    main: Broker,
+    main_tcp: u16,
+    main_ws: u16,
+    /// ws with `compression: true`, logging at debug level to see which
+    /// connections negotiated permessage-deflate.
+    _compression: Broker,
+    compression_ws: u16,
+    compression_log: PathBuf,
+    /// wss with the suite's own CA.
+    _wss: Broker,
+    wss_port: u16,
+    /// ws with `allowed_origins` naming the browser page's first origin.
+    _origins: Broker,
+    origins_ws: u16,
+    page_ports: [u16; 2],
+    /// Users allowed only STANDARD or only WEBSOCKET connections.
+    _users: Broker,
+    users_tcp: u16,
+    users_ws: u16,
+}
+
+impl Brokers {
+    fn start(starling: &Path, work: &Workdir, ready: &install::Ready) -> Result<Self, String> {
+        let config = |name: &str| work.dir.join(format!("{name}.conf"));
+        let log = |name: &str| work.logs.join(format!("broker-{name}.log"));
+        for name in ["main", "compression", "wss", "origins", "users"] {
+            let _ = std::fs::remove_file(log(name));
+        }
+        let start = |name: &str, text: String, ports: &[u16], args: &[&str]| {
+            Broker::start(
+                starling,
+                config(name),
+                &text,
+                args,
+                ports.iter().copied().map(loopback).collect(),
+                Some(log(name)),
+            )
+            .map_err(|e| format!("broker {name}: {e}"))
+        };
+        let (main_tcp, main_ws) = (free_port()?, free_port()?);
+        let main = start(
+            "main",
+            format!(
+                "listen: \"127.0.0.1:{main_tcp}\"\nmax_payload: {MAX_PAYLOAD}\nwebsocket {{\n  listen: \"127.0.0.1:{main_ws}\"\n  no_tls: true\n}}\n"
+            ),
+            &[main_tcp, main_ws],
+            &[],
+        )?;
+        let compression_ws = free_port()?;
+        let compression = start(
+            "compression",
+            format!(
+                "listen: \"127.0.0.1:{}\"\nmax_payload: {MAX_PAYLOAD}\nwebsocket {{\n  listen: \"127.0.0.1:{compression_ws}\"\n  no_tls: true\n  compression: true\n}}\n",
+                free_port()?
+            ),
+            &[compression_ws],
+            &["-D"],
+        )?;
+        let wss_port = free_port()?;
+        let wss = start(
+            "wss",
+            format!(
+                "listen: \"127.0.0.1:{}\"\nmax_payload: {MAX_PAYLOAD}\nwebsocket {{\n  listen: \"127.0.0.1:{wss_port}\"\n  tls {{\n    cert_file: \"{}\"\n    key_file: \"{}\"\n  }}\n}}\n",
+                free_port()?,
+                ready.certs.cert.display(),
+                ready.certs.key.display()
+            ),
+            &[wss_port],
+            &[],
+        )?;
+        let (origins_ws, page_ports) = (free_port()?, [free_port()?, free_port()?]);
+        let origins = start(
+            "origins",
+            format!(
+                "listen: \"127.0.0.1:{}\"\nmax_payload: {MAX_PAYLOAD}\nwebsocket {{\n  listen: \"127.0.0.1:{origins_ws}\"\n  no_tls: true\n  allowed_origins: [\"http://127.0.0.1:{}\"]\n}}\n",
+                free_port()?,
+                page_ports[0]
+            ),
+            &[origins_ws],
+            &[],
+        )?;
+        let (users_tcp, users_ws) = (free_port()?, free_port()?);
+        let users = start(
+            "users",
+            format!(
+                "listen: \"127.0.0.1:{users_tcp}\"\nauthorization {{\n  users: [\n    {{ user: tcp-user, password: secret, allowed_connection_types: [\"STANDARD\"] }}\n    {{ user: ws-user, password: secret, allowed_connection_types: [\"WEBSOCKET\"] }}\n  ]\n}}\nwebsocket {{\n  listen: \"127.0.0.1:{users_ws}\"\n  no_tls: true\n}}\n"
+            ),
+            &[users_tcp, users_ws],
+            &[],
+        )?;
+        Ok(Self {
+            main,
+            main_tcp,
+            main_ws,
+            _compression: compression,
+            compression_ws,
+            compression_log: log("compression"),
+            _wss: wss,
+            wss_port,
+            _origins: origins,
+            origins_ws,
+            page_ports,
+            _users: users,
+            users_tcp,
+            users_ws,
+        })
+    }
+
+    /// The settings a client suite gets in `$CONFORMANCE`.
+    fn settings(&self, suite: ClientSuite, ready: &install::Ready) -> Value {
+        let (url, users_url) = match suite.transport {
+            Transport::Tcp => (
+                format!("nats://127.0.0.1:{}", self.main_tcp),
+                format!("nats://127.0.0.1:{}", self.users_tcp),
+            ),
+            Transport::Ws => (
+                format!("ws://127.0.0.1:{}", self.main_ws),
+                format!("ws://127.0.0.1:{}", self.users_ws),
+            ),
+        };
+        json!({
+            "transport": suite.transport.label(),
+            "url": url,
+            "users_url": users_url,
+            "compression_url": format!("ws://127.0.0.1:{}", self.compression_ws),
+            // The certificate names 127.0.0.1 and localhost.
+            "wss_url": format!("wss://localhost:{}", self.wss_port),
+            "origins_url": format!("ws://127.0.0.1:{}", self.origins_ws),
+            "page_ports": self.page_ports,
+            "ca_file": ready.certs.ca.display().to_string(),
+            "chromium": install::CHROMIUM,
+            "max_payload": MAX_PAYLOAD,
+            "scenarios": suite.scenarios(),
+        })
+    }
+}
+
+/// The command that runs a client suite.
+fn client_command(suite: ClientSuite, work: &Workdir, ready: &install::Ready) -> Command {
+    match suite.client {
+        Client::Rust => Command::new(work.root.join("target/release/conformance-client")),
+        Client::Python => {
+            let mut command = Command::new("python3");
+            command
+                .arg(work.root.join("tests/conformance/python/scenarios.py"))
+                .env("PYTHONPATH", &ready.python_path);
+            command
+        }
+        Client::Node | Client::Browser => {
+            let script = if suite.client == Client::Node {
+                "node.mjs"
+            } else {
+                "browser.mjs"
+            };
+            let mut command = Command::new("node");
+            command
+                .arg(ready.js_dir.join(script))
+                .env("NODE_EXTRA_CA_CERTS", &ready.certs.ca);
+            command
+        }
+    }
+}
+
+enum Line {
+    Out(String),
+    Closed,
+}
+
+fn run_client_suite(
+    suite: ClientSuite,
+    work: &Workdir,
+    ready: &install::Ready,
+    brokers: &mut Brokers,
+) -> Vec<Outcome> {
+    let scenarios = suite.scenarios();
+    let failed_all = |why: String| -> Vec<Outcome> {
+        scenarios
+            .iter()
+            .map(|s| Outcome::fail(s, why.clone()))
+            .collect()
+    };
+    let stderr_path = work.logs.join(format!("{}.log", suite.name));
+    let Ok(stderr) = std::fs::File::create(&stderr_path) else {
+        return failed_all(format!("can't create {}", stderr_path.display()));
+    };
+    let compression_log_before = file_len(&brokers.compression_log);
+    let mut child = match client_command(suite, work, ready)
+        .env("CONFORMANCE", brokers.settings(suite, ready).to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => return failed_all(format!("can't start the client: {e}")),
+    };
+    let (Some(stdout), Some(mut stdin)) = (child.stdout.take(), child.stdin.take()) else {
+        return failed_all("no pipes to the client".into());
+    };
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(Line::Out(line)).is_err() {
+                return;
+            }
+        }
+        let _ = tx.send(Line::Closed);
+    });
+    let mut results: BTreeMap<String, Outcome> = BTreeMap::new();
+    let deadline = Instant::now() + SUITE_LIMIT;
+    let mut ended = "";
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(Line::Out(line)) => {
+                if let Some(outcome) = handle_line(&line, &mut stdin, brokers) {
+                    results.insert(outcome.scenario.clone(), outcome);
+                }
+            }
+            Ok(Line::Closed) => break,
+            Err(_) => {
+                ended = "the suite ran out of time";
+                break;
+            }
+        }
+    }
+    let status = finish(&mut child);
+    if ended.is_empty() && !status.is_empty() {
+        ended = "the client exited";
+    }
+    let negotiated = count_deflate(&brokers.compression_log, compression_log_before);
+    let tail = last_lines(&stderr_path, 6);
+    scenarios
+        .iter()
+        .map(|name| match results.remove(*name) {
+            Some(mut outcome) => {
+                if *name == "compression" && outcome.ok {
+                    outcome.detail = if negotiated > 0 {
+                        "permessage-deflate negotiated".into()
+                    } else {
+                        "the client did not offer permessage-deflate; uncompressed frames".into()
+                    };
+                }
+                outcome
+            }
+            None => Outcome::fail(
+                name,
+                format!("no result ({ended}{status}); client stderr ends: {tail}"),
+            ),
+        })
+        .collect()
+}
+
+/// A line from a client: a scenario's result, a control request (acted on
+/// and answered), or noise (ignored).
+fn handle_line(line: &str, stdin: &mut ChildStdin, brokers: &mut Brokers) -> Option<Outcome> {
+    let value: Value = serde_json::from_str(line).ok()?;
+    if let Some(command) = value["control"].as_str() {
+        let answer = match command {
+            "restart" => match brokers.main.restart() {
+                Ok(()) => "ok".to_owned(),
+                Err(e) => format!("restart failed: {e}"),
+            },
+            other => format!("unknown control {other:?}"),
+        };
+        let _ = writeln!(stdin, "{answer}");
+        let _ = stdin.flush();
+        return None;
+    }
+    let scenario = value["scenario"].as_str()?;
+    Some(if value["ok"].as_bool() == Some(true) {
+        Outcome::pass(scenario, "")
+    } else {
+        Outcome::fail(scenario, value["error"].as_str().unwrap_or("failed"))
+    })
+}
+
+/// Ends the client (killing it if it has not exited within a few seconds
+/// of closing its stdout): "" when it exited 0.
+fn finish(child: &mut Child) -> String {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return String::new(),
+            Ok(Some(status)) => return format!(": {status}"),
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return ": killed".into();
+            }
+        }
+    }
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// Upgrades with compression that the broker logged since `from`.
+fn count_deflate(log: &Path, from: u64) -> usize {
+    let text = std::fs::read(log).unwrap_or_default();
+    let from = usize::try_from(from).unwrap_or(0).min(text.len());
+    String::from_utf8_lossy(&text[from..])
+        .lines()
+        .filter(|l| l.contains("compression: true"))
+        .count()
+}
+
+fn last_lines(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let tail = lines[lines.len().saturating_sub(n)..].join(" | ");
+    if tail.is_empty() {
+        "(nothing)".into()
+    } else {
+        tail
+    }
+}
