@@ -183,13 +183,23 @@ fn install_chromium() -> Result<(), String> {
     }
 }
 
+/// apt-get install, refreshing the package lists first if they are stale.
 fn apt_install(package: &str) -> Result<(), String> {
-    run(
-        Command::new("apt-get")
-            .args(["install", "-y", "-qq", package])
-            .env("DEBIAN_FRONTEND", "noninteractive"),
-        &format!("apt-get install {package}"),
-    )
+    let install = || {
+        run(
+            Command::new("apt-get")
+                .args(["install", "-y", "-qq", package])
+                .env("DEBIAN_FRONTEND", "noninteractive"),
+            &format!("apt-get install {package}"),
+        )
+    };
+    install().or_else(|_| {
+        run(
+            Command::new("apt-get").args(["update", "-qq"]),
+            "apt-get update",
+        )?;
+        install()
+    })
 }
 
 /// A fresh CA and a server certificate for 127.0.0.1 and localhost.
