@@ -384,7 +384,7 @@ fn live(map: &Map) -> impl Iterator<Item = (&Key, &Value)> {
 fn not_yet(key: &Key, what: &str) -> ConfError {
     ConfError::at(
         &key.span,
-        format!("{:?}: {what} is not supported yet", key.name),
+        format!("{:?} is not supported yet ({what})", key.name),
     )
 }
 

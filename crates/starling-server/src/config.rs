@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use starling_conf::{ConfError, Key, Value, ValueKind};
 
-use crate::ServerOptions;
+use crate::{ServerError, ServerOptions};
 
 /// Logging and process options from the configuration file (the binary
 /// applies them).
@@ -149,7 +149,7 @@ pub fn options_from_config(root: &Value) -> Result<ConfigOptions, Vec<ConfError>
     if errors.is_empty()
         && let Err(error) = options.server.validate()
     {
-        errors.push(ConfError::at(&root.span, error.to_string()));
+        errors.push(ConfError::at(option_span(root, &error), error.to_string()));
     }
     if errors.is_empty() {
         Ok(options)
@@ -160,6 +160,35 @@ pub fn options_from_config(root: &Value) -> Result<ConfigOptions, Vec<ConfError>
 
 /// Applies one top-level key. A block with several problems adds them to
 /// `errors`; a single problem is returned.
+/// Where a start-up check's complaint belongs: the option its message
+/// starts with (`websocket tls: ...` is the websocket block's `tls`), else
+/// the top of the file.
+fn option_span<'a>(root: &'a Value, error: &ServerError) -> &'a starling_conf::Span {
+    let text = match error {
+        ServerError::InvalidOption(text) => text.as_str(),
+        _ => "",
+    };
+    let mut words = text.split([' ', ':', '(']).filter(|w| !w.is_empty());
+    let mut path: Vec<&str> = words.next().into_iter().collect();
+    if path == ["websocket"] {
+        path.extend(words.next());
+    }
+    let mut span = &root.span;
+    let mut value = root;
+    for name in path {
+        let Some((key, next)) = value
+            .as_map(name)
+            .ok()
+            .and_then(|map| map.get_ignore_case(name))
+        else {
+            break;
+        };
+        span = &key.span;
+        value = next;
+    }
+    span
+}
+
 fn apply(
     options: &mut ConfigOptions,
     key: &Key,
@@ -236,7 +265,7 @@ fn apply(
             if let Some((_, what)) = NOT_YET.iter().find(|(names, _)| names.contains(&other)) {
                 return Err(ConfError::at(
                     &key.span,
-                    format!("{:?}: {what} is not supported yet", key.name),
+                    format!("{:?} is not supported yet ({what})", key.name),
                 ));
             }
             return Err(ConfError::at(
@@ -406,6 +435,20 @@ mod tests {
             vec![
                 "1:1: invalid option: max_payload (10485760) cannot be higher than max_pending (1048576)"
             ]
+        );
+        // The place is the option's, not the file's top.
+        let errors = load("max_pending: 1MB\n  max_payload: 10MB").unwrap_err();
+        assert!(
+            errors[0].starts_with("2:3: invalid option: max_payload"),
+            "{errors:?}"
+        );
+        let errors = load(
+            "port: 4222\nwebsocket {\n  port: 8443\n  tls { cert_file: \"/no/cert.pem\", key_file: \"/no/key.pem\" }\n}",
+        )
+        .unwrap_err();
+        assert!(
+            errors[0].starts_with("4:3: invalid option: websocket tls"),
+            "{errors:?}"
         );
     }
 }

@@ -173,7 +173,7 @@ impl WebsocketOptions {
 fn not_yet(key: &Key, what: &str) -> ConfError {
     ConfError::at(
         &key.span,
-        format!("{:?}: {what} is not supported yet", key.name),
+        format!("{:?} is not supported yet ({what})", key.name),
     )
 }
 

@@ -9,7 +9,9 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_starling");
 
-/// Where Starling deliberately disagrees with `nats-server -t`.
+/// Where Starling deliberately disagrees with `nats-server -t` because
+/// nats-server is wrong: it accepts nonsense, or `-t` passes a file the
+/// server then refuses to start with.
 const EXCEPTIONS: &[(&str, &str)] = &[
     (
         "err/0001_nonsense_brackets.conf",
@@ -60,17 +62,18 @@ const EXCEPTIONS: &[(&str, &str)] = &[
         "nats-server finds this only at start-up (websocket token not compatible with users)",
     ),
     (
-        "err/0047_account_exports_not_supported_yet.conf",
-        "account exports and imports are not supported yet",
-    ),
-    (
-        "err/0038_cluster_not_supported_yet.conf",
-        "clustering is not supported",
-    ),
-    (
         "ok/0020_durations_seconds.conf",
         "nats-server -t fails on its own warning for durations given in seconds, yet nats-server starts with them",
     ),
+];
+
+/// Valid nats-server files that use what Starling does not support yet.
+/// Starling must refuse them, naming the option and saying "not supported
+/// yet" (the configuration issue's rule: an option that is not supported
+/// is refused at start-up, never ignored).
+const NOT_SUPPORTED: &[&str] = &[
+    "err/0038_cluster_not_supported_yet.conf",
+    "err/0047_account_exports_not_supported_yet.conf",
 ];
 
 fn corpus() -> PathBuf {
@@ -141,6 +144,15 @@ fn starling_check_agrees_with_the_corpus_and_nats_server() {
             }
             if live {
                 let (nats_valid, nats_text) = check("nats-server", &path);
+                let unsupported = NOT_SUPPORTED.contains(&name.as_str());
+                if unsupported {
+                    if !nats_valid || !text.contains("is not supported yet") {
+                        failures.push(format!(
+                            "{name}: listed as not supported: nats-server valid={nats_valid}, starling said:\n{text}"
+                        ));
+                    }
+                    continue;
+                }
                 let excepted = EXCEPTIONS.iter().any(|(file, _)| *file == name);
                 if nats_valid != valid && !excepted {
                     failures.push(format!("{name}: nats-server valid={nats_valid}, starling valid={valid}\n{nats_text}"));
