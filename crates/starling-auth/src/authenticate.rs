@@ -650,7 +650,7 @@ mod tests {
             vec!["not a valid user nkey: \"UABC\""]
         );
         assert!(
-            errors("accounts { A { users: [{user: b, password: c}], exports: [] } }")[0]
+            errors("accounts { A { users: [{user: b, password: c}], mappings: {} } }")[0]
                 .contains("not supported yet")
         );
     }
@@ -675,7 +675,7 @@ mod tests {
                 .map(|e| e.message.clone())
                 .collect::<Vec<_>>()
         };
-        assert!(errors("accounts { A { exports: [] } }")[0].contains("not supported yet"));
+        assert!(errors("accounts { A { mappings: {} } }")[0].contains("not supported yet"));
         assert_eq!(
             errors("authorization { token: t }\naccounts { A {} }"),
             vec!["Can not have a token and accounts"]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use starling_conf::{ConfError, Key, Map, Value, ValueKind};
 
+use crate::links::{Export, Import, check as check_links, read_exports, read_imports};
 use crate::nkey::{NkeyRole, PublicNkey};
 use crate::operator::OperatorMode;
 use crate::permissions::read_permissions;
@@ -105,6 +106,10 @@ pub struct AuthConfig {
     pub websocket: WebsocketAuth,
     /// Accounts (`accounts { NAME { users: [...] } }`), in file order.
     pub accounts: Vec<String>,
+    /// Every account's `exports`, in file order.
+    pub exports: Vec<Export>,
+    /// Every account's `imports`, in file order.
+    pub imports: Vec<Import>,
     /// Operator mode (trusted operators and their accounts).
     pub operator: Option<OperatorMode>,
 }
@@ -248,7 +253,16 @@ impl AuthConfig {
                             ..u
                         }));
                     }),
-                    "exports" | "imports" => Err(not_yet(key, "account exports and imports")),
+                    "exports" => {
+                        let exports = read_exports(&name.name, value, errors);
+                        self.exports.extend(exports);
+                        Ok(())
+                    }
+                    "imports" => {
+                        let imports = read_imports(&name.name, value, errors);
+                        self.imports.extend(imports);
+                        Ok(())
+                    }
                     "jetstream" | "mappings" | "limits" | "nkey" | "default_permissions" => {
                         Err(not_yet(key, "this account setting"))
                     }
@@ -259,6 +273,7 @@ impl AuthConfig {
                 }
             }
         }
+        errors.extend(check_links(&self.accounts, &self.exports, &self.imports));
         let mut seen = std::collections::HashSet::new();
         for user in &self.users {
             if !seen.insert(user.name.clone()) {

@@ -86,6 +86,10 @@ pub struct NatsClaims {
     /// Largest payload a user may publish; -1 (or absent): no limit.
     #[serde(default = "no_limit")]
     pub payload: i64,
+    /// An account's exports (read only to refuse them: not supported yet).
+    pub exports: Vec<serde_json::Value>,
+    /// An account's imports (likewise).
+    pub imports: Vec<serde_json::Value>,
 }
 
 fn no_limit() -> i64 {
@@ -105,6 +109,8 @@ impl Default for NatsClaims {
             revocations: HashMap::new(),
             subs: -1,
             payload: -1,
+            exports: Vec::new(),
+            imports: Vec::new(),
         }
     }
 }

@@ -13,7 +13,7 @@
 //! the `websocket` block, the websocket `authorization` override, and the
 //! `user_cookie` / `pass_cookie` / `token_cookie` credentials of websocket
 //! clients; nkey users (`nkey: U…`) signing the INFO nonce; permissions,
-//! `allow_responses` and accounts.
+//! `allow_responses`, accounts and their exports and imports ([`links`]).
 //!
 //! ```
 //! use starling_auth::{AuthConfig, AuthRequest, Authenticator, ConnectionKind};
@@ -41,6 +41,7 @@ mod authenticate;
 mod config;
 pub mod jwt;
 mod kind;
+pub mod links;
 pub mod nkey;
 mod operator;
 mod permissions;

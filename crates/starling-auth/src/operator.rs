@@ -142,6 +142,11 @@ impl OperatorMode {
                 "resolver_preload {key}: not issued by a trusted operator"
             )));
         }
+        if !claims.nats.exports.is_empty() || !claims.nats.imports.is_empty() {
+            return Err(value.error(format!(
+                "resolver_preload {key}: exports and imports in account JWTs are not supported yet"
+            )));
+        }
         Ok(AccountJwt {
             key: claims.sub,
             name: claims.name,
@@ -187,4 +192,60 @@ pub(crate) fn permissions_of(claims: &Claims) -> Option<Arc<Permissions>> {
             responses: None,
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use ed25519_dalek::{Signer, SigningKey};
+
+    use crate::AuthConfig;
+    use crate::nkey::{NkeyRole, encode_public};
+
+    /// A JWT signed by `signer`, as nsc makes them.
+    fn jwt(signer: &SigningKey, issuer: &str, claims: serde_json::Value) -> String {
+        let b64 = |bytes: &[u8]| data_encoding::BASE64URL_NOPAD.encode(bytes);
+        let head = b64(br#"{"typ":"JWT","alg":"ed25519-nkey"}"#);
+        let mut claims = claims;
+        claims["iss"] = issuer.into();
+        let body = b64(claims.to_string().as_bytes());
+        let signed = format!("{head}.{body}");
+        let signature = signer.sign(signed.as_bytes());
+        format!("{signed}.{}", b64(&signature.to_bytes()))
+    }
+
+    #[test]
+    fn account_jwt_exports_and_imports_are_refused() {
+        let operator = SigningKey::from_bytes(&[7; 32]);
+        let account = SigningKey::from_bytes(&[9; 32]);
+        let operator_key = encode_public(NkeyRole::Operator, operator.verifying_key().as_bytes());
+        let account_key = encode_public(NkeyRole::Account, account.verifying_key().as_bytes());
+        let operator_jwt = jwt(
+            &operator,
+            &operator_key,
+            serde_json::json!({ "sub": operator_key, "name": "op", "nats": { "type": "operator" } }),
+        );
+        let config = |nats: serde_json::Value| {
+            let account_jwt = jwt(
+                &operator,
+                &operator_key,
+                serde_json::json!({ "sub": account_key, "name": "A", "nats": nats }),
+            );
+            let text = format!(
+                "operator: \"{operator_jwt}\"\nresolver: MEMORY\nresolver_preload {{ {account_key}: \"{account_jwt}\" }}\n"
+            );
+            AuthConfig::from_config(&starling_conf::parse_str(&text).unwrap())
+        };
+        assert!(config(serde_json::json!({ "type": "account" })).is_ok());
+        let refused = config(serde_json::json!({
+            "type": "account",
+            "exports": [ { "name": "s", "subject": "s.>", "type": "stream" } ]
+        }))
+        .unwrap_err();
+        assert!(
+            refused[0]
+                .to_string()
+                .contains("exports and imports in account JWTs are not supported yet"),
+            "{refused:?}"
+        );
+    }
 }

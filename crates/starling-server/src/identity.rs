@@ -33,6 +33,15 @@ impl FastRng {
     pub(crate) fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
     }
+
+    /// Sixteen letters and digits: a reply-subject token.
+    pub(crate) fn token(&mut self) -> String {
+        const ALPHABET: &[u8; 62] =
+            b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+        (0..16)
+            .map(|_| char::from(ALPHABET[self.below(ALPHABET.len())]))
+            .collect()
+    }
 }
 
 /// A nonce for a client to sign (nkey and JWT authentication): 16 random

@@ -23,6 +23,7 @@
 mod client;
 mod config;
 mod identity;
+mod links;
 mod options;
 mod server;
 mod tls;

@@ -51,6 +51,8 @@ pub(crate) struct Shared {
     global: AccountRouter,
     /// Each configured account's router: accounts share no subjects.
     accounts: HashMap<String, AccountRouter>,
+    /// Exports and imports, by account (only accounts that have some).
+    links: HashMap<String, Arc<crate::links::AccountLinks>>,
     pub(crate) auth: Authenticator,
     info: ServerInfo,
     clients: DashMap<u64, Arc<ClientLink>>,
@@ -94,14 +96,16 @@ impl Server {
         tracing::info!("  Version:  {STARLING_VERSION} (protocol of nats-server {NATS_VERSION})");
         tracing::info!("  Name:     {}", info.server_name);
         tracing::info!("  ID:       {}", info.server_id);
+        let accounts: HashMap<String, AccountRouter> = options
+            .auth
+            .accounts
+            .iter()
+            .map(|name| (name.clone(), Arc::new(Router::new())))
+            .collect();
         let shared = Arc::new(Shared {
             global: Arc::new(Router::new()),
-            accounts: options
-                .auth
-                .accounts
-                .iter()
-                .map(|name| (name.clone(), Arc::new(Router::new())))
-                .collect(),
+            links: crate::links::build(&options.auth, &accounts),
+            accounts,
             auth: Authenticator::new(options.auth.clone()),
             info,
             clients: DashMap::new(),
@@ -350,6 +354,14 @@ impl Shared {
         account
             .and_then(|name| self.accounts.get(name))
             .map_or_else(|| Arc::clone(&self.global), Arc::clone)
+    }
+
+    /// The account's exports and imports, if it has any.
+    pub(crate) fn account_links(
+        &self,
+        account: Option<&str>,
+    ) -> Option<Arc<crate::links::AccountLinks>> {
+        account.and_then(|name| self.links.get(name)).cloned()
     }
 
     /// Removes one subscription from the router and from its connection.

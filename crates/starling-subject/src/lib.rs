@@ -24,6 +24,10 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod transform;
+
+pub use transform::{SubjectTransform, TransformError, is_subset};
+
 use bytes::Bytes;
 
 /// The token separator.

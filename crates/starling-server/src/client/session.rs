@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use starling_proto::{
     ClientOp, Connect, ErrReply, ParserLimits, ProtoError, Publish, ServerInfo, Subscribe,
     Unsubscribe, encode,
@@ -17,11 +17,13 @@ use starling_proto::{
 
 use std::collections::HashMap;
 
+use starling_auth::links::ResponseType;
 use starling_auth::{AuthRequest, ConnectionKind, Permissions};
 use starling_router::Matches;
 
 use super::link::{AccountRouter, ClientLink, CloseReason, Queued, SubHandle, Subscription};
 use crate::identity::FastRng;
+use crate::links::{AccountLinks, Pending, RESPONSE_PREFIX};
 use crate::server::Shared;
 
 /// Reply prefixes reserved for the server's own use (nats-server's
@@ -59,6 +61,8 @@ pub(crate) struct Session {
     publish_allowed: HashMap<Vec<u8>, bool>,
     /// The account's router: publishes and subscriptions stay inside it.
     router: AccountRouter,
+    /// The account's exports and imports, if it has any.
+    links: Option<Arc<AccountLinks>>,
     /// The nonce sent in INFO, for nkey signatures.
     nonce: String,
     /// When the user's JWT expires: the connection is closed then.
@@ -115,6 +119,7 @@ impl Session {
             permissions: None,
             publish_allowed: HashMap::new(),
             router,
+            links: None,
             nonce,
             expires_at: None,
             user_max_payload: None,
@@ -360,23 +365,14 @@ impl Session {
         }
         self.ok();
         let matches = self.lookup(subject);
-        let mut delivered = false;
-        for SubHandle(sub) in &matches.plain {
-            if self.is_own_echo(sub) {
-                continue;
-            }
-            delivered |= self.deliver(sub, publish);
-        }
-        for group in &matches.queues {
-            let members = &group.members;
-            let start = self.rng.below(members.len());
-            for i in 0..members.len() {
-                let SubHandle(sub) = &members[(start + i) % members.len()];
-                if !self.is_own_echo(sub) && self.deliver(sub, publish) {
-                    delivered = true;
-                    break;
-                }
-            }
+        let route = Route {
+            subject,
+            reply: publish.reply(),
+            message: None,
+        };
+        let mut delivered = self.deliver_all(&matches, publish, route);
+        if let Some(links) = self.links.clone() {
+            delivered |= self.cross_accounts(&links, publish);
         }
         if !delivered
             && self.no_responders
@@ -386,6 +382,103 @@ impl Session {
             self.send_with(|out| encode::no_responders(out, reply, &sub.sid));
         }
         Ok(())
+    }
+
+    /// Delivers to every plain match and one member of each queue group.
+    fn deliver_all(
+        &mut self,
+        matches: &Matches<SubHandle>,
+        publish: &Publish,
+        route: Route<'_>,
+    ) -> bool {
+        let mut delivered = false;
+        for SubHandle(sub) in &matches.plain {
+            if self.is_own_echo(sub) {
+                continue;
+            }
+            delivered |= self.deliver(sub, publish, route);
+        }
+        for group in &matches.queues {
+            let members = &group.members;
+            let start = self.rng.below(members.len());
+            for i in 0..members.len() {
+                let SubHandle(sub) = &members[(start + i) % members.len()];
+                if !self.is_own_echo(sub) && self.deliver(sub, publish, route) {
+                    delivered = true;
+                    break;
+                }
+            }
+        }
+        delivered
+    }
+
+    /// Exports and imports: a response owed to another account, stream
+    /// importers of this subject, and a service this account imports.
+    fn cross_accounts(&mut self, links: &AccountLinks, publish: &Publish) -> bool {
+        let subject = publish.subject();
+        let mut delivered = false;
+        let mut mapped = Vec::new();
+        if subject.starts_with(RESPONSE_PREFIX)
+            && let Some((importer, reply)) = links.responses.take(subject)
+        {
+            let matches = importer.lookup(&reply);
+            let route = Route {
+                subject: &reply,
+                reply: None,
+                message: None,
+            };
+            delivered |= self.deliver_all(&matches, publish, route);
+        }
+        for feed in &links.streams {
+            if !starling_subject::matches(&feed.filter, subject) {
+                continue;
+            }
+            let local = match &feed.transform {
+                Some(transform) if transform.apply(subject, &mut mapped) => &mapped[..],
+                Some(_) => continue,
+                None => subject,
+            };
+            let matches = feed.importer.lookup(local);
+            let route = Route {
+                subject: local,
+                reply: publish.reply(),
+                message: None,
+            };
+            delivered |= self.deliver_all(&matches, publish, route);
+        }
+        let Some(service) = links
+            .services
+            .iter()
+            .find(|s| starling_subject::matches(&s.local, subject))
+        else {
+            return delivered;
+        };
+        let target = match &service.transform {
+            Some(transform) if transform.apply(subject, &mut mapped) => &mapped[..],
+            Some(_) => return delivered,
+            None => subject,
+        };
+        let reply = publish.reply().map(|reply| {
+            let token = self.rng.token();
+            service.responses.open(
+                &token,
+                Pending {
+                    importer: Arc::clone(&self.router),
+                    reply: Bytes::copy_from_slice(reply),
+                    once: service.response == ResponseType::Singleton,
+                    until: std::time::Instant::now() + service.threshold,
+                },
+            )
+        });
+        let message = with_request_info(publish, &links.name);
+        let matches = service.exporter.lookup(target);
+        let route = Route {
+            subject: target,
+            reply: reply.as_deref(),
+            message: Some(&message),
+        };
+        delivered |= self.deliver_all(&matches, publish, route);
+        delivered
     }
 
     fn lookup(&mut self, subject: &[u8]) -> Arc<Matches<SubHandle>> {
@@ -410,6 +503,7 @@ impl Session {
     /// it happens at authentication).
     fn set_account(&mut self, account: Option<&str>) {
         self.router = self.shared.account_router(account);
+        self.links = self.shared.account_links(account);
         self.last_lookup = LastLookup::default();
     }
 
@@ -445,9 +539,9 @@ impl Session {
     }
 
     /// Queues one message for `sub`; false when it could not take it.
-    fn deliver(&mut self, sub: &Arc<Subscription>, publish: &Publish) -> bool {
+    fn deliver(&mut self, sub: &Arc<Subscription>, publish: &Publish, route: Route<'_>) -> bool {
         let client = &sub.client;
-        if client.is_closed() || client.delivery_denied(sub, publish.subject()) {
+        if client.is_closed() || client.delivery_denied(sub, route.subject) {
             return false;
         }
         let count = sub.delivered.fetch_add(1, Ordering::Relaxed) + 1;
@@ -456,13 +550,13 @@ impl Session {
             return false;
         }
         let with_headers = client.headers.load(Ordering::Relaxed);
-        let queued = client.queue(|out| encode_delivery(out, sub, publish, with_headers));
+        let queued = client.queue(|out| encode_delivery(out, sub, publish, route, with_headers));
         match queued {
             Queued::WakeWriter => self.wakes.push(Arc::clone(client)),
             Queued::Ok => {}
             Queued::Refused => return false,
         }
-        if let Some(reply) = publish.reply() {
+        if let Some(reply) = route.reply {
             client.note_reply(reply);
         }
         if max > 0 && count == max {
@@ -570,8 +664,96 @@ impl Session {
 
 /// `MSG` or `HMSG` for one subscriber. Headers go only to clients that
 /// announced them; others get the payload alone, as nats-server does.
-fn encode_delivery(out: &mut BytesMut, sub: &Subscription, publish: &Publish, with_headers: bool) {
-    let (subject, sid, reply) = (publish.subject(), &sub.sid[..], publish.reply());
+/// The subject and reply a delivery carries: the publisher's, or mapped by
+/// an account import (which may also add a header).
+#[derive(Debug, Clone, Copy)]
+struct Route<'a> {
+    subject: &'a [u8],
+    reply: Option<&'a [u8]>,
+    /// Headers and payload that replace the publisher's.
+    message: Option<&'a HeadedMessage>,
+}
+
+/// A message rebuilt with a header block of its own.
+#[derive(Debug)]
+struct HeadedMessage {
+    bytes: Vec<u8>,
+    header_len: usize,
+}
+
+/// The request with nats-server's `Nats-Request-Info` header naming the
+/// requester's account (replacing one the client set), as a service in
+/// another account receives it.
+fn with_request_info(publish: &Publish, account: &str) -> HeadedMessage {
+    let mut info = String::from("{\"acc\":\"");
+    for c in account.chars() {
+        match c {
+            '"' | '\\' => {
+                info.push('\\');
+                info.push(c);
+            }
+            c if c.is_control() => info.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => info.push(c),
+        }
+    }
+    info.push_str("\"}");
+    let mut bytes = Vec::with_capacity(publish.message().len() + info.len() + 40);
+    let headers = publish.headers();
+    if publish.has_headers() && headers.ends_with(b"\r\n\r\n") {
+        let block = &headers[..headers.len() - 2];
+        for line in block.split_inclusive(|&b| b == b'\n') {
+            let name = line.split(|&b| b == b':').next().unwrap_or_default();
+            if !name.eq_ignore_ascii_case(REQUEST_INFO_HEADER) {
+                bytes.extend_from_slice(line);
+            }
+        }
+    } else {
+        bytes.extend_from_slice(b"NATS/1.0\r\n");
+    }
+    bytes.extend_from_slice(REQUEST_INFO_HEADER);
+    bytes.extend_from_slice(b": ");
+    bytes.extend_from_slice(info.as_bytes());
+    bytes.extend_from_slice(b"\r\n\r\n");
+    let header_len = bytes.len();
+    bytes.extend_from_slice(publish.payload());
+    HeadedMessage { bytes, header_len }
+}
+
+/// The header a service import adds, as nats-server does.
+const REQUEST_INFO_HEADER: &[u8] = b"Nats-Request-Info";
+
+fn encode_delivery(
+    out: &mut BytesMut,
+    sub: &Subscription,
+    publish: &Publish,
+    route: Route<'_>,
+    with_headers: bool,
+) {
+    let (subject, sid, reply) = (route.subject, &sub.sid[..], route.reply);
+    if let Some(message) = route.message {
+        if with_headers {
+            let header_token = message.header_len.to_string();
+            let size_token = message.bytes.len().to_string();
+            encode::hmsg(
+                out,
+                subject,
+                sid,
+                reply,
+                header_token.as_bytes(),
+                size_token.as_bytes(),
+                &message.bytes,
+            );
+        } else {
+            encode::msg(
+                out,
+                subject,
+                sid,
+                reply,
+                &message.bytes[message.header_len..],
+            );
+        }
+        return;
+    }
     match publish.header_token() {
         Some(header_token) if publish.has_headers() && with_headers => {
             encode::hmsg(

@@ -1,0 +1,197 @@
+//! Account exports and imports at run time: which messages published in
+//! one account are also delivered in another, and how service responses
+//! find their way back.
+//!
+//! Built once at start-up from `starling_auth`'s checked exports and
+//! imports. Each account gets an [`AccountLinks`]: the stream imports its
+//! publishes feed (as exporter), the service imports its publishes may be
+//! requests for (as importer), and the responses it owes (as exporter: a
+//! request crossing into it carries a fresh `_R_.` reply subject, and a
+//! publish there is delivered to the requester's reply subject in the
+//! importing account, once for a singleton service, or until the
+//! threshold passes for streamed and chunked ones).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use starling_auth::links::{ExportKind, ImportKind, ResponseType};
+use starling_auth::{AuthConfig, links::Import};
+use starling_subject::SubjectTransform;
+
+use crate::client::AccountRouter;
+
+/// The prefix of reply subjects made for requests crossing accounts.
+pub(crate) const RESPONSE_PREFIX: &[u8] = b"_R_.";
+/// Pending responses past which expired ones are swept on insert.
+const SWEEP_AT: usize = 1024;
+
+/// Where a message published in the exporter also goes.
+#[derive(Debug)]
+pub(crate) struct StreamFeed {
+    /// The import's subject (a filter in the exporter).
+    pub(crate) filter: Bytes,
+    pub(crate) importer: AccountRouter,
+    /// The local subject; `None` keeps the exporter's.
+    pub(crate) transform: Option<SubjectTransform>,
+}
+
+/// A service the importer may send requests to.
+#[derive(Debug)]
+pub(crate) struct ServiceRoute {
+    /// The local subject (a filter in the importer).
+    pub(crate) local: Bytes,
+    pub(crate) exporter: AccountRouter,
+    /// The exporter's subject; `None` keeps the local one.
+    pub(crate) transform: Option<SubjectTransform>,
+    /// The exporter's table of responses owed.
+    pub(crate) responses: Arc<Responses>,
+    pub(crate) response: ResponseType,
+    pub(crate) threshold: Duration,
+}
+
+/// A response route: publishes on the `_R_.` subject go to `reply` in the
+/// importer.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub(crate) importer: AccountRouter,
+    pub(crate) reply: Bytes,
+    pub(crate) once: bool,
+    pub(crate) until: Instant,
+}
+
+/// Responses one account owes, by their `_R_.` subject.
+#[derive(Debug, Default)]
+pub(crate) struct Responses {
+    pending: DashMap<Bytes, Pending>,
+}
+
+impl Responses {
+    /// Records a route and returns its reply subject.
+    pub(crate) fn open(&self, token: &str, pending: Pending) -> Bytes {
+        if self.pending.len() >= SWEEP_AT {
+            let now = Instant::now();
+            self.pending.retain(|_, p| p.until > now);
+        }
+        let mut subject = RESPONSE_PREFIX.to_vec();
+        subject.extend_from_slice(token.as_bytes());
+        let subject = Bytes::from(subject);
+        self.pending.insert(subject.clone(), pending);
+        subject
+    }
+
+    /// The importer and reply subject for a publish on `subject`, if it is
+    /// a live response route (a singleton's is used up).
+    pub(crate) fn take(&self, subject: &[u8]) -> Option<(AccountRouter, Bytes)> {
+        let now = Instant::now();
+        let (once, expired) = {
+            let entry = self.pending.get(subject)?;
+            (entry.once, entry.until <= now)
+        };
+        if expired || once {
+            let (_, pending) = self.pending.remove(subject)?;
+            return (!expired).then_some((pending.importer, pending.reply));
+        }
+        let entry = self.pending.get(subject)?;
+        Some((Arc::clone(&entry.importer), entry.reply.clone()))
+    }
+}
+
+/// One account's links.
+#[derive(Debug, Default)]
+pub(crate) struct AccountLinks {
+    /// The account's name (for the `Nats-Request-Info` header).
+    pub(crate) name: String,
+    pub(crate) streams: Vec<StreamFeed>,
+    pub(crate) services: Vec<ServiceRoute>,
+    pub(crate) responses: Arc<Responses>,
+}
+
+/// Every account's links, by account name; accounts without any are left
+/// out, so their publishes pay nothing.
+pub(crate) fn build(
+    auth: &AuthConfig,
+    routers: &HashMap<String, AccountRouter>,
+) -> HashMap<String, Arc<AccountLinks>> {
+    let mut links: HashMap<String, AccountLinks> = HashMap::new();
+    // Every exporter of a service has a responses table before any route
+    // refers to it.
+    for export in &auth.exports {
+        links.entry(export.account.clone()).or_default();
+    }
+    let responses: HashMap<String, Arc<Responses>> = links
+        .iter()
+        .map(|(name, l)| (name.clone(), Arc::clone(&l.responses)))
+        .collect();
+    for import in &auth.imports {
+        let (Some(importer), Some(exporter)) =
+            (routers.get(&import.account), routers.get(&import.from))
+        else {
+            continue;
+        };
+        // Checked at start-up: a bad mapping never gets here.
+        let Ok(transform) = import.transform() else {
+            continue;
+        };
+        match &import.kind {
+            ImportKind::Stream { .. } => {
+                links
+                    .entry(import.from.clone())
+                    .or_default()
+                    .streams
+                    .push(StreamFeed {
+                        filter: Bytes::from(import.subject.clone()),
+                        importer: Arc::clone(importer),
+                        transform,
+                    });
+            }
+            ImportKind::Service { to } => {
+                let (response, threshold) = service_terms(auth, import);
+                let Some(table) = responses.get(&import.from) else {
+                    continue;
+                };
+                links
+                    .entry(import.account.clone())
+                    .or_default()
+                    .services
+                    .push(ServiceRoute {
+                        local: Bytes::from(to.clone()),
+                        exporter: Arc::clone(exporter),
+                        transform,
+                        responses: Arc::clone(table),
+                        response,
+                        threshold,
+                    });
+            }
+        }
+    }
+    links
+        .into_iter()
+        .map(|(name, mut l)| {
+            l.name.clone_from(&name);
+            (name, Arc::new(l))
+        })
+        .collect()
+}
+
+/// The response type and threshold of the export covering `import`.
+fn service_terms(auth: &AuthConfig, import: &Import) -> (ResponseType, Duration) {
+    auth.exports
+        .iter()
+        .filter(|e| e.account == import.from)
+        .find_map(|e| match e.kind {
+            ExportKind::Service {
+                response,
+                threshold,
+            } if starling_subject::is_subset(import.subject.as_bytes(), e.subject.as_bytes()) => {
+                Some((response, threshold))
+            }
+            _ => None,
+        })
+        .unwrap_or((
+            ResponseType::Singleton,
+            starling_auth::links::DEFAULT_RESPONSE_THRESHOLD,
+        ))
+}

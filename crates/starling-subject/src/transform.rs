@@ -1,0 +1,258 @@
+//! Subject transforms and subset checks, for account exports and imports.
+//!
+//! An import names a subject in the exporting account and, with `to` (or a
+//! stream's `prefix`), the subject it has in the importing account. The
+//! mapping is nats-server's: wildcard tokens of the source are carried into
+//! the destination, by position (`*` and `>` in the destination take the
+//! source's wildcards in order) or by number (`$1`, `{{wildcard(1)}}`).
+//! Written here once so configuration checks and delivery agree.
+
+use crate::{SINGLE_WILDCARD, TAIL_WILDCARD, tokens};
+
+/// True when every subject `filter` matches is also matched by `of`: the
+/// rule for an import (`filter`) being covered by an export (`of`).
+pub fn is_subset(filter: &[u8], of: &[u8]) -> bool {
+    let mut mine = tokens(filter);
+    for theirs in tokens(of) {
+        if theirs == TAIL_WILDCARD {
+            return mine.next().is_some();
+        }
+        match mine.next() {
+            Some(t) if t == TAIL_WILDCARD => return false,
+            Some(t) if t == SINGLE_WILDCARD && theirs != SINGLE_WILDCARD => return false,
+            Some(t) if theirs == SINGLE_WILDCARD || t == theirs => {}
+            _ => return false,
+        }
+    }
+    mine.next().is_none()
+}
+
+/// Why a transform could not be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransformError {
+    /// The destination refers to a wildcard the source does not have.
+    NoSuchWildcard(usize),
+    /// The destination has more positional wildcards than the source.
+    TooManyWildcards,
+    /// The destination uses `>` but the source does not end in `>`.
+    NoTailWildcard,
+    /// A `{{...}}` function other than `wildcard(N)`.
+    UnsupportedFunction(String),
+}
+
+impl std::fmt::Display for TransformError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NoSuchWildcard(n) => write!(f, "no wildcard number {n} in the source subject"),
+            Self::TooManyWildcards => {
+                f.write_str("the destination has more wildcards than the source")
+            }
+            Self::NoTailWildcard => f.write_str("'>' in the destination needs '>' in the source"),
+            Self::UnsupportedFunction(text) => {
+                write!(f, "mapping function {text} is not supported yet")
+            }
+        }
+    }
+}
+
+impl std::error::Error for TransformError {}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Literal(Vec<u8>),
+    /// The source's `*` number N (0-based).
+    Wildcard(usize),
+    /// What the source's `>` matched.
+    Tail,
+}
+
+/// A mapping from subjects matching `source` to `destination`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectTransform {
+    source: Vec<u8>,
+    parts: Vec<Part>,
+}
+
+impl SubjectTransform {
+    /// Builds the mapping; `destination` may use `*`, `>`, `$N` and
+    /// `{{wildcard(N)}}` to carry the source's wildcards.
+    pub fn new(source: &[u8], destination: &[u8]) -> Result<Self, TransformError> {
+        let stars = tokens(source).filter(|t| *t == SINGLE_WILDCARD).count();
+        let tail = tokens(source).last() == Some(TAIL_WILDCARD);
+        let mut next_star = 0;
+        let mut parts = Vec::new();
+        for token in tokens(destination) {
+            let part = if token == SINGLE_WILDCARD {
+                next_star += 1;
+                if next_star > stars {
+                    return Err(TransformError::TooManyWildcards);
+                }
+                Part::Wildcard(next_star - 1)
+            } else if token == TAIL_WILDCARD {
+                if !tail {
+                    return Err(TransformError::NoTailWildcard);
+                }
+                Part::Tail
+            } else if let Some(n) = wildcard_reference(token)? {
+                if n == 0 || n > stars {
+                    return Err(TransformError::NoSuchWildcard(n));
+                }
+                Part::Wildcard(n - 1)
+            } else {
+                Part::Literal(token.to_vec())
+            };
+            parts.push(part);
+        }
+        Ok(Self {
+            source: source.to_vec(),
+            parts,
+        })
+    }
+
+    /// A transform that puts `prefix.` in front of any subject (a stream
+    /// import's `prefix`).
+    pub fn prefix(prefix: &[u8]) -> Self {
+        Self {
+            source: TAIL_WILDCARD.to_vec(),
+            parts: vec![Part::Literal(prefix.to_vec()), Part::Tail],
+        }
+    }
+
+    /// Writes the mapped `subject` into `out` (cleared first); false when
+    /// `subject` does not match the source.
+    pub fn apply(&self, subject: &[u8], out: &mut Vec<u8>) -> bool {
+        out.clear();
+        let mut captured: [&[u8]; 16] = [&[]; 16];
+        let mut star = 0;
+        let mut tail: &[u8] = &[];
+        let mut offset = 0;
+        let mut theirs = tokens(subject);
+        let mut ended = false;
+        for token in tokens(&self.source) {
+            if token == TAIL_WILDCARD {
+                if offset >= subject.len() {
+                    return false;
+                }
+                tail = &subject[offset..];
+                ended = true;
+                break;
+            }
+            let Some(this) = theirs.next() else {
+                return false;
+            };
+            offset += this.len() + 1;
+            if token == SINGLE_WILDCARD {
+                if let Some(slot) = captured.get_mut(star) {
+                    *slot = this;
+                }
+                star += 1;
+            } else if token != this {
+                return false;
+            }
+        }
+        if !ended && theirs.next().is_some() {
+            return false;
+        }
+        for (i, part) in self.parts.iter().enumerate() {
+            if i > 0 {
+                out.push(b'.');
+            }
+            match part {
+                Part::Literal(text) => out.extend_from_slice(text),
+                Part::Wildcard(n) => {
+                    out.extend_from_slice(captured.get(*n).copied().unwrap_or_default());
+                }
+                Part::Tail => out.extend_from_slice(tail),
+            }
+        }
+        true
+    }
+}
+
+/// `$N` or `{{wildcard(N)}}` → Some(N); another `{{...}}` is refused.
+fn wildcard_reference(token: &[u8]) -> Result<Option<usize>, TransformError> {
+    let text = String::from_utf8_lossy(token);
+    if let Some(number) = text.strip_prefix('$') {
+        return Ok(number.parse().ok());
+    }
+    let Some(inner) = text.strip_prefix("{{").and_then(|t| t.strip_suffix("}}")) else {
+        return Ok(None);
+    };
+    let compact: String = inner.chars().filter(|c| !c.is_whitespace()).collect();
+    let lower = compact.to_ascii_lowercase();
+    match lower
+        .strip_prefix("wildcard(")
+        .and_then(|t| t.strip_suffix(')'))
+        .and_then(|n| n.parse().ok())
+    {
+        Some(n) => Ok(Some(n)),
+        None => Err(TransformError::UnsupportedFunction(text.into_owned())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(source: &str, destination: &str, subject: &str) -> Option<String> {
+        let transform = SubjectTransform::new(source.as_bytes(), destination.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        transform
+            .apply(subject.as_bytes(), &mut out)
+            .then(|| String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn subsets() {
+        assert!(is_subset(b"a.b", b"a.>"));
+        assert!(is_subset(b"a.*", b"a.>"));
+        assert!(is_subset(b"a.>", b"a.>"));
+        assert!(is_subset(b"a.*.c", b"a.*.*"));
+        assert!(is_subset(b"a.b.c", b"a.*.c"));
+        assert!(!is_subset(b"a.>", b"a.*"));
+        assert!(!is_subset(b"a.*", b"a.b"));
+        assert!(!is_subset(b"a", b"a.>"));
+        assert!(!is_subset(b"a.b.c", b"a.b"));
+        assert!(!is_subset(b"a.b", b"a.b.c"));
+    }
+
+    #[test]
+    fn mappings() {
+        assert_eq!(map("a.b", "x.y", "a.b").as_deref(), Some("x.y"));
+        assert_eq!(map("a.b", "x.y", "a.c"), None);
+        assert_eq!(map("a.*.c", "x.*", "a.1.c").as_deref(), Some("x.1"));
+        assert_eq!(map("a.*.*", "x.$2.$1", "a.1.2").as_deref(), Some("x.2.1"));
+        assert_eq!(
+            map("a.*.*", "x.{{wildcard(2)}}", "a.1.2").as_deref(),
+            Some("x.2")
+        );
+        assert_eq!(map("a.>", "x.>", "a.1.2.3").as_deref(), Some("x.1.2.3"));
+        assert_eq!(map("a.>", "x.>", "a"), None);
+        assert_eq!(map("a.*", "x.*", "a.1.2"), None);
+        let prefix = SubjectTransform::prefix(b"p");
+        let mut out = Vec::new();
+        assert!(prefix.apply(b"a.b", &mut out));
+        assert_eq!(out, b"p.a.b");
+    }
+
+    #[test]
+    fn refusals() {
+        assert_eq!(
+            SubjectTransform::new(b"a.*", b"x.*.*"),
+            Err(TransformError::TooManyWildcards)
+        );
+        assert_eq!(
+            SubjectTransform::new(b"a.*", b"x.$2"),
+            Err(TransformError::NoSuchWildcard(2))
+        );
+        assert_eq!(
+            SubjectTransform::new(b"a.*", b"x.>"),
+            Err(TransformError::NoTailWildcard)
+        );
+        assert!(matches!(
+            SubjectTransform::new(b"a.*", b"x.{{split(1,-)}}"),
+            Err(TransformError::UnsupportedFunction(_))
+        ));
+    }
+}
