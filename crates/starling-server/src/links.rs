@@ -13,6 +13,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -27,6 +28,10 @@ use crate::client::AccountRouter;
 pub(crate) const RESPONSE_PREFIX: &[u8] = b"_R_.";
 /// Pending responses past which expired ones are swept on insert.
 const SWEEP_AT: usize = 1024;
+/// The most responses one account may owe: requests nobody answers must
+/// not grow the table without bound within a threshold. Past it, the
+/// routes of an arbitrary eighth of the table are dropped to make room.
+const MAX_PENDING: usize = 65_536;
 
 /// Where a message published in the exporter also goes.
 #[derive(Debug)]
@@ -66,14 +71,40 @@ pub(crate) struct Pending {
 #[derive(Debug, Default)]
 pub(crate) struct Responses {
     pending: DashMap<Bytes, Pending>,
+    /// The size at which the next sweep runs: twice what the last one
+    /// left, so sweeping costs O(1) per request amortized.
+    next_sweep: AtomicUsize,
 }
 
 impl Responses {
     /// Records a route and returns its reply subject.
     pub(crate) fn open(&self, token: &str, pending: Pending) -> Bytes {
-        if self.pending.len() >= SWEEP_AT {
+        let len = self.pending.len();
+        if len >= SWEEP_AT.max(self.next_sweep.load(Ordering::Relaxed)) {
             let now = Instant::now();
             self.pending.retain(|_, p| p.until > now);
+            // Full of live routes: make room for an eighth more at once.
+            let excess = self
+                .pending
+                .len()
+                .saturating_sub(MAX_PENDING - MAX_PENDING / 8);
+            if excess > 0 {
+                let victims: Vec<Bytes> = self
+                    .pending
+                    .iter()
+                    .take(excess)
+                    .map(|e| e.key().clone())
+                    .collect();
+                for key in victims {
+                    self.pending.remove(&key);
+                }
+            }
+            let next = self
+                .pending
+                .len()
+                .saturating_mul(2)
+                .clamp(SWEEP_AT, MAX_PENDING);
+            self.next_sweep.store(next, Ordering::Relaxed);
         }
         let mut subject = RESPONSE_PREFIX.to_vec();
         subject.extend_from_slice(token.as_bytes());
@@ -194,4 +225,36 @@ fn service_terms(auth: &AuthConfig, import: &Import) -> (ResponseType, Duration)
             ResponseType::Singleton,
             starling_auth::links::DEFAULT_RESPONSE_THRESHOLD,
         ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(once: bool, ttl: Duration) -> Pending {
+        Pending {
+            importer: Arc::new(starling_router::Router::new()),
+            reply: Bytes::from_static(b"INBOX.1"),
+            once,
+            until: Instant::now() + ttl,
+        }
+    }
+
+    #[test]
+    fn singleton_once_streamed_until_expiry_and_bounded() {
+        let responses = Responses::default();
+        let once = responses.open("a", pending(true, Duration::from_secs(60)));
+        assert_eq!(&once[..], b"_R_.a");
+        assert!(responses.take(&once).is_some());
+        assert!(responses.take(&once).is_none());
+        let many = responses.open("b", pending(false, Duration::from_secs(60)));
+        assert!(responses.take(&many).is_some());
+        assert!(responses.take(&many).is_some());
+        let gone = responses.open("c", pending(false, Duration::ZERO));
+        assert!(responses.take(&gone).is_none());
+        for i in 0..MAX_PENDING + 10 {
+            responses.open(&i.to_string(), pending(true, Duration::from_secs(60)));
+        }
+        assert!(responses.pending.len() <= MAX_PENDING);
+    }
 }
