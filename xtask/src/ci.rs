@@ -141,6 +141,34 @@ const STEPS: &[Step] = &[
         ],
         needs: Some("fuzz"),
     },
+    Step {
+        label: "fuzz auth_config",
+        argv: &[
+            "cargo",
+            "fuzz",
+            "run",
+            "auth_config",
+            "fuzz/corpus/auth_config",
+            "fuzz/seeds/auth_config",
+            "--",
+            "-max_total_time=30",
+        ],
+        needs: Some("fuzz"),
+    },
+    Step {
+        label: "fuzz subject_transform",
+        argv: &[
+            "cargo",
+            "fuzz",
+            "run",
+            "subject_transform",
+            "fuzz/corpus/subject_transform",
+            "fuzz/seeds/subject_transform",
+            "--",
+            "-max_total_time=30",
+        ],
+        needs: Some("fuzz"),
+    },
 ];
 
 fn has_cargo_subcommand(name: &str) -> bool {

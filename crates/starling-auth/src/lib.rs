@@ -39,6 +39,7 @@
 
 mod authenticate;
 mod config;
+pub mod fuzzing;
 pub mod jwt;
 mod kind;
 pub mod links;

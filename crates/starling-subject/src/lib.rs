@@ -24,6 +24,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod fuzzing;
 mod transform;
 
 pub use transform::{SubjectTransform, TransformError, is_subset};
