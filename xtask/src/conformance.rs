@@ -49,12 +49,30 @@ const COMMON: &[&str] = &[
     "unsub_max",
     "max_payload",
     "auth_connection_types",
+    "accounts",
     "reconnect",
 ];
 /// Websocket only: a broker with `compression: true`, and wss://.
 const WEBSOCKET: &[&str] = &["compression", "wss"];
 /// Browser only: `allowed_origins` as a browser exercises it.
 const BROWSER: &[&str] = &["origin_allowed", "origin_refused"];
+
+/// The `accounts` broker: ORDERS exports a stream and a service, SHOP
+/// imports both under its own subjects.
+const ACCOUNTS: &str = r#"accounts {
+  ORDERS: {
+    users: [ { user: orders, password: secret } ]
+    exports: [ { stream: "orders.events.>" }, { service: "orders.lookup" } ]
+  }
+  SHOP: {
+    users: [ { user: shop, password: secret } ]
+    imports: [
+      { stream: { account: ORDERS, subject: "orders.events.>" }, prefix: "shop" }
+      { service: { account: ORDERS, subject: "orders.lookup" }, to: "lookup" }
+    ]
+  }
+}
+"#;
 
 /// The main broker's max_payload: small, so the clients must honour INFO.
 const MAX_PAYLOAD: u64 = 65_536;
@@ -383,13 +401,17 @@ struct Brokers {
     _users: Broker,
     users_tcp: u16,
     users_ws: u16,
+    /// Two accounts sharing a stream and a service.
+    _accounts: Broker,
+    accounts_tcp: u16,
+    accounts_ws: u16,
 }
 
 impl Brokers {
     fn start(starling: &Path, work: &Workdir, ready: &install::Ready) -> Result<Self, String> {
         let config = |name: &str| work.dir.join(format!("{name}.conf"));
         let log = |name: &str| work.logs.join(format!("broker-{name}.log"));
-        for name in ["main", "compression", "wss", "origins", "users"] {
+        for name in ["main", "compression", "wss", "origins", "users", "accounts"] {
             let _ = std::fs::remove_file(log(name));
         }
         let start = |name: &str, text: String, ports: &[u16], args: &[&str]| {
@@ -454,6 +476,15 @@ impl Brokers {
             &[users_tcp, users_ws],
             &[],
         )?;
+        let (accounts_tcp, accounts_ws) = (free_port()?, free_port()?);
+        let accounts = start(
+            "accounts",
+            format!(
+                "listen: \"127.0.0.1:{accounts_tcp}\"\n{ACCOUNTS}websocket {{\n  listen: \"127.0.0.1:{accounts_ws}\"\n  no_tls: true\n}}\n"
+            ),
+            &[accounts_tcp, accounts_ws],
+            &[],
+        )?;
         Ok(Self {
             main,
             main_tcp,
@@ -469,25 +500,31 @@ impl Brokers {
             _users: users,
             users_tcp,
             users_ws,
+            _accounts: accounts,
+            accounts_tcp,
+            accounts_ws,
         })
     }
 
     /// The settings a client suite gets in `$CONFORMANCE`.
     fn settings(&self, suite: ClientSuite, ready: &install::Ready) -> Value {
-        let (url, users_url) = match suite.transport {
+        let (url, users_url, accounts_url) = match suite.transport {
             Transport::Tcp => (
                 format!("nats://127.0.0.1:{}", self.main_tcp),
                 format!("nats://127.0.0.1:{}", self.users_tcp),
+                format!("nats://127.0.0.1:{}", self.accounts_tcp),
             ),
             Transport::Ws => (
                 format!("ws://127.0.0.1:{}", self.main_ws),
                 format!("ws://127.0.0.1:{}", self.users_ws),
+                format!("ws://127.0.0.1:{}", self.accounts_ws),
             ),
         };
         json!({
             "transport": suite.transport.label(),
             "url": url,
             "users_url": users_url,
+            "accounts_url": accounts_url,
             "compression_url": format!("ws://127.0.0.1:{}", self.compression_ws),
             // The certificate names 127.0.0.1 and localhost.
             "wss_url": format!("wss://localhost:{}", self.wss_port),

@@ -22,6 +22,7 @@ export async function run(nats, env, control, report) {
     compression: () => withConnection(nats, { ...env, url: env.compression_url }, (nc) => compressed(nc, sc)),
     wss: () => withConnection(nats, { ...env, url: env.wss_url }, (nc) => pubsub(nc, sc)),
     auth_connection_types: () => connectionTypes(nats, env),
+    accounts: () => accounts(nats, env, sc),
     origin_allowed: () => withConnection(nats, { ...env, url: env.origins_url }, (nc) => pubsub(nc, sc)),
     origin_refused: () => refused(nats, { ...env, url: env.origins_url }, null),
     reconnect: () => reconnect(nats, env, control, sc),
@@ -245,6 +246,35 @@ async function connectionTypes(nats, env) {
   await nc.close();
   const err = await refused(nats, users, { user: other, pass: "secret" });
   check(/authorization/i.test(String(err.message)) || err.code === "AUTHORIZATION_VIOLATION", `refusal said ${err.message}`);
+}
+
+// ORDERS answers orders.lookup and publishes orders.events.new; SHOP sees
+// them as lookup and shop.orders.events.new.
+async function accounts(nats, env, sc) {
+  const at = { ...env, url: env.accounts_url };
+  const orders = await nats.connect(options(at, { user: "orders", pass: "secret" }));
+  const shop = await nats.connect(options(at, { user: "shop", pass: "secret" }));
+  try {
+    orders.subscribe("orders.lookup", {
+      callback: (err, m) => {
+        if (err) return;
+        const account = (m.headers && m.headers.get("Nats-Request-Info")) || "";
+        m.respond(sc.encode(`found:${sc.decode(m.data)} ${account}`));
+      },
+    });
+    const events = shop.subscribe("shop.orders.events.>");
+    const got = collect(events, 1, "imported stream");
+    await orders.flush();
+    await shop.flush();
+    const reply = await shop.request("lookup", sc.encode("id-1"), { timeout: STEP_TIMEOUT_MS });
+    check(sc.decode(reply.data) === 'found:id-1 {"acc":"SHOP"}', `reply ${sc.decode(reply.data)}`);
+    orders.publish("orders.events.new", sc.encode("created"));
+    const [event] = await got;
+    check(event.subject === "shop.orders.events.new", `imported as ${event.subject}`);
+  } finally {
+    await orders.close();
+    await shop.close();
+  }
 }
 
 async function reconnect(nats, env, control, sc) {

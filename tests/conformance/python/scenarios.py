@@ -199,6 +199,30 @@ async def scenario_auth_connection_types(_nc):
     check("authorization" in said.lower(), f"refusal said {said!r}")
 
 
+async def scenario_accounts(_nc):
+    """ORDERS answers orders.lookup and publishes orders.events.new; SHOP
+    sees them as lookup and shop.orders.events.new."""
+    orders = await connect(ENV["accounts_url"], user="orders", password="secret")
+    shop = await connect(ENV["accounts_url"], user="shop", password="secret")
+    try:
+        async def lookup(msg):
+            account = (msg.headers or {}).get("Nats-Request-Info", "")
+            await msg.respond(b"found:" + msg.data + b" " + account.encode())
+
+        await orders.subscribe("orders.lookup", cb=lookup)
+        events = await shop.subscribe("shop.orders.events.>")
+        await orders.flush()
+        await shop.flush()
+        reply = await shop.request("lookup", b"id-1", timeout=STEP_TIMEOUT)
+        check(reply.data == b'found:id-1 {"acc":"SHOP"}', f"reply {reply.data!r}")
+        await orders.publish("orders.events.new", b"created")
+        (event,) = await collect(events, 1)
+        check(event.subject == "shop.orders.events.new", f"imported as {event.subject}")
+    finally:
+        await orders.close()
+        await shop.close()
+
+
 async def scenario_reconnect(_nc):
     reconnected = asyncio.Event()
 

@@ -30,6 +30,7 @@ struct Env {
     compression_url: String,
     wss_url: String,
     users_url: String,
+    accounts_url: String,
     ca_file: String,
     max_payload: usize,
     scenarios: Vec<String>,
@@ -45,6 +46,7 @@ impl Env {
             compression_url: text("compression_url"),
             wss_url: text("wss_url"),
             users_url: text("users_url"),
+            accounts_url: text("accounts_url"),
             ca_file: text("ca_file"),
             max_payload: value["max_payload"]
                 .as_u64()
@@ -342,6 +344,47 @@ async fn auth_connection_types(env: &Env) -> Outcome {
     }
 }
 
+/// ORDERS answers `orders.lookup` and publishes `orders.events.new`; SHOP
+/// sees them as `lookup` and `shop.orders.events.new`.
+async fn accounts(env: &Env) -> Outcome {
+    let as_user = |user: &str| options().user_and_password(user.into(), "secret".into());
+    let orders = connect(env, &env.accounts_url, as_user("orders")).await?;
+    let shop = connect(env, &env.accounts_url, as_user("shop")).await?;
+    let mut requests = subscribe(&orders, "orders.lookup").await?;
+    let responder = orders.clone();
+    tokio::spawn(async move {
+        while let Some(request) = requests.next().await {
+            let account = request
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("Nats-Request-Info"))
+                .map(|v| v.to_string())
+                .unwrap_or_default();
+            if let Some(reply) = request.reply {
+                let mut answer = b"found:".to_vec();
+                answer.extend_from_slice(&request.payload);
+                answer.extend_from_slice(format!(" {account}").as_bytes());
+                let _ = responder.publish(reply, answer.into()).await;
+            }
+        }
+    });
+    let mut events = subscribe(&shop, "shop.orders.events.>").await?;
+    flush(&orders).await?;
+    flush(&shop).await?;
+    let reply = timeout(STEP, shop.request("lookup", "id-1".into()))
+        .await
+        .map_err(|_| "request across accounts: no reply in time".to_owned())?
+        .map_err(|e| format!("request across accounts: {e}"))?;
+    check(reply.payload == r#"found:id-1 {"acc":"SHOP"}"#, || {
+        format!("reply {:?}", reply.payload)
+    })?;
+    publish(&orders, "orders.events.new", "created").await?;
+    let event = next(&mut events, "imported stream").await?;
+    check(event.subject.as_str() == "shop.orders.events.new", || {
+        format!("imported as {}", event.subject)
+    })
+}
+
 async fn reconnect(env: &Env, answers: &mut mpsc::UnboundedReceiver<String>) -> Outcome {
     let (events_tx, mut events) = mpsc::unbounded_channel();
     let options = ConnectOptions::new()
@@ -402,6 +445,7 @@ async fn scenario(name: &str, env: &Env, answers: &mut mpsc::UnboundedReceiver<S
         "compression" => compression(env).await,
         "wss" => wss(env).await,
         "auth_connection_types" => auth_connection_types(env).await,
+        "accounts" => accounts(env).await,
         "reconnect" => reconnect(env, answers).await,
         _ => Err("no such scenario in the Rust suite".into()),
     }
