@@ -115,6 +115,22 @@ async fn flush(client: &async_nats::Client) -> Outcome {
     client.flush().await.map_err(|e| format!("flush: {e}"))
 }
 
+/// A message to itself and back: unlike async-nats's `flush` (which only
+/// writes), this proves the server has processed everything sent before,
+/// so another connection may rely on it.
+async fn round_trip(client: &async_nats::Client) -> Outcome {
+    let inbox = client.new_inbox();
+    let mut sub = client
+        .subscribe(inbox.clone())
+        .await
+        .map_err(|e| format!("subscribe {inbox}: {e}"))?;
+    client
+        .publish(inbox, Bytes::new())
+        .await
+        .map_err(|e| format!("publish: {e}"))?;
+    next(&mut sub, "round trip").await.map(drop)
+}
+
 async fn subscribe(
     client: &async_nats::Client,
     subject: &'static str,
@@ -369,8 +385,8 @@ async fn accounts(env: &Env) -> Outcome {
         }
     });
     let mut events = subscribe(&shop, "shop.orders.events.>").await?;
-    flush(&orders).await?;
-    flush(&shop).await?;
+    round_trip(&orders).await?;
+    round_trip(&shop).await?;
     let reply = timeout(STEP, shop.request("lookup", "id-1".into()))
         .await
         .map_err(|_| "request across accounts: no reply in time".to_owned())?
