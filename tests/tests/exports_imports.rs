@@ -122,11 +122,16 @@ async fn services_answer_across_accounts() {
     tokio::spawn(async move {
         while let Some(request) = requests.next().await {
             let reply = request.reply.unwrap();
-            let info = request
-                .headers
-                .as_ref()
-                .and_then(|h| h.get("Nats-Request-Info"))
-                .map(|v| v.to_string());
+            let headers = request.headers.as_ref();
+            let info = headers.and_then(|h| {
+                h.get_all("Nats-Request-Info")
+                    .map(|v| v.to_string())
+                    .reduce(|a, b| a + "," + &b)
+            });
+            assert!(
+                request.payload != "again"
+                    || headers.and_then(|h| h.get("X-Kept")).map(|v| v.as_str()) == Some("yes")
+            );
             seen_tx.send((reply.to_string(), info)).unwrap();
             let mut answer = b"re: ".to_vec();
             answer.extend_from_slice(&request.payload);
@@ -150,7 +155,12 @@ async fn services_answer_across_accounts() {
     let inbox = b.new_inbox();
     let mut replies = b.subscribe(inbox.clone()).await.unwrap();
     round_trip(&b).await;
-    b.publish_with_reply("echo", inbox, "again".into())
+    // A requester cannot pass itself off as another account: its own
+    // Nats-Request-Info is replaced, its other headers are kept.
+    let mut spoofed = async_nats::HeaderMap::new();
+    spoofed.insert("Nats-Request-Info", r#"{"acc":"A"}"#);
+    spoofed.insert("X-Kept", "yes");
+    b.publish_with_reply_and_headers("echo", inbox, spoofed, "again".into())
         .await
         .unwrap();
     let first = next(&mut replies).await.unwrap();

@@ -57,6 +57,14 @@ const WEBSOCKET: &[&str] = &["compression", "wss"];
 /// Browser only: `allowed_origins` as a browser exercises it.
 const BROWSER: &[&str] = &["origin_allowed", "origin_refused"];
 
+/// The `users` broker: one user per connection type.
+const USERS: &str = r#"authorization {
+  users: [
+    { user: tcp-user, password: secret, allowed_connection_types: ["STANDARD"] }
+    { user: ws-user, password: secret, allowed_connection_types: ["WEBSOCKET"] }
+  ]
+}"#;
+
 /// The `accounts` broker: ORDERS exports a stream and a service, SHOP
 /// imports both under its own subjects.
 const ACCOUNTS: &str = r#"accounts {
@@ -379,130 +387,87 @@ fn print_table(reports: &[(String, Vec<Outcome>)]) {
     println!();
 }
 
+/// One broker of the suite, on a client port and a websocket port.
+struct Running {
+    broker: Broker,
+    tcp: u16,
+    ws: u16,
+}
+
 /// The brokers the client suites talk to, each from its own config file.
 struct Brokers {
     /// TCP + ws, max_payload 64 KB; restarted by the reconnect scenario.
-    main: Broker,
-    main_tcp: u16,
-    main_ws: u16,
+    main: Running,
     /// ws with `compression: true`, logging at debug level to see which
     /// connections negotiated permessage-deflate.
-    _compression: Broker,
-    compression_ws: u16,
+    compression: Running,
     compression_log: PathBuf,
     /// wss with the suite's own CA.
-    _wss: Broker,
-    wss_port: u16,
+    wss: Running,
     /// ws with `allowed_origins` naming the browser page's first origin.
-    _origins: Broker,
-    origins_ws: u16,
+    origins: Running,
     page_ports: [u16; 2],
     /// Users allowed only STANDARD or only WEBSOCKET connections.
-    _users: Broker,
-    users_tcp: u16,
-    users_ws: u16,
+    users: Running,
     /// Two accounts sharing a stream and a service.
-    _accounts: Broker,
-    accounts_tcp: u16,
-    accounts_ws: u16,
+    accounts: Running,
 }
 
 impl Brokers {
     fn start(starling: &Path, work: &Workdir, ready: &install::Ready) -> Result<Self, String> {
-        let config = |name: &str| work.dir.join(format!("{name}.conf"));
         let log = |name: &str| work.logs.join(format!("broker-{name}.log"));
-        for name in ["main", "compression", "wss", "origins", "users", "accounts"] {
+        // Every broker: `listen` on a free port, `top` options, and a
+        // websocket block on another free port with `websocket` options.
+        let start = |name: &str, top: &str, websocket: &str, args: &[&str]| {
+            let (tcp, ws) = (free_port()?, free_port()?);
             let _ = std::fs::remove_file(log(name));
-        }
-        let start = |name: &str, text: String, ports: &[u16], args: &[&str]| {
-            Broker::start(
+            let text = format!(
+                "listen: \"127.0.0.1:{tcp}\"\n{top}\nwebsocket {{\n  listen: \"127.0.0.1:{ws}\"\n{websocket}\n}}\n"
+            );
+            let broker = Broker::start(
                 starling,
-                config(name),
+                work.dir.join(format!("{name}.conf")),
                 &text,
                 args,
-                ports.iter().copied().map(loopback).collect(),
+                vec![loopback(tcp), loopback(ws)],
                 Some(log(name)),
             )
-            .map_err(|e| format!("broker {name}: {e}"))
+            .map_err(|e| format!("broker {name}: {e}"))?;
+            Ok::<_, String>(Running { broker, tcp, ws })
         };
-        let (main_tcp, main_ws) = (free_port()?, free_port()?);
-        let main = start(
-            "main",
-            format!(
-                "listen: \"127.0.0.1:{main_tcp}\"\nmax_payload: {MAX_PAYLOAD}\nwebsocket {{\n  listen: \"127.0.0.1:{main_ws}\"\n  no_tls: true\n}}\n"
-            ),
-            &[main_tcp, main_ws],
-            &[],
-        )?;
-        let compression_ws = free_port()?;
-        let compression = start(
-            "compression",
-            format!(
-                "listen: \"127.0.0.1:{}\"\nmax_payload: {MAX_PAYLOAD}\nwebsocket {{\n  listen: \"127.0.0.1:{compression_ws}\"\n  no_tls: true\n  compression: true\n}}\n",
-                free_port()?
-            ),
-            &[compression_ws],
-            &["-D"],
-        )?;
-        let wss_port = free_port()?;
-        let wss = start(
-            "wss",
-            format!(
-                "listen: \"127.0.0.1:{}\"\nmax_payload: {MAX_PAYLOAD}\nwebsocket {{\n  listen: \"127.0.0.1:{wss_port}\"\n  tls {{\n    cert_file: \"{}\"\n    key_file: \"{}\"\n  }}\n}}\n",
-                free_port()?,
-                ready.certs.cert.display(),
-                ready.certs.key.display()
-            ),
-            &[wss_port],
-            &[],
-        )?;
-        let (origins_ws, page_ports) = (free_port()?, [free_port()?, free_port()?]);
-        let origins = start(
-            "origins",
-            format!(
-                "listen: \"127.0.0.1:{}\"\nmax_payload: {MAX_PAYLOAD}\nwebsocket {{\n  listen: \"127.0.0.1:{origins_ws}\"\n  no_tls: true\n  allowed_origins: [\"http://127.0.0.1:{}\"]\n}}\n",
-                free_port()?,
-                page_ports[0]
-            ),
-            &[origins_ws],
-            &[],
-        )?;
-        let (users_tcp, users_ws) = (free_port()?, free_port()?);
-        let users = start(
-            "users",
-            format!(
-                "listen: \"127.0.0.1:{users_tcp}\"\nauthorization {{\n  users: [\n    {{ user: tcp-user, password: secret, allowed_connection_types: [\"STANDARD\"] }}\n    {{ user: ws-user, password: secret, allowed_connection_types: [\"WEBSOCKET\"] }}\n  ]\n}}\nwebsocket {{\n  listen: \"127.0.0.1:{users_ws}\"\n  no_tls: true\n}}\n"
-            ),
-            &[users_tcp, users_ws],
-            &[],
-        )?;
-        let (accounts_tcp, accounts_ws) = (free_port()?, free_port()?);
-        let accounts = start(
-            "accounts",
-            format!(
-                "listen: \"127.0.0.1:{accounts_tcp}\"\n{ACCOUNTS}websocket {{\n  listen: \"127.0.0.1:{accounts_ws}\"\n  no_tls: true\n}}\n"
-            ),
-            &[accounts_tcp, accounts_ws],
-            &[],
-        )?;
+        let max_payload = format!("max_payload: {MAX_PAYLOAD}");
+        let page_ports = [free_port()?, free_port()?];
         Ok(Self {
-            main,
-            main_tcp,
-            main_ws,
-            _compression: compression,
-            compression_ws,
+            main: start("main", &max_payload, "  no_tls: true", &[])?,
+            compression: start(
+                "compression",
+                &max_payload,
+                "  no_tls: true\n  compression: true",
+                &["-D"],
+            )?,
             compression_log: log("compression"),
-            _wss: wss,
-            wss_port,
-            _origins: origins,
-            origins_ws,
+            wss: start(
+                "wss",
+                &max_payload,
+                &format!(
+                    "  tls {{\n    cert_file: \"{}\"\n    key_file: \"{}\"\n  }}",
+                    ready.certs.cert.display(),
+                    ready.certs.key.display()
+                ),
+                &[],
+            )?,
+            origins: start(
+                "origins",
+                &max_payload,
+                &format!(
+                    "  no_tls: true\n  allowed_origins: [\"http://127.0.0.1:{}\"]",
+                    page_ports[0]
+                ),
+                &[],
+            )?,
             page_ports,
-            _users: users,
-            users_tcp,
-            users_ws,
-            _accounts: accounts,
-            accounts_tcp,
-            accounts_ws,
+            users: start("users", USERS, "  no_tls: true", &[])?,
+            accounts: start("accounts", ACCOUNTS, "  no_tls: true", &[])?,
         })
     }
 
@@ -510,14 +475,14 @@ impl Brokers {
     fn settings(&self, suite: ClientSuite, ready: &install::Ready) -> Value {
         let (url, users_url, accounts_url) = match suite.transport {
             Transport::Tcp => (
-                format!("nats://127.0.0.1:{}", self.main_tcp),
-                format!("nats://127.0.0.1:{}", self.users_tcp),
-                format!("nats://127.0.0.1:{}", self.accounts_tcp),
+                format!("nats://127.0.0.1:{}", self.main.tcp),
+                format!("nats://127.0.0.1:{}", self.users.tcp),
+                format!("nats://127.0.0.1:{}", self.accounts.tcp),
             ),
             Transport::Ws => (
-                format!("ws://127.0.0.1:{}", self.main_ws),
-                format!("ws://127.0.0.1:{}", self.users_ws),
-                format!("ws://127.0.0.1:{}", self.accounts_ws),
+                format!("ws://127.0.0.1:{}", self.main.ws),
+                format!("ws://127.0.0.1:{}", self.users.ws),
+                format!("ws://127.0.0.1:{}", self.accounts.ws),
             ),
         };
         json!({
@@ -525,10 +490,10 @@ impl Brokers {
             "url": url,
             "users_url": users_url,
             "accounts_url": accounts_url,
-            "compression_url": format!("ws://127.0.0.1:{}", self.compression_ws),
+            "compression_url": format!("ws://127.0.0.1:{}", self.compression.ws),
             // The certificate names 127.0.0.1 and localhost.
-            "wss_url": format!("wss://localhost:{}", self.wss_port),
-            "origins_url": format!("ws://127.0.0.1:{}", self.origins_ws),
+            "wss_url": format!("wss://localhost:{}", self.wss.ws),
+            "origins_url": format!("ws://127.0.0.1:{}", self.origins.ws),
             "page_ports": self.page_ports,
             "ca_file": ready.certs.ca.display().to_string(),
             "chromium": install::CHROMIUM,
@@ -660,7 +625,7 @@ fn handle_line(line: &str, stdin: &mut ChildStdin, brokers: &mut Brokers) -> Opt
     let value: Value = serde_json::from_str(line).ok()?;
     if let Some(command) = value["control"].as_str() {
         let answer = match command {
-            "restart" => match brokers.main.restart() {
+            "restart" => match brokers.main.broker.restart() {
                 Ok(()) => "ok".to_owned(),
                 Err(e) => format!("restart failed: {e}"),
             },

@@ -383,6 +383,20 @@ fn source(value: &Value, what: &str) -> Result<(String, String), ConfError> {
     Ok((account, subject_name))
 }
 
+/// The export that covers `import` and allows its account: same exporter,
+/// same kind, a subject that includes the import's, and the importer
+/// listed (or nobody listed). The start-up check and the server's routing
+/// both ask this.
+pub fn export_for<'a>(exports: &'a [Export], import: &Import) -> Option<&'a Export> {
+    let service = matches!(import.kind, ImportKind::Service { .. });
+    exports.iter().find(|export| {
+        export.account == import.from
+            && matches!(export.kind, ExportKind::Service { .. }) == service
+            && is_subset(import.subject.as_bytes(), export.subject.as_bytes())
+            && (export.accounts.is_empty() || export.accounts.contains(&import.account))
+    })
+}
+
 /// nats-server's start-up checks: accounts exist, every import is covered
 /// by an export that allows the importer, mappings are well formed.
 pub(crate) fn check(accounts: &[String], exports: &[Export], imports: &[Import]) -> Vec<ConfError> {
@@ -401,9 +415,9 @@ pub(crate) fn check(accounts: &[String], exports: &[Export], imports: &[Import])
         }
     }
     for import in imports {
-        let (what, service) = match import.kind {
-            ImportKind::Stream { .. } => ("stream", false),
-            ImportKind::Service { .. } => ("service", true),
+        let what = match import.kind {
+            ImportKind::Stream { .. } => "stream",
+            ImportKind::Service { .. } => "service",
         };
         if !known(&import.from) {
             errors.push(ConfError::at(
@@ -412,13 +426,7 @@ pub(crate) fn check(accounts: &[String], exports: &[Export], imports: &[Import])
             ));
             continue;
         }
-        let authorized = exports.iter().any(|export| {
-            export.account == import.from
-                && matches!(export.kind, ExportKind::Service { .. }) == service
-                && is_subset(import.subject.as_bytes(), export.subject.as_bytes())
-                && (export.accounts.is_empty() || export.accounts.contains(&import.account))
-        });
-        if !authorized {
+        if export_for(exports, import).is_none() {
             errors.push(ConfError::at(
                 &import.span,
                 format!(

@@ -18,8 +18,10 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use dashmap::DashMap;
-use starling_auth::links::{ExportKind, ImportKind, ResponseType};
-use starling_auth::{AuthConfig, links::Import};
+use starling_auth::AuthConfig;
+use starling_auth::links::{
+    DEFAULT_RESPONSE_THRESHOLD, ExportKind, Import, ImportKind, ResponseType, export_for,
+};
 use starling_subject::SubjectTransform;
 
 use crate::client::AccountRouter;
@@ -117,13 +119,11 @@ impl Responses {
     /// a live response route (a singleton's is used up).
     pub(crate) fn take(&self, subject: &[u8]) -> Option<(AccountRouter, Bytes)> {
         let now = Instant::now();
-        let (once, expired) = {
-            let entry = self.pending.get(subject)?;
-            (entry.once, entry.until <= now)
-        };
-        if expired || once {
-            let (_, pending) = self.pending.remove(subject)?;
-            return (!expired).then_some((pending.importer, pending.reply));
+        if let Some((_, used)) = self
+            .pending
+            .remove_if(subject, |_, p| p.once || p.until <= now)
+        {
+            return (used.until > now).then_some((used.importer, used.reply));
         }
         let entry = self.pending.get(subject)?;
         Some((Arc::clone(&entry.importer), entry.reply.clone()))
@@ -133,8 +133,9 @@ impl Responses {
 /// One account's links.
 #[derive(Debug, Default)]
 pub(crate) struct AccountLinks {
-    /// The account's name (for the `Nats-Request-Info` header).
-    pub(crate) name: String,
+    /// The `Nats-Request-Info` header line its requests carry into other
+    /// accounts (`{"acc":NAME}`), made once.
+    pub(crate) request_info: Vec<u8>,
     pub(crate) streams: Vec<StreamFeed>,
     pub(crate) services: Vec<ServiceRoute>,
     pub(crate) responses: Arc<Responses>,
@@ -201,30 +202,39 @@ pub(crate) fn build(
     links
         .into_iter()
         .map(|(name, mut l)| {
-            l.name.clone_from(&name);
+            l.request_info = request_info_line(&name);
             (name, Arc::new(l))
         })
         .collect()
 }
 
+/// `Nats-Request-Info: {"acc":"NAME"}\r\n`, the account name escaped as a
+/// JSON string.
+fn request_info_line(account: &str) -> Vec<u8> {
+    let mut line = String::from("Nats-Request-Info: {\"acc\":\"");
+    for c in account.chars() {
+        match c {
+            '"' | '\\' => {
+                line.push('\\');
+                line.push(c);
+            }
+            c if c.is_control() => line.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => line.push(c),
+        }
+    }
+    line.push_str("\"}\r\n");
+    line.into_bytes()
+}
+
 /// The response type and threshold of the export covering `import`.
 fn service_terms(auth: &AuthConfig, import: &Import) -> (ResponseType, Duration) {
-    auth.exports
-        .iter()
-        .filter(|e| e.account == import.from)
-        .find_map(|e| match e.kind {
-            ExportKind::Service {
-                response,
-                threshold,
-            } if starling_subject::is_subset(import.subject.as_bytes(), e.subject.as_bytes()) => {
-                Some((response, threshold))
-            }
-            _ => None,
-        })
-        .unwrap_or((
-            ResponseType::Singleton,
-            starling_auth::links::DEFAULT_RESPONSE_THRESHOLD,
-        ))
+    match export_for(&auth.exports, import).map(|e| &e.kind) {
+        Some(ExportKind::Service {
+            response,
+            threshold,
+        }) => (*response, *threshold),
+        _ => (ResponseType::Singleton, DEFAULT_RESPONSE_THRESHOLD),
+    }
 }
 
 #[cfg(test)]
@@ -238,6 +248,18 @@ mod tests {
             once,
             until: Instant::now() + ttl,
         }
+    }
+
+    #[test]
+    fn request_info_is_json() {
+        assert_eq!(
+            request_info_line("B"),
+            b"Nats-Request-Info: {\"acc\":\"B\"}\r\n"
+        );
+        assert_eq!(
+            request_info_line("a\"b"),
+            b"Nats-Request-Info: {\"acc\":\"a\\\"b\"}\r\n"
+        );
     }
 
     #[test]

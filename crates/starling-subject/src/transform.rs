@@ -33,7 +33,8 @@ pub fn is_subset(filter: &[u8], of: &[u8]) -> bool {
 pub enum TransformError {
     /// The destination refers to a wildcard the source does not have.
     NoSuchWildcard(usize),
-    /// The destination has more positional wildcards than the source.
+    /// The destination has more positional wildcards than the source, or
+    /// the source more than 16.
     TooManyWildcards,
     /// The destination uses `>` but the source does not end in `>`.
     NoTailWildcard,
@@ -58,6 +59,10 @@ impl std::fmt::Display for TransformError {
 
 impl std::error::Error for TransformError {}
 
+/// The most `*` a transform's source may have (captured without
+/// allocating).
+const MAX_WILDCARDS: usize = 16;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Part {
     Literal(Vec<u8>),
@@ -79,6 +84,9 @@ impl SubjectTransform {
     /// `{{wildcard(N)}}` to carry the source's wildcards.
     pub fn new(source: &[u8], destination: &[u8]) -> Result<Self, TransformError> {
         let stars = tokens(source).filter(|t| *t == SINGLE_WILDCARD).count();
+        if stars > MAX_WILDCARDS {
+            return Err(TransformError::TooManyWildcards);
+        }
         let tail = tokens(source).last() == Some(TAIL_WILDCARD);
         let mut next_star = 0;
         let mut parts = Vec::new();
@@ -123,7 +131,7 @@ impl SubjectTransform {
     /// `subject` does not match the source.
     pub fn apply(&self, subject: &[u8], out: &mut Vec<u8>) -> bool {
         out.clear();
-        let mut captured: [&[u8]; 16] = [&[]; 16];
+        let mut captured: [&[u8]; MAX_WILDCARDS] = [&[]; MAX_WILDCARDS];
         let mut star = 0;
         let mut tail: &[u8] = &[];
         let mut offset = 0;
@@ -249,6 +257,11 @@ mod tests {
         assert_eq!(
             SubjectTransform::new(b"a.*", b"x.>"),
             Err(TransformError::NoTailWildcard)
+        );
+        let seventeen = vec!["*"; 17].join(".");
+        assert_eq!(
+            SubjectTransform::new(seventeen.as_bytes(), b"x"),
+            Err(TransformError::TooManyWildcards)
         );
         assert!(matches!(
             SubjectTransform::new(b"a.*", b"x.{{split(1,-)}}"),

@@ -470,7 +470,7 @@ impl Session {
                 },
             )
         });
-        let message = with_request_info(publish, &links.name);
+        let message = HeadedMessage::with_request_info(publish, &links.request_info);
         let matches = service.exporter.lookup(target);
         let route = Route {
             subject: target,
@@ -662,8 +662,6 @@ impl Session {
     }
 }
 
-/// `MSG` or `HMSG` for one subscriber. Headers go only to clients that
-/// announced them; others get the payload alone, as nats-server does.
 /// The subject and reply a delivery carries: the publisher's, or mapped by
 /// an account import (which may also add a header).
 #[derive(Debug, Clone, Copy)]
@@ -674,54 +672,52 @@ struct Route<'a> {
     message: Option<&'a HeadedMessage>,
 }
 
-/// A message rebuilt with a header block of its own.
+/// A message rebuilt with a header block of its own (built once per
+/// publish, its size tokens with it, whatever the number of subscribers).
 #[derive(Debug)]
 struct HeadedMessage {
     bytes: Vec<u8>,
     header_len: usize,
+    header_token: String,
+    size_token: String,
 }
 
-/// The request with nats-server's `Nats-Request-Info` header naming the
-/// requester's account (replacing one the client set), as a service in
-/// another account receives it.
-fn with_request_info(publish: &Publish, account: &str) -> HeadedMessage {
-    let mut info = String::from("{\"acc\":\"");
-    for c in account.chars() {
-        match c {
-            '"' | '\\' => {
-                info.push('\\');
-                info.push(c);
+impl HeadedMessage {
+    /// The request with nats-server's `Nats-Request-Info` header line
+    /// (`info`, naming the requester's account) in place of one the client
+    /// set, as a service in another account receives it.
+    fn with_request_info(publish: &Publish, info: &[u8]) -> Self {
+        let mut bytes = Vec::with_capacity(publish.message().len() + info.len() + 12);
+        let headers = publish.headers();
+        if publish.has_headers() && headers.ends_with(b"\r\n\r\n") {
+            let block = &headers[..headers.len() - 2];
+            for line in block.split_inclusive(|&b| b == b'\n') {
+                let name = line.split(|&b| b == b':').next().unwrap_or_default();
+                if !name.eq_ignore_ascii_case(REQUEST_INFO_HEADER) {
+                    bytes.extend_from_slice(line);
+                }
             }
-            c if c.is_control() => info.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => info.push(c),
+        } else {
+            bytes.extend_from_slice(b"NATS/1.0\r\n");
+        }
+        bytes.extend_from_slice(info);
+        bytes.extend_from_slice(b"\r\n");
+        let header_len = bytes.len();
+        bytes.extend_from_slice(publish.payload());
+        Self {
+            header_token: header_len.to_string(),
+            size_token: bytes.len().to_string(),
+            bytes,
+            header_len,
         }
     }
-    info.push_str("\"}");
-    let mut bytes = Vec::with_capacity(publish.message().len() + info.len() + 40);
-    let headers = publish.headers();
-    if publish.has_headers() && headers.ends_with(b"\r\n\r\n") {
-        let block = &headers[..headers.len() - 2];
-        for line in block.split_inclusive(|&b| b == b'\n') {
-            let name = line.split(|&b| b == b':').next().unwrap_or_default();
-            if !name.eq_ignore_ascii_case(REQUEST_INFO_HEADER) {
-                bytes.extend_from_slice(line);
-            }
-        }
-    } else {
-        bytes.extend_from_slice(b"NATS/1.0\r\n");
-    }
-    bytes.extend_from_slice(REQUEST_INFO_HEADER);
-    bytes.extend_from_slice(b": ");
-    bytes.extend_from_slice(info.as_bytes());
-    bytes.extend_from_slice(b"\r\n\r\n");
-    let header_len = bytes.len();
-    bytes.extend_from_slice(publish.payload());
-    HeadedMessage { bytes, header_len }
 }
 
 /// The header a service import adds, as nats-server does.
 const REQUEST_INFO_HEADER: &[u8] = b"Nats-Request-Info";
 
+/// `MSG` or `HMSG` for one subscriber. Headers go only to clients that
+/// announced them; others get the payload alone, as nats-server does.
 fn encode_delivery(
     out: &mut BytesMut,
     sub: &Subscription,
@@ -732,15 +728,13 @@ fn encode_delivery(
     let (subject, sid, reply) = (route.subject, &sub.sid[..], route.reply);
     if let Some(message) = route.message {
         if with_headers {
-            let header_token = message.header_len.to_string();
-            let size_token = message.bytes.len().to_string();
             encode::hmsg(
                 out,
                 subject,
                 sid,
                 reply,
-                header_token.as_bytes(),
-                size_token.as_bytes(),
+                message.header_token.as_bytes(),
+                message.size_token.as_bytes(),
                 &message.bytes,
             );
         } else {
