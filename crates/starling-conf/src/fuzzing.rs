@@ -1,5 +1,10 @@
 //! The property the `conf_parse` fuzz target checks, kept here so the
-//! committed seeds are replayed by `cargo test` on stable as well.
+//! committed seeds are replayed by `cargo test` on stable as well, and
+//! [`layout`], which renders one tree in many layouts for the layout
+//! tests and the fuzz seeds.
+
+pub mod layout;
+mod rng;
 
 use std::path::Path;
 

@@ -3,7 +3,8 @@
 //!
 //! A nats-server configuration file runs on Starling unchanged, so this
 //! crate reads the language exactly as nats-server's parser does: `#` and
-//! `//` comments; `=`, `:` or blanks between key and value; `,` or `;`
+//! `//` comments; `=`, `:` or blanks (new lines too, except between a
+//! top-level `=`/`:` and its value) between key and value; `,` or `;`
 //! after values; maps `{}` and arrays `[]` across lines with or without
 //! commas; double-quoted strings with escapes, single-quoted raw strings,
 //! unquoted strings and `( ... )` block strings; integers with size

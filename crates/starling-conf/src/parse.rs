@@ -165,8 +165,10 @@ impl Walker<'_, '_> {
     fn entries(&mut self, body: Pair<'_, Rule>) -> Result<(), ConfError> {
         for entry in body.into_inner() {
             match entry.as_rule() {
-                Rule::pair => {
-                    let mut parts = entry.into_inner().filter(|p| p.as_rule() != Rule::key_sep);
+                Rule::pair | Rule::map_pair => {
+                    let mut parts = entry
+                        .into_inner()
+                        .filter(|p| !matches!(p.as_rule(), Rule::key_sep | Rule::map_sep));
                     let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
                         continue;
                     };
@@ -175,6 +177,19 @@ impl Walker<'_, '_> {
                     self.set(key, value);
                 }
                 Rule::include => self.include(entry)?,
+                Rule::include_nl => {
+                    let eol = entry.into_inner().next().map(|p| p.as_span().end_pos());
+                    let (line, column) = eol.map_or((0, 0), |p| p.line_col());
+                    let span = Span {
+                        file: self.file.clone(),
+                        line: line as u32,
+                        column: column as u32,
+                    };
+                    return Err(ConfError::at(
+                        &span,
+                        "expected an include path, found a new line",
+                    ));
+                }
                 _ => {}
             }
         }
@@ -242,7 +257,7 @@ impl Walker<'_, '_> {
         let span = self.span(&pair);
         let kind = match pair.as_rule() {
             Rule::map => {
-                let body = pair.into_inner().find(|p| p.as_rule() == Rule::body);
+                let body = pair.into_inner().find(|p| p.as_rule() == Rule::map_body);
                 ValueKind::Map(match body {
                     Some(body) => self.body(body)?,
                     None => Map::new(),
@@ -566,9 +581,9 @@ fn rule_name(rule: Rule) -> &'static str {
         Rule::block_inner => "')' alone on a line to end the block",
         Rule::entry_sep => "a new line, ',' or ';' after the value",
         Rule::array_sep => "',', ']' or a new line",
-        Rule::key_sep => "'=', ':' or a space after the key",
-        Rule::include | Rule::bare_path => "an include path",
-        Rule::pair | Rule::body => "a key and value",
+        Rule::key_sep | Rule::map_sep => "'=', ':' or a space after the key",
+        Rule::include | Rule::include_nl | Rule::include_eol | Rule::bare_path => "an include path",
+        Rule::pair | Rule::map_pair | Rule::body | Rule::map_body => "a key and value",
         Rule::file | Rule::EOI => "the end of the file",
         Rule::map_close => "'}'",
         Rule::array_close => "']'",

@@ -5,7 +5,10 @@
 //! with the reason.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+mod check;
+
+use check::{check, nats_server_installed};
 
 const BIN: &str = env!("CARGO_BIN_EXE_starling");
 
@@ -75,30 +78,6 @@ const NOT_SUPPORTED: &[&str] = &["err/0038_cluster_not_supported_yet.conf"];
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../starling-conf/tests/corpus")
-}
-
-/// Runs `program -t -c file` with the corpus's environment; true when valid.
-fn check(program: &str, file: &Path) -> (bool, String) {
-    let out = Command::new(program)
-        .args(["-t", "-c"])
-        .arg(file)
-        .env("STARLING_TEST_PORT", "4333")
-        .env("STARLING_TEST_HOST", "127.0.0.1")
-        .output()
-        .expect("the program runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.success(), text)
-}
-
-fn nats_server_installed() -> bool {
-    Command::new("nats-server")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
 }
 
 #[test]
