@@ -85,6 +85,8 @@ const STRINGS: &[&str] = &[
     "caf\u{e9} \u{1f426}",
     "include",
     "=:",
+    "line\n",
+    "\n  a block\n  of lines\n",
 ];
 
 fn random_value(rng: &mut Rng, depth: usize) -> Value {

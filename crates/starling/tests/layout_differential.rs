@@ -61,7 +61,7 @@ fn random_config(rng: &mut Rng) -> Map {
         ),
         (
             "server_name",
-            string(rng.pick(&["starling", "node_a", "n-1"])),
+            string(rng.pick(&["starling", "node_a", "n-1", "block\n"])),
         ),
         ("debug", boolean(rng.chance(50))),
         ("trace", boolean(rng.chance(50))),

@@ -94,6 +94,7 @@ struct Renderer<'r> {
     flaw: Option<Flaw>,
     flaw_done: bool,
     braced: bool,
+    crlf: bool,
 }
 
 /// Renders `root` in a layout chosen by `rng`. Every rendering without a
@@ -113,6 +114,7 @@ pub fn render_with(root: &Map, rng: &mut Rng, flaw: Option<Flaw>) -> Rendering {
         flaw,
         flaw_done: false,
         braced,
+        crlf,
     };
     let mut main = String::new();
     r.blank_lines(&mut main, 0);
@@ -203,8 +205,14 @@ impl Renderer<'_> {
             // A bare include path runs on through a comma.
             let comma_ends = if self.includes.len() < 4 && self.rng.chance(12) {
                 self.include(out, &key.name, value)
+            } else if self.pair(out, &key.name, value, place, depth) {
+                // A block string ends with its `)` alone on the line.
+                line_open = last && last_at_eof && place == Place::Top && self.rng.chance(50);
+                if !line_open {
+                    out.push('\n');
+                }
+                continue;
             } else {
-                self.pair(out, &key.name, value, place, depth);
                 true
             };
             if self.flaw_here(Flaw::TwoValues) {
@@ -281,24 +289,33 @@ impl Renderer<'_> {
         choice > 1
     }
 
-    fn pair(&mut self, out: &mut String, key: &str, value: &Value, place: Place, depth: usize) {
+    /// Writes `key` and `value`; true when the value went out as a block
+    /// string, which only a new line may follow.
+    fn pair(
+        &mut self,
+        out: &mut String,
+        key: &str,
+        value: &Value,
+        place: Place,
+        depth: usize,
+    ) -> bool {
         let bare = self.key(out, key);
         let is_map = matches!(value.kind, ValueKind::Map(_));
         if bare && is_map && self.flaw_here(Flaw::BraceAgainstKey) {
             self.value(out, value, depth);
-            return;
+            return false;
         }
         if place == Place::Top && self.flaw_here(Flaw::TopValueAfterNewLine) {
             out.push_str(self.rng.pick(&[" =\n", ":\n", " : \n"]));
             self.indent(out, depth + 1);
             self.value(out, value, depth);
-            return;
+            return false;
         }
         if place == Place::InMap && self.flaw_here(Flaw::CommentBeforeMapValue) {
             out.push_str(": # the value follows\n");
             self.indent(out, depth + 1);
             self.value(out, value, depth);
-            return;
+            return false;
         }
         let mut separators = vec![
             " = ", "=", ": ", ":", " ", "\t", "  ", "\n", "\n\n", "\n= ", " \n :  ",
@@ -311,7 +328,18 @@ impl Renderer<'_> {
         if sep.ends_with('\n') {
             self.indent(out, depth + 1);
         }
+        if let ValueKind::String(text) = &value.kind {
+            // `( ... )` block strings: not in CRLF files, where nats-server
+            // never finds the end of the block.
+            // Its value keeps the new line before the `)`.
+            let fits = text.ends_with('\n') && !text.contains([')', '\r']);
+            if !self.crlf && fits && self.rng.chance(50) {
+                write!(out, "({text})").unwrap_or_default();
+                return true;
+            }
+        }
         self.value(out, value, depth);
+        false
     }
 }
 
