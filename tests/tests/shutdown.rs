@@ -27,7 +27,7 @@ async fn shutdown_flushes_pending_messages_then_closes() {
     }
     publisher.flush().await.unwrap();
 
-    let shutdown = tokio::spawn(server.shutdown());
+    let shutdown = tokio::spawn(async move { server.shutdown().await });
     let (received, closed) = subscriber.read_to_close(Duration::from_secs(10)).await;
     assert!(closed, "connection closed at shutdown");
     let messages = received.windows(9).filter(|w| w == b"MSG data ").count();

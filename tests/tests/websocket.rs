@@ -379,7 +379,7 @@ async fn shutdown_sends_going_away() {
     let server = start_websocket_server(|_| {}).await;
     let (mut stream, _) = raw_upgrade(server.websocket_addr().unwrap(), "").await;
     read_frames(&mut stream, false, b" \r\n").await;
-    let shutdown = tokio::spawn(server.shutdown());
+    let shutdown = tokio::spawn(async move { server.shutdown().await });
     let (_, frames) = read_frames(&mut stream, false, b"\x00never").await;
     let close = frames.last().expect("a close frame");
     assert_eq!(

@@ -63,11 +63,16 @@ const VAGUE_NAMES: &[&str] = &["utils", "util", "helpers", "helper", "common", "
 /// Lines the binary's sources may have in all (it stays thin).
 const BINARY_MAX_LINES: usize = 400;
 
+/// Lines one file of `starling-server` may have before its unit tests: a
+/// file that grows past this is split by responsibility.
+const SERVER_FILE_MAX_LINES: usize = 400;
+
 /// Runs every rule and reports all violations together.
 pub(crate) fn check_all(root: &Path) -> Result<(), String> {
     let mut problems = Vec::new();
     problems.extend(check_crate_graph(root)?);
     problems.extend(check_sources(root));
+    problems.extend(check_server_modules(root));
     if problems.is_empty() {
         Ok(())
     } else {
@@ -264,8 +269,159 @@ fn check_sources(root: &Path) -> Vec<String> {
     problems
 }
 
+/// `starling-server`'s modules: no cycle among its top-level modules
+/// (each may use only those below it), and no file past
+/// [`SERVER_FILE_MAX_LINES`] before its unit tests.
+fn check_server_modules(root: &Path) -> Vec<String> {
+    let src = root.join("crates/starling-server/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let module_of = |path: &Path| -> Option<String> {
+        let relative = path.strip_prefix(&src).ok()?;
+        let first = relative.components().next()?.as_os_str().to_string_lossy();
+        let name = first.trim_end_matches(".rs").to_owned();
+        (name != "lib").then_some(name)
+    };
+    let modules: BTreeSet<String> = files.iter().filter_map(|p| module_of(p)).collect();
+    let mut problems = Vec::new();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for path in &files {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        let shown = path
+            .strip_prefix(root)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        let lines = text
+            .lines()
+            .take_while(|l| !l.starts_with("#[cfg(test)]"))
+            .count();
+        if lines > SERVER_FILE_MAX_LINES {
+            problems.push(format!(
+                "{shown} has {lines} lines; split it by responsibility (at most {SERVER_FILE_MAX_LINES})"
+            ));
+        }
+        let Some(from) = module_of(path) else {
+            continue;
+        };
+        for used in crate_paths(&text) {
+            if used != from && modules.contains(&used) {
+                edges.entry(from.clone()).or_default().insert(used);
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(&edges) {
+        problems.push(format!(
+            "starling-server's modules form a cycle: {}",
+            cycle.join(" -> ")
+        ));
+    }
+    problems
+}
+
+/// The first segment of every `crate::` path in `text`, including each
+/// item of a `crate::{a, b::c}` group.
+fn crate_paths(text: &str) -> Vec<String> {
+    let ident = |s: &str| -> String {
+        s.trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect()
+    };
+    let mut found = Vec::new();
+    for (at, _) in text.match_indices("crate::") {
+        // `starling_server::...` and the like are other crates.
+        let before = text[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let rest = &text[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let mut depth = 0usize;
+            let mut item_start = true;
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => item_start = true,
+                    c if item_start && !c.is_whitespace() => {
+                        found.push(ident(&group[i..]));
+                        item_start = false;
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            found.push(ident(rest));
+        }
+    }
+    found
+}
+
+/// A cycle in `edges`, as the modules along it, if there is one.
+fn find_cycle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        node: &str,
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|n| n == node) {
+            let mut cycle = path[start..].to_vec();
+            cycle.push(node.to_owned());
+            return Some(cycle);
+        }
+        if done.contains(node) {
+            return None;
+        }
+        path.push(node.to_owned());
+        for next in edges.get(node).into_iter().flatten() {
+            if let Some(cycle) = visit(next, edges, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        done.insert(node.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    edges
+        .keys()
+        .find_map(|node| visit(node, edges, &mut Vec::new(), &mut done))
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn module_cycles_are_found() {
+        let paths = super::crate_paths(
+            "use crate::a::B;\nuse crate::{b, c::{D, E}};\nx = starling_crate::z; crate::d::f()",
+        );
+        assert_eq!(paths, ["a", "b", "c", "d"]);
+        let edges = |pairs: &[(&str, &str)]| {
+            let mut map = super::BTreeMap::<String, super::BTreeSet<String>>::new();
+            for (from, to) in pairs {
+                map.entry((*from).to_owned())
+                    .or_default()
+                    .insert((*to).to_owned());
+            }
+            map
+        };
+        assert_eq!(super::find_cycle(&edges(&[("a", "b"), ("b", "c")])), None);
+        assert_eq!(
+            super::find_cycle(&edges(&[("a", "b"), ("b", "c"), ("c", "a")])),
+            Some(vec![
+                "a".to_owned(),
+                "b".to_owned(),
+                "c".to_owned(),
+                "a".to_owned()
+            ])
+        );
+    }
+
     #[test]
     fn repository_is_tidy() {
         if let Err(problems) = super::check_all(&crate::workspace_root()) {

@@ -44,12 +44,14 @@
 mod error;
 pub mod fuzzing;
 mod parse;
+mod utc;
 mod value;
 
 use std::path::Path;
 
 pub use error::ConfError;
 pub use parse::{ConfParser, FsLoader, Loader};
+pub use utc::UtcTime;
 pub use value::{Key, Map, Span, Value, ValueKind, parse_duration};
 
 /// Parses configuration text. `include` paths are taken relative to the

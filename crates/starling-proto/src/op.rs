@@ -151,6 +151,17 @@ impl Subscribe {
     pub fn sid_bytes(&self) -> Bytes {
         slice(&self.frame, &self.sid)
     }
+
+    /// The same `SUB` in an allocation of its own (one copy of its line),
+    /// so a subscription that keeps its subject, queue and sid does not
+    /// keep the read buffer it was parsed from alive.
+    #[must_use]
+    pub fn detached(&self) -> Self {
+        Self {
+            frame: Bytes::copy_from_slice(&self.frame),
+            ..self.clone()
+        }
+    }
 }
 
 impl std::fmt::Debug for Subscribe {

@@ -4,7 +4,15 @@
 //! connections, runs one reader and one writer task per connection, routes
 //! every publish through [`starling_router`] and writes the replies that
 //! [`starling_proto`] encodes. It is the only library crate that knows about
-//! tokio.
+//! tokio. An application can also hand it connections it accepted itself
+//! ([`Server::serve_connection`]), for example NATS over websocket on a
+//! route of its own axum or hyper server.
+//!
+//! Its modules are layered, each using only those below it (the tidy test
+//! holds this): `link` (a connection's outbound side) → `account`
+//! (subscriptions, interest, exports and imports) → `broker` (state every
+//! connection shares) → `client` (the protocol state machine and its tokio
+//! driver) → `listen` (bind, accept, handshakes) → `server`.
 //!
 //! ```no_run
 //! use starling_server::{Server, ServerOptions};
@@ -20,18 +28,20 @@
 //! an `.await`, no allocation per message on the publish path, a slow
 //! consumer never stalls a publisher), is described in `docs/architecture.md`.
 
+mod account;
+mod broker;
 mod client;
 mod config;
 mod identity;
-mod links;
+mod link;
+mod listen;
 mod options;
 mod server;
-mod tls;
-mod websocket;
 
-pub use config::{ConfigOptions, LogOptions, options_from_config};
+pub use config::{ConfigOptions, LogOptions, locate, options_from_config};
+pub use listen::TlsError;
 pub use options::ServerOptions;
-pub use server::Server;
+pub use server::{Server, Transport};
 
 /// The nats-server release whose client protocol Starling speaks; announced
 /// as `version` in INFO, because clients gate features on it.
@@ -44,7 +54,7 @@ pub const STARLING_VERSION: &str = env!("CARGO_PKG_VERSION");
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServerError {
-    /// The listener could not be bound.
+    /// A listener could not be bound.
     #[error("can't listen on {addr}: {source}")]
     Bind {
         /// The address asked for.
@@ -53,6 +63,29 @@ pub enum ServerError {
         source: std::io::Error,
     },
     /// An option has a value nats-server would refuse.
-    #[error("invalid option: {0}")]
-    InvalidOption(String),
+    #[error("invalid option: {reason}")]
+    InvalidOption {
+        /// The option, as a path of keys (`max_payload`, `websocket.port`).
+        option: &'static str,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// A TLS block's files do not make a usable configuration.
+    #[error("invalid option: {}{source}", if *.option == "tls" { "" } else { "websocket " })]
+    Tls {
+        /// The block (`tls`, `websocket.tls`).
+        option: &'static str,
+        /// What is wrong, naming the file.
+        source: TlsError,
+    },
+}
+
+impl ServerError {
+    /// The option the error is about, as a path of keys, if any.
+    pub fn option(&self) -> Option<&'static str> {
+        match self {
+            Self::InvalidOption { option, .. } | Self::Tls { option, .. } => Some(option),
+            Self::Bind { .. } => None,
+        }
+    }
 }

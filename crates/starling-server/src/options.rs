@@ -64,33 +64,41 @@ impl Default for ServerOptions {
 }
 
 impl ServerOptions {
-    /// Checks the options as nats-server does at start-up.
+    /// Checks the options as nats-server does at start-up (files are
+    /// read at start, once: see `Server::check`).
     pub fn validate(&self) -> Result<(), ServerError> {
-        let invalid = |reason: String| Err(ServerError::InvalidOption(reason));
+        let invalid = |option: &'static str, reason: String| {
+            Err(ServerError::InvalidOption { option, reason })
+        };
         if self.max_payload == 0 {
-            return invalid("max_payload must be greater than 0".into());
+            return invalid("max_payload", "max_payload must be greater than 0".into());
         }
         if self.max_payload > self.max_pending {
-            return invalid(format!(
-                "max_payload ({}) cannot be higher than max_pending ({})",
-                self.max_payload, self.max_pending
-            ));
+            return invalid(
+                "max_payload",
+                format!(
+                    "max_payload ({}) cannot be higher than max_pending ({})",
+                    self.max_payload, self.max_pending
+                ),
+            );
         }
         if self.max_control_line == 0 {
-            return invalid("max_control_line must be greater than 0".into());
+            return invalid(
+                "max_control_line",
+                "max_control_line must be greater than 0".into(),
+            );
         }
         if self.ping_interval.is_zero() {
-            return invalid("ping_interval must be greater than 0".into());
+            return invalid(
+                "ping_interval",
+                "ping_interval must be greater than 0".into(),
+            );
         }
         if self.write_deadline.is_zero() {
-            return invalid("write_deadline must be greater than 0".into());
-        }
-        if let Some(tls) = &self.tls {
-            crate::tls::server_config(tls).map_err(ServerError::InvalidOption)?;
-        }
-        if let Some(tls) = self.websocket.as_ref().and_then(|ws| ws.tls.as_ref()) {
-            crate::tls::server_config(tls)
-                .map_err(|e| ServerError::InvalidOption(format!("websocket {e}")))?;
+            return invalid(
+                "write_deadline",
+                "write_deadline must be greater than 0".into(),
+            );
         }
         Ok(())
     }

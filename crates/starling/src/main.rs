@@ -18,7 +18,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use flags::{Command, Flags};
-use starling_server::{ConfigOptions, Server};
+use starling_conf::Value;
+use starling_server::{ConfigOptions, Server, ServerError};
 
 fn main() -> ExitCode {
     let flags = match flags::parse(std::env::args().skip(1)) {
@@ -41,8 +42,8 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let options = match load_options(&flags) {
-        Ok(options) => options,
+    let (options, root) = match load_options(&flags) {
+        Ok(loaded) => loaded,
         Err(errors) => {
             for error in errors {
                 eprintln!("starling: {error}");
@@ -51,6 +52,11 @@ fn main() -> ExitCode {
         }
     };
     if flags.check {
+        // What start-up would find too: TLS files that can't be used.
+        if let Err(error) = Server::check(&options.server) {
+            eprintln!("starling: {}", describe(&error, root.as_ref()));
+            return ExitCode::FAILURE;
+        }
         for warning in &options.warnings {
             eprintln!("starling: warning: {warning}");
         }
@@ -88,53 +94,82 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let code = runtime.block_on(run(options));
+    let code = runtime.block_on(run(options, root));
     if let Some(path) = &pid_file {
         let _ = std::fs::remove_file(path);
     }
     code
 }
 
-/// The configuration file (if any) with the flags laid over it, validated.
-fn load_options(flags: &Flags) -> Result<ConfigOptions, Vec<String>> {
-    let mut options = match &flags.config {
-        Some(path) => read_config(path)?,
-        None => ConfigOptions::default(),
+/// The configuration file (if any, with its tree, to place errors in it)
+/// with the flags laid over it, validated.
+fn load_options(flags: &Flags) -> Result<(ConfigOptions, Option<Value>), Vec<String>> {
+    let (mut options, root) = match &flags.config {
+        Some(path) => {
+            let (options, root) = read_config(path)?;
+            (options, Some(root))
+        }
+        None => (ConfigOptions::default(), None),
     };
     flags.apply(&mut options);
-    options.server.validate().map_err(|e| vec![e.to_string()])?;
-    Ok(options)
+    options
+        .server
+        .validate()
+        .map_err(|e| vec![describe(&e, root.as_ref())])?;
+    Ok((options, root))
 }
 
-fn read_config(path: &Path) -> Result<ConfigOptions, Vec<String>> {
+fn read_config(path: &Path) -> Result<(ConfigOptions, Value), Vec<String>> {
     let root = starling_conf::parse_file(path).map_err(|e| vec![e.to_string()])?;
-    starling_server::options_from_config(&root)
-        .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+    let options = starling_server::options_from_config(&root)
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    Ok((options, root))
 }
 
-async fn run(options: ConfigOptions) -> ExitCode {
-    let server = match Server::start(options.server).await {
-        Ok(server) => server,
+/// A start-up error, placed at its option in the configuration file when
+/// there is one.
+fn describe(error: &ServerError, root: Option<&Value>) -> String {
+    match root {
+        Some(root) if error.option().is_some() => starling_server::locate(root, error).to_string(),
+        _ => error.to_string(),
+    }
+}
+
+async fn run(options: ConfigOptions, root: Option<Value>) -> ExitCode {
+    // Handlers first: once "Server is ready" is logged, a signal always
+    // means a clean shutdown.
+    let signals = match signals() {
+        Ok(signals) => signals,
         Err(error) => {
-            tracing::error!("{error}");
-            eprintln!("starling: {error}");
+            eprintln!("starling: can't listen for signals: {error}");
             return ExitCode::FAILURE;
         }
     };
-    if let Err(error) = wait_for_signal().await {
-        tracing::error!("can't listen for signals: {error}");
-    }
+    let server = match Server::start(options.server).await {
+        Ok(server) => server,
+        Err(error) => {
+            let message = describe(&error, root.as_ref());
+            tracing::error!("{message}");
+            eprintln!("starling: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!("Server is ready");
+    signals.await;
     server.shutdown().await;
     ExitCode::SUCCESS
 }
 
-async fn wait_for_signal() -> std::io::Result<()> {
+/// Installs the SIGINT and SIGTERM handlers; the future ends when one
+/// arrives.
+fn signals() -> std::io::Result<impl Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
-    tokio::select! {
-        _ = interrupt.recv() => tracing::info!("Trapped \"interrupt\" signal"),
-        _ = terminate.recv() => tracing::info!("Trapped \"terminated\" signal"),
-    }
-    Ok(())
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => tracing::info!("Trapped \"interrupt\" signal"),
+            _ = terminate.recv() => tracing::info!("Trapped \"terminated\" signal"),
+        }
+    })
 }

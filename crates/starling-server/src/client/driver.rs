@@ -1,41 +1,37 @@
-//! The only code that touches a client's socket: one reader task and one
-//! writer task per connection.
+//! The only code that touches a client's socket: one reader task (here)
+//! and one writer task ([`writer`](super::writer)) per connection.
 //!
-//! The reader parses what arrives and hands each operation to the
-//! [`Session`]; after each read batch it wakes the writers that got bytes.
-//! The writer sleeps until woken, swaps the whole outbound buffer out and
-//! writes it with one call (many messages per syscall), bounded by
-//! `write_deadline`; it also runs the ping timer. Close is a flag plus two
+//! The reader parses what arrives and hands each operation, with the time,
+//! to the [`ClientState`]; it sleeps until the state's next timeout as well
+//! as until bytes arrive, and after each batch it lets the state wake the
+//! writers that got bytes. The writer sleeps until woken, swaps the whole
+//! outbound buffer out and writes it with one call (many messages per
+//! syscall), bounded by `write_deadline`. Close is a flag plus two
 //! wake-ups, so either side, or any publisher, can end a connection.
 //!
 //! A websocket client differs only here: the reader unframes what arrives
 //! before parsing it ([`ServerDecoder`]), and the writer frames each flush
-//! as one message ([`ServerEncoder`]) and ends with a close frame.
+//! as one message ([`ServerEncoder`](starling_ws::ServerEncoder)) and ends
+//! with a close frame.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use bytes::BytesMut;
 use starling_auth::ConnectionKind;
 use starling_proto::{ClientOp, ClientParser, ErrReply, encode, redact_connect};
-use starling_ws::{Control, ServerDecoder, ServerEncoder, encode_pong};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::time::{Instant, sleep_until, timeout};
+use starling_ws::{Control, ServerDecoder, encode_pong};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
+use tokio::time::{Instant, sleep_until};
 
-use super::link::{ClientLink, CloseReason};
-use super::session::Session;
-use crate::identity::FastRng;
-use crate::server::Shared;
+use super::state::{ClientState, Time};
+use crate::account::Subscriber;
+use crate::broker::Broker;
+use crate::link::{CloseReason, Link};
 
 /// Reads start this size and grow (doubling) while reads fill the buffer.
 const MIN_READ: usize = 512;
 const MAX_READ: usize = 64 * 1024;
-/// A write buffer grown past this by a burst is released afterwards.
-const KEEP_WRITE_CAPACITY: usize = 1024 * 1024;
-/// The first ping after CONNECT comes after at most this (nats-server's).
-const FIRST_PING_MAX: Duration = Duration::from_secs(2);
 
 /// Where a client connects from: its socket address, and the address it is
 /// known by (the socket's, or a trusted proxy's `X-Forwarded-For`).
@@ -70,7 +66,7 @@ impl Framing {
 /// The stream comes as its two halves, so each transport splits itself in
 /// the cheapest way (a TCP stream without a lock between the halves).
 pub(crate) async fn run_connection<R, W>(
-    shared: Arc<Shared>,
+    shared: Arc<Broker>,
     (reader, writer): (R, W),
     client: ClientAddr,
     cid: u64,
@@ -82,7 +78,8 @@ pub(crate) async fn run_connection<R, W>(
     W: AsyncWrite + Send + 'static,
 {
     let peer = client.peer;
-    let link = Arc::new(ClientLink::new(cid, shared.options.max_pending));
+    let link = Arc::new(Link::new(cid, shared.options.max_pending));
+    let me = Arc::new(Subscriber::new(Arc::clone(&link)));
     let what = if framing == Framing::Raw {
         "Client"
     } else {
@@ -109,7 +106,7 @@ pub(crate) async fn run_connection<R, W>(
         tracing::info!(cid, "{peer} - cid:{cid} - Maximum connections exceeded");
         link.close(CloseReason::MaxConnectionsExceeded);
     }
-    let writer = tokio::spawn(write_loop(
+    let writer = tokio::spawn(super::writer::write_loop(
         Arc::clone(&shared),
         Arc::clone(&link),
         writer,
@@ -117,19 +114,20 @@ pub(crate) async fn run_connection<R, W>(
     ));
     link.writer_wake.notify_one();
     if !link.is_closed() {
-        let session = Session::new(Arc::clone(&shared), Arc::clone(&link), kind, cookies, nonce);
-        read_loop(
+        let state = ClientState::new(
             Arc::clone(&shared),
-            Arc::clone(&link),
-            reader,
-            framing,
-            session,
-        )
-        .await;
+            Arc::clone(&me),
+            kind,
+            cookies,
+            nonce,
+            Time::now(),
+        );
+        read_loop(&shared, &link, reader, framing, state).await;
     }
     // The writer ends by itself once closing: after flushing within
     // write_deadline, or at once for reasons that discard the backlog.
     let _ = writer.await;
+    me.remove_all();
     shared.deregister(&link);
     let reason = link.close_reason().map_or("Unknown", CloseReason::as_str);
     tracing::debug!(
@@ -146,11 +144,11 @@ struct Unframing {
 }
 
 async fn read_loop<R: AsyncRead>(
-    shared: Arc<Shared>,
-    link: Arc<ClientLink>,
+    shared: &Broker,
+    link: &Link,
     reader: R,
     framing: Framing,
-    mut session: Session,
+    mut state: ClientState,
 ) {
     tokio::pin!(reader);
     let options = &shared.options;
@@ -167,8 +165,7 @@ async fn read_loop<R: AsyncRead>(
             })
         }
     };
-    let auth_deadline = Instant::now() + session.auth_timeout();
-    let mut parser = ClientParser::new(session.parser_limits());
+    let mut parser = ClientParser::new(state.parser_limits());
     let mut buf = BytesMut::with_capacity(MIN_READ);
     let mut read_size = MIN_READ;
     let trace = tracing::enabled!(tracing::Level::TRACE);
@@ -176,6 +173,11 @@ async fn read_loop<R: AsyncRead>(
     // connection does not touch the notification's lock on every read.
     let stop = link.reader_stop.notified();
     tokio::pin!(stop);
+    // One timer for the state's next timeout, moved only when that changes
+    // (rarely: a ping, CONNECT), not armed anew for every read.
+    let mut armed = state.poll_timeout();
+    let timer = sleep_until(Instant::from_std(armed));
+    tokio::pin!(timer);
     'reading: loop {
         if link.is_closed() {
             break;
@@ -192,20 +194,25 @@ async fn read_loop<R: AsyncRead>(
             None => &mut buf,
         };
         target.reserve(missing.max(read_size));
-        let expiry = session.expires_at();
+        let due = state.poll_timeout();
+        if due != armed {
+            armed = due;
+            timer.as_mut().reset(Instant::from_std(due));
+        }
         let read = tokio::select! {
             biased;
             read = reader.read_buf(target) => read,
             () = &mut stop => break 'reading,
-            () = sleep_until(expiry.map_or(auth_deadline, Instant::from_std)), if expiry.is_some() => {
-                session.credentials_expired();
-                link.close(CloseReason::AuthenticationExpired);
-                break 'reading;
-            }
-            () = sleep_until(auth_deadline), if session.awaiting_auth() => {
-                session.auth_timed_out();
-                link.close(CloseReason::AuthenticationTimeout);
-                break 'reading;
+            () = &mut timer => {
+                let timed_out = state.handle_timeout(Time::now());
+                armed = state.poll_timeout();
+                timer.as_mut().reset(Instant::from_std(armed));
+                state.end_batch();
+                if let Err(reason) = timed_out {
+                    link.close(reason);
+                    break 'reading;
+                }
+                continue;
             }
             () = tokio::time::sleep(options.write_deadline), if stalled => {
                 tracing::debug!(cid = link.cid, "Websocket frame stalled for {:?}", options.write_deadline);
@@ -243,6 +250,8 @@ async fn read_loop<R: AsyncRead>(
                 link.close(CloseReason::WebsocketFrame(error));
             }
         }
+        // The clock is read once per batch, not per operation.
+        let now = Time::now();
         loop {
             match parser.decode(&mut buf) {
                 Ok(Some(op)) => {
@@ -250,18 +259,18 @@ async fn read_loop<R: AsyncRead>(
                         trace_op(link.cid, &op);
                     }
                     let connect = matches!(op, ClientOp::Connect(_));
-                    if let Err(reason) = session.handle(op) {
+                    if let Err(reason) = state.handle(op, now) {
                         link.close(reason);
                         break 'reading;
                     }
                     if connect {
                         // A user's own limits (JWT claims) apply from CONNECT on.
-                        parser.set_limits(session.parser_limits());
+                        parser.set_limits(state.parser_limits());
                     }
                 }
                 Ok(None) => break,
                 Err(error) => {
-                    let reason = session.handle_parse_error(error);
+                    let reason = state.handle_parse_error(error);
                     link.close(reason);
                     break 'reading;
                 }
@@ -270,131 +279,16 @@ async fn read_loop<R: AsyncRead>(
                 break 'reading;
             }
         }
-        session.flush_wakes();
-    }
-    session.flush_wakes();
-}
-
-async fn write_loop<W: AsyncWrite>(
-    shared: Arc<Shared>,
-    link: Arc<ClientLink>,
-    writer: W,
-    framing: Framing,
-) {
-    tokio::pin!(writer);
-    let options = &shared.options;
-    let mut encoder = match framing {
-        Framing::Raw => None,
-        Framing::Websocket { compress, browser } => Some(ServerEncoder::new(compress, browser)),
-    };
-    let mut spare = BytesMut::new();
-    let mut framed = BytesMut::new();
-    let mut rng = FastRng::new();
-    // One timer, reset when it fires or CONNECT restarts it, rather than a
-    // new one on every wake-up.
-    let ping_timer = sleep_until(Instant::now() + options.ping_interval);
-    tokio::pin!(ping_timer);
-    loop {
-        tokio::select! {
-            () = link.writer_wake.notified() => {}
-            () = &mut ping_timer => {
-                ping_timer.as_mut().reset(Instant::now() + options.ping_interval);
-                ping_tick(&shared, &link);
-            }
-        }
-        if link.ping_timer_reset.swap(false, Ordering::Relaxed) {
-            let first = options.ping_interval.min(FIRST_PING_MAX);
-            let jitter = first.mul_f64((rng.below(201) as f64) / 1000.0);
-            ping_timer.as_mut().reset(Instant::now() + first + jitter);
-        }
-        let closing = link.take_outbound(&mut spare);
-        // What goes out: `framed` (control frames, frame headers, or whole
-        // frames), then `spare` itself when it travels unframed or as the
-        // payload of one uncompressed frame.
-        framed.clear();
-        let mut payload_too = true;
-        if let Some(encoder) = &mut encoder {
-            link.take_control(&mut framed);
-            if !spare.is_empty() && !encoder.encode_header_only(&spare, &mut framed) {
-                encoder.encode(&spare, &mut framed);
-                payload_too = false;
-            }
-        }
-        let close_frame = closing
-            .and_then(CloseReason::websocket_close)
-            .filter(|_| encoder.is_some());
-        if !framed.is_empty() || !spare.is_empty() || close_frame.is_some() {
-            let mut tail = BytesMut::new();
-            if let Some((code, reason)) = close_frame {
-                starling_ws::frame::encode_close(&mut tail, code, reason);
-            }
-            let parts: [&[u8]; 3] = [&framed, if payload_too { &spare } else { &[] }, &tail];
-            let total: usize = parts.iter().map(|p| p.len()).sum();
-            let written = tokio::select! {
-                written = timeout(options.write_deadline, write_all_parts(&mut writer, parts)) => written,
-                // Cut off (slow consumer, read error): drop the socket now
-                // rather than wait out write_deadline on a peer that stopped reading.
-                () = link.writer_abort.notified() => break,
-            };
-            match written {
-                Ok(Ok(())) => {}
-                Ok(Err(_)) => {
-                    link.close(CloseReason::WriteError);
-                    break;
-                }
-                Err(_) => {
-                    tracing::info!(
-                        cid = link.cid,
-                        "Slow Consumer Detected: WriteDeadline of {:?} exceeded with {total} total bytes.",
-                        options.write_deadline,
-                    );
-                    link.close(CloseReason::SlowConsumerWriteDeadline);
-                    break;
-                }
-            }
-            spare.clear();
-            if spare.capacity() > KEEP_WRITE_CAPACITY {
-                spare = BytesMut::new();
-            }
-            if framed.capacity() > KEEP_WRITE_CAPACITY {
-                framed = BytesMut::new();
-            }
-            link.written();
-        }
-        if closing.is_some() {
+        // A peer that never stops sending still meets its deadlines.
+        if now.instant >= state.poll_timeout()
+            && let Err(reason) = state.handle_timeout(now)
+        {
+            link.close(reason);
             break;
         }
+        state.end_batch();
     }
-    let _ = timeout(options.write_deadline, writer.shutdown()).await;
-    // Make sure the reader stops too when the writer ended first.
-    link.close(CloseReason::WriteError);
-}
-
-/// Writes `parts` in order with as few (vectored) writes as the socket
-/// allows, copying nothing.
-async fn write_all_parts<W: AsyncWrite>(
-    writer: &mut std::pin::Pin<&mut W>,
-    parts: [&[u8]; 3],
-) -> std::io::Result<()> {
-    let mut parts: Vec<&[u8]> = parts.into_iter().filter(|p| !p.is_empty()).collect();
-    while !parts.is_empty() {
-        let slices: Vec<std::io::IoSlice<'_>> =
-            parts.iter().map(|p| std::io::IoSlice::new(p)).collect();
-        let mut written = writer.write_vectored(&slices).await?;
-        if written == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
-        while let Some(first) = parts.first_mut() {
-            if written >= first.len() {
-                written -= first.len();
-                parts.remove(0);
-            } else {
-                *first = &first[written..];
-                break;
-            }
-        }
-    }
-    Ok(())
+    state.end_batch();
 }
 
 /// `-V` protocol tracing; secrets in CONNECT never reach the log.
@@ -403,25 +297,4 @@ fn trace_op(cid: u64, op: &ClientOp) {
         ClientOp::Connect(json) => tracing::trace!(cid, "<<- [CONNECT {}]", redact_connect(json)),
         other => tracing::trace!(cid, "<<- {other:?}"),
     }
-}
-
-/// One tick of the ping timer: PING an idle client, or close it as stale
-/// when too many PINGs went unanswered (nats-server's `processPingTimer`).
-fn ping_tick(shared: &Shared, link: &ClientLink) {
-    let interval = shared.options.ping_interval.as_millis() as u64;
-    let idle = shared
-        .now_millis()
-        .saturating_sub(link.last_activity.load(Ordering::Relaxed))
-        >= interval;
-    if !idle && link.rtt_measured.load(Ordering::Relaxed) {
-        return;
-    }
-    if link.pings_out.load(Ordering::Relaxed) + 1 > shared.options.ping_max {
-        tracing::debug!(cid = link.cid, "Stale Client Connection - Closing");
-        link.queue(|out| ErrReply::StaleConnection.encode(out));
-        link.close(CloseReason::StaleConnection);
-        return;
-    }
-    link.pings_out.fetch_add(1, Ordering::Relaxed);
-    link.queue(|out| out.extend_from_slice(encode::PING));
 }

@@ -1,9 +1,17 @@
-//! Client connections: the shared link, the protocol session, and the tokio
-//! driver that connects them to a socket.
+//! Client connections: the protocol state machine ([`ClientState`], with
+//! one file per operation) and the tokio driver that connects it to a
+//! socket.
 
+mod connect;
+mod delivery;
 mod driver;
-mod link;
-mod session;
+mod publish;
+mod state;
+mod subscribe;
+#[cfg(test)]
+mod tests;
+mod writer;
 
 pub(crate) use driver::{ClientAddr, Framing, run_connection};
-pub(crate) use link::{AccountRouter, ClientLink, CloseReason, SubHandle, Subscription};
+#[cfg(test)]
+pub(crate) use state::{ClientState, Time};

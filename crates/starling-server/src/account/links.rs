@@ -24,7 +24,7 @@ use starling_auth::links::{
 };
 use starling_subject::SubjectTransform;
 
-use crate::client::AccountRouter;
+use super::Account;
 
 /// The prefix of reply subjects made for requests crossing accounts.
 pub(crate) const RESPONSE_PREFIX: &[u8] = b"_R_.";
@@ -40,7 +40,7 @@ const MAX_PENDING: usize = 65_536;
 pub(crate) struct StreamFeed {
     /// The import's subject (a filter in the exporter).
     pub(crate) filter: Bytes,
-    pub(crate) importer: AccountRouter,
+    pub(crate) importer: Arc<Account>,
     /// The local subject; `None` keeps the exporter's.
     pub(crate) transform: Option<SubjectTransform>,
 }
@@ -50,7 +50,7 @@ pub(crate) struct StreamFeed {
 pub(crate) struct ServiceRoute {
     /// The local subject (a filter in the importer).
     pub(crate) local: Bytes,
-    pub(crate) exporter: AccountRouter,
+    pub(crate) exporter: Arc<Account>,
     /// The exporter's subject; `None` keeps the local one.
     pub(crate) transform: Option<SubjectTransform>,
     /// The exporter's table of responses owed.
@@ -63,7 +63,7 @@ pub(crate) struct ServiceRoute {
 /// importer.
 #[derive(Debug)]
 pub(crate) struct Pending {
-    pub(crate) importer: AccountRouter,
+    pub(crate) importer: Arc<Account>,
     pub(crate) reply: Bytes,
     pub(crate) once: bool,
     pub(crate) until: Instant,
@@ -80,10 +80,9 @@ pub(crate) struct Responses {
 
 impl Responses {
     /// Records a route and returns its reply subject.
-    pub(crate) fn open(&self, token: &str, pending: Pending) -> Bytes {
+    pub(crate) fn open(&self, token: &str, pending: Pending, now: Instant) -> Bytes {
         let len = self.pending.len();
         if len >= SWEEP_AT.max(self.next_sweep.load(Ordering::Relaxed)) {
-            let now = Instant::now();
             self.pending.retain(|_, p| p.until > now);
             // Full of live routes: make room for an eighth more at once.
             let excess = self
@@ -117,8 +116,7 @@ impl Responses {
 
     /// The importer and reply subject for a publish on `subject`, if it is
     /// a live response route (a singleton's is used up).
-    pub(crate) fn take(&self, subject: &[u8]) -> Option<(AccountRouter, Bytes)> {
-        let now = Instant::now();
+    pub(crate) fn take(&self, subject: &[u8], now: Instant) -> Option<(Arc<Account>, Bytes)> {
         if let Some((_, used)) = self
             .pending
             .remove_if(subject, |_, p| p.once || p.until <= now)
@@ -145,7 +143,7 @@ pub(crate) struct AccountLinks {
 /// out, so their publishes pay nothing.
 pub(crate) fn build(
     auth: &AuthConfig,
-    routers: &HashMap<String, AccountRouter>,
+    accounts: &HashMap<String, Arc<Account>>,
 ) -> HashMap<String, Arc<AccountLinks>> {
     let mut links: HashMap<String, AccountLinks> = HashMap::new();
     // Every exporter of a service has a responses table before any route
@@ -159,7 +157,7 @@ pub(crate) fn build(
         .collect();
     for import in &auth.imports {
         let (Some(importer), Some(exporter)) =
-            (routers.get(&import.account), routers.get(&import.from))
+            (accounts.get(&import.account), accounts.get(&import.from))
         else {
             continue;
         };
@@ -241,12 +239,12 @@ fn service_terms(auth: &AuthConfig, import: &Import) -> (ResponseType, Duration)
 mod tests {
     use super::*;
 
-    fn pending(once: bool, ttl: Duration) -> Pending {
+    fn pending(once: bool, ttl: Duration, now: Instant) -> Pending {
         Pending {
-            importer: Arc::new(starling_router::Router::new()),
+            importer: Arc::new(Account::new("A")),
             reply: Bytes::from_static(b"INBOX.1"),
             once,
-            until: Instant::now() + ttl,
+            until: now + ttl,
         }
     }
 
@@ -265,17 +263,22 @@ mod tests {
     #[test]
     fn singleton_once_streamed_until_expiry_and_bounded() {
         let responses = Responses::default();
-        let once = responses.open("a", pending(true, Duration::from_secs(60)));
+        let now = Instant::now();
+        let once = responses.open("a", pending(true, Duration::from_secs(60), now), now);
         assert_eq!(&once[..], b"_R_.a");
-        assert!(responses.take(&once).is_some());
-        assert!(responses.take(&once).is_none());
-        let many = responses.open("b", pending(false, Duration::from_secs(60)));
-        assert!(responses.take(&many).is_some());
-        assert!(responses.take(&many).is_some());
-        let gone = responses.open("c", pending(false, Duration::ZERO));
-        assert!(responses.take(&gone).is_none());
+        assert!(responses.take(&once, now).is_some());
+        assert!(responses.take(&once, now).is_none());
+        let many = responses.open("b", pending(false, Duration::from_secs(60), now), now);
+        assert!(responses.take(&many, now).is_some());
+        assert!(responses.take(&many, now).is_some());
+        let gone = responses.open("c", pending(false, Duration::ZERO, now), now);
+        assert!(responses.take(&gone, now).is_none());
         for i in 0..MAX_PENDING + 10 {
-            responses.open(&i.to_string(), pending(true, Duration::from_secs(60)));
+            responses.open(
+                &i.to_string(),
+                pending(true, Duration::from_secs(60), now),
+                now,
+            );
         }
         assert!(responses.pending.len() <= MAX_PENDING);
     }

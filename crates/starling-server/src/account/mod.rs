@@ -1,0 +1,195 @@
+//! Accounts: each one's subscriptions (a router of its own, so accounts
+//! share no subjects), the interest every connection kind reads from them,
+//! and the exports and imports that carry messages between them.
+//!
+//! A subscription enters and leaves an account only through
+//! [`Account::subscribe`] and [`Account::unsubscribe`], which keep the
+//! router and the [`Interest`] table in step, so a leaf or route link that
+//! watches the interest sees every change, in order.
+
+mod interest;
+pub(crate) mod links;
+mod subscriber;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use bytes::Bytes;
+use starling_router::{Matches, Router};
+
+pub(crate) use interest::{Interest, InterestChange, InterestWatcher};
+pub(crate) use subscriber::Subscriber;
+
+/// The name of the account clients are in when no account is configured
+/// for them (nats-server's global account).
+pub(crate) const GLOBAL_ACCOUNT: &str = "$G";
+
+/// One account's subject space.
+#[derive(Debug)]
+pub(crate) struct Account {
+    pub(crate) name: String,
+    router: Router<SubHandle>,
+    interest: Interest,
+}
+
+/// One subscription, shared between its connection and its account's router.
+#[derive(Debug)]
+pub(crate) struct Subscription {
+    pub(crate) subscriber: Arc<Subscriber>,
+    /// The account it is in.
+    pub(crate) account: Arc<Account>,
+    /// The filter, copied out of the read buffer it arrived in, so a live
+    /// subscription never keeps that buffer (up to max_payload) alive.
+    pub(crate) subject: Bytes,
+    pub(crate) queue: Option<Bytes>,
+    pub(crate) sid: Bytes,
+    /// Auto-unsubscribe after this many messages; 0 means never.
+    pub(crate) max: AtomicU64,
+    pub(crate) delivered: AtomicU64,
+}
+
+/// The router's handle: a subscription compared by identity.
+#[derive(Debug, Clone)]
+pub(crate) struct SubHandle(pub(crate) Arc<Subscription>);
+
+impl PartialEq for SubHandle {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// The subject was not a valid filter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct InvalidSubject;
+
+impl Account {
+    pub(crate) fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            router: Router::new(),
+            interest: Interest::default(),
+        }
+    }
+
+    /// Everything `subject` matches in this account.
+    pub(crate) fn lookup(&self, subject: &[u8]) -> Arc<Matches<SubHandle>> {
+        self.router.lookup(subject)
+    }
+
+    /// Bumped by every subscription change (see [`Router::generation`]).
+    pub(crate) fn generation(&self) -> u64 {
+        self.router.generation()
+    }
+
+    /// Adds `sub` to the account: its router, then its interest.
+    pub(crate) fn subscribe(&self, sub: &Arc<Subscription>) -> Result<(), InvalidSubject> {
+        let handle = SubHandle(Arc::clone(sub));
+        self.router
+            .insert(sub.subject.clone(), sub.queue.clone(), handle)
+            .map_err(|_| InvalidSubject)?;
+        self.interest
+            .add(&self.name, &sub.subject, sub.queue.as_ref());
+        Ok(())
+    }
+
+    /// Removes `sub` from the account (nothing if it was not there).
+    pub(crate) fn unsubscribe(&self, sub: &Arc<Subscription>) {
+        let handle = SubHandle(Arc::clone(sub));
+        if self
+            .router
+            .remove(&sub.subject, sub.queue.as_deref(), &handle)
+        {
+            self.interest
+                .remove(&self.name, &sub.subject, sub.queue.as_ref());
+        }
+    }
+
+    /// Starts sending this account's interest changes to `watcher`, and
+    /// returns the interest there is now (in the same step, so no change
+    /// is missed or seen twice).
+    #[cfg_attr(
+        not(test),
+        expect(
+            dead_code,
+            reason = "leaf and route links watch interest; the unit tests do now"
+        )
+    )]
+    pub(crate) fn watch_interest(&self, watcher: Arc<dyn InterestWatcher>) -> Vec<InterestChange> {
+        self.interest.watch(&self.name, watcher)
+    }
+}
+
+impl Subscription {
+    /// Removes the subscription from its account and its connection.
+    pub(crate) fn remove(self: &Arc<Self>) {
+        self.account.unsubscribe(self);
+        self.subscriber.forget_subscription(self);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::link::Link;
+
+    #[derive(Debug, Default)]
+    struct Seen(Mutex<Vec<(String, u32)>>);
+
+    impl InterestWatcher for Seen {
+        fn changed(&self, change: &InterestChange) {
+            let name = format!(
+                "{}:{}",
+                change.account,
+                String::from_utf8_lossy(&change.subject)
+            );
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((name, change.count));
+        }
+    }
+
+    fn subscription(
+        account: &Arc<Account>,
+        subject: &'static [u8],
+        sid: &'static [u8],
+    ) -> Arc<Subscription> {
+        let link = Arc::new(Link::new(1, 1024));
+        Arc::new(Subscription {
+            subscriber: Arc::new(Subscriber::new(link)),
+            account: Arc::clone(account),
+            subject: Bytes::from_static(subject),
+            queue: None,
+            sid: Bytes::from_static(sid),
+            max: 0.into(),
+            delivered: 0.into(),
+        })
+    }
+
+    #[test]
+    fn subscriptions_move_router_and_interest_together() {
+        let account = Arc::new(Account::new("A"));
+        let first = subscription(&account, b"foo.*", b"1");
+        account.subscribe(&first).expect("valid");
+        let seen = Arc::new(Seen::default());
+        let now = account.watch_interest(Arc::clone(&seen) as Arc<dyn InterestWatcher>);
+        assert_eq!(now.len(), 1);
+        assert_eq!((now[0].account.as_str(), now[0].count), ("A", 1));
+        let second = subscription(&account, b"bar", b"2");
+        account.subscribe(&second).expect("valid");
+        assert_eq!(account.lookup(b"bar").plain.len(), 1);
+        account.unsubscribe(&second);
+        account.unsubscribe(&second);
+        assert!(account.lookup(b"bar").plain.is_empty());
+        let bad = subscription(&account, b"foo..bar", b"3");
+        assert_eq!(account.subscribe(&bad), Err(InvalidSubject));
+        let seen = seen
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        assert_eq!(seen, vec![("A:bar".to_owned(), 1), ("A:bar".to_owned(), 0)]);
+    }
+}

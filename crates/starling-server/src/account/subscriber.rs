@@ -1,0 +1,169 @@
+//! The receiving side of a connection: its subscriptions by sid, whether
+//! it takes headers, and the permissions that still apply at delivery
+//! (subscribe denies under a wildcard, `allow_responses`).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::time::Instant;
+
+use bytes::Bytes;
+use starling_auth::{Permissions, ResponsePermission};
+
+use super::Subscription;
+use crate::link::Link;
+
+/// A connection that holds subscriptions.
+#[derive(Debug)]
+pub(crate) struct Subscriber {
+    pub(crate) link: Arc<Link>,
+    subs: Mutex<HashMap<Bytes, Arc<Subscription>>>,
+    /// Set at CONNECT: the client takes `HMSG`.
+    headers: AtomicBool,
+    /// Set at authentication when the client's subscribe permissions deny
+    /// subjects: its wildcard subscriptions must not receive those.
+    delivery_denies: OnceLock<Arc<Permissions>>,
+    /// With `allow_responses`: the reply subjects of messages it received,
+    /// which it may then publish to (nats-server's `replies`).
+    responses: OnceLock<ResponseTracker>,
+}
+
+/// Reply subjects a client may answer, with `allow_responses`' limits.
+#[derive(Debug)]
+struct ResponseTracker {
+    permission: ResponsePermission,
+    replies: Mutex<HashMap<Vec<u8>, (u32, Instant)>>,
+}
+
+/// Tracked replies past which expired and used ones are pruned.
+const REPLY_PRUNE_AT: usize = 4096;
+
+impl Subscriber {
+    pub(crate) fn new(link: Arc<Link>) -> Self {
+        Self {
+            link,
+            subs: Mutex::new(HashMap::new()),
+            headers: AtomicBool::new(false),
+            delivery_denies: OnceLock::new(),
+            responses: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn takes_headers(&self) -> bool {
+        self.headers.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_headers(&self, headers: bool) {
+        self.headers.store(headers, Ordering::Relaxed);
+    }
+
+    /// Starts tracking replies for `allow_responses`.
+    pub(crate) fn track_responses(&self, permission: ResponsePermission) {
+        let _ = self.responses.set(ResponseTracker {
+            permission,
+            replies: Mutex::new(HashMap::new()),
+        });
+    }
+
+    /// At delivery: remembers a reply subject this client may answer.
+    pub(crate) fn note_reply(&self, reply: &[u8], now: Instant) {
+        let Some(tracker) = self.responses.get() else {
+            return;
+        };
+        let mut replies = tracker
+            .replies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        replies.insert(reply.to_vec(), (0, now));
+        if replies.len() > REPLY_PRUNE_AT {
+            let ResponsePermission { max_msgs, expires } = tracker.permission;
+            replies.retain(|_, (used, at)| *used < max_msgs && now.duration_since(*at) <= expires);
+        }
+    }
+
+    /// At publish: may this client answer `subject` (and count it)?
+    pub(crate) fn may_respond(&self, subject: &[u8], now: Instant) -> bool {
+        let Some(tracker) = self.responses.get() else {
+            return false;
+        };
+        let mut replies = tracker
+            .replies
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let Some((used, at)) = replies.get_mut(subject) else {
+            return false;
+        };
+        *used += 1;
+        let ResponsePermission { max_msgs, expires } = tracker.permission;
+        if *used > max_msgs || now.duration_since(*at) > expires {
+            replies.remove(subject);
+            return false;
+        }
+        true
+    }
+
+    /// Records permissions whose subscribe denies apply at delivery.
+    pub(crate) fn set_delivery_denies(&self, permissions: &Arc<Permissions>) {
+        if permissions.has_subscribe_denies() {
+            let _ = self.delivery_denies.set(Arc::clone(permissions));
+        }
+    }
+
+    /// True when a message on `subject` must not reach `sub` (a wildcard
+    /// subscription covering a denied subject).
+    pub(crate) fn delivery_denied(&self, sub: &Subscription, subject: &[u8]) -> bool {
+        self.delivery_denies
+            .get()
+            .is_some_and(|p| p.denies_delivery(&sub.subject, subject))
+    }
+
+    pub(crate) fn subscription(&self, sid: &[u8]) -> Option<Arc<Subscription>> {
+        self.lock_subs().get(sid).cloned()
+    }
+
+    pub(crate) fn subscription_count(&self) -> usize {
+        self.lock_subs().len()
+    }
+
+    /// Registers `sub` under its sid unless the sid is taken (nats-server
+    /// keeps the first). Returns whether it was added.
+    pub(crate) fn add_subscription(&self, sub: &Arc<Subscription>) -> bool {
+        let mut subs = self.lock_subs();
+        if subs.contains_key(&sub.sid) {
+            return false;
+        }
+        subs.insert(sub.sid.clone(), Arc::clone(sub));
+        true
+    }
+
+    /// Forgets `sub` if it is still the one registered under its sid.
+    pub(crate) fn forget_subscription(&self, sub: &Arc<Subscription>) {
+        let mut subs = self.lock_subs();
+        if subs.get(&sub.sid).is_some_and(|s| Arc::ptr_eq(s, sub)) {
+            subs.remove(&sub.sid);
+        }
+    }
+
+    /// Removes every subscription from its account (at close), breaking
+    /// the subscriber ↔ subscription cycle.
+    pub(crate) fn remove_all(&self) {
+        let subs: Vec<Arc<Subscription>> = self.lock_subs().drain().map(|(_, s)| s).collect();
+        for sub in subs {
+            sub.account.unsubscribe(&sub);
+        }
+    }
+
+    /// The first of this client's subscriptions whose filter matches `subject`.
+    pub(crate) fn subscription_matching(&self, subject: &[u8]) -> Option<Arc<Subscription>> {
+        self.lock_subs()
+            .values()
+            .find(|s| starling_subject::matches(&s.subject, subject))
+            .cloned()
+    }
+
+    // A map of plain data: usable after a panic elsewhere, so poisoning is
+    // ignored rather than spreading the panic to publishers.
+    fn lock_subs(&self) -> MutexGuard<'_, HashMap<Bytes, Arc<Subscription>>> {
+        self.subs.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}

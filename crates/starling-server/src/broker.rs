@@ -1,0 +1,179 @@
+//! Broker state every connection shares: the options, the INFO template,
+//! the accounts and their links, authentication, the registry of open
+//! connections and the ids they get. It reads no clock and owns no socket.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use dashmap::DashMap;
+use starling_auth::{Authenticator, ConnectionKind};
+use starling_proto::ServerInfo;
+use tokio::sync::Notify;
+
+use crate::account::links::{self, AccountLinks};
+use crate::account::{Account, GLOBAL_ACCOUNT};
+use crate::link::{CloseReason, Link};
+use crate::{NATS_VERSION, STARLING_VERSION, ServerOptions, identity};
+
+/// State every connection shares.
+#[derive(Debug)]
+pub(crate) struct Broker {
+    pub(crate) options: ServerOptions,
+    /// The global account (`$G`).
+    global: Arc<Account>,
+    /// Each configured account: accounts share no subjects.
+    accounts: HashMap<String, Arc<Account>>,
+    /// Exports and imports, by account (only accounts that have some).
+    links: HashMap<String, Arc<AccountLinks>>,
+    pub(crate) auth: Authenticator,
+    pub(crate) info: ServerInfo,
+    connections: DashMap<u64, Arc<Link>>,
+    /// Connection tasks running (registered or still in a handshake).
+    tasks: AtomicUsize,
+    all_closed: Notify,
+    next_cid: AtomicU64,
+}
+
+impl Broker {
+    /// The broker for `options`, whose client port is `port` (the bound
+    /// one, when the options asked for any free port).
+    pub(crate) fn new(options: ServerOptions, port: u16) -> Self {
+        let server_id = identity::server_id();
+        let info = ServerInfo {
+            server_name: options
+                .server_name
+                .clone()
+                .unwrap_or_else(|| server_id.clone()),
+            server_id,
+            version: NATS_VERSION.to_owned(),
+            proto: 1,
+            go: format!("starling {STARLING_VERSION}"),
+            host: options.host.clone(),
+            port,
+            headers: true,
+            max_payload: options.max_payload,
+            ..ServerInfo::default()
+        };
+        let accounts: HashMap<String, Arc<Account>> = options
+            .auth
+            .accounts
+            .iter()
+            .map(|name| (name.clone(), Arc::new(Account::new(name.clone()))))
+            .collect();
+        Self {
+            global: Arc::new(Account::new(GLOBAL_ACCOUNT)),
+            links: links::build(&options.auth, &accounts),
+            accounts,
+            auth: Authenticator::new(options.auth.clone()),
+            info,
+            connections: DashMap::new(),
+            tasks: AtomicUsize::new(0),
+            all_closed: Notify::new(),
+            next_cid: AtomicU64::new(1),
+            options,
+        }
+    }
+
+    /// A fresh nonce when authentication needs one (nkeys, JWTs), else "".
+    pub(crate) fn new_nonce(&self) -> String {
+        // Without randomness from the system, nkey and JWT users can't log in.
+        if self.auth.needs_nonce() {
+            identity::nonce().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    }
+
+    /// The INFO for one new client.
+    pub(crate) fn client_info(
+        &self,
+        cid: u64,
+        client_ip: IpAddr,
+        kind: ConnectionKind,
+        nonce: &str,
+    ) -> ServerInfo {
+        ServerInfo {
+            client_id: cid,
+            client_ip: client_ip.to_string(),
+            auth_required: self.auth.info_auth_required(kind),
+            tls_required: kind == ConnectionKind::Standard && self.options.tls.is_some(),
+            tls_verify: kind == ConnectionKind::Standard
+                && self.options.tls.as_ref().is_some_and(|t| t.verify),
+            nonce: nonce.to_owned(),
+            ..self.info.clone()
+        }
+    }
+
+    /// A new connection task: its id, and a guard that counts the task as
+    /// running (shutdown waits for it) until dropped.
+    pub(crate) fn task(self: &Arc<Self>) -> (u64, TaskGuard) {
+        self.tasks.fetch_add(1, Ordering::AcqRel);
+        let cid = self.next_cid.fetch_add(1, Ordering::Relaxed);
+        (cid, TaskGuard(Arc::clone(self)))
+    }
+
+    /// Adds a connection to the registry unless `max_connections` is reached.
+    pub(crate) fn register(&self, link: &Arc<Link>) -> bool {
+        if self.connections.len() >= self.options.max_connections {
+            return false;
+        }
+        self.connections.insert(link.cid, Arc::clone(link));
+        true
+    }
+
+    /// Removes a closed connection from the registry.
+    pub(crate) fn deregister(&self, link: &Link) {
+        self.connections.remove(&link.cid);
+    }
+
+    /// Connections open now.
+    pub(crate) fn connection_count(&self) -> usize {
+        self.connections.len()
+    }
+
+    /// Closes every open connection with `reason`.
+    pub(crate) fn close_all(&self, reason: CloseReason) {
+        for link in &self.connections {
+            link.close(reason);
+        }
+    }
+
+    /// The account named `name` (`None` or unknown: the global account).
+    pub(crate) fn account(&self, name: Option<&str>) -> Arc<Account> {
+        name.and_then(|name| self.accounts.get(name))
+            .map_or_else(|| Arc::clone(&self.global), Arc::clone)
+    }
+
+    /// The account's exports and imports, if it has any.
+    pub(crate) fn account_links(&self, account: &Account) -> Option<Arc<AccountLinks>> {
+        self.links.get(&account.name).cloned()
+    }
+
+    /// Waits until every connection task has ended.
+    pub(crate) async fn wait_all_closed(&self) {
+        loop {
+            let notified = self.all_closed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.tasks.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// A running connection task; dropping it (however the task ends) lets
+/// shutdown stop waiting for it.
+#[derive(Debug)]
+pub(crate) struct TaskGuard(Arc<Broker>);
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        if self.0.tasks.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.all_closed.notify_waiters();
+        }
+    }
+}

@@ -1,0 +1,138 @@
+//! CONNECT: the client's options, authentication, and what it binds the
+//! connection to (a user's account, permissions, limits and expiry).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use starling_auth::{AuthRequest, Permissions};
+use starling_proto::{Connect, ErrReply};
+
+use super::state::{ClientState, LastLookup};
+use crate::link::CloseReason;
+
+impl ClientState {
+    pub(super) fn handle_connect(&mut self, json: &[u8]) -> Result<(), CloseReason> {
+        let connect = match Connect::parse(json) {
+            Ok(connect) => connect,
+            Err(error) => {
+                tracing::debug!(cid = self.cid(), "Invalid CONNECT: {error}");
+                return Err(CloseReason::ProtocolViolation);
+            }
+        };
+        self.restart_ping_timer();
+        if self.broker.auth.required(self.kind) {
+            self.authenticate(&connect)?;
+        }
+        if connect.account.as_deref().is_some_and(|a| !a.is_empty())
+            || connect.new_account == Some(true)
+        {
+            self.send_err(ErrReply::AuthorizationViolation);
+            return Err(CloseReason::AuthenticationViolation);
+        }
+        if !matches!(connect.protocol, None | Some(0 | 1)) {
+            self.send_err(ErrReply::InvalidClientProtocol);
+            return Err(CloseReason::BadClientProtocolVersion);
+        }
+        let headers = connect.headers == Some(true);
+        let no_responders = connect.no_responders == Some(true);
+        if no_responders && !headers {
+            self.send_err(ErrReply::NoRespondersRequiresHeaders);
+            return Err(CloseReason::NoRespondersRequiresHeaders);
+        }
+        self.flags.verbose = connect.verbose;
+        self.flags.pedantic = connect.pedantic;
+        self.flags.echo = connect.echo;
+        self.flags.headers = headers;
+        self.flags.no_responders = no_responders;
+        self.me.set_headers(headers);
+        tracing::debug!(
+            cid = self.cid(),
+            name = connect.name.as_deref().unwrap_or(""),
+            lang = connect.lang.as_deref().unwrap_or(""),
+            version = connect.version.as_deref().unwrap_or(""),
+            "Client connected"
+        );
+        self.ok();
+        Ok(())
+    }
+
+    fn authenticate(&mut self, connect: &Connect) -> Result<(), CloseReason> {
+        let now = self.now;
+        let request = AuthRequest {
+            kind: Some(self.kind),
+            user: connect.user.as_deref(),
+            pass: connect.pass.as_deref(),
+            token: connect.auth_token.as_deref(),
+            nkey: connect.nkey.as_deref(),
+            sig: connect.sig.as_deref(),
+            nonce: self.nonce.as_bytes(),
+            jwt: connect.jwt.as_deref(),
+            now: now.unix,
+            cookies: &self.cookies,
+        };
+        match self.broker.auth.authenticate(&request) {
+            Ok(identity) => {
+                tracing::debug!(
+                    cid = self.cid(),
+                    user = identity.user.as_deref().unwrap_or(""),
+                    "Authenticated"
+                );
+                self.auth_deadline = None;
+                self.user_max_payload = identity.max_payload;
+                self.user_max_subscriptions = identity.max_subscriptions;
+                self.expires_at = identity.expires.map(|exp| {
+                    let left = u64::try_from(exp - now.unix).unwrap_or(0);
+                    now.instant + Duration::from_secs(left)
+                });
+                self.set_permissions(identity.permissions);
+                self.set_account(identity.account.as_deref());
+                Ok(())
+            }
+            Err(error) => {
+                // The reason names users, never passwords or tokens.
+                tracing::info!(cid = self.cid(), "Authorization Violation: {error}");
+                self.send_err(ErrReply::AuthorizationViolation);
+                Err(CloseReason::AuthenticationViolation)
+            }
+        }
+    }
+
+    /// A first operation other than CONNECT: nats-server refuses it, unless
+    /// a no_auth_user takes the connection in.
+    pub(super) fn authenticate_without_connect(&mut self) -> Result<(), CloseReason> {
+        let Some(user) = self.broker.auth.no_auth_user(self.kind) else {
+            self.send_err(ErrReply::AuthorizationViolation);
+            return Err(CloseReason::AuthenticationViolation);
+        };
+        tracing::debug!(
+            cid = self.cid(),
+            user = user.name.as_str(),
+            "Bound to no_auth_user"
+        );
+        let permissions = user.permissions.clone();
+        let account = user.account.clone();
+        self.auth_deadline = None;
+        self.set_permissions(permissions);
+        self.set_account(account.as_deref());
+        Ok(())
+    }
+
+    /// Moves the connection into its account (before any subscription:
+    /// it happens at authentication).
+    fn set_account(&mut self, account: Option<&str>) {
+        self.account = self.broker.account(account);
+        self.links = self.broker.account_links(&self.account);
+        self.last_lookup = LastLookup::default();
+    }
+
+    fn set_permissions(&mut self, permissions: Option<Arc<Permissions>>) {
+        if let Some(permissions) = &permissions {
+            self.me.set_delivery_denies(permissions);
+            if let Some(responses) = permissions.responses {
+                self.me.track_responses(responses);
+            }
+        }
+        self.permissions = permissions;
+        self.publish_allowed.clear();
+    }
+}

@@ -1,0 +1,215 @@
+//! PUB and HPUB: permission checks, then delivery to every matching
+//! subscription in the account (one member of each queue group), across
+//! exports and imports, and the no-responders reply.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use starling_auth::links::ResponseType;
+use starling_proto::{ErrReply, Publish, encode};
+use starling_router::Matches;
+
+use super::delivery::{HeadedMessage, Route};
+use super::state::ClientState;
+use crate::account::links::{AccountLinks, Pending, RESPONSE_PREFIX};
+use crate::account::{Account, SubHandle, Subscription};
+use crate::link::CloseReason;
+
+/// Reply prefixes reserved for the server's own use (nats-server's
+/// `isReservedReply`), and the gateway prefix clients may not publish to.
+const RESERVED_REPLY_PREFIXES: [&[u8]; 3] = [b"_R_.", b"$JS.ACK.", b"_GR_."];
+const GATEWAY_REPLY_PREFIX: &[u8] = b"_GR_.";
+
+/// Publish decisions kept per connection before the cache is cleared.
+const PUBLISH_CACHE: usize = 256;
+
+impl ClientState {
+    pub(super) fn handle_publish(&mut self, publish: &Publish) -> Result<(), CloseReason> {
+        if publish.is_hpub() && !self.flags.headers {
+            tracing::debug!(cid = self.cid(), "message headers not supported");
+            return Err(CloseReason::ProtocolViolation);
+        }
+        self.touch();
+        let subject = publish.subject();
+        if self.flags.pedantic && !starling_subject::is_valid_literal(subject) {
+            // nats-server reports the subject and still routes the message.
+            self.send_err(ErrReply::InvalidPublishSubject);
+        }
+        if has_prefix(subject, GATEWAY_REPLY_PREFIX) || !self.may_publish(subject) {
+            tracing::debug!(
+                cid = self.cid(),
+                "Publish Violation on {}",
+                String::from_utf8_lossy(subject)
+            );
+            self.send_err(ErrReply::PublishViolation(subject));
+            return Ok(());
+        }
+        if let Some(reply) = publish.reply()
+            && RESERVED_REPLY_PREFIXES.iter().any(|p| has_prefix(reply, p))
+        {
+            self.send_err(ErrReply::PublishReplyViolation(reply));
+            return Ok(());
+        }
+        self.ok();
+        let matches = self.lookup(subject);
+        let route = Route {
+            subject,
+            reply: publish.reply(),
+            message: None,
+        };
+        let mut delivered = self.deliver_all(&matches, publish, route);
+        if let Some(links) = self.links.clone() {
+            delivered |= self.cross_accounts(&links, publish);
+        }
+        if !delivered
+            && self.flags.no_responders
+            && let Some(reply) = publish.reply()
+            && let Some(sub) = self.me.subscription_matching(reply)
+        {
+            self.send_with(|out| encode::no_responders(out, reply, &sub.sid));
+        }
+        Ok(())
+    }
+
+    /// Delivers to every plain match and one member of each queue group.
+    pub(super) fn deliver_all(
+        &mut self,
+        matches: &Matches<SubHandle>,
+        publish: &Publish,
+        route: Route<'_>,
+    ) -> bool {
+        let mut delivered = false;
+        for SubHandle(sub) in &matches.plain {
+            if self.is_own_echo(sub) {
+                continue;
+            }
+            delivered |= self.deliver(sub, publish, route);
+        }
+        for group in &matches.queues {
+            let members = &group.members;
+            let start = self.rng.below(members.len());
+            for i in 0..members.len() {
+                let SubHandle(sub) = &members[(start + i) % members.len()];
+                if !self.is_own_echo(sub) && self.deliver(sub, publish, route) {
+                    delivered = true;
+                    break;
+                }
+            }
+        }
+        delivered
+    }
+
+    /// Exports and imports: a response owed to another account, stream
+    /// importers of this subject, and a service this account imports.
+    fn cross_accounts(&mut self, links: &AccountLinks, publish: &Publish) -> bool {
+        let subject = publish.subject();
+        let now = self.now.instant;
+        let mut delivered = false;
+        let mut mapped = Vec::new();
+        if subject.starts_with(RESPONSE_PREFIX)
+            && let Some((importer, reply)) = links.responses.take(subject, now)
+        {
+            let matches = importer.lookup(&reply);
+            let route = Route {
+                subject: &reply,
+                reply: None,
+                message: None,
+            };
+            delivered |= self.deliver_all(&matches, publish, route);
+        }
+        for feed in &links.streams {
+            if !starling_subject::matches(&feed.filter, subject) {
+                continue;
+            }
+            let local = match &feed.transform {
+                Some(transform) if transform.apply(subject, &mut mapped) => &mapped[..],
+                Some(_) => continue,
+                None => subject,
+            };
+            let matches = feed.importer.lookup(local);
+            let route = Route {
+                subject: local,
+                reply: publish.reply(),
+                message: None,
+            };
+            delivered |= self.deliver_all(&matches, publish, route);
+        }
+        let Some(service) = links
+            .services
+            .iter()
+            .find(|s| starling_subject::matches(&s.local, subject))
+        else {
+            return delivered;
+        };
+        let target = match &service.transform {
+            Some(transform) if transform.apply(subject, &mut mapped) => &mapped[..],
+            Some(_) => return delivered,
+            None => subject,
+        };
+        let reply = publish.reply().map(|reply| {
+            let token = self.rng.token();
+            service.responses.open(
+                &token,
+                Pending {
+                    importer: Arc::clone(&self.account),
+                    reply: Bytes::copy_from_slice(reply),
+                    once: service.response == ResponseType::Singleton,
+                    until: now + service.threshold,
+                },
+                now,
+            )
+        });
+        let message = HeadedMessage::with_request_info(publish, &links.request_info);
+        let matches = service.exporter.lookup(target);
+        let route = Route {
+            subject: target,
+            reply: reply.as_deref(),
+            message: Some(&message),
+        };
+        delivered |= self.deliver_all(&matches, publish, route);
+        delivered
+    }
+
+    fn lookup(&mut self, subject: &[u8]) -> Arc<Matches<SubHandle>> {
+        let account: &Account = &self.account;
+        let generation = account.generation();
+        let last = &mut self.last_lookup;
+        if let Some(matches) = &last.matches
+            && last.generation == generation
+            && last.subject == subject
+        {
+            return Arc::clone(matches);
+        }
+        let matches = account.lookup(subject);
+        last.generation = generation;
+        last.subject.clear();
+        last.subject.extend_from_slice(subject);
+        last.matches = Some(Arc::clone(&matches));
+        matches
+    }
+
+    fn may_publish(&mut self, subject: &[u8]) -> bool {
+        let Some(permissions) = &self.permissions else {
+            return true;
+        };
+        let now = self.now.instant;
+        if let Some(&allowed) = self.publish_allowed.get(subject) {
+            return allowed || self.me.may_respond(subject, now);
+        }
+        let allowed = permissions.can_publish(subject);
+        if self.publish_allowed.len() >= PUBLISH_CACHE {
+            self.publish_allowed.clear();
+        }
+        self.publish_allowed.insert(subject.to_vec(), allowed);
+        // Replies are decided each time (they are counted), never cached.
+        allowed || self.me.may_respond(subject, now)
+    }
+
+    fn is_own_echo(&self, sub: &Subscription) -> bool {
+        !self.flags.echo && Arc::ptr_eq(&sub.subscriber, &self.me)
+    }
+}
+
+fn has_prefix(subject: &[u8], prefix: &[u8]) -> bool {
+    subject.len() > prefix.len() && subject.starts_with(prefix)
+}

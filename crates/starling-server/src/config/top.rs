@@ -1,0 +1,174 @@
+//! The top-level keys one by one: listener, limits, durations, logging,
+//! and the blocks other crates read (`tls`, `websocket`).
+
+use std::path::PathBuf;
+
+use starling_conf::{ConfError, Key, Value, ValueKind};
+
+use super::{ConfigOptions, NOT_YET};
+
+/// Applies one top-level key. A block with several problems adds them to
+/// `errors`; a single problem is returned.
+pub(super) fn apply(
+    options: &mut ConfigOptions,
+    key: &Key,
+    value: &Value,
+    errors: &mut Vec<ConfError>,
+) -> Result<(), ConfError> {
+    let name = key.name.to_ascii_lowercase();
+    let server = &mut options.server;
+    let log = &mut options.log;
+    match name.as_str() {
+        "listen" => {
+            let (host, port) = listen(value)?;
+            if let Some(host) = host {
+                server.host = host;
+            }
+            server.port = port;
+        }
+        "port" => {
+            if let Some(port) = port(value, "port")? {
+                server.port = port;
+            }
+        }
+        "host" | "net" => server.host = value.as_str(&name)?.to_owned(),
+        "server_name" => {
+            let text = value.as_str(&name)?;
+            if text.contains(' ') {
+                return Err(value.error("server_name: server names can not contain spaces"));
+            }
+            server.server_name = Some(text.to_owned());
+        }
+        // For these nats-server reads 0 as "the default".
+        "max_payload" => set_size(&mut server.max_payload, value, &name)?,
+        "max_control_line" => set_size(&mut server.max_control_line, value, &name)?,
+        "max_pending" => set_size(&mut server.max_pending, value, &name)?,
+        "max_connections" | "max_conn" => set_size(&mut server.max_connections, value, &name)?,
+        "max_subscriptions" | "max_subs" => set_size(&mut server.max_subscriptions, value, &name)?,
+        "ping_interval" => set_duration(
+            &mut server.ping_interval,
+            value,
+            &name,
+            &mut options.warnings,
+        )?,
+        "ping_max" => {
+            let count = u32::try_from(value.as_integer(&name)?)
+                .map_err(|_| value.error("ping_max: expected a number from 0 to 4294967295"))?;
+            if count > 0 {
+                server.ping_max = count;
+            }
+        }
+        "write_deadline" => set_duration(
+            &mut server.write_deadline,
+            value,
+            &name,
+            &mut options.warnings,
+        )?,
+        "tls" => match starling_ws::TlsOptions::from_value(value) {
+            Ok(tls) => server.tls = Some(tls),
+            Err(block_errors) => errors.extend(block_errors),
+        },
+        "websocket" | "ws" => match starling_ws::WebsocketOptions::from_value(value) {
+            Ok(websocket) => server.websocket = websocket,
+            Err(block_errors) => errors.extend(block_errors),
+        },
+        // Read as a whole by starling-auth (see options_from_config).
+        "authorization" | "no_auth_user" | "accounts" | "operator" | "operators" | "root"
+        | "roots" | "root_operators" | "root_operator" | "system_account" | "system"
+        | "resolver" | "resolver_preload" => {}
+        "debug" => log.debug = Some(value.as_bool(&name)?),
+        "trace" => log.trace = Some(value.as_bool(&name)?),
+        "logtime" => log.logtime = Some(value.as_bool(&name)?),
+        "logfile" | "log_file" => log.logfile = Some(PathBuf::from(value.as_str(&name)?)),
+        "pidfile" | "pid_file" => log.pid_file = Some(PathBuf::from(value.as_str(&name)?)),
+        other => {
+            if let Some((_, what)) = NOT_YET.iter().find(|(names, _)| names.contains(&other)) {
+                return Err(ConfError::at(
+                    &key.span,
+                    format!("{:?} is not supported yet ({what})", key.name),
+                ));
+            }
+            return Err(ConfError::at(
+                &key.span,
+                format!("unknown field {:?}", key.name),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `listen`: a port, or `host:port` (`:port` and `[::1]:port` too).
+fn listen(value: &Value) -> Result<(Option<String>, u16), ConfError> {
+    match &value.kind {
+        ValueKind::Integer(_) => Ok((None, port(value, "listen")?.unwrap_or(DEFAULT_PORT))),
+        ValueKind::String(text) => {
+            let (host, port_text) = text.rsplit_once(':').ok_or_else(|| {
+                value.error(format!("listen: expected \"host:port\", got {text:?}"))
+            })?;
+            let port = port_text
+                .parse::<i64>()
+                .ok()
+                .and_then(port_number)
+                .ok_or_else(|| value.error(format!("listen: invalid port in {text:?}")))?
+                .unwrap_or(DEFAULT_PORT);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            Ok(((!host.is_empty()).then(|| host.to_owned()), port))
+        }
+        _ => Err(value.error(format!(
+            "listen: expected a port or \"host:port\", got {}",
+            value.kind_name()
+        ))),
+    }
+}
+
+const DEFAULT_PORT: u16 = 4222;
+
+/// A port: `None` for 0 (nats-server's "the default"), `Some(0)` for -1
+/// (any free port).
+fn port(value: &Value, option: &str) -> Result<Option<u16>, ConfError> {
+    let number = value.as_integer(option)?;
+    port_number(number).ok_or_else(|| {
+        value.error(format!(
+            "{option}: {number} is not a port (0-65535, or -1 for any)"
+        ))
+    })
+}
+
+fn port_number(number: i64) -> Option<Option<u16>> {
+    match number {
+        0 => Some(None),
+        -1 => Some(Some(0)),
+        _ => u16::try_from(number).ok().map(Some),
+    }
+}
+
+/// A size or count; 0 keeps the default, as in nats-server.
+fn set_size(target: &mut usize, value: &Value, option: &str) -> Result<(), ConfError> {
+    let number = value.as_integer(option)?;
+    if number < 0 {
+        return Err(value.error(format!("{option}: must not be negative, got {number}")));
+    }
+    if number > 0 {
+        *target = usize::try_from(number)
+            .map_err(|_| value.error(format!("{option}: {number} is too large")))?;
+    }
+    Ok(())
+}
+
+/// A duration; 0 keeps the default. A plain number of seconds is accepted
+/// with nats-server's warning.
+fn set_duration(
+    target: &mut std::time::Duration,
+    value: &Value,
+    option: &str,
+    warnings: &mut Vec<ConfError>,
+) -> Result<(), ConfError> {
+    if matches!(value.kind, ValueKind::Integer(_) | ValueKind::Float(_)) {
+        warnings.push(value.error(format!("{option} should be converted to a duration")));
+    }
+    let duration = value.as_duration(option)?;
+    if !duration.is_zero() {
+        *target = duration;
+    }
+    Ok(())
+}

@@ -1,0 +1,212 @@
+//! A connection as other tasks see it, whatever its kind: the outbound
+//! buffer publishers encode into, the close state, and the wake-ups of its
+//! reader and writer.
+//!
+//! A publisher encodes straight into each receiver's [`Link`] outbound
+//! buffer under a short mutex (never held across an `.await`), and wakes
+//! that receiver's writer once per batch, not once per message. A buffer
+//! that would pass `max_pending` cuts its own connection off; the publisher
+//! never waits.
+
+mod close;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use bytes::BytesMut;
+use tokio::sync::Notify;
+
+pub(crate) use close::CloseReason;
+
+/// The outcome of queueing bytes for a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Queued {
+    /// Queued; the caller must wake the writer at the end of its batch.
+    WakeWriter,
+    /// Queued; a wake is already on its way.
+    Ok,
+    /// Refused: the connection is closing, or was just cut off as a slow
+    /// consumer.
+    Refused,
+}
+
+#[derive(Debug, Default)]
+struct Outbound {
+    buf: BytesMut,
+    /// Bytes taken by the writer and not yet written.
+    in_flight: usize,
+    /// A wake has been promised (by a publisher's batch) or sent.
+    wake_pending: bool,
+    closing: Option<CloseReason>,
+}
+
+/// A connection's outbound side and close state.
+#[derive(Debug)]
+pub(crate) struct Link {
+    pub(crate) cid: u64,
+    max_pending: usize,
+    outbound: Mutex<Outbound>,
+    /// Wakes the writer: data queued or close requested.
+    pub(crate) writer_wake: Notify,
+    /// Wakes the reader when the connection must stop.
+    pub(crate) reader_stop: Notify,
+    /// Interrupts a write in progress when the backlog is discarded.
+    pub(crate) writer_abort: Notify,
+    closed: AtomicBool,
+    /// Websocket control frames (pongs) to write ahead of the data.
+    control: Mutex<BytesMut>,
+}
+
+impl Link {
+    pub(crate) fn new(cid: u64, max_pending: usize) -> Self {
+        Self {
+            cid,
+            max_pending,
+            outbound: Mutex::new(Outbound::default()),
+            writer_wake: Notify::new(),
+            reader_stop: Notify::new(),
+            writer_abort: Notify::new(),
+            closed: AtomicBool::new(false),
+            control: Mutex::new(BytesMut::new()),
+        }
+    }
+
+    /// Queues a websocket control frame and wakes the writer.
+    pub(crate) fn queue_control(&self, encode: impl FnOnce(&mut BytesMut)) {
+        encode(&mut self.control.lock().unwrap_or_else(PoisonError::into_inner));
+        self.writer_wake.notify_one();
+    }
+
+    /// For the writer: the control frames queued so far.
+    pub(crate) fn take_control(&self, into: &mut BytesMut) {
+        let mut control = self.control.lock().unwrap_or_else(PoisonError::into_inner);
+        into.extend_from_slice(&control);
+        control.clear();
+    }
+
+    /// Appends what `encode` writes to the outbound buffer, unless that
+    /// would pass `max_pending`, in which case the connection is cut off as
+    /// a slow consumer and nothing is queued.
+    pub(crate) fn queue(&self, encode: impl FnOnce(&mut BytesMut)) -> Queued {
+        let mut out = self.lock_outbound();
+        if out.closing.is_some() {
+            return Queued::Refused;
+        }
+        let before = out.buf.len();
+        encode(&mut out.buf);
+        if out.buf.len() + out.in_flight > self.max_pending {
+            out.buf.truncate(before);
+            drop(out);
+            tracing::info!(
+                cid = self.cid,
+                "Slow Consumer Detected: MaxPending of {} Exceeded",
+                self.max_pending
+            );
+            self.close(CloseReason::SlowConsumerPendingBytes);
+            return Queued::Refused;
+        }
+        if out.wake_pending {
+            Queued::Ok
+        } else {
+            out.wake_pending = true;
+            Queued::WakeWriter
+        }
+    }
+
+    /// Starts closing the connection (the first reason wins). Reasons that
+    /// explain themselves keep what is queued so it is written first.
+    pub(crate) fn close(&self, reason: CloseReason) {
+        {
+            let mut out = self.lock_outbound();
+            if out.closing.is_some() {
+                return;
+            }
+            out.closing = Some(reason);
+            if !reason.flushes() {
+                out.buf.clear();
+            }
+        }
+        self.closed.store(true, Ordering::Release);
+        if !reason.flushes() {
+            self.writer_abort.notify_one();
+        }
+        self.writer_wake.notify_one();
+        self.reader_stop.notify_one();
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn close_reason(&self) -> Option<CloseReason> {
+        self.lock_outbound().closing
+    }
+
+    /// For the writer: swaps the queued bytes into `spare` (which must be
+    /// empty) and returns the close reason, if closing.
+    pub(crate) fn take_outbound(&self, spare: &mut BytesMut) -> Option<CloseReason> {
+        let mut out = self.lock_outbound();
+        std::mem::swap(&mut out.buf, spare);
+        out.in_flight = spare.len();
+        out.wake_pending = false;
+        out.closing
+    }
+
+    /// For the writer: the bytes taken last have been written.
+    pub(crate) fn written(&self) {
+        self.lock_outbound().in_flight = 0;
+    }
+
+    // A panic while holding the lock leaves plain bytes that are still
+    // consistent enough to close the connection, so poisoning is ignored
+    // rather than spreading the panic to publishers.
+    fn lock_outbound(&self) -> MutexGuard<'_, Outbound> {
+        self.outbound.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slow_consumer_is_cut_off_at_max_pending() {
+        let link = Link::new(1, 10);
+        assert_eq!(
+            link.queue(|b| b.extend_from_slice(b"12345")),
+            Queued::WakeWriter
+        );
+        assert_eq!(link.queue(|b| b.extend_from_slice(b"12345")), Queued::Ok);
+        assert_eq!(link.queue(|b| b.extend_from_slice(b"x")), Queued::Refused);
+        assert_eq!(
+            link.close_reason(),
+            Some(CloseReason::SlowConsumerPendingBytes)
+        );
+        let mut spare = BytesMut::new();
+        link.take_outbound(&mut spare);
+        assert!(spare.is_empty(), "a slow consumer's backlog is discarded");
+    }
+
+    #[test]
+    fn in_flight_bytes_count_against_max_pending() {
+        let link = Link::new(1, 10);
+        link.queue(|b| b.extend_from_slice(b"12345678"));
+        let mut spare = BytesMut::new();
+        link.take_outbound(&mut spare);
+        assert_eq!(link.queue(|b| b.extend_from_slice(b"123")), Queued::Refused);
+    }
+
+    #[test]
+    fn error_closes_keep_the_queue() {
+        let link = Link::new(1, 100);
+        link.queue(|b| b.extend_from_slice(b"-ERR 'x'\r\n"));
+        link.close(CloseReason::ParseError);
+        link.close(CloseReason::ReadError);
+        let mut spare = BytesMut::new();
+        assert_eq!(
+            link.take_outbound(&mut spare),
+            Some(CloseReason::ParseError)
+        );
+        assert_eq!(&spare[..], b"-ERR 'x'\r\n");
+    }
+}

@@ -1,0 +1,175 @@
+//! Listeners: one bind and one accept loop for every transport. What
+//! differs is the handshake an accepted stream goes through before it is a
+//! client connection: none (TCP), INFO then TLS (the client port with
+//! `tls`), or optional TLS then the HTTP upgrade (websocket). After it,
+//! the same driver runs every connection.
+
+pub(crate) mod tls;
+mod websocket;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use starling_auth::ConnectionKind;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+pub use tls::TlsError;
+pub(crate) use websocket::{WebsocketAcceptor, run_upgraded};
+
+use crate::ServerError;
+use crate::broker::Broker;
+use crate::client::{ClientAddr, Framing, run_connection};
+
+/// nats-server's TLS handshake timeout on the client port.
+const TLS_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What an accepted stream goes through before it is a client connection.
+pub(crate) enum Handshake {
+    /// NATS over plain TCP.
+    Client,
+    /// INFO in plaintext (it says `tls_required`), then the TLS handshake
+    /// the client starts, as with nats-server.
+    ClientTls(TlsAcceptor),
+    /// Optional TLS, then the HTTP upgrade.
+    Websocket(WebsocketAcceptor),
+}
+
+/// A bound listener and its handshake.
+pub(crate) struct Listener {
+    tcp: TcpListener,
+    addr: SocketAddr,
+    handshake: Handshake,
+}
+
+impl Listener {
+    /// Binds `host:port` (port 0: any free one).
+    pub(crate) async fn bind(
+        host: &str,
+        port: u16,
+        handshake: Handshake,
+    ) -> Result<Self, ServerError> {
+        let wanted = format!("{host}:{port}");
+        let bind_error = |source| ServerError::Bind {
+            addr: wanted.clone(),
+            source,
+        };
+        let tcp = TcpListener::bind(&wanted).await.map_err(bind_error)?;
+        let addr = tcp.local_addr().map_err(bind_error)?;
+        Ok(Self {
+            tcp,
+            addr,
+            handshake,
+        })
+    }
+
+    pub(crate) fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Logs what it serves (and a warning for websocket without TLS).
+    pub(crate) fn announce(&self) {
+        match &self.handshake {
+            Handshake::Client | Handshake::ClientTls(_) => {
+                tracing::info!("Listening for client connections on {}", self.addr);
+            }
+            Handshake::Websocket(ws) if ws.is_tls() => {
+                tracing::info!("Listening for websocket clients on wss://{}", self.addr);
+            }
+            Handshake::Websocket(_) => {
+                tracing::info!("Listening for websocket clients on ws://{}", self.addr);
+                tracing::warn!("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
+            }
+        }
+    }
+
+    /// Accepts until told to stop; each connection runs in its own task.
+    pub(crate) async fn run(self, broker: Arc<Broker>, mut stopped: watch::Receiver<bool>) {
+        let handshake = Arc::new(self.handshake);
+        loop {
+            let accepted = tokio::select! {
+                _ = stopped.changed() => return,
+                accepted = self.tcp.accept() => accepted,
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    // Small writes are already coalesced by the writer task.
+                    let _ = stream.set_nodelay(true);
+                    let (cid, guard) = broker.task();
+                    let broker = Arc::clone(&broker);
+                    let handshake = Arc::clone(&handshake);
+                    tokio::spawn(async move {
+                        serve(&handshake, broker, stream, peer, cid).await;
+                        drop(guard);
+                    });
+                }
+                Err(error) => {
+                    // Out of file descriptors and the like: nats-server
+                    // sleeps and retries.
+                    tracing::error!("Error accepting connection on {}: {error}", self.addr);
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+}
+
+async fn serve(
+    handshake: &Handshake,
+    broker: Arc<Broker>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    cid: u64,
+) {
+    let client = ClientAddr {
+        peer,
+        ip: peer.ip(),
+    };
+    match handshake {
+        Handshake::Client => {
+            let halves = stream.into_split();
+            run_connection(broker, halves, client, cid, Framing::Raw, Vec::new(), None).await;
+        }
+        Handshake::ClientTls(acceptor) => serve_tls(broker, stream, client, cid, acceptor).await,
+        Handshake::Websocket(websocket) => websocket.serve(broker, stream, peer, cid).await,
+    }
+}
+
+/// A TLS client: INFO in plaintext, then the handshake the client starts,
+/// then the usual connection over TLS.
+async fn serve_tls(
+    broker: Arc<Broker>,
+    mut stream: TcpStream,
+    client: ClientAddr,
+    cid: u64,
+    acceptor: &TlsAcceptor,
+) {
+    let nonce = broker.new_nonce();
+    let info = broker.client_info(cid, client.ip, ConnectionKind::Standard, &nonce);
+    let mut line = Vec::new();
+    if starling_proto::encode::info(&mut line, &info).is_err()
+        || stream.write_all(&line).await.is_err()
+    {
+        return;
+    }
+    match tokio::time::timeout(TLS_TIMEOUT, acceptor.accept(stream)).await {
+        Ok(Ok(tls)) => {
+            let halves = tokio::io::split(tls);
+            run_connection(
+                broker,
+                halves,
+                client,
+                cid,
+                Framing::Raw,
+                Vec::new(),
+                Some(nonce),
+            )
+            .await;
+        }
+        Ok(Err(error)) => tracing::debug!("{} - TLS handshake error: {error}", client.peer),
+        Err(_) => tracing::debug!("{} - TLS handshake timeout", client.peer),
+    }
+}

@@ -1,0 +1,133 @@
+//! TLS for the client and websocket listeners: PEM files read with
+//! rustls-pki-types (rustls-pemfile is archived; this is its successor)
+//! into a rustls server configuration, built once at start-up. Every
+//! failure is a [`TlsError`] naming the file.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::ServerConfig;
+use rustls::server::WebPkiClientVerifier;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use starling_ws::TlsOptions;
+use tokio_rustls::TlsAcceptor;
+
+/// Why a TLS configuration could not be built.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsError {
+    /// The certificate file could not be read or parsed.
+    #[error("tls: can't read certificates from {}: {reason}", .file.display())]
+    Certificates {
+        /// The `cert_file`.
+        file: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The certificate file holds no certificate.
+    #[error("tls: no certificate in {}", .file.display())]
+    NoCertificate {
+        /// The `cert_file`.
+        file: PathBuf,
+    },
+    /// The key file could not be read or holds no private key.
+    #[error("tls: can't read a private key from {}: {reason}", .file.display())]
+    PrivateKey {
+        /// The `key_file`.
+        file: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The CA file could not be read, or holds a bad certificate.
+    #[error("tls: bad CA certificates in {}: {reason}", .file.display())]
+    CaCertificates {
+        /// The `ca_file`.
+        file: PathBuf,
+        /// What went wrong.
+        reason: String,
+    },
+    /// `verify` without a `ca_file`.
+    #[error("tls: verify needs a ca_file to verify client certificates with")]
+    VerifyWithoutCa,
+    /// The certificate and key do not belong together.
+    #[error("tls: {} and {} do not make a usable pair: {reason}", .cert_file.display(), .key_file.display())]
+    KeyMismatch {
+        /// The `cert_file`.
+        cert_file: PathBuf,
+        /// The `key_file`.
+        key_file: PathBuf,
+        /// What rustls said.
+        reason: String,
+    },
+    /// rustls refused the configuration otherwise.
+    #[error("tls: {0}")]
+    Rustls(String),
+}
+
+/// Builds the acceptor for `options`, reading each file once.
+pub(crate) fn acceptor(options: &TlsOptions) -> Result<TlsAcceptor, TlsError> {
+    server_config(options).map(TlsAcceptor::from)
+}
+
+fn server_config(options: &TlsOptions) -> Result<Arc<ServerConfig>, TlsError> {
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&options.cert_file)
+        .and_then(Iterator::collect)
+        .map_err(|e| TlsError::Certificates {
+            file: options.cert_file.clone(),
+            reason: e.to_string(),
+        })?;
+    if certs.is_empty() {
+        return Err(TlsError::NoCertificate {
+            file: options.cert_file.clone(),
+        });
+    }
+    let key =
+        PrivateKeyDer::from_pem_file(&options.key_file).map_err(|e| TlsError::PrivateKey {
+            file: options.key_file.clone(),
+            reason: e.to_string(),
+        })?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    let builder = match (&options.ca_file, options.verify) {
+        (Some(ca_file), verify) => {
+            let roots = Arc::new(ca_roots(ca_file)?);
+            let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider);
+            let verifier = if verify {
+                verifier
+            } else {
+                verifier.allow_unauthenticated()
+            };
+            let verifier = verifier
+                .build()
+                .map_err(|e| TlsError::Rustls(e.to_string()))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        (None, true) => return Err(TlsError::VerifyWithoutCa),
+        (None, false) => builder.with_no_client_auth(),
+    };
+    let mut config = builder
+        .with_single_cert(certs, key)
+        .map_err(|e| TlsError::KeyMismatch {
+            cert_file: options.cert_file.clone(),
+            key_file: options.key_file.clone(),
+            reason: e.to_string(),
+        })?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+fn ca_roots(ca_file: &Path) -> Result<rustls::RootCertStore, TlsError> {
+    let bad = |reason: String| TlsError::CaCertificates {
+        file: ca_file.to_path_buf(),
+        reason,
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca_file).map_err(|e| bad(e.to_string()))? {
+        let cert = cert.map_err(|e| bad(e.to_string()))?;
+        roots.add(cert).map_err(|e| bad(e.to_string()))?;
+    }
+    Ok(roots)
+}

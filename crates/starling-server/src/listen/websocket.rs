@@ -1,0 +1,204 @@
+//! The websocket side of a listener: optional TLS, then the HTTP upgrade
+//! (both within `handshake_timeout`); what comes out is a connection the
+//! client driver runs like any other, with websocket framing.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use bytes::BytesMut;
+use starling_ws::WebsocketOptions;
+use starling_ws::handshake::{
+    HandshakePolicy, HttpVersion, MAX_REQUEST_BYTES, Upgrade, UpgradeError, handle_request,
+    http_date,
+};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsAcceptor;
+
+use crate::broker::Broker;
+use crate::client::{ClientAddr, Framing, run_connection};
+
+/// What a websocket listener needs per connection, built once.
+pub(crate) struct WebsocketAcceptor {
+    tls: Option<TlsAcceptor>,
+    handshake_timeout: Duration,
+    /// The upgrade policy for peers in general, and for trusted proxies
+    /// (whose `X-Forwarded-For` is believed).
+    policy: Arc<HandshakePolicy>,
+    proxy_policy: Arc<HandshakePolicy>,
+    trusted_proxies: Vec<IpAddr>,
+}
+
+impl WebsocketAcceptor {
+    pub(crate) fn new(options: &WebsocketOptions, tls: Option<TlsAcceptor>) -> Self {
+        let policy = HandshakePolicy {
+            origins: options.origins.clone(),
+            compression: options.compression,
+            tls: tls.is_some(),
+            trust_forwarded_for: false,
+        };
+        let proxy_policy = HandshakePolicy {
+            trust_forwarded_for: true,
+            ..policy.clone()
+        };
+        Self {
+            tls,
+            handshake_timeout: options.handshake_timeout,
+            policy: Arc::new(policy),
+            proxy_policy: Arc::new(proxy_policy),
+            trusted_proxies: options.trusted_proxies.clone(),
+        }
+    }
+
+    pub(crate) fn is_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// TLS and the upgrade within the handshake timeout, then the client
+    /// connection.
+    pub(crate) async fn serve(
+        &self,
+        broker: Arc<Broker>,
+        stream: TcpStream,
+        peer: SocketAddr,
+        cid: u64,
+    ) {
+        let policy = if self.trusted_proxies.contains(&peer.ip()) {
+            &self.proxy_policy
+        } else {
+            &self.policy
+        };
+        match &self.tls {
+            None => {
+                let mut stream = stream;
+                let upgrade = tokio::time::timeout(
+                    self.handshake_timeout,
+                    upgrade(&mut stream, policy, peer),
+                )
+                .await;
+                if let Some(upgrade) = finished(upgrade, peer) {
+                    run_upgraded(broker, stream.into_split(), peer, cid, upgrade).await;
+                }
+            }
+            Some(acceptor) => {
+                let handshake = async {
+                    if plain_http_on_tls_port(&stream).await {
+                        let mut stream = stream;
+                        let _ = stream
+                            .write_all(b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+                            .await;
+                        return Err(UpgradeError::Malformed);
+                    }
+                    let mut tls_stream = acceptor.accept(stream).await.map_err(|error| {
+                        tracing::debug!("{peer} - websocket TLS handshake error: {error}");
+                        UpgradeError::Malformed
+                    })?;
+                    let upgrade = upgrade(&mut tls_stream, policy, peer).await?;
+                    Ok((tls_stream, upgrade))
+                };
+                let result = tokio::time::timeout(self.handshake_timeout, handshake).await;
+                if let Ok(Ok((tls_stream, upgrade))) = result {
+                    let halves = tokio::io::split(tls_stream);
+                    run_upgraded(broker, halves, peer, cid, upgrade).await;
+                } else if result.is_err() {
+                    tracing::debug!("{peer} - websocket handshake timeout");
+                }
+            }
+        }
+    }
+}
+
+fn finished(
+    result: Result<Result<Upgrade, UpgradeError>, tokio::time::error::Elapsed>,
+    peer: SocketAddr,
+) -> Option<Upgrade> {
+    match result {
+        Ok(Ok(upgrade)) => {
+            tracing::debug!(
+                "{peer} - websocket upgrade, compression: {}",
+                upgrade.compress
+            );
+            Some(upgrade)
+        }
+        Ok(Err(_)) => None,
+        Err(_) => {
+            tracing::debug!("{peer} - websocket handshake timeout");
+            None
+        }
+    }
+}
+
+/// Runs an upgraded connection as a websocket client: the address it is
+/// known by (a trusted proxy's `X-Forwarded-For`), its framing (deflate
+/// as negotiated), its cookies.
+pub(crate) async fn run_upgraded<R, W>(
+    broker: Arc<Broker>,
+    halves: (R, W),
+    peer: SocketAddr,
+    cid: u64,
+    upgrade: Upgrade,
+) where
+    R: AsyncRead + Send + 'static,
+    W: AsyncWrite + Send + 'static,
+{
+    let client = ClientAddr {
+        peer,
+        ip: upgrade.forwarded_for.unwrap_or_else(|| peer.ip()),
+    };
+    let framing = Framing::Websocket {
+        compress: upgrade.compress,
+        browser: upgrade.browser,
+    };
+    run_connection(broker, halves, client, cid, framing, upgrade.cookies, None).await;
+}
+
+/// A TLS client starts with a handshake record (0x16); an HTTP method
+/// starts with a letter.
+async fn plain_http_on_tls_port(stream: &TcpStream) -> bool {
+    let mut first = [0u8; 1];
+    matches!(stream.peek(&mut first).await, Ok(1) if first[0].is_ascii_uppercase())
+}
+
+/// Reads the upgrade request and answers it: the 101, or nats-server's
+/// refusal (then the connection is done).
+async fn upgrade<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    policy: &HandshakePolicy,
+    peer: SocketAddr,
+) -> Result<Upgrade, UpgradeError> {
+    let mut request = BytesMut::with_capacity(1024);
+    let decision = loop {
+        match handle_request(&request, policy) {
+            Ok(Some(upgrade)) => break Ok(upgrade),
+            Ok(None) if request.len() <= MAX_REQUEST_BYTES => {}
+            Ok(None) => break Err(UpgradeError::Malformed),
+            Err(error) => break Err(error),
+        }
+        match stream.read_buf(&mut request).await {
+            Ok(0) | Err(_) => return Err(UpgradeError::Malformed),
+            Ok(_) => {}
+        }
+    };
+    let mut reply = Vec::new();
+    match &decision {
+        Ok(upgrade) => upgrade.encode_response(&mut reply),
+        Err(error) => {
+            tracing::error!("{peer} - websocket handshake error: {error}");
+            let now = SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            error.encode(
+                &mut reply,
+                &http_date(now),
+                HttpVersion::of_request(&request),
+            );
+        }
+    }
+    let written = stream.write_all(&reply).await;
+    if decision.is_err() {
+        let _ = stream.shutdown().await;
+    }
+    written.map_err(|_| UpgradeError::Malformed)?;
+    decision
+}
