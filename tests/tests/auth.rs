@@ -275,7 +275,10 @@ async fn accounts_keep_their_subjects_to_themselves() {
             .flatten()
             .map(|m| m.payload)
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // A fence on each receiving connection: its own message comes back
+    // behind everything the server queued for it before.
+    starling_tests::round_trip(&a1).await;
+    starling_tests::round_trip(&g).await;
     assert_eq!(next(&mut on_a1).as_deref(), Some(&b"from A"[..]));
     assert_eq!(next(&mut on_a1), None, "nothing from other accounts");
     assert_eq!(next(&mut on_g).as_deref(), Some(&b"from global"[..]));

@@ -1,49 +1,41 @@
 //! Queue groups: each message goes to one member of each group, spread
 //! across members, while plain subscribers get every message.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use starling_tests::{start_server, url};
 
-fn count_into(mut sub: async_nats::Subscriber, counter: Arc<AtomicUsize>) {
-    tokio::spawn(async move {
-        while sub.next().await.is_some() {
-            counter.fetch_add(1, Ordering::Relaxed);
-        }
-    });
+/// Messages waiting in a subscription's channel now (outside tokio's
+/// cooperative budget, which would stop the count at 128).
+fn drain(sub: &mut async_nats::Subscriber) -> usize {
+    let mut count = 0;
+    while let Some(Some(_)) = tokio::task::unconstrained(sub.next()).now_or_never() {
+        count += 1;
+    }
+    count
 }
 
 #[tokio::test]
 async fn each_message_reaches_one_member_and_every_plain_subscriber() {
     let server = start_server(|_| {}).await;
     let client = async_nats::connect(url(&server)).await.unwrap();
-    let members: Vec<Arc<AtomicUsize>> = (0..3).map(|_| Arc::default()).collect();
-    for counter in &members {
-        count_into(
+    let mut members = Vec::new();
+    for _ in 0..3 {
+        members.push(
             client
                 .queue_subscribe("jobs.*", "workers".into())
                 .await
                 .unwrap(),
-            Arc::clone(counter),
         );
     }
-    let auditors = Arc::new(AtomicUsize::new(0));
-    count_into(
-        client
-            .queue_subscribe("jobs.>", "auditors".into())
-            .await
-            .unwrap(),
-        Arc::clone(&auditors),
-    );
-    let plain = Arc::new(AtomicUsize::new(0));
-    count_into(
-        client.subscribe("jobs.*").await.unwrap(),
-        Arc::clone(&plain),
-    );
-    client.flush().await.unwrap();
+    let mut auditors = client
+        .queue_subscribe("jobs.>", "auditors".into())
+        .await
+        .unwrap();
+    let mut plain = client.subscribe("jobs.*").await.unwrap();
+    let mut fence = client.subscribe("fence").await.unwrap();
+    starling_tests::round_trip(&client).await;
 
     const N: usize = 3000;
     for i in 0..N {
@@ -52,22 +44,15 @@ async fn each_message_reaches_one_member_and_every_plain_subscriber() {
             .await
             .unwrap();
     }
-    client.flush().await.unwrap();
-    let total = || {
-        members
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
-            .sum::<usize>()
-    };
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while (total() < N || plain.load(Ordering::Relaxed) < N || auditors.load(Ordering::Relaxed) < N)
-        && tokio::time::Instant::now() < deadline
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    // Anything extra would arrive right behind the last expected message.
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let counts: Vec<usize> = members.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+    // The fence comes back on the same connection behind every message
+    // the server delivered before it: once it is here, every delivery
+    // (and any extra one) sits in its subscription's channel.
+    client.publish("fence", "".into()).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), fence.next())
+        .await
+        .expect("the fence arrives")
+        .expect("open");
+    let counts: Vec<usize> = members.iter_mut().map(drain).collect();
     assert_eq!(
         counts.iter().sum::<usize>(),
         N,
@@ -78,13 +63,9 @@ async fn each_message_reaches_one_member_and_every_plain_subscriber() {
         "spread across members: {counts:?}"
     );
     assert_eq!(
-        auditors.load(Ordering::Relaxed),
+        drain(&mut auditors),
         N,
         "each group gets every message once"
     );
-    assert_eq!(
-        plain.load(Ordering::Relaxed),
-        N,
-        "plain subscribers get every message"
-    );
+    assert_eq!(drain(&mut plain), N, "plain subscribers get every message");
 }

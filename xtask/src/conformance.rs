@@ -37,8 +37,9 @@ use serde_json::{Value, json};
 use crate::broker::{Broker, free_port, loopback};
 use crate::workspace_root;
 
-/// The scenarios every client runs, over TCP and websocket.
-const COMMON: &[&str] = &[
+/// The scenarios every client runs, over TCP and websocket: these need
+/// the main broker alone (the embedded one runs them too)...
+const ONE_BROKER: &[&str] = &[
     "connect",
     "pubsub",
     "wildcards",
@@ -47,6 +48,9 @@ const COMMON: &[&str] = &[
     "headers",
     "no_responders",
     "unsub_max",
+];
+/// ...and these a configuration of their own, or a restart.
+const MORE_BROKERS: &[&str] = &[
     "max_payload",
     "auth_connection_types",
     "accounts",
@@ -112,13 +116,16 @@ impl Client {
 enum Transport {
     Tcp,
     Ws,
+    /// Websocket through the embedding example's axum route.
+    Embedded,
 }
 
 impl Transport {
+    /// What the client sees (an embedded broker is a websocket server).
     fn label(self) -> &'static str {
         match self {
             Self::Tcp => "tcp",
-            Self::Ws => "ws",
+            Self::Ws | Self::Embedded => "ws",
         }
     }
 }
@@ -139,6 +146,8 @@ const CLIENT_SUITES: &[ClientSuite] = &[
     suite("node-tcp", Client::Node, Transport::Tcp),
     suite("node-ws", Client::Node, Transport::Ws),
     suite("browser-ws", Client::Browser, Transport::Ws),
+    suite("rust-embed", Client::Rust, Transport::Embedded),
+    suite("browser-embed", Client::Browser, Transport::Embedded),
 ];
 const DIFFERENTIAL: &str = "differential";
 
@@ -152,7 +161,13 @@ const fn suite(name: &'static str, client: Client, transport: Transport) -> Clie
 
 impl ClientSuite {
     fn scenarios(self) -> Vec<&'static str> {
-        let mut names = COMMON.to_vec();
+        let mut names = ONE_BROKER.to_vec();
+        if self.transport == Transport::Embedded {
+            // Through the axum route of `examples/embed-axum`.
+            names.push("compression");
+            return names;
+        }
+        names.extend_from_slice(MORE_BROKERS);
         if self.transport == Transport::Ws {
             names.extend_from_slice(WEBSOCKET);
         }
@@ -252,7 +267,8 @@ pub(crate) fn run(args: Vec<String>) -> Result<(), String> {
     let mut reports: Vec<(String, Vec<Outcome>)> = Vec::new();
     if !suites.is_empty() {
         let ready = install::prepare(&work, &suites.iter().map(|s| s.client).collect::<Vec<_>>())?;
-        let mut brokers = Brokers::start(&starling, &work, &ready)?;
+        let embed = work.root.join("target/release/embed-axum");
+        let mut brokers = Brokers::start(&starling, &embed, &work, &ready)?;
         for (i, suite) in suites.iter().enumerate() {
             print!("conformance [{}/{total}] {:<12} ", i + 1, suite.name);
             let _ = std::io::stdout().flush();
@@ -313,10 +329,14 @@ fn cargo_build(root: &Path) -> Result<(), String> {
             "starling",
             "-p",
             "starling-tests",
+            "-p",
+            "embed-axum",
             "--bin",
             "starling",
             "--bin",
             "conformance-client",
+            "--bin",
+            "embed-axum",
         ])
         .current_dir(root)
         .status()
@@ -354,7 +374,7 @@ fn print_table(reports: &[(String, Vec<Outcome>)]) {
         )
     };
     println!();
-    println!("{:<22} {:>8} {:>8}", "client", "tcp", "ws");
+    println!("{:<22} {:>8} {:>8} {:>8}", "client", "tcp", "ws", "embed");
     for client in Client::ALL {
         let by = |transport: Transport| {
             CLIENT_SUITES
@@ -363,10 +383,11 @@ fn print_table(reports: &[(String, Vec<Outcome>)]) {
                 .map_or_else(|| "n/a".to_owned(), |s| cell(s.name))
         };
         println!(
-            "{:<22} {:>8} {:>8}",
+            "{:<22} {:>8} {:>8} {:>8}",
             client.label(),
             by(Transport::Tcp),
-            by(Transport::Ws)
+            by(Transport::Ws),
+            by(Transport::Embedded)
         );
     }
     if let Some((_, outcomes)) = reports.iter().find(|(n, _)| n == DIFFERENTIAL) {
@@ -411,10 +432,18 @@ struct Brokers {
     users: Running,
     /// Two accounts sharing a stream and a service.
     accounts: Running,
+    /// The embedding example: a broker inside an axum application, NATS
+    /// over websocket on its `/` and `/nats` routes.
+    embedded: Running,
 }
 
 impl Brokers {
-    fn start(starling: &Path, work: &Workdir, ready: &install::Ready) -> Result<Self, String> {
+    fn start(
+        starling: &Path,
+        embed: &Path,
+        work: &Workdir,
+        ready: &install::Ready,
+    ) -> Result<Self, String> {
         let log = |name: &str| work.logs.join(format!("broker-{name}.log"));
         // Every broker: `listen` on a free port, `top` options, and a
         // websocket block on another free port with `websocket` options.
@@ -468,6 +497,7 @@ impl Brokers {
             page_ports,
             users: start("users", USERS, "  no_tls: true", &[])?,
             accounts: start("accounts", ACCOUNTS, "  no_tls: true", &[])?,
+            embedded: start_embedded(embed, work, &log("embedded"))?,
         })
     }
 
@@ -479,13 +509,13 @@ impl Brokers {
                 format!("nats://127.0.0.1:{}", self.users.tcp),
                 format!("nats://127.0.0.1:{}", self.accounts.tcp),
             ),
-            Transport::Ws => (
+            Transport::Ws | Transport::Embedded => (
                 format!("ws://127.0.0.1:{}", self.main.ws),
                 format!("ws://127.0.0.1:{}", self.users.ws),
                 format!("ws://127.0.0.1:{}", self.accounts.ws),
             ),
         };
-        json!({
+        let mut settings = json!({
             "transport": suite.transport.label(),
             "url": url,
             "users_url": users_url,
@@ -499,8 +529,38 @@ impl Brokers {
             "chromium": install::CHROMIUM,
             "max_payload": MAX_PAYLOAD,
             "scenarios": suite.scenarios(),
-        })
+        });
+        if suite.transport == Transport::Embedded {
+            // async-nats puts no path in its websocket URL: it uses `/`,
+            // which the example serves too; the browser uses `/nats`.
+            let root = format!("ws://127.0.0.1:{}", self.embedded.ws);
+            let url = match suite.client {
+                Client::Browser => format!("{root}/nats"),
+                _ => root,
+            };
+            settings["url"] = json!(url);
+            settings["compression_url"] = json!(url);
+        }
+        settings
     }
+}
+
+/// The embedding example, started as a broker: its NATS port from a
+/// config file, its HTTP port from `--http`.
+fn start_embedded(embed: &Path, work: &Workdir, log: &Path) -> Result<Running, String> {
+    let (tcp, ws) = (free_port()?, free_port()?);
+    let _ = std::fs::remove_file(log);
+    let http = format!("127.0.0.1:{ws}");
+    let broker = Broker::start(
+        embed,
+        work.dir.join("embedded.conf"),
+        &format!("listen: \"127.0.0.1:{tcp}\"\nmax_payload: {MAX_PAYLOAD}\n"),
+        &["--http", &http],
+        vec![loopback(tcp), loopback(ws)],
+        Some(log.to_path_buf()),
+    )
+    .map_err(|e| format!("embedded broker: {e}"))?;
+    Ok(Running { broker, tcp, ws })
 }
 
 /// The command that runs a client suite.
@@ -603,7 +663,9 @@ fn run_client_suite(
         .map(|name| match results.remove(*name) {
             Some(mut outcome) => {
                 if *name == "compression" && outcome.ok {
-                    outcome.detail = if negotiated > 0 {
+                    outcome.detail = if suite.transport == Transport::Embedded {
+                        "through the axum route (the example offers deflate)".into()
+                    } else if negotiated > 0 {
                         "permessage-deflate negotiated".into()
                     } else {
                         "the client did not offer permessage-deflate; uncompressed frames".into()

@@ -31,6 +31,15 @@ const ALLOWED_ARROWS: &[(&str, &[&str])] = &[
     ("starling-conf", &[]),
     (
         "starling-tests",
+        &[
+            "starling-server",
+            "starling-ws",
+            "starling-conf",
+            "embed-axum",
+        ],
+    ),
+    (
+        "embed-axum",
         &["starling-server", "starling-ws", "starling-conf"],
     ),
     ("xtask", &[]),

@@ -7,8 +7,16 @@ use sha1::{Digest, Sha1};
 
 use crate::origin::{OriginError, OriginPolicy};
 
+mod embedded;
+
+pub use embedded::check_http;
+
 /// The largest upgrade request accepted (headers included).
 pub const MAX_REQUEST_BYTES: usize = 16 * 1024;
+
+/// The `Sec-WebSocket-Extensions` value of a 101 that enables deflate.
+const DEFLATE_RESPONSE: &str =
+    "permessage-deflate; server_no_context_takeover; client_no_context_takeover";
 
 /// The GUID every accept key is derived with (RFC 6455 §1.3).
 const GUID: &[u8] = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -165,7 +173,9 @@ impl Upgrade {
         out.put_slice(self.accept_key.as_bytes());
         out.put_slice(b"\r\n");
         if self.compress {
-            out.put_slice(b"Sec-WebSocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n");
+            out.put_slice(b"Sec-WebSocket-Extensions: ");
+            out.put_slice(DEFLATE_RESPONSE.as_bytes());
+            out.put_slice(b"\r\n");
         }
         out.put_slice(b"\r\n");
     }
@@ -192,6 +202,32 @@ pub fn handle_request(
         .iter()
         .map(|h| (h.name, h.value))
         .collect::<Vec<_>>();
+    let parsed = Request {
+        method: request.method.unwrap_or_default(),
+        http11: request.version == Some(1),
+        path: request.path.unwrap_or("/"),
+        headers: &headers,
+        data_after: consumed < buf.len(),
+    };
+    decide(&parsed, policy).map(Some)
+}
+
+/// A parsed upgrade request, from whichever HTTP parser read it.
+pub(crate) struct Request<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) http11: bool,
+    pub(crate) path: &'a str,
+    pub(crate) headers: &'a [(&'a str, &'a [u8])],
+    /// Bytes followed the request before the upgrade was answered.
+    pub(crate) data_after: bool,
+}
+
+/// nats-server's checks, in its order, on a parsed request.
+pub(crate) fn decide(
+    request: &Request<'_>,
+    policy: &HandshakePolicy,
+) -> Result<Upgrade, UpgradeError> {
+    let headers = request.headers;
     let one = |name: &str| {
         headers
             .iter()
@@ -214,7 +250,7 @@ pub fn handle_request(
         .filter(|(n, _)| n.eq_ignore_ascii_case("Host"));
     match (hosts.next(), hosts.next()) {
         (Some(_), Some(_)) => return Err(UpgradeError::Malformed),
-        (None, _) if request.version == Some(1) => {
+        (None, _) if request.http11 => {
             return Err(UpgradeError::MissingRequiredHost);
         }
         (Some((_, value)), None) if !value.iter().all(|&b| valid_host_byte(b)) => {
@@ -222,7 +258,7 @@ pub fn handle_request(
         }
         _ => {}
     }
-    if request.method != Some("GET") {
+    if request.method != "GET" {
         return Err(UpgradeError::MethodNotAllowed);
     }
     let host = one("Host")
@@ -245,10 +281,10 @@ pub fn handle_request(
         .origins
         .check(origin.as_deref(), &host, policy.tls)
         .map_err(UpgradeError::OriginNotAllowed)?;
-    if consumed < buf.len() {
+    if request.data_after {
         return Err(UpgradeError::DataBeforeHandshake);
     }
-    let compress = policy.compression && offers_deflate(&headers);
+    let compress = policy.compression && offers_deflate(headers);
     let forwarded_for = if policy.trust_forwarded_for {
         one("X-Forwarded-For")
             .and_then(|v| v.split(',').next().and_then(|ip| ip.trim().parse().ok()))
@@ -272,14 +308,14 @@ pub fn handle_request(
         })
         .collect();
     let browser = one("User-Agent").is_some_and(|ua| ua.starts_with("Mozilla/"));
-    Ok(Some(Upgrade {
+    Ok(Upgrade {
         accept_key: accept_key(key.trim()),
         compress,
         forwarded_for,
         cookies,
         browser,
-        path: request.path.unwrap_or("/").to_owned(),
-    }))
+        path: request.path.to_owned(),
+    })
 }
 
 /// The bytes Go's HTTP server allows in a Host header (its
