@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use starling_conf::{ConfError, Key, Map, Value, ValueKind};
+use starling_conf::{ConfError, Map, Value, ValueKind};
 
 use crate::links::{Export, Import, check as check_links, read_exports, read_imports};
 use crate::nkey::{NkeyRole, PublicNkey};
@@ -182,7 +182,7 @@ impl AuthConfig {
             Err(error) => return errors.push(error),
         };
         let mut defaults = None;
-        for (key, value) in live(map) {
+        for (key, value) in map.options() {
             let result = match key.name.to_ascii_lowercase().as_str() {
                 "user" | "username" => value
                     .as_str("user")
@@ -201,7 +201,7 @@ impl AuthConfig {
                 "default_permissions" => {
                     read_permissions(value).map(|p| defaults = Some(Arc::new(p)))
                 }
-                _ => Err(unknown(key)),
+                _ => Err(ConfError::unknown_field(key)),
             };
             if let Err(error) = result {
                 errors.push(error);
@@ -229,7 +229,7 @@ impl AuthConfig {
             Ok(map) => map,
             Err(error) => return errors.push(error),
         };
-        for (name, account) in live(map) {
+        for (name, account) in map.options() {
             if name.name == "$G" || self.accounts.contains(&name.name) {
                 errors.push(ConfError::at(
                     &name.span,
@@ -245,7 +245,7 @@ impl AuthConfig {
                     continue;
                 }
             };
-            for (key, value) in live(account_map) {
+            for (key, value) in account_map.options() {
                 let result = match key.name.to_ascii_lowercase().as_str() {
                     "users" => users(value).map(|users| {
                         self.users.extend(users.into_iter().map(|u| User {
@@ -264,9 +264,9 @@ impl AuthConfig {
                         Ok(())
                     }
                     "jetstream" | "mappings" | "limits" | "nkey" | "default_permissions" => {
-                        Err(not_yet(key, "this account setting"))
+                        Err(ConfError::not_supported_yet(key, "this account setting"))
                     }
-                    _ => Err(unknown(key)),
+                    _ => Err(ConfError::unknown_field(key)),
                 };
                 if let Err(error) = result {
                     errors.push(error);
@@ -292,7 +292,7 @@ impl AuthConfig {
 
     fn read_websocket(&mut self, ws: &Map, errors: &mut Vec<ConfError>) {
         let auth = &mut self.websocket;
-        for (key, value) in live(ws) {
+        for (key, value) in ws.options() {
             let result = match key.name.to_ascii_lowercase().as_str() {
                 "authorization" | "authentication" => simple_auth(value, auth),
                 "no_auth_user" => value
@@ -392,21 +392,6 @@ impl AuthConfig {
     }
 }
 
-fn live(map: &Map) -> impl Iterator<Item = (&Key, &Value)> {
-    map.iter().filter(|(k, _)| !k.used_as_variable)
-}
-
-fn not_yet(key: &Key, what: &str) -> ConfError {
-    ConfError::at(
-        &key.span,
-        format!("{:?} is not supported yet ({what})", key.name),
-    )
-}
-
-fn unknown(key: &Key) -> ConfError {
-    ConfError::at(&key.span, format!("unknown field {:?}", key.name))
-}
-
 /// `timeout`: seconds as a number (nats-server's form), or a duration string.
 fn timeout(value: &Value) -> Result<Duration, ConfError> {
     match value.kind {
@@ -420,13 +405,13 @@ fn timeout(value: &Value) -> Result<Duration, ConfError> {
 
 fn simple_auth(value: &Value, auth: &mut WebsocketAuth) -> Result<(), ConfError> {
     let map = value.as_map("authorization")?;
-    for (key, value) in live(map) {
+    for (key, value) in map.options() {
         match key.name.to_ascii_lowercase().as_str() {
             "user" | "username" => auth.username = Some(value.as_str("user")?.to_owned()),
             "pass" | "password" => auth.password = Some(Secret::new(value.as_str("password")?)),
             "token" => auth.token = Some(Secret::new(value.as_str("token")?)),
             "timeout" => auth.timeout = Some(timeout(value)?),
-            _ => return Err(unknown(key)),
+            _ => return Err(ConfError::unknown_field(key)),
         }
     }
     Ok(())
@@ -438,7 +423,7 @@ fn users(value: &Value) -> Result<Vec<User>, ConfError> {
         let map = entry.as_map("users")?;
         let (mut name, mut password, mut allowed, mut permissions, mut nkey) =
             (None, None, None, None, None);
-        for (key, value) in live(map) {
+        for (key, value) in map.options() {
             match key.name.to_ascii_lowercase().as_str() {
                 "user" | "username" => name = Some(value.as_str("user")?.to_owned()),
                 "pass" | "password" => password = Some(Secret::new(value.as_str("password")?)),
@@ -453,7 +438,7 @@ fn users(value: &Value) -> Result<Vec<User>, ConfError> {
                     }
                     nkey = Some(text.to_owned());
                 }
-                _ => return Err(unknown(key)),
+                _ => return Err(ConfError::unknown_field(key)),
             }
         }
         if name.is_some() && nkey.is_some() {
@@ -478,12 +463,9 @@ fn users(value: &Value) -> Result<Vec<User>, ConfError> {
 }
 
 fn kinds(value: &Value) -> Result<Vec<ConnectionKind>, ConfError> {
-    let items: Vec<&Value> = match &value.kind {
-        ValueKind::Array(items) => items.iter().collect(),
-        _ => vec![value],
-    };
-    items
-        .into_iter()
+    value
+        .one_or_many()
+        .iter()
         .map(|item| {
             let name = item.as_str("allowed_connection_types")?;
             ConnectionKind::parse(name)

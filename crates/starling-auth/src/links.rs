@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use starling_conf::{ConfError, Key, Map, Span, Value};
+use starling_conf::{ConfError, Span, Value};
 use starling_subject::{SubjectTransform, is_subset, is_valid_filter};
 
 /// The default time a service's requester may wait for its responses.
@@ -114,14 +114,6 @@ impl Import {
     }
 }
 
-fn live(map: &Map) -> impl Iterator<Item = (&Key, &Value)> {
-    map.iter().filter(|(key, _)| !key.used_as_variable)
-}
-
-fn unknown(key: &Key) -> ConfError {
-    ConfError::at(&key.span, format!("unknown field {:?}", key.name))
-}
-
 fn subject(value: &Value, what: &str) -> Result<String, ConfError> {
     let text = value.as_str(what)?;
     if is_valid_filter(text.as_bytes()) {
@@ -165,7 +157,7 @@ fn read_export(account: &str, item: &Value) -> Result<Export, ConfError> {
     let mut accounts = Vec::new();
     let mut response = None;
     let mut threshold = None;
-    for (key, value) in live(map) {
+    for (key, value) in map.options() {
         match key.name.to_ascii_lowercase().as_str() {
             "stream" => stream = Some((subject(value, "stream")?, key)),
             "service" => service = Some((subject(value, "service")?, key)),
@@ -221,7 +213,7 @@ fn read_export(account: &str, item: &Value) -> Result<Export, ConfError> {
                     ),
                 ));
             }
-            _ => return Err(unknown(key)),
+            _ => return Err(ConfError::unknown_field(key)),
         }
     }
     let kind = match (stream, service) {
@@ -311,7 +303,7 @@ fn read_import(account: &str, item: &Value) -> Result<Import, ConfError> {
     })?;
     let (mut stream, mut service) = (None, None);
     let (mut to, mut prefix) = (None, None);
-    for (key, value) in live(map) {
+    for (key, value) in map.options() {
         match key.name.to_ascii_lowercase().as_str() {
             "stream" => stream = Some(source(value, "Stream")?),
             "service" => service = Some((source(value, "Service")?, key)),
@@ -322,7 +314,7 @@ fn read_import(account: &str, item: &Value) -> Result<Import, ConfError> {
             "share" => {
                 value.as_bool("share")?;
             }
-            _ => return Err(unknown(key)),
+            _ => return Err(ConfError::unknown_field(key)),
         }
     }
     match (stream, service) {
@@ -370,11 +362,11 @@ fn source(value: &Value, what: &str) -> Result<(String, String), ConfError> {
         ))
     })?;
     let (mut account, mut subject_name) = (String::new(), String::new());
-    for (key, value) in live(map) {
+    for (key, value) in map.options() {
         match key.name.to_ascii_lowercase().as_str() {
             "account" => value.as_str("account")?.clone_into(&mut account),
             "subject" => subject_name = subject(value, "subject")?,
-            _ => return Err(unknown(key)),
+            _ => return Err(ConfError::unknown_field(key)),
         }
     }
     if account.is_empty() || subject_name.is_empty() {

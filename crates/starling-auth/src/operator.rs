@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use starling_conf::{ConfError, Map, Value, ValueKind};
+use starling_conf::{ConfError, Map, Value};
 
 use crate::jwt::{Claims, decode_and_verify, role_of};
 use crate::nkey::NkeyRole;
@@ -67,11 +67,7 @@ impl OperatorMode {
         ];
         let (_, operators) = names.iter().find_map(|n| map.get_ignore_case(n))?;
         let mut mode = Self::default();
-        let values: Vec<&Value> = match &operators.kind {
-            ValueKind::Array(items) => items.iter().collect(),
-            _ => vec![operators],
-        };
-        for value in values {
+        for value in operators.one_or_many() {
             let claims = operator_jwt(value, load).and_then(|jwt| {
                 decode_and_verify(&jwt).map_err(|e| value.error(format!("operator: {e}")))
             });

@@ -149,7 +149,7 @@ fn queue_matches(entry: &PermissionEntry, queue: &[u8]) -> bool {
 pub(crate) fn read_permissions(value: &Value) -> Result<Permissions, ConfError> {
     let map = value.as_map("permissions")?;
     let mut permissions = Permissions::default();
-    for (key, value) in map.iter().filter(|(k, _)| !k.used_as_variable) {
+    for (key, value) in map.options() {
         match key.name.to_ascii_lowercase().as_str() {
             "publish" | "pub" | "import" => {
                 permissions.publish = Some(subject_permission(value, false)?)
@@ -159,10 +159,7 @@ pub(crate) fn read_permissions(value: &Value) -> Result<Permissions, ConfError> 
             }
             "allow_responses" | "allow_resp" => permissions.responses = responses(value)?,
             _ => {
-                return Err(ConfError::at(
-                    &key.span,
-                    format!("unknown field {:?}", key.name),
-                ));
+                return Err(ConfError::unknown_field(key));
             }
         }
     }
@@ -183,7 +180,7 @@ fn responses(value: &Value) -> Result<Option<ResponsePermission>, ConfError> {
         ValueKind::Bool(true) => Ok(Some(ResponsePermission::default())),
         ValueKind::Map(map) => {
             let mut response = ResponsePermission::default();
-            for (key, value) in map.iter().filter(|(k, _)| !k.used_as_variable) {
+            for (key, value) in map.options() {
                 match key.name.to_ascii_lowercase().as_str() {
                     "max" | "max_msgs" | "max_messages" | "max_responses" => {
                         let max = value.as_integer("max")?;
@@ -199,10 +196,7 @@ fn responses(value: &Value) -> Result<Option<ResponsePermission>, ConfError> {
                         }
                     }
                     _ => {
-                        return Err(ConfError::at(
-                            &key.span,
-                            format!("unknown field {:?}", key.name),
-                        ));
+                        return Err(ConfError::unknown_field(key));
                     }
                 }
             }
@@ -220,15 +214,12 @@ fn subject_permission(value: &Value, subscribe: bool) -> Result<SubjectPermissio
     match &value.kind {
         ValueKind::Map(map) => {
             let mut rule = SubjectPermission::default();
-            for (key, value) in map.iter().filter(|(k, _)| !k.used_as_variable) {
+            for (key, value) in map.options() {
                 match key.name.to_ascii_lowercase().as_str() {
                     "allow" => rule.allow = Some(entries(value, subscribe)?),
                     "deny" => rule.deny = entries(value, subscribe)?,
                     _ => {
-                        return Err(ConfError::at(
-                            &key.span,
-                            format!("unknown field {:?}", key.name),
-                        ));
+                        return Err(ConfError::unknown_field(key));
                     }
                 }
             }
@@ -242,12 +233,9 @@ fn subject_permission(value: &Value, subscribe: bool) -> Result<SubjectPermissio
 }
 
 fn entries(value: &Value, subscribe: bool) -> Result<Vec<PermissionEntry>, ConfError> {
-    let items: Vec<&Value> = match &value.kind {
-        ValueKind::Array(items) => items.iter().collect(),
-        _ => vec![value],
-    };
-    items
-        .into_iter()
+    value
+        .one_or_many()
+        .iter()
         .map(|item| {
             let text = item.as_str("permissions")?;
             let mut parts = text.split_whitespace();

@@ -42,6 +42,7 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod from_value;
 pub mod fuzzing;
 mod parse;
 mod utc;
@@ -49,7 +50,8 @@ mod value;
 
 use std::path::Path;
 
-pub use error::ConfError;
+pub use error::{ConfError, ConfErrorKind};
+pub use from_value::FromValue;
 pub use parse::{ConfParser, FsLoader, Loader};
 pub use utc::UtcTime;
 pub use value::{Key, Map, Span, Value, ValueKind, parse_duration};

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use pest::Parser as _;
 use pest::iterators::Pair;
 
-use crate::{ConfError, Key, Map, Span, Value, ValueKind};
+use crate::{ConfError, ConfErrorKind, Key, Map, Span, Value, ValueKind};
 
 #[derive(pest_derive::Parser)]
 #[grammar = "nats.pest"]
@@ -240,7 +240,8 @@ impl Walker<'_, '_> {
             .map_err(|e| {
                 // A file that cannot be read is reported where it is included.
                 if e.span.line == 0 {
-                    ConfError::at(&span, format!("include {path:?}: {}", e.message))
+                    let message = format!("include {path:?}: {}", e.message);
+                    ConfError::of_kind(ConfErrorKind::Io, &span, message)
                 } else {
                     e
                 }
@@ -552,14 +553,12 @@ fn syntax_error(
     } else {
         format!("expected {}, found {found}", expected.join(" or "))
     };
-    ConfError {
-        span: Span {
-            file,
-            line: line as u32,
-            column: column as u32,
-        },
-        message,
-    }
+    let span = Span {
+        file,
+        line: line as u32,
+        column: column as u32,
+    };
+    ConfError::of_kind(ConfErrorKind::Syntax, &span, message)
 }
 
 fn rule_name(rule: Rule) -> &'static str {

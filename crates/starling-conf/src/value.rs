@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::ConfError;
+use crate::{ConfError, ConfErrorKind};
 
 /// Where a value or key starts: file, 1-based line and column.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -131,6 +131,13 @@ impl Map {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 
+    /// The entries a block reader reads as options: all but the keys a
+    /// `$name` reference used as variables (nats-server skips those
+    /// instead of calling them unknown).
+    pub fn options(&self) -> impl Iterator<Item = (&Key, &Value)> {
+        self.iter().filter(|(key, _)| !key.used_as_variable)
+    }
+
     /// Number of entries.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -161,12 +168,31 @@ impl Value {
         ConfError::at(&self.span, message)
     }
 
-    fn wrong_type(&self, option: &str, expected: &str) -> ConfError {
-        self.error(format!(
-            "{option}: expected {expected}, got {} {}",
-            self.kind_name(),
-            self.show()
-        ))
+    /// A value of the wrong kind for `option`.
+    pub fn wrong_type(&self, option: &str, expected: &str) -> ConfError {
+        ConfError::of_kind(
+            ConfErrorKind::WrongType,
+            &self.span,
+            format!(
+                "{option}: expected {expected}, got {} {}",
+                self.kind_name(),
+                self.show()
+            ),
+        )
+    }
+
+    /// The items of an array, or this value alone: nats-server reads one
+    /// value or a list of them for many options.
+    pub fn one_or_many(&self) -> &[Self] {
+        match &self.kind {
+            ValueKind::Array(items) => items,
+            _ => std::slice::from_ref(self),
+        }
+    }
+
+    /// The value read as `T`, with errors naming `option`.
+    pub fn read<T: crate::FromValue>(&self, option: &str) -> Result<T, ConfError> {
+        T::from_value(self, option)
     }
 
     fn show(&self) -> String {

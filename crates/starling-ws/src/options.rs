@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use starling_conf::{ConfError, Key, Value, ValueKind};
+use starling_conf::{ConfError, Value, ValueKind};
 
 use crate::origin::OriginPolicy;
 
@@ -79,7 +79,7 @@ impl WebsocketOptions {
         let mut same_origin = false;
         let mut allowed: Vec<(String, Value)> = Vec::new();
         let mut errors = Vec::new();
-        for (key, value) in map.iter().filter(|(k, _)| !k.used_as_variable) {
+        for (key, value) in map.options() {
             let result = match key.name.to_ascii_lowercase().as_str() {
                 "listen" => listen(value).map(|(host, p)| {
                     if let Some(host) = host {
@@ -122,10 +122,7 @@ impl WebsocketOptions {
                 // Read by starling-auth.
                 "authorization" | "authentication" | "no_auth_user" | "user_cookie"
                 | "pass_cookie" | "token_cookie" | "jwt_cookie" => Ok(()),
-                _ => Err(ConfError::at(
-                    &key.span,
-                    format!("unknown field {:?}", key.name),
-                )),
+                _ => Err(ConfError::unknown_field(key)),
             };
             if let Err(error) = result {
                 errors.push(error);
@@ -168,13 +165,6 @@ impl WebsocketOptions {
         }
         Ok(port.map(|port| Self { port, ..options }))
     }
-}
-
-fn not_yet(key: &Key, what: &str) -> ConfError {
-    ConfError::at(
-        &key.span,
-        format!("{:?} is not supported yet ({what})", key.name),
-    )
 }
 
 fn listen(value: &Value) -> Result<(Option<String>, i64), ConfError> {
@@ -232,7 +222,7 @@ fn tls(value: &Value) -> Result<TlsOptions, Vec<ConfError>> {
     let map = value.as_map("tls").map_err(|e| vec![e])?;
     let (mut cert, mut key, mut ca, mut verify) = (None, None, None, false);
     let mut errors = Vec::new();
-    for (k, v) in map.iter().filter(|(k, _)| !k.used_as_variable) {
+    for (k, v) in map.options() {
         let result = match k.name.to_ascii_lowercase().as_str() {
             "cert_file" => v.as_str("cert_file").map(|p| cert = Some(PathBuf::from(p))),
             "key_file" => v.as_str("key_file").map(|p| key = Some(PathBuf::from(p))),
@@ -245,11 +235,8 @@ fn tls(value: &Value) -> Result<TlsOptions, Vec<ConfError>> {
             | "curve_preferences"
             | "timeout"
             | "connection_rate_limit"
-            | "pinned_certs" => Err(not_yet(k, "this TLS setting")),
-            _ => Err(ConfError::at(
-                &k.span,
-                format!("unknown field {:?}", k.name),
-            )),
+            | "pinned_certs" => Err(ConfError::not_supported_yet(k, "this TLS setting")),
+            _ => Err(ConfError::unknown_field(k)),
         };
         if let Err(error) = result {
             errors.push(error);

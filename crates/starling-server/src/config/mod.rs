@@ -48,10 +48,6 @@ pub struct ConfigOptions {
 /// issue that brings them. Refused at start-up.
 pub(super) const NOT_YET: &[(&[&str], &str)] = &[
     (
-        &["authorization", "accounts", "no_auth_user"],
-        "authentication and accounts (issue #5)",
-    ),
-    (
         &[
             "account_resolver",
             "accounts_resolver",
@@ -137,7 +133,7 @@ pub fn options_from_config(root: &Value) -> Result<ConfigOptions, Vec<ConfError>
         Ok(map) => map,
         Err(error) => return Err(vec![error]),
     };
-    for (key, value) in map.iter().filter(|(key, _)| !key.used_as_variable) {
+    for (key, value) in map.options() {
         if let Err(error) = apply(&mut options, key, value, &mut errors) {
             errors.push(error);
         }

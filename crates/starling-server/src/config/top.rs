@@ -1,8 +1,6 @@
 //! The top-level keys one by one: listener, limits, durations, logging,
 //! and the blocks other crates read (`tls`, `websocket`).
 
-use std::path::PathBuf;
-
 use starling_conf::{ConfError, Key, Value, ValueKind};
 
 use super::{ConfigOptions, NOT_YET};
@@ -31,7 +29,7 @@ pub(super) fn apply(
                 server.port = port;
             }
         }
-        "host" | "net" => server.host = value.as_str(&name)?.to_owned(),
+        "host" | "net" => server.host = value.read(&name)?,
         "server_name" => {
             let text = value.as_str(&name)?;
             if text.contains(' ') {
@@ -76,22 +74,18 @@ pub(super) fn apply(
         "authorization" | "no_auth_user" | "accounts" | "operator" | "operators" | "root"
         | "roots" | "root_operators" | "root_operator" | "system_account" | "system"
         | "resolver" | "resolver_preload" => {}
-        "debug" => log.debug = Some(value.as_bool(&name)?),
-        "trace" => log.trace = Some(value.as_bool(&name)?),
-        "logtime" => log.logtime = Some(value.as_bool(&name)?),
-        "logfile" | "log_file" => log.logfile = Some(PathBuf::from(value.as_str(&name)?)),
-        "pidfile" | "pid_file" => log.pid_file = Some(PathBuf::from(value.as_str(&name)?)),
+        "debug" => log.debug = Some(value.read(&name)?),
+        "trace" => log.trace = Some(value.read(&name)?),
+        "logtime" => log.logtime = Some(value.read(&name)?),
+        "logfile" | "log_file" => log.logfile = Some(value.read(&name)?),
+        "pidfile" | "pid_file" => log.pid_file = Some(value.read(&name)?),
         other => {
-            if let Some((_, what)) = NOT_YET.iter().find(|(names, _)| names.contains(&other)) {
-                return Err(ConfError::at(
-                    &key.span,
-                    format!("{:?} is not supported yet ({what})", key.name),
-                ));
-            }
-            return Err(ConfError::at(
-                &key.span,
-                format!("unknown field {:?}", key.name),
-            ));
+            return Err(
+                match NOT_YET.iter().find(|(names, _)| names.contains(&other)) {
+                    Some((_, what)) => ConfError::not_supported_yet(key, what),
+                    None => ConfError::unknown_field(key),
+                },
+            );
         }
     }
     Ok(())
