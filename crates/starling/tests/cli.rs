@@ -241,3 +241,27 @@ fn every_example_starts_and_serves() {
     }
     assert!(started >= 5, "started {started} examples");
 }
+
+#[test]
+fn a_certificate_that_cannot_be_read_fails_start_up_at_its_option() {
+    let config = write_temp(
+        "bad-cert.conf",
+        "port: -1\nwebsocket {\n  port: -1\n  tls {\n    cert_file: \"/no/such/cert.pem\"\n    key_file: \"/no/such/key.pem\"\n  }\n}\n",
+    );
+    for check in [true, false] {
+        let mut args = vec!["-c", config.to_str().unwrap()];
+        if check {
+            args.insert(0, "-t");
+        }
+        let (code, _, err) = run(&args);
+        assert_eq!(code, 1, "{err}");
+        assert!(
+            err.contains(&format!(
+                "{}:4:3: invalid option: websocket tls: can't read certificates from /no/such/cert.pem",
+                config.display()
+            )),
+            "-t: {check}: {err}"
+        );
+        assert!(!err.contains("Server is ready"), "{err}");
+    }
+}
