@@ -56,7 +56,9 @@ pub struct ServerDecoder {
     message: Option<bool>,
     compressed: Vec<u8>,
     inflated: Vec<u8>,
-    inflater: Inflater,
+    /// Made at the first compressed message (about 40 KB): a connection
+    /// that never sends one, or did not negotiate compression, has none.
+    inflater: Option<Inflater>,
     control: BytesMut,
 }
 
@@ -72,7 +74,7 @@ impl ServerDecoder {
             message: None,
             compressed: Vec::new(),
             inflated: Vec::new(),
-            inflater: Inflater::new(),
+            inflater: None,
             control: BytesMut::new(),
         }
     }
@@ -185,9 +187,9 @@ impl ServerDecoder {
     fn finish_message(&mut self, out: &mut BytesMut) -> Result<(), FrameError> {
         if self.message.take() == Some(true) {
             self.inflated.clear();
+            let inflater = self.inflater.get_or_insert_with(Inflater::new);
             let result =
-                self.inflater
-                    .decompress(&self.compressed, self.max_message, &mut self.inflated);
+                inflater.decompress(&self.compressed, self.max_message, &mut self.inflated);
             self.compressed.clear();
             result?;
             out.extend_from_slice(&self.inflated);
@@ -223,7 +225,9 @@ fn control_event(opcode: OpCode, payload: &[u8]) -> Result<Control, FrameError> 
 pub struct ServerEncoder {
     compression: bool,
     max_frame: Option<usize>,
-    deflater: Deflater,
+    /// Made at the first message worth compressing (a compressor's tables
+    /// are some 300 KB): idle and uncompressed connections have none.
+    deflater: Option<Deflater>,
     scratch: Vec<u8>,
 }
 
@@ -234,7 +238,7 @@ impl ServerEncoder {
         Self {
             compression,
             max_frame: browser.then_some(BROWSER_FRAME_SIZE),
-            deflater: Deflater::new(),
+            deflater: None,
             scratch: Vec::new(),
         }
     }
@@ -258,7 +262,8 @@ impl ServerEncoder {
     pub fn encode(&mut self, data: &[u8], out: &mut BytesMut) {
         if self.compression && data.len() >= COMPRESS_THRESHOLD {
             self.scratch.clear();
-            self.deflater.compress(data, &mut self.scratch);
+            let deflater = self.deflater.get_or_insert_with(Deflater::new);
+            deflater.compress(data, &mut self.scratch);
             let scratch = std::mem::take(&mut self.scratch);
             self.frames(&scratch, true, out);
             self.scratch = scratch;
