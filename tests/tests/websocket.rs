@@ -420,3 +420,13 @@ async fn a_half_sent_frame_times_out() {
         assert!(started.elapsed() < Duration::from_secs(3), "{partial:?}");
     }
 }
+
+#[tokio::test]
+async fn an_upgrade_with_seventy_headers_is_accepted() {
+    let server = start_websocket_server(|_| {}).await;
+    let extra: String = (0..70)
+        .map(|i| format!("X-Forwarded-Something-{i}: value {i}\r\n"))
+        .collect();
+    let (_stream, head) = raw_upgrade(server.websocket_addr().unwrap(), &extra).await;
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+}

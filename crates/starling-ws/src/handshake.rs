@@ -187,9 +187,16 @@ pub fn handle_request(
     buf: &[u8],
     policy: &HandshakePolicy,
 ) -> Result<Option<Upgrade>, UpgradeError> {
-    let mut headers = [httparse::EMPTY_HEADER; 64];
+    // Room for as many headers as the request has lines, so any number
+    // that fits in MAX_REQUEST_BYTES is read (nats-server takes 70 and
+    // more); a request is a few hundred bytes, so counting is cheap.
+    let lines = buf.iter().filter(|&&b| b == b'\n').count();
+    let mut headers = vec![httparse::EMPTY_HEADER; lines.min(MAX_REQUEST_BYTES / 4) + 1];
     let mut request = httparse::Request::new(&mut headers);
     let consumed = match request.parse(buf) {
+        Ok(httparse::Status::Complete(n)) if n > MAX_REQUEST_BYTES => {
+            return Err(UpgradeError::Malformed);
+        }
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) if buf.len() > MAX_REQUEST_BYTES => {
             return Err(UpgradeError::Malformed);
@@ -368,6 +375,24 @@ pub fn http_date(unix_seconds: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_number_of_headers_within_the_size_cap() {
+        let mut request = GOOD.to_owned();
+        for i in 0..200 {
+            request.push_str(&format!("X-Extra-{i}: {i}\r\n"));
+        }
+        request.push_str("\r\n");
+        let upgrade = handle_request(request.as_bytes(), &HandshakePolicy::default());
+        assert!(matches!(upgrade, Ok(Some(_))), "{upgrade:?}");
+        // Complete, but past the cap: refused like an incomplete one.
+        let mut big = GOOD.to_owned();
+        big.push_str(&format!("X-Big: {}\r\n\r\n", "x".repeat(MAX_REQUEST_BYTES)));
+        assert_eq!(
+            handle_request(big.as_bytes(), &HandshakePolicy::default()),
+            Err(UpgradeError::Malformed)
+        );
+    }
 
     const GOOD: &str = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n";
 
