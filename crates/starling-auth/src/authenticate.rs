@@ -133,12 +133,27 @@ impl std::error::Error for AuthError {}
 #[derive(Debug, Clone, Default)]
 pub struct Authenticator {
     config: AuthConfig,
+    /// A configured password is a bcrypt hash.
+    costly: bool,
 }
 
 impl Authenticator {
     /// An authenticator for `config`.
     pub fn new(config: AuthConfig) -> Self {
-        Self { config }
+        let passwords = config
+            .password
+            .iter()
+            .chain(config.websocket.password.iter())
+            .chain(config.users.iter().map(|u| &u.password));
+        let costly = passwords.into_iter().any(|p| is_bcrypt(p.expose()));
+        Self { config, costly }
+    }
+
+    /// Whether authenticating may be expensive (a password is a bcrypt
+    /// hash: tens of milliseconds of CPU by design). A server runs such
+    /// checks away from its message path.
+    pub fn is_costly(&self) -> bool {
+        self.costly
     }
 
     fn websocket_override(&self, kind: ConnectionKind) -> bool {
@@ -422,19 +437,22 @@ fn check_kind(user: &User, kind: ConnectionKind) -> Result<(), AuthError> {
 /// as bcrypt; anything else is compared as it is.
 fn passwords_match(stored: &Secret, given: &str) -> bool {
     let stored = stored.expose();
+    if is_bcrypt(stored) {
+        bcrypt::verify(given, stored).unwrap_or(false)
+    } else {
+        constant_time_eq(stored.as_bytes(), given.as_bytes())
+    }
+}
+
+fn is_bcrypt(stored: &str) -> bool {
     let bytes = stored.as_bytes();
-    let is_bcrypt = bytes.len() > 7
+    bytes.len() > 7
         && stored.starts_with("$2")
         && matches!(bytes[2], b'a' | b'b' | b'x' | b'y')
         && bytes[3] == b'$'
         && bytes[4].is_ascii_digit()
         && bytes[5].is_ascii_digit()
-        && bytes[6] == b'$';
-    if is_bcrypt {
-        bcrypt::verify(given, stored).unwrap_or(false)
-    } else {
-        constant_time_eq(stored.as_bytes(), given.as_bytes())
-    }
+        && bytes[6] == b'$'
 }
 
 /// Compares without an early exit, so timing does not reveal how much of

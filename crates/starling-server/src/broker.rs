@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use dashmap::DashMap;
 use starling_auth::{Authenticator, ConnectionKind};
 use starling_proto::ServerInfo;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::account::links::{self, AccountLinks};
 use crate::account::{Account, GLOBAL_ACCOUNT};
@@ -34,6 +34,14 @@ pub(crate) struct Broker {
     tasks: AtomicUsize,
     all_closed: Notify,
     next_cid: AtomicU64,
+    /// Costly credentials checks (bcrypt) running at once, at most.
+    pub(crate) auth_slots: Semaphore,
+}
+
+/// Costly credentials checks at once: half the cores, so the other half
+/// keeps moving messages while a brute force runs.
+fn auth_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))
 }
 
 impl Broker {
@@ -72,6 +80,7 @@ impl Broker {
             tasks: AtomicUsize::new(0),
             all_closed: Notify::new(),
             next_cid: AtomicU64::new(1),
+            auth_slots: Semaphore::new(auth_concurrency()),
             options,
         }
     }

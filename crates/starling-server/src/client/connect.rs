@@ -1,14 +1,51 @@
 //! CONNECT: the client's options, authentication, and what it binds the
 //! connection to (a user's account, permissions, limits and expiry).
+//!
+//! Cheap credentials are checked on the spot. A costly check (a bcrypt
+//! password) becomes an [`AuthJob`] the driver runs on the blocking pool,
+//! a few at a time, so a flood of wrong passwords never occupies the
+//! threads that move messages; the connection handles nothing else until
+//! [`ClientState::finish_connect`] gets the result.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use starling_auth::{AuthRequest, Permissions};
+use starling_auth::{AuthError, AuthRequest, ConnectionKind, Identity, Permissions};
 use starling_proto::{Connect, ErrReply};
 
-use super::state::{ClientState, LastLookup};
+use super::state::{ClientState, LastLookup, Time};
+use crate::broker::Broker;
 use crate::link::CloseReason;
+
+/// A credentials check to run away from the message path.
+pub(crate) struct AuthJob {
+    broker: Arc<Broker>,
+    connect: Connect,
+    kind: ConnectionKind,
+    nonce: String,
+    cookies: Vec<(String, String)>,
+    unix: i64,
+}
+
+impl AuthJob {
+    /// Checks the credentials (blocking: bcrypt by design takes CPU time).
+    pub(crate) fn run(&self) -> Result<Identity, AuthError> {
+        let connect = &self.connect;
+        let request = AuthRequest {
+            kind: Some(self.kind),
+            user: connect.user.as_deref(),
+            pass: connect.pass.as_deref(),
+            token: connect.auth_token.as_deref(),
+            nkey: connect.nkey.as_deref(),
+            sig: connect.sig.as_deref(),
+            nonce: self.nonce.as_bytes(),
+            jwt: connect.jwt.as_deref(),
+            now: self.unix,
+            cookies: &self.cookies,
+        };
+        self.broker.auth.authenticate(&request)
+    }
+}
 
 impl ClientState {
     pub(super) fn handle_connect(&mut self, json: &[u8]) -> Result<(), CloseReason> {
@@ -21,8 +58,51 @@ impl ClientState {
         };
         self.restart_ping_timer();
         if self.broker.auth.required(self.kind) {
-            self.authenticate(&connect)?;
+            let job = self.auth_job(&connect);
+            if self.broker.auth.is_costly() {
+                self.pending_connect = Some((connect, Some(job)));
+                return Ok(());
+            }
+            self.authenticated(job.run())?;
         }
+        self.connect_options(&connect)
+    }
+
+    /// The costly credentials check a CONNECT left to run, once.
+    pub(crate) fn take_auth_job(&mut self) -> Option<AuthJob> {
+        self.pending_connect
+            .as_mut()
+            .and_then(|(_, job)| job.take())
+    }
+
+    /// The result of the [`AuthJob`], at `now`: the CONNECT completes, or
+    /// the connection is refused.
+    pub(crate) fn finish_connect(
+        &mut self,
+        result: Result<Identity, AuthError>,
+        now: Time,
+    ) -> Result<(), CloseReason> {
+        self.now = now;
+        let Some((connect, _)) = self.pending_connect.take() else {
+            return Ok(());
+        };
+        self.authenticated(result)?;
+        self.connect_options(&connect)
+    }
+
+    fn auth_job(&self, connect: &Connect) -> AuthJob {
+        AuthJob {
+            broker: Arc::clone(&self.broker),
+            connect: connect.clone(),
+            kind: self.kind,
+            nonce: self.nonce.clone(),
+            cookies: self.cookies.clone(),
+            unix: self.now.unix,
+        }
+    }
+
+    /// What CONNECT sets besides credentials.
+    fn connect_options(&mut self, connect: &Connect) -> Result<(), CloseReason> {
         if connect.account.as_deref().is_some_and(|a| !a.is_empty())
             || connect.new_account == Some(true)
         {
@@ -56,21 +136,10 @@ impl ClientState {
         Ok(())
     }
 
-    fn authenticate(&mut self, connect: &Connect) -> Result<(), CloseReason> {
+    /// Binds the connection to the identity, or refuses it.
+    fn authenticated(&mut self, result: Result<Identity, AuthError>) -> Result<(), CloseReason> {
         let now = self.now;
-        let request = AuthRequest {
-            kind: Some(self.kind),
-            user: connect.user.as_deref(),
-            pass: connect.pass.as_deref(),
-            token: connect.auth_token.as_deref(),
-            nkey: connect.nkey.as_deref(),
-            sig: connect.sig.as_deref(),
-            nonce: self.nonce.as_bytes(),
-            jwt: connect.jwt.as_deref(),
-            now: now.unix,
-            cookies: &self.cookies,
-        };
-        match self.broker.auth.authenticate(&request) {
+        match result {
             Ok(identity) => {
                 tracing::debug!(
                     cid = self.cid(),

@@ -259,7 +259,13 @@ async fn read_loop<R: AsyncRead>(
                         trace_op(link.cid, &op);
                     }
                     let connect = matches!(op, ClientOp::Connect(_));
-                    if let Err(reason) = state.handle(op, now) {
+                    let mut handled = state.handle(op, now);
+                    if let Some(job) = state.take_auth_job() {
+                        // Nothing else is parsed until the check is done.
+                        let result = run_auth(shared, job).await;
+                        handled = state.finish_connect(result, Time::now());
+                    }
+                    if let Err(reason) = handled {
                         link.close(reason);
                         break 'reading;
                     }
@@ -289,6 +295,21 @@ async fn read_loop<R: AsyncRead>(
         state.end_batch();
     }
     state.end_batch();
+}
+
+/// Runs a costly credentials check on the blocking pool, no more of them
+/// at once than the broker allows, so they never hold up the threads that
+/// move messages.
+async fn run_auth(
+    broker: &Broker,
+    job: super::connect::AuthJob,
+) -> Result<starling_auth::Identity, starling_auth::AuthError> {
+    // The semaphore is never closed.
+    let _slot = broker.auth_slots.acquire().await;
+    tokio::task::spawn_blocking(move || job.run())
+        .await
+        // A check that panicked refuses the connection.
+        .unwrap_or(Err(starling_auth::AuthError::MissingCredentials))
 }
 
 /// `-V` protocol tracing; secrets in CONNECT never reach the log.

@@ -17,9 +17,10 @@ use std::time::{Duration, Instant};
 
 use bytes::{BufMut, BytesMut};
 use starling_auth::{ConnectionKind, Permissions};
-use starling_proto::{ClientOp, ErrReply, ParserLimits, ProtoError, ServerInfo, encode};
+use starling_proto::{ClientOp, Connect, ErrReply, ParserLimits, ProtoError, ServerInfo, encode};
 use starling_router::Matches;
 
+use super::connect::AuthJob;
 use crate::account::links::AccountLinks;
 use crate::account::{Account, SubHandle, Subscriber};
 use crate::broker::Broker;
@@ -111,6 +112,9 @@ pub(crate) struct ClientState {
     pub(super) user_max_payload: Option<usize>,
     /// The user's own subscription limit (JWT `subs`).
     pub(super) user_max_subscriptions: Option<usize>,
+    /// A CONNECT waiting for its costly credentials check (and the check,
+    /// until the driver takes it).
+    pub(super) pending_connect: Option<(Connect, Option<AuthJob>)>,
     ping: Pinger,
 }
 
@@ -168,6 +172,7 @@ impl ClientState {
             expires_at: None,
             user_max_payload: None,
             user_max_subscriptions: None,
+            pending_connect: None,
             ping,
         }
     }

@@ -1,0 +1,109 @@
+//! Operations and their rules: slow consumers, permissions, echo,
+//! auto-unsubscribe, verbose and pedantic.
+
+use super::*;
+
+#[test]
+fn a_slow_consumer_is_cut_off_and_its_publisher_goes_on() {
+    let clock = Clock::new();
+    let broker = broker(ServerOptions {
+        max_pending: 4096,
+        max_payload: 1024,
+        ..ServerOptions::default()
+    });
+    let mut slow = Client::new(&broker, clock);
+    let mut healthy = Client::new(&broker, clock);
+    let mut publisher = Client::new(&broker, clock);
+    slow.send(clock, CONNECT).send(clock, "SUB foo 1\r\n");
+    healthy.send(clock, CONNECT).send(clock, "SUB foo 1\r\n");
+    publisher.send(clock, CONNECT);
+    let message = format!("PUB foo 1000\r\n{}\r\n", "x".repeat(1000));
+    for round in 0..10 {
+        publisher.send(clock, &message);
+        // The healthy subscriber's writer keeps up; the slow one's never runs.
+        assert!(
+            healthy.output().starts_with("MSG foo 1 1000\r\n"),
+            "round {round}"
+        );
+    }
+    assert_eq!(
+        slow.link.close_reason(),
+        Some(CloseReason::SlowConsumerPendingBytes)
+    );
+    assert_eq!(publisher.closed, None);
+    assert_eq!(publisher.output(), "");
+}
+
+#[test]
+fn permissions_refuse_publish_and_subscribe_with_nats_servers_texts() {
+    let clock = Clock::new();
+    let broker = broker_from(
+        "authorization { users: [ { user: a, password: b, permissions: { publish: \"foo.>\", subscribe: { deny: \"secret\" } } } ] }",
+    );
+    let mut client = Client::new(&broker, clock);
+    client.send(
+        clock,
+        "CONNECT {\"user\":\"a\",\"pass\":\"b\",\"verbose\":false}\r\n",
+    );
+    client.output();
+    client.send(
+        clock,
+        "PUB bar 0\r\n\r\nSUB secret 1\r\nSUB foo.* q 2\r\nPUB foo.x 0\r\n\r\n",
+    );
+    assert_eq!(
+        client.output(),
+        "-ERR 'Permissions Violation for Publish to \"bar\"'\r\n\
+         -ERR 'Permissions Violation for Subscription to \"secret\"'\r\n\
+         MSG foo.x 2 0\r\n\r\n"
+    );
+    assert_eq!(client.closed, None);
+}
+
+#[test]
+fn echo_off_skips_the_publishers_own_subscriptions() {
+    let clock = Clock::new();
+    let broker = broker(ServerOptions::default());
+    let mut quiet = Client::new(&broker, clock);
+    let mut other = Client::new(&broker, clock);
+    quiet.send(
+        clock,
+        "CONNECT {\"verbose\":false,\"echo\":false}\r\nSUB foo 1\r\n",
+    );
+    other.send(clock, CONNECT).send(clock, "SUB foo 9\r\n");
+    quiet.send(clock, "PUB foo 2\r\nhi\r\n");
+    assert_eq!(quiet.output(), "");
+    assert_eq!(other.output(), "MSG foo 9 2\r\nhi\r\n");
+    other.send(clock, "PUB foo 2\r\nyo\r\n");
+    assert_eq!(quiet.output(), "MSG foo 1 2\r\nyo\r\n");
+}
+
+#[test]
+fn unsub_with_a_maximum_stops_after_that_many() {
+    let clock = Clock::new();
+    let broker = broker(ServerOptions::default());
+    let mut client = Client::new(&broker, clock);
+    client
+        .send(clock, CONNECT)
+        .send(clock, "SUB foo 1\r\nUNSUB 1 2\r\n");
+    for _ in 0..4 {
+        client.send(clock, "PUB foo 1\r\nx\r\n");
+    }
+    assert_eq!(client.output(), "MSG foo 1 1\r\nx\r\n".repeat(2));
+    assert_eq!(client.state.me.subscription_count(), 0);
+}
+
+#[test]
+fn verbose_and_pedantic_are_nats_servers_defaults_until_connect() {
+    let clock = Clock::new();
+    let broker = broker(ServerOptions::default());
+    let mut client = Client::new(&broker, clock);
+    client.send(clock, "SUB foo 1\r\nPUB foo.*.bar 0\r\n\r\n");
+    assert_eq!(
+        client.output(),
+        "+OK\r\n-ERR 'Invalid Publish Subject'\r\n+OK\r\n"
+    );
+    client
+        .send(clock, CONNECT)
+        .send(clock, "PUB foo.*.bar 0\r\n\r\nPING\r\n");
+    assert_eq!(client.output(), "PONG\r\n");
+}
