@@ -25,8 +25,9 @@
 //! ```
 //!
 //! How it is put together, and the invariants it keeps (no lock held across
-//! an `.await`, no allocation per message on the publish path, a slow
-//! consumer never stalls a publisher), is described in `docs/architecture.md`.
+//! an `.await`, no allocation per message on the publish path, a slower
+//! reader slows its publisher and loses nothing while a stuck one is cut
+//! off within the stall timeout), is described in `docs/architecture.md`.
 
 mod account;
 mod broker;

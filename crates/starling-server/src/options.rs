@@ -33,6 +33,10 @@ pub struct ServerOptions {
     pub ping_max: u32,
     /// How long one write to a client may take before it is cut off (10 s).
     pub write_deadline: Duration,
+    /// How long a backlogged receiver may go without writing anything
+    /// while its publishers wait for it, before it is cut off as a slow
+    /// consumer (500 ms; Starling's own option, `stall_timeout`).
+    pub stall_timeout: Duration,
     /// TLS on the client port (`tls`): INFO goes out in plaintext, then
     /// the client starts the handshake, as with nats-server.
     pub tls: Option<starling_ws::TlsOptions>,
@@ -56,6 +60,7 @@ impl Default for ServerOptions {
             ping_interval: Duration::from_secs(120),
             ping_max: 2,
             write_deadline: Duration::from_secs(10),
+            stall_timeout: Duration::from_millis(500),
             tls: None,
             websocket: None,
             auth: starling_auth::AuthConfig::default(),
@@ -92,6 +97,12 @@ impl ServerOptions {
             return invalid(
                 "ping_interval",
                 "ping_interval must be greater than 0".into(),
+            );
+        }
+        if self.stall_timeout.is_zero() {
+            return invalid(
+                "stall_timeout",
+                "stall_timeout must be greater than 0".into(),
             );
         }
         if self.write_deadline.is_zero() {

@@ -92,6 +92,9 @@ impl ClientState {
             Queued::Ok => {}
             Queued::Refused => return false,
         }
+        if receiver.link.is_backlogged() {
+            self.note_backlog(&receiver.link);
+        }
         if let Some(reply) = route.reply {
             receiver.note_reply(reply, self.now.instant);
         }

@@ -293,6 +293,12 @@ async fn read_loop<R: AsyncRead>(
             break;
         }
         state.end_batch();
+        let backlog = state.take_backlog();
+        if !backlog.is_empty() {
+            // Read nothing more from this publisher until its receivers
+            // have room (or are cut off for not making any).
+            super::flow::wait_for_room(&backlog, options.stall_timeout).await;
+        }
     }
     state.end_batch();
 }

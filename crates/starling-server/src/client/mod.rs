@@ -5,6 +5,7 @@
 mod connect;
 mod delivery;
 mod driver;
+mod flow;
 mod publish;
 mod state;
 mod subscribe;

@@ -84,6 +84,9 @@ pub(crate) struct ClientState {
     pub(super) rng: FastRng,
     /// Writers to wake at the end of this batch.
     wakes: Vec<Arc<Link>>,
+    /// Receivers this batch left backlogged: the driver waits for room in
+    /// them before reading more from this client.
+    backlog: Vec<Arc<Link>>,
     /// The time of the operation being handled.
     pub(super) now: Time,
     /// The last subject published and its matches, valid while the
@@ -159,6 +162,7 @@ impl ClientState {
             },
             rng: FastRng::new(),
             wakes: Vec::new(),
+            backlog: Vec::new(),
             now,
             last_lookup: LastLookup::default(),
             kind,
@@ -345,5 +349,19 @@ impl ClientState {
     /// A link that got bytes in this batch: its writer is woken at the end.
     pub(super) fn wake_later(&mut self, link: &Arc<Link>) {
         self.wakes.push(Arc::clone(link));
+    }
+
+    /// A receiver this batch left backlogged (its own link aside: a client
+    /// does not wait for itself).
+    pub(super) fn note_backlog(&mut self, link: &Arc<Link>) {
+        if !Arc::ptr_eq(link, &self.me.link) && !self.backlog.iter().any(|l| Arc::ptr_eq(l, link)) {
+            self.backlog.push(Arc::clone(link));
+        }
+    }
+
+    /// The receivers to wait for before reading more from this client
+    /// (after [`Self::end_batch`]).
+    pub(crate) fn take_backlog(&mut self) -> Vec<Arc<Link>> {
+        std::mem::take(&mut self.backlog)
     }
 }

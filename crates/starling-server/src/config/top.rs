@@ -62,6 +62,13 @@ pub(super) fn apply(
             &name,
             &mut options.warnings,
         )?,
+        // Starling's own: see ServerOptions::stall_timeout.
+        "stall_timeout" => set_duration(
+            &mut server.stall_timeout,
+            value,
+            &name,
+            &mut options.warnings,
+        )?,
         "tls" => match starling_ws::TlsOptions::from_value(value) {
             Ok(tls) => server.tls = Some(tls),
             Err(block_errors) => errors.extend(block_errors),

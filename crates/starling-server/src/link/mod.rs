@@ -4,13 +4,20 @@
 //!
 //! A publisher encodes straight into each receiver's [`Link`] outbound
 //! buffer under a short mutex (never held across an `.await`), and wakes
-//! that receiver's writer once per batch, not once per message. A buffer
-//! that would pass `max_pending` cuts its own connection off; the publisher
-//! never waits.
+//! that receiver's writer once per batch, not once per message.
+//!
+//! Flow control: a receiver whose backlog passes half of `max_pending` is
+//! *backlogged*; the publisher that filled it waits (reads nothing more)
+//! until the backlog is back under a quarter, as long as the receiver's
+//! writer makes progress; one that makes none for the stall timeout is cut
+//! off as a slow consumer. So a reader that is slower than a burst loses
+//! nothing, and a stuck one holds its publishers for the stall timeout at
+//! most. A buffer that would pass `max_pending` (several publishers at
+//! once) still cuts its connection off at once.
 
 mod close;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bytes::BytesMut;
@@ -53,6 +60,14 @@ pub(crate) struct Link {
     /// Interrupts a write in progress when the backlog is discarded.
     pub(crate) writer_abort: Notify,
     closed: AtomicBool,
+    /// The backlog passed the high-water mark and is not yet back under
+    /// the low one.
+    backlogged: AtomicBool,
+    /// Bytes written so far: a backlogged link that does not add to it is
+    /// stalled.
+    written_total: AtomicU64,
+    /// Wakes publishers waiting for room (bytes written, or closed).
+    pub(crate) drained: Notify,
     /// Websocket control frames (pongs) to write ahead of the data.
     control: Mutex<BytesMut>,
 }
@@ -67,6 +82,9 @@ impl Link {
             reader_stop: Notify::new(),
             writer_abort: Notify::new(),
             closed: AtomicBool::new(false),
+            backlogged: AtomicBool::new(false),
+            written_total: AtomicU64::new(0),
+            drained: Notify::new(),
             control: Mutex::new(BytesMut::new()),
         }
     }
@@ -94,7 +112,8 @@ impl Link {
         }
         let before = out.buf.len();
         encode(&mut out.buf);
-        if out.buf.len() + out.in_flight > self.max_pending {
+        let pending = out.buf.len() + out.in_flight;
+        if pending > self.max_pending {
             out.buf.truncate(before);
             drop(out);
             tracing::info!(
@@ -104,6 +123,9 @@ impl Link {
             );
             self.close(CloseReason::SlowConsumerPendingBytes);
             return Queued::Refused;
+        }
+        if pending > self.max_pending / 2 {
+            self.backlogged.store(true, Ordering::Relaxed);
         }
         if out.wake_pending {
             Queued::Ok
@@ -132,6 +154,7 @@ impl Link {
         }
         self.writer_wake.notify_one();
         self.reader_stop.notify_one();
+        self.drained.notify_waiters();
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -154,7 +177,28 @@ impl Link {
 
     /// For the writer: the bytes taken last have been written.
     pub(crate) fn written(&self) {
-        self.lock_outbound().in_flight = 0;
+        let pending = {
+            let mut out = self.lock_outbound();
+            self.written_total
+                .fetch_add(out.in_flight as u64, Ordering::Relaxed);
+            out.in_flight = 0;
+            out.buf.len()
+        };
+        if pending <= self.max_pending / 4 {
+            self.backlogged.store(false, Ordering::Relaxed);
+        }
+        self.drained.notify_waiters();
+    }
+
+    /// The backlog passed half of `max_pending` and has not come back
+    /// under a quarter: publishers should wait for it.
+    pub(crate) fn is_backlogged(&self) -> bool {
+        self.backlogged.load(Ordering::Relaxed)
+    }
+
+    /// Bytes written to the peer so far.
+    pub(crate) fn written_total(&self) -> u64 {
+        self.written_total.load(Ordering::Relaxed)
     }
 
     // A panic while holding the lock leaves plain bytes that are still
@@ -194,6 +238,26 @@ mod tests {
         let mut spare = BytesMut::new();
         link.take_outbound(&mut spare);
         assert_eq!(link.queue(|b| b.extend_from_slice(b"123")), Queued::Refused);
+    }
+
+    #[test]
+    fn backlogged_past_half_until_drained_under_a_quarter() {
+        let link = Link::new(1, 100);
+        link.queue(|b| b.extend_from_slice(&[b'x'; 50]));
+        assert!(!link.is_backlogged());
+        link.queue(|b| b.extend_from_slice(&[b'x'; 10]));
+        assert!(link.is_backlogged());
+        let mut spare = BytesMut::new();
+        link.take_outbound(&mut spare);
+        link.queue(|b| b.extend_from_slice(&[b'x'; 30]));
+        link.written();
+        assert!(link.is_backlogged(), "30 still waiting: above a quarter");
+        assert_eq!(link.written_total(), 60);
+        let mut spare = BytesMut::new();
+        link.take_outbound(&mut spare);
+        link.written();
+        assert!(!link.is_backlogged());
+        assert_eq!(link.written_total(), 90);
     }
 
     #[test]
