@@ -224,7 +224,7 @@ pub async fn read_frames(
             let data = if header.rsv1 && inflate {
                 let mut out = Vec::new();
                 Inflater::new()
-                    .decompress(&body, 1 << 20, &mut out)
+                    .decompress(&body, 64 << 20, &mut out)
                     .unwrap();
                 out
             } else {

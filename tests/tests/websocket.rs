@@ -430,3 +430,45 @@ async fn an_upgrade_with_seventy_headers_is_accepted() {
     let (_stream, head) = raw_upgrade(server.websocket_addr().unwrap(), &extra).await;
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
 }
+
+#[tokio::test]
+async fn a_compressed_message_of_many_pubs_past_max_payload_is_delivered() {
+    // max_payload 1 MB; one compressed message carries 40 PUBs of 50 KB
+    // (2 MB): each PUB is within the limit, so the message is fine.
+    let server = start_websocket_server(|ws| ws.compression = true).await;
+    let (mut stream, head) = raw_upgrade(
+        server.websocket_addr().unwrap(),
+        "Sec-WebSocket-Extensions: permessage-deflate\r\n",
+    )
+    .await;
+    assert!(head.contains("permessage-deflate"));
+    read_frames(&mut stream, true, b" \r\n").await;
+    let mut all = b"CONNECT {\"verbose\":false}\r\nSUB big 1\r\n".to_vec();
+    for i in 0..40u32 {
+        // Noise, so it does not compress to nothing.
+        let payload: Vec<u8> = (0..51_200u32)
+            .map(|j| b'a' + ((j.wrapping_mul(2_654_435_761) ^ i) >> 27) as u8 % 26)
+            .collect();
+        all.extend_from_slice(b"PUB big 51200\r\n");
+        all.extend_from_slice(&payload);
+        all.extend_from_slice(b"\r\n");
+    }
+    all.extend_from_slice(b"PING\r\n");
+    let mut compressed = Vec::new();
+    Deflater::new().compress(&all, &mut compressed);
+    let mut frame = BytesMut::new();
+    encode_client_frame(
+        &mut frame,
+        OpCode::Binary,
+        true,
+        true,
+        &compressed,
+        [3, 1, 4, 1],
+    );
+    stream.write_all(&frame).await.unwrap();
+    let (got, _) = read_frames(&mut stream, true, b"PONG\r\n").await;
+    let line = b"MSG big 1 51200\r\n";
+    let messages = got.windows(line.len()).filter(|w| w == line).count();
+    assert_eq!(messages, 40, "every PUB of the message");
+    assert!(got.ends_with(b"PONG\r\n"));
+}

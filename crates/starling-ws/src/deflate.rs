@@ -12,7 +12,7 @@ use crate::FrameError;
 
 /// The four bytes a sync flush ends with, removed by the sender and added
 /// back by the receiver (RFC 7692 §7.2.1, §7.2.2).
-const SYNC_TAIL: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
+pub(crate) const SYNC_TAIL: [u8; 4] = [0x00, 0x00, 0xFF, 0xFF];
 
 /// Compresses one message at a time.
 pub struct Deflater {
@@ -91,6 +91,36 @@ impl Inflater {
     pub fn new() -> Self {
         Self {
             state: InflateState::new_boxed(DataFormat::Raw),
+        }
+    }
+
+    /// Starts a new message (no context takeover: nothing carries over).
+    pub fn reset(&mut self) {
+        self.state.reset(DataFormat::Raw);
+    }
+
+    /// Inflates what it can of `input`, the next compressed bytes of the
+    /// current message, into `out`, writing at most `room` bytes. Returns
+    /// how many input bytes it consumed and how many it wrote; it keeps
+    /// what it has decoded but not written for the next call.
+    pub fn inflate_step(
+        &mut self,
+        input: &[u8],
+        room: usize,
+        out: &mut bytes::BytesMut,
+    ) -> Result<(usize, usize), FrameError> {
+        let spare = out.len();
+        out.resize(spare + room, 0);
+        let result = miniz_oxide::inflate::stream::inflate(
+            &mut self.state,
+            input,
+            &mut out[spare..],
+            MZFlush::None,
+        );
+        out.truncate(spare + result.bytes_written);
+        match result.status {
+            Ok(_) | Err(MZError::Buf) => Ok((result.bytes_consumed, result.bytes_written)),
+            Err(_) => Err(FrameError::BadCompressedData),
         }
     }
 

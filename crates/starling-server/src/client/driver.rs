@@ -155,8 +155,8 @@ async fn read_loop<R: AsyncRead>(
     let mut unframing = match framing {
         Framing::Raw => None,
         Framing::Websocket { compress, .. } => {
-            // A compressed message may carry several operations; bound it
-            // well above one maximal PUB, far below max_pending.
+            // Inflated bytes waiting for the parser: room for one maximal
+            // PUB; a compressed message may carry any number of them.
             let max_message = options.max_payload + options.max_control_line + 64 * 1024;
             Some(Unframing {
                 decoder: ServerDecoder::new(compress, max_message),
@@ -182,55 +182,60 @@ async fn read_loop<R: AsyncRead>(
         if link.is_closed() {
             break;
         }
-        let missing = parser
-            .bytes_needed()
-            .map_or(0, |n| n.saturating_sub(buf.len()));
-        // A websocket peer may not leave a frame half-sent forever.
-        let stalled = unframing
-            .as_ref()
-            .is_some_and(|u| !u.raw.is_empty() || u.decoder.is_mid_frame());
-        let target = match &mut unframing {
-            Some(unframing) => &mut unframing.raw,
-            None => &mut buf,
-        };
-        target.reserve(missing.max(read_size));
-        let due = state.poll_timeout();
-        if due != armed {
-            armed = due;
-            timer.as_mut().reset(Instant::from_std(due));
-        }
-        let read = tokio::select! {
-            biased;
-            read = reader.read_buf(target) => read,
-            () = &mut stop => break 'reading,
-            () = &mut timer => {
-                let timed_out = state.handle_timeout(Time::now());
-                armed = state.poll_timeout();
-                timer.as_mut().reset(Instant::from_std(armed));
-                state.end_batch();
-                if let Err(reason) = timed_out {
-                    link.close(reason);
+        // A compressed message whose inflation waited for the parser goes
+        // on before anything more is read.
+        let inflating = unframing.as_ref().is_some_and(|u| u.decoder.has_pending());
+        if !inflating {
+            let missing = parser
+                .bytes_needed()
+                .map_or(0, |n| n.saturating_sub(buf.len()));
+            // A websocket peer may not leave a frame half-sent forever.
+            let stalled = unframing
+                .as_ref()
+                .is_some_and(|u| !u.raw.is_empty() || u.decoder.is_mid_frame());
+            let target = match &mut unframing {
+                Some(unframing) => &mut unframing.raw,
+                None => &mut buf,
+            };
+            target.reserve(missing.max(read_size));
+            let due = state.poll_timeout();
+            if due != armed {
+                armed = due;
+                timer.as_mut().reset(Instant::from_std(due));
+            }
+            let read = tokio::select! {
+                biased;
+                read = reader.read_buf(target) => read,
+                () = &mut stop => break 'reading,
+                () = &mut timer => {
+                    let timed_out = state.handle_timeout(Time::now());
+                    armed = state.poll_timeout();
+                    timer.as_mut().reset(Instant::from_std(armed));
+                    state.end_batch();
+                    if let Err(reason) = timed_out {
+                        link.close(reason);
+                        break 'reading;
+                    }
+                    continue;
+                }
+                () = tokio::time::sleep(options.write_deadline), if stalled => {
+                    tracing::debug!(cid = link.cid, "Websocket frame stalled for {:?}", options.write_deadline);
+                    link.close(CloseReason::WebsocketStalled);
                     break 'reading;
                 }
-                continue;
-            }
-            () = tokio::time::sleep(options.write_deadline), if stalled => {
-                tracing::debug!(cid = link.cid, "Websocket frame stalled for {:?}", options.write_deadline);
-                link.close(CloseReason::WebsocketStalled);
-                break 'reading;
-            }
-        };
-        match read {
-            Ok(0) => {
-                link.close(CloseReason::ClientClosed);
-                break;
-            }
-            Ok(n) if n >= read_size && read_size < MAX_READ => read_size *= 2,
-            Ok(n) if n < read_size / 4 && read_size > MIN_READ => read_size /= 2,
-            Ok(_) => {}
-            Err(_) => {
-                link.close(CloseReason::ReadError);
-                break;
+            };
+            match read {
+                Ok(0) => {
+                    link.close(CloseReason::ClientClosed);
+                    break;
+                }
+                Ok(n) if n >= read_size && read_size < MAX_READ => read_size *= 2,
+                Ok(n) if n < read_size / 4 && read_size > MIN_READ => read_size /= 2,
+                Ok(_) => {}
+                Err(_) => {
+                    link.close(CloseReason::ReadError);
+                    break;
+                }
             }
         }
         if let Some(unframing) = &mut unframing {

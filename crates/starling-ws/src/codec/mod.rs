@@ -2,10 +2,14 @@
 //! that turns client frames into the NATS byte stream (and control events),
 //! and an encoder that turns the server's NATS bytes into frames.
 
-use bytes::{Buf, BytesMut};
+use bytes::BytesMut;
 
-use crate::deflate::{Deflater, Inflater};
-use crate::frame::{FrameError, FrameHeader, OpCode, decode_header, encode_header, unmask_into};
+mod decoder;
+
+pub use decoder::ServerDecoder;
+
+use crate::deflate::Deflater;
+use crate::frame::{OpCode, encode_header};
 use crate::{CloseCode, frame};
 
 /// Payloads under this many bytes are sent uncompressed (nats-server's).
@@ -28,196 +32,6 @@ pub enum Control {
 /// Writes the pong for a ping's payload.
 pub fn encode_pong(out: &mut BytesMut, payload: &[u8]) {
     frame::encode_frame(out, OpCode::Pong, false, payload);
-}
-
-#[derive(Debug)]
-enum State {
-    Header,
-    Payload {
-        header: FrameHeader,
-        remaining: u64,
-        offset: usize,
-    },
-}
-
-/// Client frames in, NATS bytes out.
-///
-/// Driving it: append socket bytes to `raw` and call
-/// [`decode`](Self::decode); it consumes complete headers and as much
-/// payload as has arrived, appends unmasked (and inflated) data to `out`,
-/// and pushes control frames to `controls`. An error means: send a close
-/// frame with [`FrameError::close_code`] and end the connection.
-#[derive(Debug)]
-pub struct ServerDecoder {
-    compression: bool,
-    max_message: usize,
-    state: State,
-    /// A data message is in progress; `Some(true)` when it is compressed.
-    message: Option<bool>,
-    compressed: Vec<u8>,
-    inflated: Vec<u8>,
-    /// Made at the first compressed message (about 40 KB): a connection
-    /// that never sends one, or did not negotiate compression, has none.
-    inflater: Option<Inflater>,
-    control: BytesMut,
-}
-
-impl ServerDecoder {
-    /// A decoder; `compression` is whether permessage-deflate was
-    /// negotiated, `max_message` bounds a compressed message before and
-    /// after inflating.
-    pub fn new(compression: bool, max_message: usize) -> Self {
-        Self {
-            compression,
-            max_message,
-            state: State::Header,
-            message: None,
-            compressed: Vec::new(),
-            inflated: Vec::new(),
-            inflater: None,
-            control: BytesMut::new(),
-        }
-    }
-
-    /// True while a frame has started and not finished (its payload is
-    /// still arriving); with leftover bytes in `raw`, a header is partial.
-    /// The driver bounds how long a peer may stay like this.
-    pub fn is_mid_frame(&self) -> bool {
-        matches!(self.state, State::Payload { .. })
-    }
-
-    /// Decodes what `raw` holds; see the type's docs.
-    pub fn decode(
-        &mut self,
-        raw: &mut BytesMut,
-        out: &mut BytesMut,
-        controls: &mut Vec<Control>,
-    ) -> Result<(), FrameError> {
-        loop {
-            match &mut self.state {
-                State::Header => {
-                    let Some((header, header_len)) = decode_header(raw)? else {
-                        return Ok(());
-                    };
-                    if header.mask.is_none() {
-                        return Err(FrameError::UnmaskedClientFrame);
-                    }
-                    if header.opcode.is_control() {
-                        if header.rsv1 {
-                            return Err(FrameError::ReservedBits);
-                        }
-                        let total = header_len + header.len as usize;
-                        if raw.len() < total {
-                            return Ok(());
-                        }
-                        raw.advance(header_len);
-                        self.control.clear();
-                        unmask_into(raw, header.len as usize, header.mask, 0, &mut self.control);
-                        controls.push(control_event(header.opcode, &self.control)?);
-                        continue;
-                    }
-                    self.start_data_frame(&header)?;
-                    raw.advance(header_len);
-                    self.state = State::Payload {
-                        header,
-                        remaining: header.len,
-                        offset: 0,
-                    };
-                }
-                State::Payload {
-                    header,
-                    remaining,
-                    offset,
-                } => {
-                    let take = (*remaining).min(raw.len() as u64) as usize;
-                    if take == 0 && *remaining > 0 {
-                        return Ok(());
-                    }
-                    if self.message == Some(true) {
-                        if self.compressed.len() + take > self.max_message {
-                            return Err(FrameError::MessageTooBig);
-                        }
-                        let start = self.compressed.len();
-                        self.compressed.extend_from_slice(&raw[..take]);
-                        if let Some(mask) = header.mask {
-                            frame::apply_mask(&mut self.compressed[start..], mask, *offset);
-                        }
-                        raw.advance(take);
-                    } else {
-                        unmask_into(raw, take, header.mask, *offset, out);
-                    }
-                    *remaining -= take as u64;
-                    *offset += take;
-                    if *remaining > 0 {
-                        return Ok(());
-                    }
-                    let fin = header.fin;
-                    self.state = State::Header;
-                    if fin {
-                        self.finish_message(out)?;
-                    }
-                }
-            }
-        }
-    }
-
-    fn start_data_frame(&mut self, header: &FrameHeader) -> Result<(), FrameError> {
-        match header.opcode {
-            OpCode::Continuation => {
-                if self.message.is_none() {
-                    return Err(FrameError::BadFragmentation);
-                }
-                if header.rsv1 {
-                    return Err(FrameError::ReservedBits);
-                }
-            }
-            _ => {
-                if self.message.is_some() {
-                    return Err(FrameError::BadFragmentation);
-                }
-                if header.rsv1 && !self.compression {
-                    return Err(FrameError::ReservedBits);
-                }
-                self.message = Some(header.rsv1);
-            }
-        }
-        Ok(())
-    }
-
-    fn finish_message(&mut self, out: &mut BytesMut) -> Result<(), FrameError> {
-        if self.message.take() == Some(true) {
-            self.inflated.clear();
-            let inflater = self.inflater.get_or_insert_with(Inflater::new);
-            let result =
-                inflater.decompress(&self.compressed, self.max_message, &mut self.inflated);
-            self.compressed.clear();
-            result?;
-            out.extend_from_slice(&self.inflated);
-            if self.inflated.capacity() > self.max_message.min(1 << 20) {
-                self.inflated = Vec::new();
-            }
-        }
-        Ok(())
-    }
-}
-
-fn control_event(opcode: OpCode, payload: &[u8]) -> Result<Control, FrameError> {
-    Ok(match opcode {
-        OpCode::Ping => Control::Ping(payload.to_vec()),
-        OpCode::Pong => Control::Pong,
-        _ => match payload {
-            [] => Control::Close(None),
-            [_] => return Err(FrameError::InvalidClose),
-            [hi, lo, reason @ ..] => {
-                let code = CloseCode::from_u16(u16::from_be_bytes([*hi, *lo]))
-                    .ok_or(FrameError::InvalidClose)?;
-                if std::str::from_utf8(reason).is_err() {
-                    return Err(FrameError::InvalidClose);
-                }
-                Control::Close(Some(code))
-            }
-        },
-    })
 }
 
 /// NATS bytes in, server frames out.
@@ -319,6 +133,8 @@ pub fn encode_client_frame(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::FrameError;
+    use crate::frame::decode_header;
 
     const MASK: [u8; 4] = [0x12, 0x34, 0x56, 0x78];
 
@@ -444,16 +260,61 @@ mod tests {
     }
 
     #[test]
-    fn inflated_size_is_bounded() {
+    fn inflation_waits_for_the_parser() {
+        // A 5 MB message of zeros (a deflate bomb, were the output kept):
+        // never more than max_message of output is waiting for the parser.
         let mut compressed = Vec::new();
         Deflater::new().compress(&vec![0u8; 5_000_000], &mut compressed);
         let input = client(OpCode::Binary, true, true, &compressed);
         let mut decoder = ServerDecoder::new(true, 1 << 20);
         let (mut raw, mut out, mut controls) = (input, BytesMut::new(), Vec::new());
-        assert_eq!(
-            decoder.decode(&mut raw, &mut out, &mut controls),
-            Err(FrameError::MessageTooBig)
+        decoder.decode(&mut raw, &mut out, &mut controls).unwrap();
+        assert_eq!(out.len(), 1 << 20);
+        assert!(decoder.has_pending());
+        // The parser consumes; inflation goes on from where it stopped.
+        let mut total = out.len();
+        while decoder.has_pending() {
+            out.clear();
+            decoder.decode(&mut raw, &mut out, &mut controls).unwrap();
+            assert!(out.len() <= 1 << 20);
+            total += out.len();
+        }
+        assert_eq!(total, 5_000_000);
+    }
+
+    #[test]
+    fn a_compressed_message_may_hold_many_operations() {
+        // 3 MB of PUBs in one compressed message, with max_message 1 MB:
+        // each PUB is small, so the message is fine.
+        let pubs = b"PUB foo 20\r\n01234567890123456789\r\n".repeat(100_000);
+        let mut compressed = Vec::new();
+        Deflater::new().compress(&pubs, &mut compressed);
+        let mut input = client(
+            OpCode::Binary,
+            false,
+            true,
+            &compressed[..compressed.len() / 2],
         );
+        input.extend_from_slice(&client(
+            OpCode::Continuation,
+            true,
+            false,
+            &compressed[compressed.len() / 2..],
+        ));
+        input.extend_from_slice(&client(OpCode::Binary, true, false, b"PING\r\n"));
+        let mut decoder = ServerDecoder::new(true, 1 << 20);
+        let (mut raw, mut out, mut controls) = (input, BytesMut::new(), Vec::new());
+        let mut all = Vec::new();
+        loop {
+            decoder.decode(&mut raw, &mut out, &mut controls).unwrap();
+            all.extend_from_slice(&out);
+            out.clear();
+            if !decoder.has_pending() && raw.is_empty() {
+                break;
+            }
+        }
+        assert_eq!(all.len(), pubs.len() + 6);
+        assert!(all.starts_with(&pubs) && all.ends_with(b"PING\r\n"));
     }
 
     #[test]
