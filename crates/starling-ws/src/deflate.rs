@@ -101,14 +101,15 @@ impl Inflater {
 
     /// Inflates what it can of `input`, the next compressed bytes of the
     /// current message, into `out`, writing at most `room` bytes. Returns
-    /// how many input bytes it consumed and how many it wrote; it keeps
-    /// what it has decoded but not written for the next call.
+    /// how many input bytes it consumed, how many it wrote, and whether
+    /// the deflate stream ended (a final block: nothing after it counts);
+    /// it keeps what it has decoded but not written for the next call.
     pub fn inflate_step(
         &mut self,
         input: &[u8],
         room: usize,
         out: &mut bytes::BytesMut,
-    ) -> Result<(usize, usize), FrameError> {
+    ) -> Result<(usize, usize, bool), FrameError> {
         let spare = out.len();
         out.resize(spare + room, 0);
         let result = miniz_oxide::inflate::stream::inflate(
@@ -118,8 +119,10 @@ impl Inflater {
             MZFlush::None,
         );
         out.truncate(spare + result.bytes_written);
+        let step = (result.bytes_consumed, result.bytes_written);
         match result.status {
-            Ok(_) | Err(MZError::Buf) => Ok((result.bytes_consumed, result.bytes_written)),
+            Ok(MZStatus::StreamEnd) => Ok((step.0, step.1, true)),
+            Ok(_) | Err(MZError::Buf) => Ok((step.0, step.1, false)),
             Err(_) => Err(FrameError::BadCompressedData),
         }
     }

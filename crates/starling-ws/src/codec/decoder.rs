@@ -48,6 +48,10 @@ pub struct ServerDecoder {
     /// The compressed message has ended: this much of the sync tail has
     /// been inflated (`None`: not ended).
     tail: Option<usize>,
+    /// The deflate stream of the current message ended (a final block):
+    /// the rest of the message is ignored, as a whole-message inflate
+    /// ignores it.
+    stream_ended: bool,
     /// Made at the first compressed message (about 40 KB): a connection
     /// that never sends one, or did not negotiate compression, has none.
     inflater: Option<Inflater>,
@@ -66,6 +70,7 @@ impl ServerDecoder {
             message: None,
             compressed: BytesMut::new(),
             tail: None,
+            stream_ended: false,
             inflater: None,
             control: BytesMut::new(),
         }
@@ -182,6 +187,7 @@ impl ServerDecoder {
                 }
                 if header.rsv1 {
                     self.inflater.get_or_insert_with(Inflater::new).reset();
+                    self.stream_ended = false;
                 }
                 self.message = Some(header.rsv1);
             }
@@ -200,6 +206,13 @@ impl ServerDecoder {
             return Err(FrameError::BadCompressedData);
         };
         loop {
+            if self.stream_ended {
+                self.compressed.clear();
+                if self.tail.is_some() {
+                    self.tail = None;
+                }
+                return Ok(true);
+            }
             let room = self.max_message.saturating_sub(out.len());
             if room == 0 {
                 return Ok(false);
@@ -209,7 +222,7 @@ impl ServerDecoder {
                 Some(fed) if from_tail => &SYNC_TAIL[fed..],
                 _ => &self.compressed,
             };
-            let (consumed, written) = inflater.inflate_step(input, room.min(STEP), out)?;
+            let (consumed, written, ended) = inflater.inflate_step(input, room.min(STEP), out)?;
             if from_tail {
                 if let Some(fed) = &mut self.tail {
                     *fed += consumed;
@@ -217,18 +230,17 @@ impl ServerDecoder {
             } else {
                 self.compressed.advance(consumed);
             }
-            if consumed == 0 && written == 0 {
+            self.stream_ended = ended;
+            if consumed == 0 && written == 0 && !ended {
+                if !self.compressed.is_empty() {
+                    return Err(FrameError::BadCompressedData);
+                }
                 // Nothing more to write from what it has: the message is
-                // done once its tail is in, else more bytes must arrive.
-                if self.compressed.is_empty() && self.tail.is_some_and(|fed| fed == SYNC_TAIL.len())
-                {
+                // done once its tail is in; else more frames must come.
+                if self.tail.is_some() {
                     self.tail = None;
                 }
-                return if self.compressed.is_empty() {
-                    Ok(true)
-                } else {
-                    Err(FrameError::BadCompressedData)
-                };
+                return Ok(true);
             }
         }
     }
