@@ -112,17 +112,23 @@ impl Inflater {
     ) -> Result<(usize, usize, bool), FrameError> {
         let spare = out.len();
         out.resize(spare + room, 0);
-        let result = miniz_oxide::inflate::stream::inflate(
-            &mut self.state,
-            input,
-            &mut out[spare..],
-            MZFlush::None,
-        );
-        out.truncate(spare + result.bytes_written);
-        let step = (result.bytes_consumed, result.bytes_written);
+        let step = self.step(input, &mut out[spare..], MZFlush::None);
+        out.truncate(spare + step.as_ref().map_or(0, |s| s.1));
+        step
+    }
+
+    /// One call of the inflater: consumed, written, stream ended.
+    fn step(
+        &mut self,
+        input: &[u8],
+        output: &mut [u8],
+        flush: MZFlush,
+    ) -> Result<(usize, usize, bool), FrameError> {
+        let result = miniz_oxide::inflate::stream::inflate(&mut self.state, input, output, flush);
+        let (consumed, written) = (result.bytes_consumed, result.bytes_written);
         match result.status {
-            Ok(MZStatus::StreamEnd) => Ok((step.0, step.1, true)),
-            Ok(_) | Err(MZError::Buf) => Ok((step.0, step.1, false)),
+            Ok(MZStatus::StreamEnd) => Ok((consumed, written, true)),
+            Ok(_) | Err(MZError::Buf) => Ok((consumed, written, false)),
             Err(_) => Err(FrameError::BadCompressedData),
         }
     }
@@ -164,27 +170,20 @@ impl Inflater {
             let room = (limit + 1 - produced).min(64 * 1024);
             let spare = out.len();
             out.resize(spare + room, 0);
-            let result = miniz_oxide::inflate::stream::inflate(
-                &mut self.state,
-                input,
-                &mut out[spare..],
-                MZFlush::Sync,
-            );
-            out.truncate(spare + result.bytes_written);
-            input = &input[result.bytes_consumed..];
-            match result.status {
-                Ok(MZStatus::StreamEnd) => return Ok(()),
-                Ok(_) | Err(MZError::Buf) => {
-                    let stuck = result.bytes_consumed == 0 && result.bytes_written == 0;
-                    if stuck || (input.is_empty() && result.bytes_written < room) {
-                        return if out.len() - start > limit {
-                            Err(FrameError::MessageTooBig)
-                        } else {
-                            Ok(())
-                        };
-                    }
-                }
-                Err(_) => return Err(FrameError::BadCompressedData),
+            let step = self.step(input, &mut out[spare..], MZFlush::Sync);
+            let (consumed, written, ended) = step.inspect_err(|_| out.truncate(spare))?;
+            out.truncate(spare + written);
+            input = &input[consumed..];
+            if ended {
+                return Ok(());
+            }
+            let stuck = consumed == 0 && written == 0;
+            if stuck || (input.is_empty() && written < room) {
+                return if out.len() - start > limit {
+                    Err(FrameError::MessageTooBig)
+                } else {
+                    Ok(())
+                };
             }
         }
     }
