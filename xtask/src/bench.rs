@@ -7,7 +7,11 @@
 //! request/reply latency. Servers alternate within each round (the order
 //! flips every round) and a fresh server process serves each measurement,
 //! so neither server profits from the other's warm-up. Medians over rounds
-//! are printed with the Starling/nats-server ratio.
+//! are printed with the Starling/nats-server ratio. Then the capacity
+//! probes ([`capacity`]): memory per idle connection, connect rate, flow
+//! control, a bcrypt brute force.
+
+mod capacity;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -209,6 +213,76 @@ pub(crate) fn run(args: Vec<String>) -> Result<(), String> {
         }
     }
     print_summary(&workloads, &targets, &results, rounds);
+    let probes: Vec<capacity::Probe> = capacity::Probe::ALL
+        .into_iter()
+        .filter(|p| {
+            only.as_ref()
+                .is_none_or(|f| f == "capacity" || p.label().contains(f.as_str()))
+        })
+        .collect();
+    if !probes.is_empty() {
+        run_probes(&probes, &targets, rounds)?;
+    }
+    Ok(())
+}
+
+/// The capacity probes, rounds of them, and their table of medians.
+fn run_probes(probes: &[capacity::Probe], targets: &[Target], rounds: usize) -> Result<(), String> {
+    capacity::raise_file_limit();
+    let mut readings: BTreeMap<(capacity::Probe, &str), Vec<capacity::Reading>> = BTreeMap::new();
+    for round in 0..rounds {
+        for probe in probes {
+            let mut order: Vec<&Target> = targets.iter().collect();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for target in order {
+                let reading = capacity::measure(*probe, target)?;
+                println!(
+                    "bench round {} {:<52} {:<12} {:.2} {} {}",
+                    round + 1,
+                    probe.label(),
+                    target.name,
+                    reading.value,
+                    reading.unit,
+                    reading.note
+                );
+                readings
+                    .entry((*probe, target.name))
+                    .or_default()
+                    .push(reading);
+            }
+        }
+    }
+    println!("\nCapacity and flow control, medians of {rounds} rounds\n");
+    let names: Vec<&str> = targets.iter().map(|t| t.name).collect();
+    println!("| probe | {} |", names.join(" | "));
+    println!("|---|{}", "---|".repeat(names.len()));
+    for probe in probes {
+        let cells: Vec<String> = names
+            .iter()
+            .map(|name| {
+                let Some(list) = readings.get(&(*probe, *name)) else {
+                    return "-".to_owned();
+                };
+                let mut sorted = list.clone();
+                sorted.sort_by(|a, b| a.value.total_cmp(&b.value));
+                let median = &sorted[sorted.len() / 2];
+                let note = if median.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", median.note)
+                };
+                format!("{:.2} {}{note}", median.value, median.unit)
+            })
+            .collect();
+        let lower = readings
+            .get(&(*probe, names[0]))
+            .and_then(|l| l.first())
+            .is_some_and(|r| r.lower_is_better);
+        let better = if lower { " (lower is better)" } else { "" };
+        println!("| {}{better} | {} |", probe.label(), cells.join(" | "));
+    }
     Ok(())
 }
 
@@ -328,17 +402,19 @@ fn print_summary(
 /// A server process on free loopback ports (client and websocket),
 /// killed on drop.
 struct RunningServer {
-    _broker: Broker,
+    broker: Broker,
     addr: SocketAddr,
     ws_addr: SocketAddr,
 }
 
-fn start(target: &Target) -> Result<RunningServer, String> {
+/// A server from the configuration both servers run (`top` and
+/// `websocket` lines added to the top level and the websocket block).
+fn start(target: &Target, top: &str, websocket: &str) -> Result<RunningServer, String> {
     let (port, ws_port) = (free_port()?, free_port()?);
     // The same configuration file for both servers.
     let config = std::env::temp_dir().join(format!("starling-bench-{}.conf", std::process::id()));
     let text = format!(
-        "websocket {{\n  host: 127.0.0.1\n  port: {ws_port}\n  no_tls: true\n  compression: true\n}}\n"
+        "{top}\nwebsocket {{\n  host: 127.0.0.1\n  port: {ws_port}\n  no_tls: true\n{websocket}}}\n"
     );
     let (addr, ws_addr) = (loopback(port), loopback(ws_port));
     let broker = Broker::start(
@@ -351,7 +427,7 @@ fn start(target: &Target) -> Result<RunningServer, String> {
     )
     .map_err(|e| format!("{}: {e}", target.name))?;
     Ok(RunningServer {
-        _broker: broker,
+        broker,
         addr,
         ws_addr,
     })
@@ -415,7 +491,7 @@ impl Write for Stream {
 type Conn = BufReader<Stream>;
 
 fn measure(target: &Target, workload: Workload, scale: f64) -> Result<Figure, String> {
-    let server = start(target)?;
+    let server = start(target, "", "  compression: true\n")?;
     let endpoint = match workload.transport {
         Transport::Tcp => Endpoint {
             addr: server.addr,

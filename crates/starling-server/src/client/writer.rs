@@ -57,7 +57,7 @@ pub(super) async fn write_loop<W: AsyncWrite>(
             let parts: [&[u8]; 3] = [&framed, if payload_too { &spare } else { &[] }, &tail];
             let total: usize = parts.iter().map(|p| p.len()).sum();
             let written = tokio::select! {
-                written = timeout(options.write_deadline, write_all_parts(&mut writer, parts)) => written,
+                written = write_all_parts(&mut writer, parts, &link, options.write_deadline) => written,
                 // Cut off (slow consumer, read error): drop the socket now
                 // rather than wait out write_deadline on a peer that stopped reading.
                 () = link.writer_abort.notified() => break,
@@ -97,19 +97,25 @@ pub(super) async fn write_loop<W: AsyncWrite>(
 }
 
 /// Writes `parts` in order with as few (vectored) writes as the socket
-/// allows, copying nothing.
+/// allows, copying nothing. Each write may take `deadline` (a peer that
+/// keeps reading is never cut off for being slow, one that stops is), and
+/// each one counts as progress on `link` (what flow control watches).
 async fn write_all_parts<W: AsyncWrite>(
     writer: &mut std::pin::Pin<&mut W>,
     parts: [&[u8]; 3],
-) -> std::io::Result<()> {
+    link: &Link,
+    deadline: std::time::Duration,
+) -> Result<std::io::Result<()>, tokio::time::error::Elapsed> {
     let mut parts: Vec<&[u8]> = parts.into_iter().filter(|p| !p.is_empty()).collect();
     while !parts.is_empty() {
         let slices: Vec<std::io::IoSlice<'_>> =
             parts.iter().map(|p| std::io::IoSlice::new(p)).collect();
-        let mut written = writer.write_vectored(&slices).await?;
-        if written == 0 {
-            return Err(std::io::ErrorKind::WriteZero.into());
-        }
+        let mut written = match timeout(deadline, writer.write_vectored(&slices)).await? {
+            Ok(0) => return Ok(Err(std::io::ErrorKind::WriteZero.into())),
+            Ok(n) => n,
+            Err(error) => return Ok(Err(error)),
+        };
+        link.progress(written);
         while let Some(first) = parts.first_mut() {
             if written >= first.len() {
                 written -= first.len();
@@ -120,5 +126,5 @@ async fn write_all_parts<W: AsyncWrite>(
             }
         }
     }
-    Ok(())
+    Ok(Ok(()))
 }

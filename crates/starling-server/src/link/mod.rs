@@ -179,8 +179,6 @@ impl Link {
     pub(crate) fn written(&self) {
         let pending = {
             let mut out = self.lock_outbound();
-            self.written_total
-                .fetch_add(out.in_flight as u64, Ordering::Relaxed);
             out.in_flight = 0;
             out.buf.len()
         };
@@ -188,6 +186,12 @@ impl Link {
             self.backlogged.store(false, Ordering::Relaxed);
         }
         self.drained.notify_waiters();
+    }
+
+    /// For the writer: `bytes` reached the socket (part of a flush).
+    pub(crate) fn progress(&self, bytes: usize) {
+        self.written_total
+            .fetch_add(bytes as u64, Ordering::Relaxed);
     }
 
     /// The backlog passed half of `max_pending` and has not come back
@@ -250,11 +254,13 @@ mod tests {
         let mut spare = BytesMut::new();
         link.take_outbound(&mut spare);
         link.queue(|b| b.extend_from_slice(&[b'x'; 30]));
+        link.progress(60);
         link.written();
         assert!(link.is_backlogged(), "30 still waiting: above a quarter");
         assert_eq!(link.written_total(), 60);
         let mut spare = BytesMut::new();
         link.take_outbound(&mut spare);
+        link.progress(30);
         link.written();
         assert!(!link.is_backlogged());
         assert_eq!(link.written_total(), 90);
