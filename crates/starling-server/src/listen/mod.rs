@@ -128,13 +128,22 @@ async fn serve(
         peer,
         ip: peer.ip(),
     };
+    // Each path is boxed: a task's future is as large as its largest
+    // path, so unboxed, every idle connection would carry the largest
+    // one's state (a TLS connection's is kilobytes more than TCP's).
     match handshake {
         Handshake::Client => {
             let halves = stream.into_split();
-            run_connection(broker, halves, client, cid, Framing::Raw, Vec::new(), None).await;
+            let served =
+                run_connection(broker, halves, client, cid, Framing::Raw, Vec::new(), None);
+            Box::pin(served).await;
         }
-        Handshake::ClientTls(acceptor) => serve_tls(broker, stream, client, cid, acceptor).await,
-        Handshake::Websocket(websocket) => websocket.serve(broker, stream, peer, cid).await,
+        Handshake::ClientTls(acceptor) => {
+            Box::pin(serve_tls(broker, stream, client, cid, acceptor)).await;
+        }
+        Handshake::Websocket(websocket) => {
+            Box::pin(websocket.serve(broker, stream, peer, cid)).await;
+        }
     }
 }
 
@@ -155,7 +164,8 @@ async fn serve_tls(
     {
         return;
     }
-    match tokio::time::timeout(TLS_TIMEOUT, acceptor.accept(stream)).await {
+    // Boxed: the handshake's state stays out of the connection's future.
+    match Box::pin(tokio::time::timeout(TLS_TIMEOUT, acceptor.accept(stream))).await {
         Ok(Ok(tls)) => {
             let halves = tokio::io::split(tls);
             run_connection(

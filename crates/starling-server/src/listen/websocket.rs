@@ -97,7 +97,10 @@ impl WebsocketAcceptor {
                     let upgrade = upgrade(&mut tls_stream, policy, peer).await?;
                     Ok((tls_stream, upgrade))
                 };
-                let result = tokio::time::timeout(self.handshake_timeout, handshake).await;
+                // Boxed: the TLS handshake's state stays out of the
+                // connection's future once it is done.
+                let handshake = Box::pin(tokio::time::timeout(self.handshake_timeout, handshake));
+                let result = handshake.await;
                 if let Ok(Ok((tls_stream, upgrade))) = result {
                     let halves = tokio::io::split(tls_stream);
                     run_upgraded(broker, halves, peer, cid, upgrade).await;
