@@ -112,25 +112,30 @@ impl Inflater {
     ) -> Result<(usize, usize, bool), FrameError> {
         let spare = out.len();
         out.resize(spare + room, 0);
-        let step = self.step(input, &mut out[spare..], MZFlush::None);
-        out.truncate(spare + step.as_ref().map_or(0, |s| s.1));
-        step
+        // What was written before a corrupt byte is kept, so the output up
+        // to an error does not depend on how the input was cut.
+        let (written, step) = self.step(input, &mut out[spare..], MZFlush::None);
+        out.truncate(spare + written);
+        step.map(|(consumed, ended)| (consumed, written, ended))
     }
 
-    /// One call of the inflater: consumed, written, stream ended.
+    /// One call of the inflater: how much it wrote (also when it then
+    /// found corrupt data), and how much it consumed and whether the stream
+    /// ended.
     fn step(
         &mut self,
         input: &[u8],
         output: &mut [u8],
         flush: MZFlush,
-    ) -> Result<(usize, usize, bool), FrameError> {
+    ) -> (usize, Result<(usize, bool), FrameError>) {
         let result = miniz_oxide::inflate::stream::inflate(&mut self.state, input, output, flush);
-        let (consumed, written) = (result.bytes_consumed, result.bytes_written);
-        match result.status {
-            Ok(MZStatus::StreamEnd) => Ok((consumed, written, true)),
-            Ok(_) | Err(MZError::Buf) => Ok((consumed, written, false)),
+        let consumed = result.bytes_consumed;
+        let status = match result.status {
+            Ok(MZStatus::StreamEnd) => Ok((consumed, true)),
+            Ok(_) | Err(MZError::Buf) => Ok((consumed, false)),
             Err(_) => Err(FrameError::BadCompressedData),
-        }
+        };
+        (result.bytes_written, status)
     }
 
     /// Appends the inflated form of one compressed message to `out`; more
@@ -170,9 +175,9 @@ impl Inflater {
             let room = (limit + 1 - produced).min(64 * 1024);
             let spare = out.len();
             out.resize(spare + room, 0);
-            let step = self.step(input, &mut out[spare..], MZFlush::Sync);
-            let (consumed, written, ended) = step.inspect_err(|_| out.truncate(spare))?;
+            let (written, step) = self.step(input, &mut out[spare..], MZFlush::Sync);
             out.truncate(spare + written);
+            let (consumed, ended) = step?;
             input = &input[consumed..];
             if ended {
                 return Ok(());
