@@ -12,7 +12,9 @@ async fn wrong_bcrypt_passwords_do_not_stall_other_clients() {
     // Cost 12: about a quarter of a second of CPU per check, by design.
     let hash = bcrypt::hash("right", 12).unwrap();
     let server = start_from_config(&format!(
-        "authorization {{ users: [ {{ user: u, password: \"{hash}\" }} ] }}"
+        // A long authorization timeout: every check runs, none is
+        // refused for waiting its turn.
+        "authorization {{ users: [ {{ user: u, password: \"{hash}\" }} ], timeout: 30 }}"
     ))
     .await;
     let client = async_nats::ConnectOptions::with_user_and_password("u".into(), "right".into())

@@ -258,21 +258,11 @@ async fn permessage_deflate_both_ways() {
         "the INFO frame is compressed, as nats-server sends it"
     );
 
-    let mut compressed = Vec::new();
     let ops = b"CONNECT {\"verbose\":false}\r\nSUB z 1\r\nPUB z 64\r\n".to_vec();
     let mut all = ops.clone();
     all.extend_from_slice(&[b'q'; 64]);
     all.extend_from_slice(b"\r\nPING\r\n");
-    Deflater::new().compress(&all, &mut compressed);
-    let mut frame = BytesMut::new();
-    encode_client_frame(
-        &mut frame,
-        OpCode::Binary,
-        true,
-        true,
-        &compressed,
-        [9, 8, 7, 6],
-    );
+    let mut frame = compressed_frame(&all, [9, 8, 7, 6]);
     // An uncompressed message is still accepted on a compressed connection.
     encode_client_frame(
         &mut frame,
@@ -454,21 +444,20 @@ async fn a_compressed_message_of_many_pubs_past_max_payload_is_delivered() {
         all.extend_from_slice(b"\r\n");
     }
     all.extend_from_slice(b"PING\r\n");
-    let mut compressed = Vec::new();
-    Deflater::new().compress(&all, &mut compressed);
-    let mut frame = BytesMut::new();
-    encode_client_frame(
-        &mut frame,
-        OpCode::Binary,
-        true,
-        true,
-        &compressed,
-        [3, 1, 4, 1],
-    );
+    let frame = compressed_frame(&all, [3, 1, 4, 1]);
     stream.write_all(&frame).await.unwrap();
     let (got, _) = read_frames(&mut stream, true, b"PONG\r\n").await;
     let line = b"MSG big 1 51200\r\n";
     let messages = got.windows(line.len()).filter(|w| w == line).count();
     assert_eq!(messages, 40, "every PUB of the message");
     assert!(got.ends_with(b"PONG\r\n"));
+}
+
+/// `data` compressed as one masked client message (FIN, RSV1, binary).
+fn compressed_frame(data: &[u8], mask: [u8; 4]) -> BytesMut {
+    let mut compressed = Vec::new();
+    Deflater::new().compress(data, &mut compressed);
+    let mut frame = BytesMut::new();
+    encode_client_frame(&mut frame, OpCode::Binary, true, true, &compressed, mask);
+    frame
 }

@@ -11,6 +11,7 @@ use starling_ws::handshake::Upgrade;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
 
 use crate::broker::Broker;
 use crate::client::{ClientAddr, Framing, run_connection};
@@ -185,31 +186,15 @@ impl Server {
 /// configuration read once.
 fn load_tls(
     options: &ServerOptions,
-) -> Result<
-    (
-        Option<tokio_rustls::TlsAcceptor>,
-        Option<tokio_rustls::TlsAcceptor>,
-    ),
-    ServerError,
-> {
-    let client = options
-        .tls
-        .as_ref()
-        .map(listen::tls::acceptor)
-        .transpose()
-        .map_err(|source| ServerError::Tls {
-            option: "tls",
-            source,
-        })?;
-    let websocket = options
-        .websocket
-        .as_ref()
-        .and_then(|ws| ws.tls.as_ref())
-        .map(listen::tls::acceptor)
-        .transpose()
-        .map_err(|source| ServerError::Tls {
-            option: "websocket.tls",
-            source,
-        })?;
-    Ok((client, websocket))
+) -> Result<(Option<TlsAcceptor>, Option<TlsAcceptor>), ServerError> {
+    let load = |tls: Option<&starling_ws::TlsOptions>, option| {
+        tls.map(listen::tls::acceptor)
+            .transpose()
+            .map_err(|source| ServerError::Tls { option, source })
+    };
+    let websocket = options.websocket.as_ref().and_then(|ws| ws.tls.as_ref());
+    Ok((
+        load(options.tls.as_ref(), "tls")?,
+        load(websocket, "websocket.tls")?,
+    ))
 }

@@ -267,8 +267,12 @@ async fn read_loop<R: AsyncRead>(
                     let mut handled = state.handle(op, now);
                     if let Some(job) = state.take_auth_job() {
                         // Nothing else is parsed until the check is done.
-                        let result = run_auth(shared, job).await;
-                        handled = state.finish_connect(result, Time::now());
+                        handled = match run_auth(shared, job, state.auth_deadline()).await {
+                            Some(result) => state.finish_connect(result, Time::now()),
+                            // Still waiting for a slot at the authorization
+                            // timeout: refused as any slow login is.
+                            None => state.handle_timeout(Time::now()),
+                        };
                     }
                     if let Err(reason) = handled {
                         link.close(reason);
@@ -310,17 +314,26 @@ async fn read_loop<R: AsyncRead>(
 
 /// Runs a costly credentials check on the blocking pool, no more of them
 /// at once than the broker allows, so they never hold up the threads that
-/// move messages.
+/// move messages. `None` when no slot came free before `deadline` (the
+/// authorization timeout): a flood of logins queues for that long at most.
 async fn run_auth(
     broker: &Broker,
     job: super::connect::AuthJob,
-) -> Result<starling_auth::Identity, starling_auth::AuthError> {
-    // The semaphore is never closed.
-    let _slot = broker.auth_slots.acquire().await;
-    tokio::task::spawn_blocking(move || job.run())
+    deadline: Option<std::time::Instant>,
+) -> Option<Result<starling_auth::Identity, starling_auth::AuthError>> {
+    let slot = broker.auth_slots.acquire();
+    // The semaphore is never closed, so acquiring fails only by timing out.
+    let _slot = match deadline {
+        Some(deadline) => tokio::time::timeout_at(Instant::from_std(deadline), slot)
+            .await
+            .ok()?,
+        None => slot.await,
+    };
+    let result = tokio::task::spawn_blocking(move || job.run())
         .await
         // A check that panicked refuses the connection.
-        .unwrap_or(Err(starling_auth::AuthError::MissingCredentials))
+        .unwrap_or(Err(starling_auth::AuthError::MissingCredentials));
+    Some(result)
 }
 
 /// `-V` protocol tracing; secrets in CONNECT never reach the log.

@@ -251,6 +251,11 @@ impl ClientState {
         }
     }
 
+    /// Until authenticated: when the client must have authenticated by.
+    pub(crate) fn auth_deadline(&self) -> Option<Instant> {
+        self.auth_deadline
+    }
+
     /// When the state machine next needs [`Self::handle_timeout`].
     pub(crate) fn poll_timeout(&self) -> Instant {
         [self.auth_deadline, self.expires_at]
