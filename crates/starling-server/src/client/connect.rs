@@ -60,7 +60,7 @@ impl ClientState {
         if self.broker.auth.required(self.kind) {
             let job = self.auth_job(&connect);
             if self.broker.auth.is_costly() {
-                self.pending_connect = Some((connect, Some(job)));
+                self.pending_connect = Some(Box::new((connect, Some(job))));
                 return Ok(());
             }
             self.authenticated(job.run())?;
@@ -72,7 +72,7 @@ impl ClientState {
     pub(crate) fn take_auth_job(&mut self) -> Option<AuthJob> {
         self.pending_connect
             .as_mut()
-            .and_then(|(_, job)| job.take())
+            .and_then(|pending| pending.1.take())
     }
 
     /// The result of the [`AuthJob`], at `now`: the CONNECT completes, or
@@ -83,9 +83,10 @@ impl ClientState {
         now: Time,
     ) -> Result<(), CloseReason> {
         self.now = now;
-        let Some((connect, _)) = self.pending_connect.take() else {
+        let Some(pending) = self.pending_connect.take() else {
             return Ok(());
         };
+        let (connect, _) = *pending;
         self.authenticated(result)?;
         self.connect_options(&connect)
     }

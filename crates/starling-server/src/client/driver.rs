@@ -114,14 +114,16 @@ pub(crate) async fn run_connection<R, W>(
     ));
     link.writer_wake.notify_one();
     if !link.is_closed() {
-        let state = ClientState::new(
+        // Boxed: an async function keeps its argument twice (as argument
+        // and as local), and the state is most of an idle connection.
+        let state = Box::new(ClientState::new(
             Arc::clone(&shared),
             Arc::clone(&me),
             kind,
             cookies,
             nonce,
             Time::now(),
-        );
+        ));
         read_loop(&shared, &link, reader, framing, state).await;
     }
     // The writer ends by itself once closing: after flushing within
@@ -148,7 +150,7 @@ async fn read_loop<R: AsyncRead>(
     link: &Link,
     reader: R,
     framing: Framing,
-    mut state: ClientState,
+    mut state: Box<ClientState>,
 ) {
     tokio::pin!(reader);
     let options = &shared.options;
@@ -158,11 +160,12 @@ async fn read_loop<R: AsyncRead>(
             // Inflated bytes waiting for the parser: room for one maximal
             // PUB; a compressed message may carry any number of them.
             let max_message = options.max_payload + options.max_control_line + 64 * 1024;
-            Some(Unframing {
+            // Boxed: a TCP connection's reader does not carry its size.
+            Some(Box::new(Unframing {
                 decoder: ServerDecoder::new(compress, max_message),
                 raw: BytesMut::new(),
                 controls: Vec::new(),
-            })
+            }))
         }
     };
     let mut parser = ClientParser::new(state.parser_limits());
@@ -267,7 +270,9 @@ async fn read_loop<R: AsyncRead>(
                     let mut handled = state.handle(op, now);
                     if let Some(job) = state.take_auth_job() {
                         // Nothing else is parsed until the check is done.
-                        handled = match run_auth(shared, job, state.auth_deadline()).await {
+                        // Boxed: the wait stays out of every idle reader.
+                        let checked = Box::pin(run_auth(shared, job, state.auth_deadline()));
+                        handled = match checked.await {
                             Some(result) => state.finish_connect(result, Time::now()),
                             // Still waiting for a slot at the authorization
                             // timeout: refused as any slow login is.

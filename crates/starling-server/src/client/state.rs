@@ -116,8 +116,8 @@ pub(crate) struct ClientState {
     /// The user's own subscription limit (JWT `subs`).
     pub(super) user_max_subscriptions: Option<usize>,
     /// A CONNECT waiting for its costly credentials check (and the check,
-    /// until the driver takes it).
-    pub(super) pending_connect: Option<(Connect, Option<AuthJob>)>,
+    /// until the driver takes it); boxed, as it is rare and large.
+    pub(super) pending_connect: Option<Box<(Connect, Option<AuthJob>)>>,
     ping: Pinger,
 }
 
