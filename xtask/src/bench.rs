@@ -117,6 +117,7 @@ pub(crate) fn run(args: Vec<String>) -> Result<(), String> {
     let mut rounds = 3usize;
     let mut scale = 1.0f64;
     let mut only: Option<String> = None;
+    let mut also: Vec<Target> = Vec::new();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         let mut value = || args.next().ok_or_else(|| format!("{arg} needs a value"));
@@ -124,6 +125,18 @@ pub(crate) fn run(args: Vec<String>) -> Result<(), String> {
             "--rounds" => rounds = value()?.parse().map_err(|e| format!("--rounds: {e}"))?,
             "--scale" => scale = value()?.parse().map_err(|e| format!("--scale: {e}"))?,
             "--only" => only = Some(value()?),
+            // Another build side by side (an allocator, a branch):
+            // `--with name=path/to/starling`.
+            "--with" => {
+                let spec = value()?;
+                let (name, path) = spec
+                    .split_once('=')
+                    .ok_or_else(|| format!("--with {spec:?}: expected name=path"))?;
+                also.push(Target {
+                    name: Box::leak(name.to_owned().into_boxed_str()),
+                    program: PathBuf::from(path),
+                });
+            }
             other => return Err(format!("unknown bench option {other:?}")),
         }
     }
@@ -155,6 +168,7 @@ pub(crate) fn run(args: Vec<String>) -> Result<(), String> {
         }
         _ => println!("bench: nats-server not on PATH; measuring Starling alone"),
     }
+    targets.extend(also);
     let mut workloads = Vec::new();
     let shapes = [
         Shape::PublishOnly,

@@ -37,7 +37,7 @@ const USAGE: &str = "\
 Usage: cargo xtask <command> [options]
 
 Commands:
-    bench [--rounds N] [--scale F] [--only NAME]
+    bench [--rounds N] [--scale F] [--only NAME] [--with NAME=PATH]
                  Throughput and latency against the release binary, and
                  against nats-server when it is on PATH
     ci           fmt, clippy, doc, test, deny, fuzz, conformance: what CI runs

@@ -15,7 +15,6 @@ const TAIL: [u8; 4] = [0, 0, 0xFF, 0xFF];
 /// A connected, upgraded websocket.
 pub(crate) struct WsStream {
     stream: TcpStream,
-    compress: bool,
     /// Raw bytes read and not yet framed.
     raw: Vec<u8>,
     /// Decoded bytes not yet handed to the reader.
@@ -24,8 +23,10 @@ pub(crate) struct WsStream {
     /// A compressed message being collected (RSV1 frames).
     message: Option<Vec<u8>>,
     out: Vec<u8>,
-    deflater: Box<CompressorOxide>,
-    inflater: Box<InflateState>,
+    /// Compression state, only where permessage-deflate was negotiated
+    /// (a flood of thousands of clients must not carry it each).
+    deflater: Option<Box<CompressorOxide>>,
+    inflater: Option<Box<InflateState>>,
     mask_seed: u32,
 }
 
@@ -65,22 +66,27 @@ impl WsStream {
         let compress = head.to_ascii_lowercase().contains("permessage-deflate");
         Ok(Self {
             stream,
-            compress,
             raw: Vec::new(),
             ready: Vec::new(),
             ready_at: 0,
             message: None,
             out: Vec::new(),
-            deflater: Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
-                1, -15, 0,
-            ))),
-            inflater: InflateState::new_boxed(DataFormat::Raw),
+            deflater: compress.then(|| {
+                Box::new(CompressorOxide::new(create_comp_flags_from_zip_params(
+                    1, -15, 0,
+                )))
+            }),
+            inflater: compress.then(|| InflateState::new_boxed(DataFormat::Raw)),
             mask_seed: 0x9E37_79B9,
         })
     }
 
     pub(crate) fn set_read_timeout(&self, timeout: Option<std::time::Duration>) -> io::Result<()> {
         self.stream.set_read_timeout(timeout)
+    }
+
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+        self.stream.set_nonblocking(nonblocking)
     }
 
     /// Decodes every complete frame in `raw` into `ready`.
@@ -132,14 +138,17 @@ impl WsStream {
     }
 
     fn inflate(&mut self, compressed: &[u8]) -> io::Result<()> {
-        self.inflater.reset(DataFormat::Raw);
+        let inflater = self
+            .inflater
+            .get_or_insert_with(|| InflateState::new_boxed(DataFormat::Raw));
+        inflater.reset(DataFormat::Raw);
         for part in [compressed, &TAIL[..]] {
             let mut input = part;
             loop {
                 let start = self.ready.len();
                 self.ready.resize(start + 64 * 1024, 0);
                 let r = miniz_oxide::inflate::stream::inflate(
-                    &mut self.inflater,
+                    inflater,
                     input,
                     &mut self.ready[start..],
                     MZFlush::Sync,
@@ -209,11 +218,11 @@ impl Read for WsStream {
 impl Write for WsStream {
     /// Each write is one binary message, compressed when negotiated.
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.compress && data.len() >= 64 {
-            self.deflater.reset();
+        if let Some(deflater) = self.deflater.as_mut().filter(|_| data.len() >= 64) {
+            deflater.reset();
             let mut compressed = vec![0u8; data.len() + 1024];
             let r = miniz_oxide::deflate::stream::deflate(
-                &mut self.deflater,
+                deflater,
                 data,
                 &mut compressed,
                 MZFlush::Sync,

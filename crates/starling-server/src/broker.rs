@@ -34,6 +34,8 @@ pub(crate) struct Broker {
     tasks: AtomicUsize,
     all_closed: Notify,
     next_cid: AtomicU64,
+    /// Registered connections that have closed since start.
+    closed: AtomicU64,
     /// Costly credentials checks (bcrypt) running at once, at most.
     pub(crate) auth_slots: Semaphore,
 }
@@ -80,6 +82,7 @@ impl Broker {
             tasks: AtomicUsize::new(0),
             all_closed: Notify::new(),
             next_cid: AtomicU64::new(1),
+            closed: AtomicU64::new(0),
             auth_slots: Semaphore::new(auth_concurrency()),
             options,
         }
@@ -134,7 +137,14 @@ impl Broker {
 
     /// Removes a closed connection from the registry.
     pub(crate) fn deregister(&self, link: &Link) {
-        self.connections.remove(&link.cid);
+        if self.connections.remove(&link.cid).is_some() {
+            self.closed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Registered connections that have closed since start.
+    pub(crate) fn closed_count(&self) -> u64 {
+        self.closed.load(Ordering::Relaxed)
     }
 
     /// Connections open now.

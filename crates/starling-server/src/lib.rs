@@ -36,6 +36,7 @@ mod config;
 mod identity;
 mod link;
 mod listen;
+mod memory;
 mod options;
 mod server;
 

@@ -94,6 +94,10 @@ impl Server {
                 listener.run(Arc::clone(&broker), stopped.clone()),
             ));
         }
+        tokio::spawn(crate::memory::release_after_closes(
+            Arc::clone(&broker),
+            stopped,
+        ));
         Ok(Self {
             broker,
             client_addr,

@@ -4,7 +4,8 @@
 //! websocket upgrades), delivery to subscribers that read slower than their
 //! publisher writes, how long a publisher is held behind a subscriber that
 //! stopped reading, and a connected client's PING round trip while wrong
-//! bcrypt passwords arrive.
+//! bcrypt passwords arrive; and the probes with thousands of clients at
+//! once ([`flood`]).
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -16,6 +17,8 @@ use std::time::{Duration, Instant};
 
 use super::{RunningServer, Target, start};
 use crate::wsclient::WsStream;
+
+mod flood;
 
 /// Idle connections per memory probe, and connections per rate probe.
 const CONNECTIONS: usize = 1000;
@@ -35,10 +38,13 @@ pub(super) enum Probe {
     SlowReaders,
     StuckReader,
     BcryptFlood,
+    FloodTcp,
+    FloodWs,
+    LeftMidMessage,
 }
 
 impl Probe {
-    pub(super) const ALL: [Self; 7] = [
+    pub(super) const ALL: [Self; 10] = [
         Self::IdleTcp,
         Self::IdleWs,
         Self::ConnectRateTcp,
@@ -46,6 +52,9 @@ impl Probe {
         Self::SlowReaders,
         Self::StuckReader,
         Self::BcryptFlood,
+        Self::FloodTcp,
+        Self::FloodWs,
+        Self::LeftMidMessage,
     ];
 
     pub(super) fn label(self) -> &'static str {
@@ -57,6 +66,9 @@ impl Probe {
             Self::SlowReaders => "publisher rate, two readers at 50 MB/s",
             Self::StuckReader => "publisher held behind a stuck reader",
             Self::BcryptFlood => "PING p99 while 100 wrong bcrypt logins arrive",
+            Self::FloodTcp => "TCP flood answering 1 s pings, memory each",
+            Self::FloodWs => "websocket flood answering 1 s pings, memory each",
+            Self::LeftMidMessage => "memory kept after 4,000 clients left mid-message",
         }
     }
 }
@@ -106,8 +118,7 @@ fn rss_kb(pid: u32) -> Result<f64, String> {
 /// A client that has connected, sent CONNECT and had its PING answered.
 enum Client {
     Tcp(BufReader<TcpStream>),
-    /// Held open for its connection, not read again.
-    Ws(#[expect(dead_code, reason = "held open for its connection")] Box<WsStream>),
+    Ws(Box<WsStream>),
 }
 
 fn read_until(stream: &mut impl Read, pattern: &[u8]) -> std::io::Result<()> {
@@ -184,6 +195,9 @@ pub(super) fn measure(probe: Probe, target: &Target) -> Result<Reading, String> 
         Probe::SlowReaders => slow_readers(target).map_err(io),
         Probe::StuckReader => stuck_reader(target).map_err(io),
         Probe::BcryptFlood => bcrypt_flood(target).map_err(io),
+        Probe::FloodTcp => flood::flood(target, false).map_err(io),
+        Probe::FloodWs => flood::flood(target, true).map_err(io),
+        Probe::LeftMidMessage => flood::left_mid_message(target).map_err(io),
     }
 }
 
