@@ -37,12 +37,15 @@ mod identity;
 mod link;
 mod listen;
 mod memory;
+mod monitor;
 mod options;
 mod server;
 
-pub use config::{ConfigOptions, LogOptions, locate, options_from_config};
+pub use config::{
+    ConfigOptions, LogOptions, describe, locate, options_from_config, read_config_file,
+};
 pub use listen::TlsError;
-pub use options::ServerOptions;
+pub use options::{MonitorOptions, ServerOptions};
 pub use server::{Server, Transport};
 
 /// The nats-server release whose client protocol Starling speaks; announced

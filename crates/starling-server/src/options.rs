@@ -44,6 +44,37 @@ pub struct ServerOptions {
     pub websocket: Option<starling_ws::WebsocketOptions>,
     /// Authentication (users, tokens, no_auth_user, the websocket override).
     pub auth: starling_auth::AuthConfig,
+    /// The monitoring port (`http_port`, `https_port`, `http`, `https`,
+    /// `http_base_path`); none by default.
+    pub monitor: MonitorOptions,
+}
+
+/// Where the monitoring endpoints listen. Ports as configured: 0 is off,
+/// -1 any free port.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MonitorOptions {
+    /// `http: "host:port"` or `https: "host:port"`; else the client host.
+    pub host: Option<String>,
+    /// `http_port` (alias `monitor_port`, flag `-m`): plain HTTP.
+    pub http_port: i64,
+    /// `https_port` (flag `-ms`): HTTPS with the client port's TLS block.
+    pub https_port: i64,
+    /// As configured (`/varz` shows it so); served normalised.
+    pub base_path: String,
+}
+
+impl MonitorOptions {
+    /// The port and whether it is HTTPS, if monitoring is on.
+    pub fn port(&self) -> Option<(u16, bool)> {
+        let port = |configured: i64| u16::try_from(configured.max(0)).unwrap_or(0);
+        if self.https_port != 0 {
+            Some((port(self.https_port), true))
+        } else if self.http_port != 0 {
+            Some((port(self.http_port), false))
+        } else {
+            None
+        }
+    }
 }
 
 impl Default for ServerOptions {
@@ -64,6 +95,7 @@ impl Default for ServerOptions {
             tls: None,
             websocket: None,
             auth: starling_auth::AuthConfig::default(),
+            monitor: MonitorOptions::default(),
         }
     }
 }
@@ -103,6 +135,22 @@ impl ServerOptions {
             return invalid(
                 "stall_timeout",
                 "stall_timeout must be greater than 0".into(),
+            );
+        }
+        let monitor = &self.monitor;
+        if monitor.http_port != 0 && monitor.https_port != 0 {
+            return invalid(
+                "https_port",
+                format!(
+                    "Can't start monitoring: can't specify both HTTP ({}) and HTTPs ({}) ports",
+                    monitor.http_port, monitor.https_port
+                ),
+            );
+        }
+        if monitor.https_port != 0 && self.tls.is_none() {
+            return invalid(
+                "https_port",
+                "Can't start monitoring: TLS cert and key required for HTTPS".into(),
             );
         }
         if self.write_deadline.is_zero() {

@@ -17,6 +17,7 @@ use crate::broker::Broker;
 use crate::client::{ClientAddr, Framing, run_connection};
 use crate::link::CloseReason;
 use crate::listen::{self, Handshake, Listener, WebsocketAcceptor};
+use crate::monitor::{self, Monitor};
 use crate::{NATS_VERSION, STARLING_VERSION, ServerError, ServerOptions};
 
 /// A running Starling server.
@@ -35,6 +36,7 @@ pub struct Server {
     broker: Arc<Broker>,
     client_addr: SocketAddr,
     websocket_addr: Option<SocketAddr>,
+    monitor_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     accept: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -69,6 +71,7 @@ impl Server {
         let (client_tls, websocket_tls) = load_tls(&options)?;
         // Bind everything before accepting anything, so a failed bind
         // leaves no listener running.
+        let client_tls_for_monitor = client_tls.clone();
         let client_handshake = client_tls.map_or(Handshake::Client, Handshake::ClientTls);
         let client = Listener::bind(&options.host, options.port, client_handshake).await?;
         let websocket = match &options.websocket {
@@ -79,8 +82,22 @@ impl Server {
             }
             None => None,
         };
+        let monitor_listener = match options.monitor.port() {
+            Some((port, _)) => {
+                let host = options.monitor.host.as_deref().unwrap_or(&options.host);
+                let addr = format!(
+                    "{}:{port}",
+                    host.trim_start_matches('[').trim_end_matches(']')
+                );
+                let bound = tokio::net::TcpListener::bind(&addr).await;
+                Some(bound.map_err(|source| ServerError::Bind { addr, source })?)
+            }
+            None => None,
+        };
         let client_addr = client.local_addr();
         let websocket_addr = websocket.as_ref().map(Listener::local_addr);
+        let monitor_addr = monitor_listener.as_ref().and_then(|l| l.local_addr().ok());
+        let https = options.monitor.port().is_some_and(|(_, https)| https);
         let broker = Arc::new(Broker::new(options, client_addr.port()));
         tracing::info!("Starting starling");
         tracing::info!("  Version:  {STARLING_VERSION} (protocol of nats-server {NATS_VERSION})");
@@ -88,6 +105,28 @@ impl Server {
         tracing::info!("  ID:       {}", broker.info.server_id);
         let (stop, stopped) = watch::channel(false);
         let mut accept = Vec::new();
+        if let (Some(listener), Some(addr)) = (monitor_listener, monitor_addr) {
+            let scheme = if https { "https" } else { "http" };
+            tracing::info!("Starting {scheme} monitor on {addr}");
+            let host = broker
+                .options
+                .monitor
+                .host
+                .clone()
+                .unwrap_or_else(|| broker.options.host.clone());
+            let monitor = Arc::new(Monitor::new(Arc::clone(&broker), client_addr.port(), host));
+            let tls = if https {
+                client_tls_for_monitor.clone()
+            } else {
+                None
+            };
+            accept.push(tokio::spawn(monitor::run(
+                monitor,
+                listener,
+                tls,
+                stopped.clone(),
+            )));
+        }
         for listener in [Some(client), websocket].into_iter().flatten() {
             listener.announce();
             accept.push(tokio::spawn(
@@ -102,6 +141,7 @@ impl Server {
             broker,
             client_addr,
             websocket_addr,
+            monitor_addr,
             stop,
             accept: Mutex::new(accept),
         })
@@ -151,6 +191,11 @@ impl Server {
     /// The address the websocket listener is bound to, when configured.
     pub fn websocket_addr(&self) -> Option<SocketAddr> {
         self.websocket_addr
+    }
+
+    /// Where the monitoring port listens, when one is configured.
+    pub fn monitor_addr(&self) -> Option<SocketAddr> {
+        self.monitor_addr
     }
 
     /// The server's id, as sent in INFO.

@@ -12,6 +12,8 @@ Server Options:
     -p, --port <port>                Use port for clients (default: 4222; -1 picks a free one)
     -n, --name, --server_name <name> Server name (default: the server id)
     -c, --config <file>              Configuration file
+    -m, --http_port <port>           Use port for http monitoring
+    -ms, --https_port <port>         Use port for https monitoring
     -t                               Test configuration and exit
 
 Logging Options:
@@ -43,6 +45,8 @@ pub(crate) struct Flags {
     pub(crate) host: Option<String>,
     pub(crate) port: Option<u16>,
     pub(crate) name: Option<String>,
+    pub(crate) http_port: Option<i64>,
+    pub(crate) https_port: Option<i64>,
     pub(crate) debug: Option<bool>,
     pub(crate) trace: Option<bool>,
     pub(crate) logtime: Option<bool>,
@@ -62,6 +66,8 @@ impl Flags {
         if let Some(name) = &self.name {
             server.server_name = Some(name.clone());
         }
+        server.monitor.http_port = self.http_port.unwrap_or(server.monitor.http_port);
+        server.monitor.https_port = self.https_port.unwrap_or(server.monitor.https_port);
         log.debug = self.debug.or(log.debug);
         log.trace = self.trace.or(log.trace);
         log.logtime = self.logtime.or(log.logtime);
@@ -89,6 +95,13 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
                 .or_else(|| args.next())
                 .ok_or_else(|| format!("flag needs an argument: -{name}"))
         };
+        // -1 picks a free port, 0 is off.
+        let monitor_port = |text: String| match text.parse::<i64>() {
+            Ok(port) if (-1..=65535).contains(&port) => Ok(port),
+            _ => Err(format!(
+                "invalid value {text:?} for flag -{name}: parse error"
+            )),
+        };
         let boolean = |inline: &Option<String>| match inline.as_deref() {
             None | Some("true" | "1" | "t" | "T" | "TRUE" | "True") => Ok(true),
             Some("false" | "0" | "f" | "F" | "FALSE" | "False") => Ok(false),
@@ -100,6 +113,8 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
             "a" | "addr" | "net" => flags.host = Some(value()?),
             "p" | "port" => flags.port = Some(parse_port(&value()?)?),
             "n" | "name" | "server_name" => flags.name = Some(value()?),
+            "m" | "http_port" => flags.http_port = Some(monitor_port(value()?)?),
+            "ms" | "https_port" => flags.https_port = Some(monitor_port(value()?)?),
             "c" | "config" => flags.config = Some(PathBuf::from(value()?)),
             "t" => flags.check = boolean(&inline)?,
             "l" | "log" => flags.log_file = Some(PathBuf::from(value()?)),

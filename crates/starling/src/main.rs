@@ -14,12 +14,11 @@
 mod flags;
 mod log;
 
-use std::path::Path;
 use std::process::ExitCode;
 
 use flags::{Command, Flags};
 use starling_conf::Value;
-use starling_server::{ConfigOptions, Server, ServerError};
+use starling_server::{ConfigOptions, Server, describe, read_config_file};
 
 fn main() -> ExitCode {
     let flags = match flags::parse(std::env::args().skip(1)) {
@@ -106,7 +105,7 @@ fn main() -> ExitCode {
 fn load_options(flags: &Flags) -> Result<(ConfigOptions, Option<Value>), Vec<String>> {
     let (mut options, root) = match &flags.config {
         Some(path) => {
-            let (options, root) = read_config(path)?;
+            let (options, root) = read_config_file(path)?;
             (options, Some(root))
         }
         None => (ConfigOptions::default(), None),
@@ -117,22 +116,6 @@ fn load_options(flags: &Flags) -> Result<(ConfigOptions, Option<Value>), Vec<Str
         .validate()
         .map_err(|e| vec![describe(&e, root.as_ref())])?;
     Ok((options, root))
-}
-
-fn read_config(path: &Path) -> Result<(ConfigOptions, Value), Vec<String>> {
-    let root = starling_conf::parse_file(path).map_err(|e| vec![e.to_string()])?;
-    let options = starling_server::options_from_config(&root)
-        .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
-    Ok((options, root))
-}
-
-/// A start-up error, placed at its option in the configuration file when
-/// there is one.
-fn describe(error: &ServerError, root: Option<&Value>) -> String {
-    match root {
-        Some(root) if error.option().is_some() => starling_server::locate(root, error).to_string(),
-        _ => error.to_string(),
-    }
 }
 
 async fn run(options: ConfigOptions, root: Option<Value>) -> ExitCode {

@@ -76,6 +76,11 @@ impl Account {
         self.router.lookup(subject)
     }
 
+    /// The router's counters (monitoring's sublist statistics).
+    pub(crate) fn stats(&self) -> starling_router::RouterStats {
+        self.router.stats()
+    }
+
     /// Bumped by every subscription change (see [`Router::generation`]).
     pub(crate) fn generation(&self) -> u64 {
         self.router.generation()

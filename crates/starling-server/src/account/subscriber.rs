@@ -163,6 +163,11 @@ impl Subscriber {
 
     // A map of plain data: usable after a panic elsewhere, so poisoning is
     // ignored rather than spreading the panic to publishers.
+    /// Its subscriptions now, in no particular order.
+    pub(crate) fn subscriptions(&self) -> Vec<Arc<Subscription>> {
+        self.lock_subs().values().cloned().collect()
+    }
+
     fn lock_subs(&self) -> MutexGuard<'_, HashMap<Bytes, Arc<Subscription>>> {
         self.subs.lock().unwrap_or_else(PoisonError::into_inner)
     }

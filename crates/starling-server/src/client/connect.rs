@@ -126,6 +126,12 @@ impl ClientState {
         self.flags.headers = headers;
         self.flags.no_responders = no_responders;
         self.me.set_headers(headers);
+        {
+            let mut meta = self.me.link.meta();
+            meta.name = connect.name.clone().unwrap_or_default();
+            meta.lang = connect.lang.clone().unwrap_or_default();
+            meta.version = connect.version.clone().unwrap_or_default();
+        }
         tracing::debug!(
             cid = self.cid(),
             name = connect.name.as_deref().unwrap_or(""),
@@ -156,6 +162,7 @@ impl ClientState {
                 });
                 self.set_permissions(identity.permissions);
                 self.set_account(identity.account.as_deref());
+                self.me.link.meta().user = identity.user.clone();
                 Ok(())
             }
             Err(error) => {
@@ -181,6 +188,7 @@ impl ClientState {
         );
         let permissions = user.permissions.clone();
         let account = user.account.clone();
+        self.me.link.meta().user = Some(user.name.clone());
         self.auth_deadline = None;
         self.set_permissions(permissions);
         self.set_account(account.as_deref());
@@ -191,6 +199,7 @@ impl ClientState {
     /// it happens at authentication).
     fn set_account(&mut self, account: Option<&str>) {
         self.account = self.broker.account(account);
+        self.me.link.meta().account = Some(self.account.name.clone());
         self.links = self.broker.account_links(&self.account);
         self.last_lookup = LastLookup::default();
     }

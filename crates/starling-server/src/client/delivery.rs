@@ -84,9 +84,18 @@ impl ClientState {
             return false;
         }
         let with_headers = receiver.takes_headers();
-        let queued = receiver
-            .link
-            .queue(|out| encode_delivery(out, sub, publish, route, with_headers));
+        // What nats-server counts as delivered: headers and payload, the
+        // payload alone for a client that takes no headers.
+        let size = match route.message {
+            Some(message) if with_headers => message.bytes.len(),
+            Some(message) => message.bytes.len() - message.header_len,
+            None if with_headers => publish.message().len(),
+            None => publish.payload().len(),
+        };
+        let at = self.broker.stats.since_start(self.now.instant);
+        let queued = receiver.link.queue_message(size, at, |out| {
+            encode_delivery(out, sub, publish, route, with_headers);
+        });
         match queued {
             Queued::WakeWriter => self.wake_later(&receiver.link),
             Queued::Ok => {}

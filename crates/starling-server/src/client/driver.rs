@@ -101,7 +101,20 @@ pub(crate) async fn run_connection<R, W>(
             nonce
         }
     };
-    if !shared.register(&link) {
+    {
+        let mut meta = link.meta();
+        meta.transport = if framing == Framing::Raw {
+            "nats"
+        } else {
+            "websocket"
+        };
+        meta.ip = peer.ip().to_string();
+        meta.port = peer.port();
+        meta.start_unix_nanos = crate::broker::stats::unix_nanos_now();
+        // Until authentication says otherwise, as nats-server places them.
+        meta.account = Some(crate::account::GLOBAL_ACCOUNT.to_owned());
+    }
+    if !shared.register(&me) {
         link.queue(|out| ErrReply::MaxConnectionsExceeded.encode(out));
         tracing::info!(cid, "{peer} - cid:{cid} - Maximum connections exceeded");
         link.close(CloseReason::MaxConnectionsExceeded);
@@ -129,8 +142,8 @@ pub(crate) async fn run_connection<R, W>(
     // The writer ends by itself once closing: after flushing within
     // write_deadline, or at once for reasons that discard the backlog.
     let _ = writer.await;
+    shared.deregister(&me);
     me.remove_all();
-    shared.deregister(&link);
     let reason = link.close_reason().map_or("Unknown", CloseReason::as_str);
     tracing::debug!(
         cid,

@@ -3,6 +3,7 @@
 //! socket.
 
 mod connect;
+mod counting;
 mod delivery;
 mod driver;
 mod flow;

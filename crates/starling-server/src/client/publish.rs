@@ -30,6 +30,7 @@ impl ClientState {
             return Err(CloseReason::ProtocolViolation);
         }
         self.touch();
+        self.count_publish(publish.message().len());
         let subject = publish.subject();
         if self.flags.pedantic && !starling_subject::is_valid_literal(subject) {
             // nats-server reports the subject and still routes the message.

@@ -73,6 +73,9 @@ struct Pinger {
     /// The last inbound message, subscription change or client PING; the
     /// timer skips active clients.
     last_activity: Instant,
+    /// When the PING awaiting its PONG went out (its round trip is the
+    /// connection's `rtt`).
+    sent_at: Option<Instant>,
 }
 
 /// One client connection's state.
@@ -119,6 +122,7 @@ pub(crate) struct ClientState {
     /// until the driver takes it); boxed, as it is rare and large.
     pub(super) pending_connect: Option<Box<(Connect, Option<AuthJob>)>>,
     ping: Pinger,
+    pub(super) batch: super::counting::BatchCounts,
 }
 
 #[derive(Default)]
@@ -148,6 +152,7 @@ impl ClientState {
             next: now.instant + broker.options.ping_interval,
             out: 0,
             rtt_measured: false,
+            sent_at: None,
             last_activity: now.instant,
         };
         Self {
@@ -178,6 +183,7 @@ impl ClientState {
             user_max_subscriptions: None,
             pending_connect: None,
             ping,
+            batch: super::counting::BatchCounts::default(),
         }
     }
 
@@ -210,6 +216,9 @@ impl ClientState {
             ClientOp::Pong => {
                 self.ping.out = 0;
                 self.ping.rtt_measured = true;
+                if let Some(sent) = self.ping.sent_at.take() {
+                    self.me.link.meta().rtt = Some(now.instant.saturating_duration_since(sent));
+                }
                 Ok(())
             }
             ClientOp::Sub(sub) => {
@@ -292,6 +301,7 @@ impl ClientState {
         for link in self.wakes.drain(..) {
             link.writer_wake.notify_one();
         }
+        self.flush_counts();
     }
 
     /// PING an idle client, or close it as stale when too many PINGs went
@@ -308,6 +318,7 @@ impl ClientState {
             return Err(CloseReason::StaleConnection);
         }
         self.ping.out += 1;
+        self.ping.sent_at.get_or_insert(self.now.instant);
         self.send(encode::PING);
         Ok(())
     }

@@ -12,6 +12,7 @@ use crate::account::Subscription;
 impl ClientState {
     pub(super) fn handle_subscribe(&mut self, op: &Subscribe) {
         self.touch();
+        self.count_activity();
         if let Some(permissions) = &self.permissions {
             let (subject, queue) = (op.subject(), op.queue());
             if !permissions.can_subscribe(&subject, queue.as_deref()) {
@@ -64,6 +65,7 @@ impl ClientState {
 
     pub(super) fn handle_unsubscribe(&mut self, op: &Unsubscribe) {
         self.touch();
+        self.count_activity();
         self.ok();
         let Some(sub) = self.me.subscription(op.sid()) else {
             return;

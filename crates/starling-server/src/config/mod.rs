@@ -68,17 +68,6 @@ pub(super) const NOT_YET: &[(&[&str], &str)] = &[
     ),
     (&["allow_non_tls", "ocsp"], "optional TLS and OCSP stapling"),
     (
-        &[
-            "http",
-            "https",
-            "http_port",
-            "monitor_port",
-            "https_port",
-            "http_base_path",
-        ],
-        "monitoring endpoints",
-    ),
-    (
         &["cluster", "gateway", "leaf", "leafnodes"],
         "clustering, gateways and leaf nodes",
     ),
@@ -154,6 +143,24 @@ pub fn options_from_config(root: &Value) -> Result<ConfigOptions, Vec<ConfError>
         Ok(options)
     } else {
         Err(errors)
+    }
+}
+
+/// Reads a configuration file into options, with its tree (to place
+/// later complaints in it); every problem found, as text.
+pub fn read_config_file(path: &std::path::Path) -> Result<(ConfigOptions, Value), Vec<String>> {
+    let root = starling_conf::parse_file(path).map_err(|e| vec![e.to_string()])?;
+    let options = options_from_config(&root)
+        .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+    Ok((options, root))
+}
+
+/// A start-up error as text, placed at its option in the configuration
+/// file when there is one.
+pub fn describe(error: &ServerError, root: Option<&Value>) -> String {
+    match root {
+        Some(root) if error.option().is_some() => locate(root, error).to_string(),
+        _ => error.to_string(),
     }
 }
 

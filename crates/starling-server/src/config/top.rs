@@ -69,6 +69,20 @@ pub(super) fn apply(
             &name,
             &mut options.warnings,
         )?,
+        "http_port" | "monitor_port" => server.monitor.http_port = monitor_port(value, &name)?,
+        "https_port" => server.monitor.https_port = monitor_port(value, &name)?,
+        "http" | "https" => {
+            let (host, port) = monitor_listen(value, &name)?;
+            if host.is_some() {
+                server.monitor.host = host;
+            }
+            if name == "http" {
+                server.monitor.http_port = port;
+            } else {
+                server.monitor.https_port = port;
+            }
+        }
+        "http_base_path" => server.monitor.base_path = value.read(&name)?,
         "tls" => match starling_ws::TlsOptions::from_value(value) {
             Ok(tls) => server.tls = Some(tls),
             Err(block_errors) => errors.extend(block_errors),
@@ -123,6 +137,39 @@ fn listen(value: &Value) -> Result<(Option<String>, u16), ConfError> {
 }
 
 const DEFAULT_PORT: u16 = 4222;
+
+/// A monitoring port as configured: 0 off, -1 any free port.
+fn monitor_port(value: &Value, option: &str) -> Result<i64, ConfError> {
+    let number = value.as_integer(option)?;
+    if number < -1 || number > i64::from(u16::MAX) {
+        return Err(value.error(format!(
+            "{option}: {number} is not a port (0-65535, or -1 for any)"
+        )));
+    }
+    Ok(number)
+}
+
+/// `http`/`https`: a port, or `"host:port"` (nats-server's `parseListen`).
+fn monitor_listen(value: &Value, option: &str) -> Result<(Option<String>, i64), ConfError> {
+    match &value.kind {
+        ValueKind::Integer(_) => Ok((None, monitor_port(value, option)?)),
+        ValueKind::String(text) => {
+            let parsed = text.rsplit_once(':').and_then(|(host, port)| {
+                let port = port
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|p| (-1..=65535).contains(p))?;
+                let host = host.trim_start_matches('[').trim_end_matches(']');
+                Some(((!host.is_empty()).then(|| host.to_owned()), port))
+            });
+            parsed.ok_or_else(|| value.error(format!("could not parse address string {text:?}")))
+        }
+        _ => Err(value.error(format!(
+            "{option}: expected a port or \"host:port\", got {}",
+            value.kind_name()
+        ))),
+    }
+}
 
 /// A port: `None` for 0 (nats-server's "the default"), `Some(0)` for -1
 /// (any free port).

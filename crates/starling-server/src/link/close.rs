@@ -90,6 +90,14 @@ impl CloseReason {
         Some((code, self.as_str()))
     }
 
+    /// Cut off for not keeping up (counted as a slow consumer).
+    pub(crate) fn is_slow_consumer(self) -> bool {
+        matches!(
+            self,
+            Self::SlowConsumerPendingBytes | Self::SlowConsumerWriteDeadline
+        )
+    }
+
     /// Whether what is already queued should still be written before closing
     /// (an `-ERR` explaining the close, or messages before a shutdown).
     pub(crate) fn flushes(self) -> bool {

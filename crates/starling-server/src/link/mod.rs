@@ -16,6 +16,7 @@
 //! once) still cuts its connection off at once.
 
 mod close;
+mod stats;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -24,6 +25,7 @@ use bytes::BytesMut;
 use tokio::sync::Notify;
 
 pub(crate) use close::CloseReason;
+pub(crate) use stats::{ConnMeta, Counters};
 
 /// The outcome of queueing bytes for a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +47,9 @@ struct Outbound {
     /// A wake has been promised (by a publisher's batch) or sent.
     wake_pending: bool,
     closing: Option<CloseReason>,
+    /// Messages and bytes (headers and payload) queued for the peer.
+    out_msgs: u64,
+    out_bytes: u64,
 }
 
 /// A connection's outbound side and close state.
@@ -70,6 +75,13 @@ pub(crate) struct Link {
     pub(crate) drained: Notify,
     /// Websocket control frames (pongs) to write ahead of the data.
     control: Mutex<BytesMut>,
+    /// Messages and bytes the peer published (its reader adds per batch).
+    in_msgs: AtomicU64,
+    in_bytes: AtomicU64,
+    /// Nanoseconds since the broker started of the last publish,
+    /// subscription change or delivery.
+    last_activity: AtomicU64,
+    meta: Mutex<ConnMeta>,
 }
 
 impl Link {
@@ -86,6 +98,10 @@ impl Link {
             written_total: AtomicU64::new(0),
             drained: Notify::new(),
             control: Mutex::new(BytesMut::new()),
+            in_msgs: AtomicU64::new(0),
+            in_bytes: AtomicU64::new(0),
+            last_activity: AtomicU64::new(0),
+            meta: Mutex::new(ConnMeta::default()),
         }
     }
 
@@ -106,6 +122,12 @@ impl Link {
     /// would pass `max_pending`, in which case the connection is cut off as
     /// a slow consumer and nothing is queued.
     pub(crate) fn queue(&self, encode: impl FnOnce(&mut BytesMut)) -> Queued {
+        self.queue_counted(None, encode)
+    }
+
+    /// [`queue`](Self::queue), counting one message of `message` bytes
+    /// when it was queued.
+    fn queue_counted(&self, message: Option<usize>, encode: impl FnOnce(&mut BytesMut)) -> Queued {
         let mut out = self.lock_outbound();
         if out.closing.is_some() {
             return Queued::Refused;
@@ -126,6 +148,10 @@ impl Link {
         }
         if pending > self.max_pending / 2 {
             self.backlogged.store(true, Ordering::Relaxed);
+        }
+        if let Some(size) = message {
+            out.out_msgs += 1;
+            out.out_bytes += size as u64;
         }
         if out.wake_pending {
             Queued::Ok

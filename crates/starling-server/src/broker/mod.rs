@@ -1,6 +1,9 @@
 //! Broker state every connection shares: the options, the INFO template,
 //! the accounts and their links, authentication, the registry of open
-//! connections and the ids they get. It reads no clock and owns no socket.
+//! connections and the ids they get, and what monitoring reads ([`stats`]).
+//! It owns no socket.
+
+pub(crate) mod stats;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -13,8 +16,8 @@ use starling_proto::ServerInfo;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::account::links::{self, AccountLinks};
-use crate::account::{Account, GLOBAL_ACCOUNT};
-use crate::link::{CloseReason, Link};
+use crate::account::{Account, GLOBAL_ACCOUNT, Subscriber};
+use crate::link::CloseReason;
 use crate::{NATS_VERSION, STARLING_VERSION, ServerOptions, identity};
 
 /// State every connection shares.
@@ -29,7 +32,8 @@ pub(crate) struct Broker {
     links: HashMap<String, Arc<AccountLinks>>,
     pub(crate) auth: Authenticator,
     pub(crate) info: ServerInfo,
-    connections: DashMap<u64, Arc<Link>>,
+    connections: DashMap<u64, Arc<Subscriber>>,
+    pub(crate) stats: stats::Stats,
     /// Connection tasks running (registered or still in a handshake).
     tasks: AtomicUsize,
     all_closed: Notify,
@@ -79,6 +83,7 @@ impl Broker {
             auth: Authenticator::new(options.auth.clone()),
             info,
             connections: DashMap::new(),
+            stats: stats::Stats::new(),
             tasks: AtomicUsize::new(0),
             all_closed: Notify::new(),
             next_cid: AtomicU64::new(1),
@@ -127,19 +132,33 @@ impl Broker {
     }
 
     /// Adds a connection to the registry unless `max_connections` is reached.
-    pub(crate) fn register(&self, link: &Arc<Link>) -> bool {
+    pub(crate) fn register(&self, connection: &Arc<Subscriber>) -> bool {
         if self.connections.len() >= self.options.max_connections {
             return false;
         }
-        self.connections.insert(link.cid, Arc::clone(link));
+        self.connections
+            .insert(connection.link.cid, Arc::clone(connection));
         true
     }
 
-    /// Removes a closed connection from the registry.
-    pub(crate) fn deregister(&self, link: &Link) {
-        if self.connections.remove(&link.cid).is_some() {
+    /// Removes a closed connection from the registry; monitoring keeps
+    /// its last figures.
+    pub(crate) fn deregister(&self, connection: &Subscriber) {
+        self.stats.closed(connection);
+        if self.connections.remove(&connection.link.cid).is_some() {
             self.closed.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// The open connections, in no particular order.
+    pub(crate) fn connections(&self) -> Vec<Arc<Subscriber>> {
+        self.connections.iter().map(|c| Arc::clone(&c)).collect()
+    }
+
+    /// Connections accepted since start (each got an id at accept, before
+    /// any handshake, as nats-server counts `total_connections`).
+    pub(crate) fn total_connections(&self) -> u64 {
+        self.next_cid.load(Ordering::Relaxed) - 1
     }
 
     /// Registered connections that have closed since start.
@@ -154,8 +173,8 @@ impl Broker {
 
     /// Closes every open connection with `reason`.
     pub(crate) fn close_all(&self, reason: CloseReason) {
-        for link in &self.connections {
-            link.close(reason);
+        for connection in &self.connections {
+            connection.link.close(reason);
         }
     }
 
@@ -163,6 +182,16 @@ impl Broker {
     pub(crate) fn account(&self, name: Option<&str>) -> Arc<Account> {
         name.and_then(|name| self.accounts.get(name))
             .map_or_else(|| Arc::clone(&self.global), Arc::clone)
+    }
+
+    /// Every account, the global one first, then by name.
+    pub(crate) fn all_accounts(&self) -> Vec<Arc<Account>> {
+        let mut named: Vec<&Arc<Account>> = self.accounts.values().collect();
+        named.sort_by(|a, b| a.name.cmp(&b.name));
+        std::iter::once(&self.global)
+            .chain(named)
+            .map(Arc::clone)
+            .collect()
     }
 
     /// The account's exports and imports, if it has any.

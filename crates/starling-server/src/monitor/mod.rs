@@ -1,0 +1,334 @@
+//! The monitoring port: nats-server's HTTP endpoints (`/varz`, `/connz`,
+//! `/subsz`, `/routez`, `/gatewayz`, `/leafz`, `/accountz`, `/accstatz`,
+//! `/jsz`, `/healthz`, `/`) over hyper, with JSONP, `http_base_path`, and
+//! nats-server's status codes and texts.
+//!
+//! Answers are built on the blocking pool from snapshots: per-connection
+//! counters read under each connection's own short lock, no lock held
+//! across connections, so the message path never waits for a request.
+
+mod connz;
+mod endpoints;
+mod format;
+mod process;
+mod varz;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_rustls::TlsAcceptor;
+
+use crate::broker::Broker;
+use crate::broker::stats::unix_nanos_now;
+use crate::link::Counters;
+
+/// What every request reads.
+pub(crate) struct Monitor {
+    broker: Arc<Broker>,
+    /// The client port actually bound.
+    client_port: u16,
+    /// The monitoring host, as `/varz` shows it.
+    host: String,
+    /// Worker threads of the runtime (`/varz` `gomaxprocs`).
+    workers: usize,
+    /// `http_base_path`, normalised (`""` or `/path`).
+    base: String,
+    process: process::ProcessStats,
+}
+
+/// A request's query parameters (the first value of each).
+pub(crate) struct Query(HashMap<String, String>);
+
+impl Query {
+    fn parse(query: Option<&str>) -> Self {
+        let mut params = HashMap::new();
+        for pair in query
+            .unwrap_or_default()
+            .split('&')
+            .filter(|p| !p.is_empty())
+        {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            params.entry(decode(key)).or_insert_with(|| decode(value));
+        }
+        Self(params)
+    }
+
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+/// Percent-decoding of a query component (`+` is a space).
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(byte) => {
+                        out.push(byte);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            other => out.push(other),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Totals over the open connections plus those that closed.
+pub(crate) struct Totals {
+    pub(crate) counters: Counters,
+    pub(crate) connections: usize,
+    pub(crate) subscriptions: usize,
+}
+
+impl Totals {
+    pub(crate) fn now(broker: &Broker) -> Self {
+        let mut counters = broker.stats.closed_totals();
+        let open = broker.connections();
+        for connection in &open {
+            counters.add(&connection.link.counters());
+        }
+        let subscriptions = broker
+            .all_accounts()
+            .iter()
+            .map(|a| a.stats().subscriptions)
+            .sum();
+        Self {
+            counters,
+            connections: open.len(),
+            subscriptions,
+        }
+    }
+}
+
+/// nats-server's `normalizeBasePath`: a leading `/`, no trailing one.
+fn normalize_base(path: &str) -> String {
+    let trimmed = path.trim_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+impl Monitor {
+    pub(crate) fn new(broker: Arc<Broker>, client_port: u16, host: String) -> Self {
+        let base = normalize_base(&broker.options.monitor.base_path);
+        let workers =
+            tokio::runtime::Handle::try_current().map_or(1, |h| h.metrics().num_workers());
+        Self {
+            broker,
+            client_port,
+            host,
+            workers,
+            base,
+            process: process::ProcessStats::new(),
+        }
+    }
+
+    /// Answers one request (on the blocking pool: it reads `/proc` and
+    /// walks every connection).
+    fn answer(&self, path: &str, query: Option<&str>) -> (StatusCode, &'static str, Bytes) {
+        let not_found = || {
+            (
+                StatusCode::NOT_FOUND,
+                "text/plain; charset=utf-8",
+                Bytes::from_static(b"404 page not found\n"),
+            )
+        };
+        let Some(endpoint) = path.strip_prefix(self.base.as_str()) else {
+            return not_found();
+        };
+        let query = Query::parse(query);
+        let now = unix_nanos_now();
+        let answer: Result<Value, String> = match endpoint {
+            "" | "/" if endpoint == "/" && !self.base.is_empty() => return not_found(),
+            "" | "/" => {
+                self.broker.stats.count_request("/");
+                let page = endpoints::root_page(&self.base);
+                return (
+                    StatusCode::OK,
+                    "text/html; charset=utf-8",
+                    Bytes::from(page),
+                );
+            }
+            "/varz" => {
+                self.broker.stats.count_request("/varz");
+                Ok(varz::varz(self, now))
+            }
+            "/connz" => connz::connz(self, &query, now)
+                .inspect(|_| self.broker.stats.count_request("/connz")),
+            "/subsz" | "/subscriptionsz" => {
+                self.broker.stats.count_request("/subsz");
+                endpoints::subsz(self, &query, now)
+            }
+            "/routez" => {
+                self.broker.stats.count_request("/routez");
+                endpoints::routez(self, &query, now)
+            }
+            "/gatewayz" => {
+                self.broker.stats.count_request("/gatewayz");
+                endpoints::gatewayz(self, &query, now)
+            }
+            "/leafz" => {
+                self.broker.stats.count_request("/leafz");
+                endpoints::leafz(self, &query, now)
+            }
+            "/accountz" => {
+                self.broker.stats.count_request("/accountz");
+                endpoints::accountz(self, &query, now)
+            }
+            "/accstatz" => {
+                self.broker.stats.count_request("/accstatz");
+                endpoints::accstatz(self, &query, now)
+            }
+            "/jsz" => {
+                self.broker.stats.count_request("/jsz");
+                endpoints::jsz(self, &query, now)
+            }
+            "/healthz" => {
+                self.broker.stats.count_request("/healthz");
+                match endpoints::healthz(&query) {
+                    Ok(value) => {
+                        let body = serde_json::to_vec(&value).unwrap_or_default();
+                        return self.json_body(&query, body);
+                    }
+                    Err(reason) => Err(reason),
+                }
+            }
+            "/ipqueuesz" => Ok(serde_json::json!({})),
+            "/stacksz" => {
+                return (
+                    StatusCode::OK,
+                    "application/json",
+                    Bytes::from(format!(
+                        "starling {}: tokio tasks; {} connections open\n",
+                        crate::STARLING_VERSION,
+                        self.broker.connection_count()
+                    )),
+                );
+            }
+            _ => return not_found(),
+        };
+        match answer {
+            Ok(value) => {
+                let body = serde_json::to_vec_pretty(&value).unwrap_or_default();
+                self.json_body(&query, body)
+            }
+            Err(reason) => (
+                StatusCode::BAD_REQUEST,
+                "text/plain; charset=utf-8",
+                Bytes::from(reason),
+            ),
+        }
+    }
+
+    /// JSON, or JSONP with `callback=`.
+    fn json_body(&self, query: &Query, body: Vec<u8>) -> (StatusCode, &'static str, Bytes) {
+        match query.get("callback").filter(|c| !c.is_empty()) {
+            Some(callback) => {
+                let mut wrapped = Vec::with_capacity(body.len() + callback.len() + 2);
+                wrapped.extend_from_slice(callback.as_bytes());
+                wrapped.push(b'(');
+                wrapped.extend_from_slice(&body);
+                wrapped.push(b')');
+                (
+                    StatusCode::OK,
+                    "application/javascript",
+                    Bytes::from(wrapped),
+                )
+            }
+            None => (StatusCode::OK, "application/json", Bytes::from(body)),
+        }
+    }
+}
+
+/// Serves the monitoring port until the server stops.
+pub(crate) async fn run(
+    monitor: Arc<Monitor>,
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    loop {
+        let accepted = tokio::select! {
+            _ = stopped.changed() => return,
+            accepted = listener.accept() => accepted,
+        };
+        let Ok((stream, _peer)) = accepted else {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            continue;
+        };
+        let monitor = Arc::clone(&monitor);
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            match tls {
+                Some(acceptor) => {
+                    let handshake = tokio::time::timeout(
+                        std::time::Duration::from_secs(2),
+                        acceptor.accept(stream),
+                    );
+                    if let Ok(Ok(tls)) = handshake.await {
+                        serve(monitor, TokioIo::new(tls)).await;
+                    }
+                }
+                None => serve(monitor, TokioIo::new(stream)).await,
+            }
+        });
+    }
+}
+
+async fn serve<IO>(monitor: Arc<Monitor>, io: TokioIo<IO>)
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |request: Request<Incoming>| {
+        let monitor = Arc::clone(&monitor);
+        async move {
+            let path = request.uri().path().to_owned();
+            let query = request.uri().query().map(str::to_owned);
+            let answered =
+                tokio::task::spawn_blocking(move || monitor.answer(&path, query.as_deref())).await;
+            let (status, content_type, body) = answered.unwrap_or((
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "text/plain; charset=utf-8",
+                Bytes::new(),
+            ));
+            let mut response = Response::new(Full::new(body));
+            *response.status_mut() = status;
+            if let Ok(value) = header::HeaderValue::from_str(content_type) {
+                response.headers_mut().insert(header::CONTENT_TYPE, value);
+            }
+            if status == StatusCode::NOT_FOUND {
+                response.headers_mut().insert(
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    header::HeaderValue::from_static("nosniff"),
+                );
+            }
+            Ok::<_, Infallible>(response)
+        }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .max_buf_size(1024 * 1024)
+        .serve_connection(io, service)
+        .await;
+}

@@ -1,0 +1,197 @@
+//! `/varz`: the server's identity, its configured limits, and its totals,
+//! with nats-server 2.9.10's keys and JSON types.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+
+use super::format::{go_float, rfc3339, uptime};
+use super::{Monitor, Totals};
+use crate::{NATS_VERSION, STARLING_VERSION};
+
+#[derive(Serialize)]
+struct Varz {
+    server_id: String,
+    server_name: String,
+    version: &'static str,
+    proto: u32,
+    go: String,
+    host: String,
+    port: u16,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    auth_required: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tls_required: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    tls_verify: bool,
+    max_connections: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    max_subscriptions: usize,
+    ping_interval: u128,
+    ping_max: u32,
+    http_host: String,
+    http_port: i64,
+    http_base_path: String,
+    https_port: i64,
+    auth_timeout: Value,
+    max_control_line: usize,
+    max_payload: usize,
+    max_pending: usize,
+    cluster: Value,
+    gateway: Value,
+    leaf: Value,
+    mqtt: Value,
+    websocket: Value,
+    jetstream: Value,
+    tls_timeout: Value,
+    write_deadline: u128,
+    start: String,
+    now: String,
+    uptime: String,
+    mem: u64,
+    cores: usize,
+    gomaxprocs: usize,
+    cpu: Value,
+    connections: usize,
+    total_connections: u64,
+    routes: u64,
+    remotes: u64,
+    leafnodes: u64,
+    in_msgs: u64,
+    out_msgs: u64,
+    in_bytes: u64,
+    out_bytes: u64,
+    slow_consumers: u64,
+    subscriptions: usize,
+    http_req_stats: BTreeMap<String, u64>,
+    config_load_time: String,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// Seconds as Go prints a float (`2`, `0.5`).
+fn seconds(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// The `/varz` object.
+pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
+    let broker = &monitor.broker;
+    let options = &broker.options;
+    let stats = &broker.stats;
+    let totals = Totals::now(broker);
+    let tls = options.tls.as_ref();
+    let auth_timeout = options
+        .auth
+        .timeout
+        .map_or_else(|| if tls.is_some() { 3.0 } else { 2.0 }, seconds);
+    let varz = Varz {
+        server_id: broker.info.server_id.clone(),
+        server_name: broker.info.server_name.clone(),
+        version: STARLING_VERSION,
+        proto: 1,
+        go: format!(
+            "rust{} (nats-server {NATS_VERSION} protocol)",
+            env!("CARGO_PKG_RUST_VERSION")
+        ),
+        host: options.host.clone(),
+        port: monitor.client_port,
+        auth_required: broker.info.auth_required,
+        tls_required: tls.is_some(),
+        tls_verify: tls.is_some_and(|t| t.verify),
+        max_connections: options.max_connections,
+        max_subscriptions: options.max_subscriptions,
+        ping_interval: options.ping_interval.as_nanos(),
+        ping_max: options.ping_max,
+        http_host: monitor.host.clone(),
+        http_port: options.monitor.http_port,
+        http_base_path: options.monitor.base_path.clone(),
+        https_port: options.monitor.https_port,
+        auth_timeout: go_float(auth_timeout),
+        max_control_line: options.max_control_line,
+        max_payload: options.max_payload,
+        max_pending: options.max_pending,
+        cluster: json!({}),
+        gateway: json!({}),
+        leaf: json!({}),
+        mqtt: json!({}),
+        websocket: websocket(options),
+        jetstream: json!({}),
+        tls_timeout: go_float(2.0),
+        write_deadline: options.write_deadline.as_nanos(),
+        start: rfc3339(stats.started_unix_nanos),
+        now: rfc3339(now_unix_nanos),
+        uptime: uptime(Duration::from_nanos(
+            now_unix_nanos.saturating_sub(stats.started_unix_nanos),
+        )),
+        mem: monitor.process.resident_bytes(),
+        cores: std::thread::available_parallelism().map_or(1, usize::from),
+        gomaxprocs: monitor.workers,
+        cpu: go_float(monitor.process.cpu_percent()),
+        connections: totals.connections,
+        total_connections: broker.total_connections(),
+        routes: 0,
+        remotes: 0,
+        leafnodes: 0,
+        in_msgs: totals.counters.in_msgs,
+        out_msgs: totals.counters.out_msgs,
+        in_bytes: totals.counters.in_bytes,
+        out_bytes: totals.counters.out_bytes,
+        slow_consumers: stats.slow_consumers(),
+        subscriptions: totals.subscriptions,
+        http_req_stats: stats.http_requests(),
+        config_load_time: rfc3339(stats.started_unix_nanos),
+    };
+    serde_json::to_value(varz).unwrap_or(Value::Null)
+}
+
+/// The `websocket` object: the block as configured (nats-server's
+/// `WebsocketOptsVarz`, every field omitted when empty).
+fn websocket(options: &crate::ServerOptions) -> Value {
+    let Some(ws) = &options.websocket else {
+        return json!({});
+    };
+    let mut out = Map::new();
+    out.insert("host".into(), json!(ws.host));
+    out.insert("port".into(), json!(ws.port));
+    if let Some(advertise) = &ws.advertise {
+        out.insert("advertise".into(), json!(advertise));
+    }
+    let auth = &options.auth.websocket;
+    if let Some(user) = &auth.no_auth_user {
+        out.insert("no_auth_user".into(), json!(user));
+    }
+    // Shown when set; the default (2 s) cannot be told from a configured 2 s.
+    if ws.handshake_timeout != Duration::from_secs(2) && !ws.handshake_timeout.is_zero() {
+        out.insert(
+            "handshake_timeout".into(),
+            json!(ws.handshake_timeout.as_nanos()),
+        );
+    }
+    if let Some(timeout) = auth.timeout {
+        out.insert("auth_timeout".into(), go_float(timeout.as_secs_f64()));
+    }
+    if ws.no_tls {
+        out.insert("no_tls".into(), json!(true));
+    }
+    if ws.origins.same_origin {
+        out.insert("same_origin".into(), json!(true));
+    }
+    if !ws.origins.allowed.is_empty() {
+        let origins: Vec<String> = ws
+            .origins
+            .allowed
+            .iter()
+            .map(|o| format!("{}://{}:{}", o.scheme, o.host, o.port))
+            .collect();
+        out.insert("allowed_origins".into(), json!(origins));
+    }
+    if ws.compression {
+        out.insert("compression".into(), json!(true));
+    }
+    Value::Object(out)
+}
