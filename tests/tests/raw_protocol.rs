@@ -8,12 +8,12 @@
 //! Deliberate differences are listed with their reason and checked against
 //! Starling's own expected reply.
 
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use starling_server::ServerOptions;
+use starling_tests::nats_server::NatsServer;
 use starling_tests::sessions::{Case, Limits, all_cases, escape, mask_info};
 use starling_tests::{RawClient, start_server};
 
@@ -49,68 +49,8 @@ fn recorded_path(name: &str) -> PathBuf {
         .join(format!("{name}.txt"))
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("a free port")
-        .local_addr()
-        .expect("its address")
-        .port()
-}
-
-/// A real nats-server on loopback, killed on drop.
-struct NatsServer {
-    child: Child,
-    addr: SocketAddr,
-    _dir: TempDir,
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn nats_server_installed() -> bool {
-    Command::new("nats-server")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 async fn start_nats_server(limits: Limits) -> NatsServer {
-    let port = free_port();
-    let dir = std::env::temp_dir().join(format!("starling-raw-{}-{port}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let config = dir.join("server.conf");
-    std::fs::write(&config, limits.config()).expect("config written");
-    let child = Command::new("nats-server")
-        .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-c"])
-        .arg(&config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("nats-server starts");
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    for _ in 0..100 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    NatsServer {
-        child,
-        addr,
-        _dir: TempDir(dir),
-    }
+    NatsServer::start(limits.config(), &[]).await
 }
 
 fn starling_options(limits: Limits, options: &mut ServerOptions) {
@@ -130,7 +70,7 @@ fn starling_options(limits: Limits, options: &mut ServerOptions) {
 
 #[tokio::test]
 async fn replies_match_nats_server() {
-    let live = nats_server_installed();
+    let live = NatsServer::installed();
     let record = std::env::var_os("STARLING_RECORD").is_some();
     assert!(
         !record || live,

@@ -30,14 +30,14 @@ const EVERY: Duration = Duration::from_secs(5);
 /// Trims after connections closed, once per [`EVERY`] at most, until the
 /// server stops.
 pub(crate) async fn release_after_closes(broker: Arc<Broker>, mut stopped: watch::Receiver<bool>) {
-    let mut trimmed_at = broker.closed_count();
+    let mut trimmed_at = broker.stats.closed_count();
     let mut tick = tokio::time::interval(EVERY);
     loop {
         tokio::select! {
             _ = stopped.changed() => return,
             _ = tick.tick() => {}
         }
-        let closed = broker.closed_count();
+        let closed = broker.stats.closed_count();
         if closed != trimmed_at {
             trimmed_at = closed;
             let _ = tokio::task::spawn_blocking(release_free_memory).await;

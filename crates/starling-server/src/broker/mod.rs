@@ -38,8 +38,6 @@ pub(crate) struct Broker {
     tasks: AtomicUsize,
     all_closed: Notify,
     next_cid: AtomicU64,
-    /// Registered connections that have closed since start.
-    closed: AtomicU64,
     /// Costly credentials checks (bcrypt) running at once, at most.
     pub(crate) auth_slots: Semaphore,
 }
@@ -87,7 +85,6 @@ impl Broker {
             tasks: AtomicUsize::new(0),
             all_closed: Notify::new(),
             next_cid: AtomicU64::new(1),
-            closed: AtomicU64::new(0),
             auth_slots: Semaphore::new(auth_concurrency()),
             options,
         }
@@ -144,10 +141,9 @@ impl Broker {
     /// Removes a closed connection from the registry; monitoring keeps
     /// its last figures.
     pub(crate) fn deregister(&self, connection: &Subscriber) {
-        self.stats.closed(connection);
-        if self.connections.remove(&connection.link.cid).is_some() {
-            self.closed.fetch_add(1, Ordering::Relaxed);
-        }
+        self.stats.closed(connection, || {
+            self.connections.remove(&connection.link.cid);
+        });
     }
 
     /// The open connections, in no particular order.
@@ -159,11 +155,6 @@ impl Broker {
     /// any handshake, as nats-server counts `total_connections`).
     pub(crate) fn total_connections(&self) -> u64 {
         self.next_cid.load(Ordering::Relaxed) - 1
-    }
-
-    /// Registered connections that have closed since start.
-    pub(crate) fn closed_count(&self) -> u64 {
-        self.closed.load(Ordering::Relaxed)
     }
 
     /// Connections open now.

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use crate::account::Subscriber;
@@ -51,7 +51,12 @@ pub(crate) struct ConnSnapshot {
 pub(crate) struct Stats {
     started: Instant,
     pub(crate) started_unix_nanos: u64,
+    /// The closed connections' counters added up. Held while a connection
+    /// leaves the registry and while totals are read, so a total never
+    /// counts a connection twice or not at all.
     closed_totals: Mutex<Counters>,
+    /// Connections closed since start.
+    closed_count: AtomicU64,
     slow_consumers: AtomicU64,
     closed: Mutex<VecDeque<ConnSnapshot>>,
     http_requests: Mutex<BTreeMap<String, u64>>,
@@ -70,6 +75,7 @@ impl Stats {
             started: Instant::now(),
             started_unix_nanos: unix_nanos_now(),
             closed_totals: Mutex::new(Counters::default()),
+            closed_count: AtomicU64::new(0),
             slow_consumers: AtomicU64::new(0),
             closed: Mutex::new(VecDeque::new()),
             http_requests: Mutex::new(BTreeMap::new()),
@@ -87,12 +93,24 @@ impl Stats {
         self.started_unix_nanos.saturating_add(since_start)
     }
 
-    /// What every closed connection added up to.
-    pub(crate) fn closed_totals(&self) -> Counters {
-        *self
+    /// Every connection's counters added up: those that closed, and
+    /// `open()`'s, read while no connection can move from one to the other.
+    pub(crate) fn totals(&self, open: impl FnOnce() -> Vec<Arc<Subscriber>>) -> (Counters, usize) {
+        let closed = self
             .closed_totals
             .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut totals = *closed;
+        let open = open();
+        for connection in &open {
+            totals.add(&connection.link.counters());
+        }
+        (totals, open.len())
+    }
+
+    /// Connections closed since start.
+    pub(crate) fn closed_count(&self) -> u64 {
+        self.closed_count.load(Ordering::Relaxed)
     }
 
     pub(crate) fn slow_consumers(&self) -> u64 {
@@ -157,18 +175,24 @@ impl Stats {
         }
     }
 
-    /// A connection left: its counters join the totals, and it joins the
+    /// A connection left: `deregister` takes it out of the open ones in
+    /// the same step as its counters join the totals, and it joins the
     /// ring of closed connections.
-    pub(crate) fn closed(&self, subscriber: &Subscriber) {
+    pub(crate) fn closed(&self, subscriber: &Subscriber, deregister: impl FnOnce()) {
         let mut snapshot = self.snapshot(subscriber);
         let reason = subscriber.link.close_reason();
         if reason.is_some_and(CloseReason::is_slow_consumer) {
             self.slow_consumers.fetch_add(1, Ordering::Relaxed);
         }
-        self.closed_totals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .add(&snapshot.counters);
+        {
+            let mut totals = self
+                .closed_totals
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            totals.add(&snapshot.counters);
+            deregister();
+        }
+        self.closed_count.fetch_add(1, Ordering::Relaxed);
         snapshot.stop_unix_nanos = Some(unix_nanos_now());
         snapshot.reason = reason;
         let mut closed = self.closed.lock().unwrap_or_else(PoisonError::into_inner);

@@ -241,9 +241,10 @@ impl ClientState {
                     "Client error: {}",
                     String::from_utf8_lossy(&text)
                 );
+                // nats-server's processErr: a client's -ERR closes it so.
                 Err(CloseReason::ParseError)
             }
-            _ => Err(CloseReason::ParseError),
+            _ => Err(CloseReason::ProtocolViolation),
         }
     }
 
@@ -256,7 +257,9 @@ impl ClientState {
         match error {
             ProtoError::MaxPayloadExceeded => CloseReason::MaxPayloadExceeded,
             ProtoError::MaxControlLineExceeded => CloseReason::MaxControlLineExceeded,
-            _ => CloseReason::ParseError,
+            // nats-server closes on any other parse error as a protocol
+            // violation (readLoop), as /connz shows.
+            _ => CloseReason::ProtocolViolation,
         }
     }
 

@@ -47,9 +47,14 @@ struct Outbound {
     /// A wake has been promised (by a publisher's batch) or sent.
     wake_pending: bool,
     closing: Option<CloseReason>,
-    /// Messages and bytes (headers and payload) queued for the peer.
+    /// Messages and bytes (headers and payload) queued for the peer, and
+    /// when the last one was (nanoseconds since the broker started).
     out_msgs: u64,
     out_bytes: u64,
+    last_delivery: u64,
+    /// What was queued when the close began (monitoring shows a closed
+    /// connection's pending bytes as of then, as nats-server does).
+    pending_at_close: Option<u64>,
 }
 
 /// A connection's outbound side and close state.
@@ -78,8 +83,8 @@ pub(crate) struct Link {
     /// Messages and bytes the peer published (its reader adds per batch).
     in_msgs: AtomicU64,
     in_bytes: AtomicU64,
-    /// Nanoseconds since the broker started of the last publish,
-    /// subscription change or delivery.
+    /// Nanoseconds since the broker started of the last publish or
+    /// subscription change (deliveries are stamped in the outbound state).
     last_activity: AtomicU64,
     meta: Mutex<ConnMeta>,
 }
@@ -125,9 +130,13 @@ impl Link {
         self.queue_counted(None, encode)
     }
 
-    /// [`queue`](Self::queue), counting one message of `message` bytes
-    /// when it was queued.
-    fn queue_counted(&self, message: Option<usize>, encode: impl FnOnce(&mut BytesMut)) -> Queued {
+    /// [`queue`](Self::queue), counting one message of `message.0` bytes
+    /// delivered at `message.1` when it was queued.
+    fn queue_counted(
+        &self,
+        message: Option<(usize, u64)>,
+        encode: impl FnOnce(&mut BytesMut),
+    ) -> Queued {
         let mut out = self.lock_outbound();
         if out.closing.is_some() {
             return Queued::Refused;
@@ -149,9 +158,10 @@ impl Link {
         if pending > self.max_pending / 2 {
             self.backlogged.store(true, Ordering::Relaxed);
         }
-        if let Some(size) = message {
+        if let Some((size, at)) = message {
             out.out_msgs += 1;
             out.out_bytes += size as u64;
+            out.last_delivery = out.last_delivery.max(at);
         }
         if out.wake_pending {
             Queued::Ok
@@ -170,6 +180,7 @@ impl Link {
                 return;
             }
             out.closing = Some(reason);
+            out.pending_at_close = Some((out.buf.len() + out.in_flight) as u64);
             if !reason.flushes() {
                 out.buf.clear();
             }

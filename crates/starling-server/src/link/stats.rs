@@ -60,19 +60,15 @@ impl Counters {
 
 impl Link {
     /// Queues one message of `size` bytes (headers and payload, as counted
-    /// by nats-server) and counts it as delivered at `at` (nanoseconds
-    /// since the broker started).
+    /// by nats-server), delivered at `at` (nanoseconds since the broker
+    /// started): counted under the lock the queueing takes anyway.
     pub(crate) fn queue_message(
         &self,
         size: usize,
         at: u64,
         encode: impl FnOnce(&mut bytes::BytesMut),
     ) -> Queued {
-        let queued = self.queue_counted(Some(size), encode);
-        if queued != Queued::Refused {
-            self.touched(at);
-        }
-        queued
+        self.queue_counted(Some((size, at)), encode)
     }
 
     /// For the reader, once per batch: what the client published.
@@ -81,15 +77,17 @@ impl Link {
         self.in_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
-    /// The connection published, (un)subscribed or got a message at `at`
-    /// (nanoseconds since the broker started).
+    /// For the reader, once per batch: the connection published or
+    /// (un)subscribed at `at` (nanoseconds since the broker started).
     pub(crate) fn touched(&self, at: u64) {
         self.last_activity.fetch_max(at, Ordering::Relaxed);
     }
 
-    /// Nanoseconds since the broker started of the last activity.
+    /// Nanoseconds since the broker started of the last activity: the
+    /// reader's, or the last delivery's.
     pub(crate) fn last_activity(&self) -> u64 {
-        self.last_activity.load(Ordering::Relaxed)
+        let delivered = self.lock_outbound().last_delivery;
+        self.last_activity.load(Ordering::Relaxed).max(delivered)
     }
 
     /// The counters now.
@@ -100,7 +98,9 @@ impl Link {
             in_bytes: self.in_bytes.load(Ordering::Relaxed),
             out_msgs: out.out_msgs,
             out_bytes: out.out_bytes,
-            pending: (out.buf.len() + out.in_flight) as u64,
+            pending: out
+                .pending_at_close
+                .unwrap_or((out.buf.len() + out.in_flight) as u64),
         }
     }
 

@@ -32,6 +32,9 @@ use crate::broker::Broker;
 use crate::broker::stats::unix_nanos_now;
 use crate::link::Counters;
 
+/// How long a monitoring client may take to send its request headers.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// What every request reads.
 pub(crate) struct Monitor {
     broker: Arc<Broker>,
@@ -102,11 +105,7 @@ pub(crate) struct Totals {
 
 impl Totals {
     pub(crate) fn now(broker: &Broker) -> Self {
-        let mut counters = broker.stats.closed_totals();
-        let open = broker.connections();
-        for connection in &open {
-            counters.add(&connection.link.counters());
-        }
+        let (counters, connections) = broker.stats.totals(|| broker.connections());
         let subscriptions = broker
             .all_accounts()
             .iter()
@@ -114,11 +113,83 @@ impl Totals {
             .sum();
         Self {
             counters,
-            connections: open.len(),
+            connections,
             subscriptions,
         }
     }
 }
+
+/// An endpoint's answer to a request's parameters, at `now`.
+type Handler = fn(&Monitor, &Query, u64) -> Result<Value, String>;
+
+/// When a request counts in `/varz`'s `http_req_stats`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Count {
+    /// Always (most endpoints count before reading their parameters).
+    Always,
+    /// Only once its parameters were read (nats-server's `/connz`).
+    IfValid,
+    /// Never (`/ipqueuesz`).
+    Never,
+}
+
+/// The JSON endpoints: path, the name they are counted under, when, how
+/// the answer is printed (`/healthz` compact, the others indented), and
+/// the handler.
+const ENDPOINTS: &[(&str, &str, Count, bool, Handler)] = &[
+    ("/varz", "/varz", Count::Always, false, |m, _, now| {
+        Ok(varz::varz(m, now))
+    }),
+    ("/connz", "/connz", Count::IfValid, false, connz::connz),
+    ("/subsz", "/subsz", Count::Always, false, endpoints::subsz),
+    (
+        "/subscriptionsz",
+        "/subsz",
+        Count::Always,
+        false,
+        endpoints::subsz,
+    ),
+    (
+        "/routez",
+        "/routez",
+        Count::Always,
+        false,
+        endpoints::routez,
+    ),
+    (
+        "/gatewayz",
+        "/gatewayz",
+        Count::Always,
+        false,
+        endpoints::gatewayz,
+    ),
+    ("/leafz", "/leafz", Count::Always, false, endpoints::leafz),
+    (
+        "/accountz",
+        "/accountz",
+        Count::Always,
+        false,
+        endpoints::accountz,
+    ),
+    (
+        "/accstatz",
+        "/accstatz",
+        Count::Always,
+        false,
+        endpoints::accstatz,
+    ),
+    ("/jsz", "/jsz", Count::Always, false, endpoints::jsz),
+    (
+        "/healthz",
+        "/healthz",
+        Count::Always,
+        true,
+        |_, query, _| endpoints::healthz(query),
+    ),
+    ("/ipqueuesz", "", Count::Never, false, |_, _, _| {
+        Ok(serde_json::json!({}))
+    }),
+];
 
 /// nats-server's `normalizeBasePath`: a leading `/`, no trailing one.
 fn normalize_base(path: &str) -> String {
@@ -159,9 +230,10 @@ impl Monitor {
             return not_found();
         };
         let query = Query::parse(query);
-        let now = unix_nanos_now();
-        let answer: Result<Value, String> = match endpoint {
-            "" | "/" if endpoint == "/" && !self.base.is_empty() => return not_found(),
+        match endpoint {
+            // With a base path, nats-server serves its root page only
+            // without the trailing slash.
+            "/" if !self.base.is_empty() => return not_found(),
             "" | "/" => {
                 self.broker.stats.count_request("/");
                 let page = endpoints::root_page(&self.base);
@@ -171,68 +243,35 @@ impl Monitor {
                     Bytes::from(page),
                 );
             }
-            "/varz" => {
-                self.broker.stats.count_request("/varz");
-                Ok(varz::varz(self, now))
-            }
-            "/connz" => connz::connz(self, &query, now)
-                .inspect(|_| self.broker.stats.count_request("/connz")),
-            "/subsz" | "/subscriptionsz" => {
-                self.broker.stats.count_request("/subsz");
-                endpoints::subsz(self, &query, now)
-            }
-            "/routez" => {
-                self.broker.stats.count_request("/routez");
-                endpoints::routez(self, &query, now)
-            }
-            "/gatewayz" => {
-                self.broker.stats.count_request("/gatewayz");
-                endpoints::gatewayz(self, &query, now)
-            }
-            "/leafz" => {
-                self.broker.stats.count_request("/leafz");
-                endpoints::leafz(self, &query, now)
-            }
-            "/accountz" => {
-                self.broker.stats.count_request("/accountz");
-                endpoints::accountz(self, &query, now)
-            }
-            "/accstatz" => {
-                self.broker.stats.count_request("/accstatz");
-                endpoints::accstatz(self, &query, now)
-            }
-            "/jsz" => {
-                self.broker.stats.count_request("/jsz");
-                endpoints::jsz(self, &query, now)
-            }
-            "/healthz" => {
-                self.broker.stats.count_request("/healthz");
-                match endpoints::healthz(&query) {
-                    Ok(value) => {
-                        let body = serde_json::to_vec(&value).unwrap_or_default();
-                        return self.json_body(&query, body);
-                    }
-                    Err(reason) => Err(reason),
-                }
-            }
-            "/ipqueuesz" => Ok(serde_json::json!({})),
             "/stacksz" => {
-                return (
-                    StatusCode::OK,
-                    "application/json",
-                    Bytes::from(format!(
-                        "starling {}: tokio tasks; {} connections open\n",
-                        crate::STARLING_VERSION,
-                        self.broker.connection_count()
-                    )),
+                let text = format!(
+                    "starling {}: {} connections open\n",
+                    crate::STARLING_VERSION,
+                    self.broker.connection_count()
                 );
+                return (StatusCode::OK, "application/json", Bytes::from(text));
             }
-            _ => return not_found(),
+            _ => {}
+        }
+        let Some(&(_, counted_as, count, compact, handler)) =
+            ENDPOINTS.iter().find(|(path, ..)| *path == endpoint)
+        else {
+            return not_found();
         };
-        match answer {
+        if count == Count::Always {
+            self.broker.stats.count_request(counted_as);
+        }
+        match handler(self, &query, unix_nanos_now()) {
             Ok(value) => {
-                let body = serde_json::to_vec_pretty(&value).unwrap_or_default();
-                self.json_body(&query, body)
+                if count == Count::IfValid {
+                    self.broker.stats.count_request(counted_as);
+                }
+                let body = if compact {
+                    serde_json::to_vec(&value)
+                } else {
+                    serde_json::to_vec_pretty(&value)
+                };
+                self.json_body(&query, body.unwrap_or_default())
             }
             Err(reason) => (
                 StatusCode::BAD_REQUEST,
@@ -327,7 +366,11 @@ where
             Ok::<_, Infallible>(response)
         }
     });
+    // A client that never finishes its request headers is dropped, rather
+    // than holding a task for ever.
     let _ = hyper::server::conn::http1::Builder::new()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_buf_size(1024 * 1024)
         .serve_connection(io, service)
         .await;

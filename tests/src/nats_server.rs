@@ -1,0 +1,81 @@
+//! A real nats-server on loopback for the differential tests (killed on
+//! drop), when one is installed.
+
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A free loopback port (nothing else binds it before the server does,
+/// in practice).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("a free port")
+        .local_addr()
+        .expect("its address")
+        .port()
+}
+
+/// A running nats-server.
+pub struct NatsServer {
+    child: Child,
+    /// Its client port.
+    pub addr: SocketAddr,
+    dir: PathBuf,
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl NatsServer {
+    /// True when `nats-server` is on the PATH.
+    pub fn installed() -> bool {
+        Command::new("nats-server")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// `nats-server -a 127.0.0.1 -p <free port> -c <config>`, returned once
+    /// its client port accepts connections, or, when `wait_for` names
+    /// addresses, once those do (a probe of the client port is a
+    /// connection nats-server counts and remembers).
+    pub async fn start(config: &str, wait_for: &[SocketAddr]) -> Self {
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("starling-nats-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("server.conf");
+        std::fs::write(&file, config).expect("config written");
+        let child = Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-c"])
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server starts");
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let server = Self { child, addr, dir };
+        let targets = if wait_for.is_empty() {
+            vec![addr]
+        } else {
+            wait_for.to_vec()
+        };
+        for target in targets {
+            let mut ready = false;
+            for _ in 0..200 {
+                if tokio::net::TcpStream::connect(target).await.is_ok() {
+                    ready = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            assert!(ready, "nats-server did not listen on {target} within 10 s");
+        }
+        server
+    }
+}
