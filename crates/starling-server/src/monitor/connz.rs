@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::format::{parse_bool, parse_int, rfc3339, rtt, uptime};
+use super::format::{parse_bool, parse_int, parse_uint, rfc3339, rtt, uptime};
 use super::{Monitor, Query};
 use crate::broker::stats::{ConnSnapshot, SubSnapshot};
 
@@ -39,22 +39,17 @@ struct Options {
     account: Option<String>,
 }
 
+/// The parameters, read in nats-server's order (so a request with several
+/// bad ones gets the same complaint).
 fn options(query: &Query) -> Result<Options, String> {
-    let sort = query.get("sort").unwrap_or("cid").to_owned();
-    let subs = match query.get("subs") {
-        Some("detail") => Subs::Detail,
-        Some(value) => {
-            if parse_bool("subs", value)? {
-                Subs::List
-            } else {
-                Subs::None
-            }
-        }
-        None => Subs::None,
-    };
     let auth = query
         .get("auth")
         .map_or(Ok(false), |v| parse_bool("auth", v))?;
+    let subs = match query.get("subs") {
+        Some(value) if value.eq_ignore_ascii_case("detail") => Subs::Detail,
+        Some(value) if parse_bool("subs", value)? => Subs::List,
+        _ => Subs::None,
+    };
     let offset = query
         .get("offset")
         .map_or(Ok(0), |v| parse_int("offset", v))?;
@@ -64,12 +59,12 @@ fn options(query: &Query) -> Result<Options, String> {
     if limit <= 0 {
         limit = DEFAULT_LIMIT;
     }
+    // 0 is no filter.
     let cid = match query.get("cid") {
-        Some(v) => Some(v.parse::<u64>().map_err(|_| {
-            format!("Error decoding int for 'cid': strconv.Atoi: parsing {v:?}: invalid syntax")
-        })?),
+        Some(v) => Some(parse_uint("cid", v)?).filter(|cid| *cid > 0),
         None => None,
     };
+    let sort = query.get("sort").unwrap_or("cid").to_owned();
     let state = match query.get("state").map(str::to_ascii_lowercase).as_deref() {
         None | Some("open") => State::Open,
         Some("closed") => State::Closed,
@@ -81,15 +76,6 @@ fn options(query: &Query) -> Result<Options, String> {
             ));
         }
     };
-    match sort.as_str() {
-        "cid" | "start" | "subs" | "pending" | "msgs_to" | "msgs_from" | "bytes_to"
-        | "bytes_from" | "last" | "idle" | "uptime" => {}
-        "stop" | "reason" if state != State::Closed => {
-            return Err(format!("sort by {sort} only valid on closed connections"));
-        }
-        "stop" | "reason" => {}
-        other => return Err(format!("invalid sorting option: {other}")),
-    }
     Ok(Options {
         sort,
         subs,
@@ -103,10 +89,30 @@ fn options(query: &Query) -> Result<Options, String> {
     })
 }
 
+impl Options {
+    /// nats-server's checks of the sort key (after counting the request).
+    fn check_sort(&self) -> Result<(), String> {
+        match self.sort.as_str() {
+            "cid" | "start" | "subs" | "pending" | "msgs_to" | "msgs_from" | "bytes_to"
+            | "bytes_from" | "last" | "idle" | "uptime" => Ok(()),
+            "stop" | "reason" if self.state != State::Closed => Err(format!(
+                "sort by {} only valid on closed connections",
+                self.sort
+            )),
+            "stop" | "reason" => Ok(()),
+            other => Err(format!("invalid sorting option: {other}")),
+        }
+    }
+}
+
 /// The `/connz` answer, or a 400 reason.
 pub(super) fn connz(monitor: &Monitor, query: &Query, now: u64) -> Result<Value, String> {
     let mut options = options(query)?;
     let broker = &monitor.broker;
+    // nats-server counts a request once its parameters were read, before
+    // the checks that combine them.
+    broker.stats.count_request("/connz");
+    options.check_sort()?;
     let mut rows: Vec<ConnSnapshot> = Vec::new();
     if options.state != State::Closed {
         rows.extend(

@@ -107,7 +107,10 @@ pub(super) fn subsz(monitor: &Monitor, query: &Query, now: u64) -> Result<Value,
 }
 
 pub(super) fn routez(monitor: &Monitor, query: &Query, now: u64) -> Result<Value, String> {
-    if let Some(subs) = query.get("subs").filter(|s| *s != "detail") {
+    if let Some(subs) = query
+        .get("subs")
+        .filter(|s| !s.eq_ignore_ascii_case("detail"))
+    {
         parse_bool("subs", subs)?;
     }
     Ok(json!({

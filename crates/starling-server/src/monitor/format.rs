@@ -100,8 +100,30 @@ pub(crate) fn parse_bool(name: &str, value: &str) -> Result<bool, String> {
 /// Go's `strconv.Atoi`, with nats-server's error text.
 pub(crate) fn parse_int(name: &str, value: &str) -> Result<i64, String> {
     value.parse::<i64>().map_err(|_| {
-        format!("Error decoding int for '{name}': strconv.Atoi: parsing {value:?}: invalid syntax")
+        format!(
+            "Error decoding int for '{name}': strconv.Atoi: parsing {value:?}: {}",
+            go_number_error(value.strip_prefix(['+', '-']).unwrap_or(value))
+        )
     })
+}
+
+/// Go's `strconv.ParseUint(value, 10, 64)`, with nats-server's error text.
+pub(crate) fn parse_uint(name: &str, value: &str) -> Result<u64, String> {
+    value.parse::<u64>().map_err(|_| {
+        format!(
+            "Error decoding uint64 for '{name}': strconv.ParseUint: parsing {value:?}: {}",
+            go_number_error(value)
+        )
+    })
+}
+
+/// Why Go refused a number: digits that do not fit, or not digits.
+fn go_number_error(digits: &str) -> &'static str {
+    if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+        "value out of range"
+    } else {
+        "invalid syntax"
+    }
 }
 
 #[cfg(test)]
@@ -125,5 +147,20 @@ mod tests {
         assert_eq!(rtt(Duration::from_millis(1200)), "1.2s");
         assert_eq!(parse_bool("subs", "1"), Ok(true));
         assert!(parse_bool("subs", "2").is_err());
+        assert_eq!(
+            parse_int("limit", "abc").unwrap_err(),
+            "Error decoding int for 'limit': strconv.Atoi: parsing \"abc\": invalid syntax"
+        );
+        assert!(
+            parse_int("limit", "-99999999999999999999")
+                .unwrap_err()
+                .ends_with("value out of range")
+        );
+        assert_eq!(parse_uint("cid", "7"), Ok(7));
+        assert!(
+            parse_uint("cid", "-1")
+                .unwrap_err()
+                .ends_with("invalid syntax")
+        );
     }
 }

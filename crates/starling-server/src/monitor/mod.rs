@@ -66,8 +66,13 @@ impl Query {
         Self(params)
     }
 
+    /// A parameter's value; an empty one is absent, as for Go's
+    /// `Query().Get`, which every nats-server handler reads.
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
     }
 }
 
@@ -127,8 +132,8 @@ type Handler = fn(&Monitor, &Query, u64) -> Result<Value, String>;
 enum Count {
     /// Always (most endpoints count before reading their parameters).
     Always,
-    /// Only once its parameters were read (nats-server's `/connz`).
-    IfValid,
+    /// The handler counts it (`/connz`: once its parameters were read).
+    ByHandler,
     /// Never (`/ipqueuesz`).
     Never,
 }
@@ -140,7 +145,7 @@ const ENDPOINTS: &[(&str, &str, Count, bool, Handler)] = &[
     ("/varz", "/varz", Count::Always, false, |m, _, now| {
         Ok(varz::varz(m, now))
     }),
-    ("/connz", "/connz", Count::IfValid, false, connz::connz),
+    ("/connz", "/connz", Count::ByHandler, false, connz::connz),
     ("/subsz", "/subsz", Count::Always, false, endpoints::subsz),
     (
         "/subscriptionsz",
@@ -263,9 +268,6 @@ impl Monitor {
         }
         match handler(self, &query, unix_nanos_now()) {
             Ok(value) => {
-                if count == Count::IfValid {
-                    self.broker.stats.count_request(counted_as);
-                }
                 let body = if compact {
                     serde_json::to_vec(&value)
                 } else {
