@@ -19,6 +19,7 @@ use super::{RunningServer, Target, start};
 use crate::wsclient::WsStream;
 
 mod flood;
+mod monitor;
 
 /// Idle connections per memory probe, and connections per rate probe.
 const CONNECTIONS: usize = 1000;
@@ -41,10 +42,12 @@ pub(super) enum Probe {
     FloodTcp,
     FloodWs,
     LeftMidMessage,
+    VarzTime,
+    ConnzTime,
 }
 
 impl Probe {
-    pub(super) const ALL: [Self; 10] = [
+    pub(super) const ALL: [Self; 12] = [
         Self::IdleTcp,
         Self::IdleWs,
         Self::ConnectRateTcp,
@@ -55,6 +58,8 @@ impl Probe {
         Self::FloodTcp,
         Self::FloodWs,
         Self::LeftMidMessage,
+        Self::VarzTime,
+        Self::ConnzTime,
     ];
 
     pub(super) fn label(self) -> &'static str {
@@ -69,6 +74,8 @@ impl Probe {
             Self::FloodTcp => "TCP flood answering 1 s pings, memory each",
             Self::FloodWs => "websocket flood answering 1 s pings, memory each",
             Self::LeftMidMessage => "memory kept after 4,000 clients left mid-message",
+            Self::VarzTime => "/varz answer with 10,000 clients",
+            Self::ConnzTime => "/connz of 10,000 connections",
         }
     }
 }
@@ -198,6 +205,8 @@ pub(super) fn measure(probe: Probe, target: &Target) -> Result<Reading, String> 
         Probe::FloodTcp => flood::flood(target, false).map_err(io),
         Probe::FloodWs => flood::flood(target, true).map_err(io),
         Probe::LeftMidMessage => flood::left_mid_message(target).map_err(io),
+        Probe::VarzTime => monitor::endpoint_time(target, "/varz", 20).map_err(io),
+        Probe::ConnzTime => monitor::endpoint_time(target, "/connz?limit=10000", 5).map_err(io),
     }
 }
 
