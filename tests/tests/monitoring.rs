@@ -150,8 +150,11 @@ async fn endpoints_count_what_clients_did() {
     assert!(closed["connections"][0]["stop"].is_string());
     assert_eq!(json(addr, "/varz").await["total_connections"], 2);
 
-    let subsz = json(addr, "/subsz").await;
+    // The global account holds foo; the system account its services'.
+    let subsz = json(addr, "/subsz?acc=%24G").await;
     assert_eq!(subsz["num_subscriptions"], 1, "foo");
+    let all = json(addr, "/subsz").await;
+    assert!(all["num_subscriptions"].as_u64() > Some(1));
     let listed = json(addr, "/subsz?subs=1&test=foo").await;
     assert_eq!(listed["subscriptions_list"][0]["subject"], "foo");
     assert_eq!(json(addr, "/routez").await["num_routes"], 0);

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use serde_json::Value;
+use starling_tests::json_shape::{differences, shape};
 use starling_tests::nats_server::{NatsServer, free_port};
 use starling_tests::{RawClient, http_exchange, raw_upgrade, start_from_config};
 use starling_ws::encode_client_frame;
@@ -40,80 +41,8 @@ async fn json(addr: SocketAddr, path: &str) -> Value {
     serde_json::from_slice(&body).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-/// Keys whose values are floats in nats-server (Go prints whole ones
-/// without a fraction, so either JSON number form is the same type).
-const FLOATS: &[&str] = &[
-    "cpu",
-    "auth_timeout",
-    "tls_timeout",
-    "cache_hit_rate",
-    "avg_fanout",
-];
-
-/// A value's shape: object keys with their shapes, an array's first
-/// element, and the JSON type of everything else.
-fn shape(key: &str, value: &Value) -> Value {
-    match value {
-        Value::Object(map) => {
-            Value::Object(map.iter().map(|(k, v)| (k.clone(), shape(k, v))).collect())
-        }
-        // Rows come in no defined order: every row's keys, merged.
-        Value::Array(items) => {
-            let mut merged: Option<Value> = None;
-            for item in items {
-                let item = shape(key, item);
-                merged = Some(match (merged, item) {
-                    (Some(Value::Object(mut all)), Value::Object(more)) => {
-                        for (k, v) in more {
-                            all.entry(k).or_insert(v);
-                        }
-                        Value::Object(all)
-                    }
-                    (Some(first), _) => first,
-                    (None, item) => item,
-                });
-            }
-            Value::Array(merged.into_iter().collect())
-        }
-        Value::Number(_) if FLOATS.contains(&key) => "number".into(),
-        Value::Number(n) if n.is_f64() => "float".into(),
-        Value::Number(_) => "integer".into(),
-        Value::String(_) => "string".into(),
-        Value::Bool(_) => "bool".into(),
-        Value::Null => "null".into(),
-    }
-}
-
-/// Where the two shapes differ, as `path: ours / theirs`.
-fn differences(at: &str, ours: &Value, theirs: &Value, out: &mut Vec<String>) {
-    match (ours, theirs) {
-        (Value::Object(a), Value::Object(b)) => {
-            for key in a
-                .keys()
-                .chain(b.keys())
-                .collect::<std::collections::BTreeSet<_>>()
-            {
-                let here = format!("{at}.{key}");
-                match (a.get(key), b.get(key)) {
-                    (Some(x), Some(y)) => differences(&here, x, y, out),
-                    (Some(_), None) => out.push(format!("{here}: only Starling has it")),
-                    (None, _) => out.push(format!("{here}: only nats-server has it")),
-                }
-            }
-        }
-        (Value::Array(a), Value::Array(b)) if !a.is_empty() && !b.is_empty() => {
-            differences(&format!("{at}[0]"), &a[0], &b[0], out);
-        }
-        (a, b) if a != b => out.push(format!("{at}: {a} / {b}")),
-        _ => {}
-    }
-}
-
 /// Differences kept on purpose (docs/monitoring.md).
-const ACCEPTED: &[&str] = &[
-    // nats-server answers `null` for no leaf nodes; `[]` reads the same.
-    "/leafz.leafs: [] / \"null\"",
-];
+const ACCEPTED: &[&str] = &[];
 
 /// One side of the comparison: a server, its monitoring port and its
 /// websocket port.
@@ -291,16 +220,13 @@ async fn monitoring_matches_nats_server() {
         eprintln!("nats-server is not installed: the live monitoring comparison is skipped");
         return;
     }
-    let common =
-        "websocket { host: 127.0.0.1, port: WS, no_tls: true }\nhttp: \"127.0.0.1:HTTP\"\n";
+    // The system account's services are compared in system_account.rs.
+    let common = "no_system_account: true\nwebsocket { host: 127.0.0.1, port: WS, no_tls: true }\nhttp: \"127.0.0.1:HTTP\"\n";
     let ours = start_from_config(&common.replace("WS", "-1").replace("HTTP", "-1")).await;
     let (ws_port, http_port) = (free_port(), free_port());
-    let nats_config = format!(
-        "no_system_account: true\n{}",
-        common
-            .replace("WS", &ws_port.to_string())
-            .replace("HTTP", &http_port.to_string())
-    );
+    let nats_config = common
+        .replace("WS", &ws_port.to_string())
+        .replace("HTTP", &http_port.to_string());
     let loopback = |port: u16| SocketAddr::from(([127, 0, 0, 1], port));
     // Ready when the monitor says so: probing the client port would add a
     // connection to what is compared.

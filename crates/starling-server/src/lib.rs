@@ -40,6 +40,7 @@ mod memory;
 mod monitor;
 mod options;
 mod server;
+mod system;
 
 pub use config::{
     ConfigOptions, LogOptions, describe, locate, options_from_config, read_config_file,

@@ -47,6 +47,13 @@ pub struct ServerOptions {
     /// The monitoring port (`http_port`, `https_port`, `http`, `https`,
     /// `http_base_path`); none by default.
     pub monitor: MonitorOptions,
+    /// `system_account`: the account whose users may make the `$SYS`
+    /// requests and receive the server's events (in operator mode the
+    /// operator block's key is used instead).
+    pub system_account: Option<String>,
+    /// `no_system_account`: no default `$SYS` account (an explicit
+    /// `system_account` still applies, as with nats-server).
+    pub no_system_account: bool,
 }
 
 /// Where the monitoring endpoints listen. Ports as configured: 0 is off,
@@ -96,11 +103,40 @@ impl Default for ServerOptions {
             websocket: None,
             auth: starling_auth::AuthConfig::default(),
             monitor: MonitorOptions::default(),
+            system_account: None,
+            no_system_account: false,
         }
     }
 }
 
+/// The account nats-server creates as the system account when none is
+/// configured.
+pub(crate) const DEFAULT_SYSTEM_ACCOUNT: &str = "$SYS";
+
 impl ServerOptions {
+    /// The system account, as nats-server picks it: the configured one
+    /// (the operator block's in operator mode), else an account named
+    /// `$SYS`, else a `$SYS` of its own unless `no_system_account`.
+    pub fn system_account_name(&self) -> Option<&str> {
+        let configured = match &self.auth.operator {
+            Some(operator) => operator.system_account.as_deref(),
+            None => self.system_account.as_deref(),
+        };
+        match configured {
+            Some(name) => Some(name),
+            None if self.no_system_account
+                && !self
+                    .auth
+                    .accounts
+                    .iter()
+                    .any(|a| a == DEFAULT_SYSTEM_ACCOUNT) =>
+            {
+                None
+            }
+            None => Some(DEFAULT_SYSTEM_ACCOUNT),
+        }
+    }
+
     /// Checks the options as nats-server does at start-up (files are
     /// read at start, once: see `Server::check`).
     pub fn validate(&self) -> Result<(), ServerError> {
@@ -153,6 +189,15 @@ impl ServerOptions {
                 "Can't start monitoring: TLS cert and key required for HTTPS".into(),
             );
         }
+        if let Some(name) = self.system_account_name()
+            && name != DEFAULT_SYSTEM_ACCOUNT
+            && !self.auth.accounts.iter().any(|a| a == name)
+        {
+            return invalid(
+                "system_account",
+                "error resolving system account: account missing".into(),
+            );
+        }
         if self.write_deadline.is_zero() {
             return invalid(
                 "write_deadline",
@@ -176,6 +221,22 @@ mod tests {
         );
         assert_eq!((o.max_pending, o.ping_max), (67_108_864, 2));
         assert!(o.validate().is_ok());
+    }
+
+    #[test]
+    fn system_account_is_picked_as_nats_server_picks_it() {
+        let mut o = ServerOptions::default();
+        assert_eq!(o.system_account_name(), Some("$SYS"));
+        o.no_system_account = true;
+        assert_eq!(o.system_account_name(), None);
+        o.auth.accounts = vec!["$SYS".into(), "SYS".into()];
+        assert_eq!(o.system_account_name(), Some("$SYS"));
+        o.system_account = Some("SYS".into());
+        assert_eq!(o.system_account_name(), Some("SYS"));
+        assert!(o.validate().is_ok());
+        o.system_account = Some("NOPE".into());
+        let refused = o.validate().map_err(|e| e.to_string());
+        assert!(refused.is_err_and(|e| e.contains("account missing")));
     }
 
     #[test]

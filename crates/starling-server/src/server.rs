@@ -105,28 +105,34 @@ impl Server {
         tracing::info!("  ID:       {}", broker.info.server_id);
         let (stop, stopped) = watch::channel(false);
         let mut accept = Vec::new();
+        let monitor_host = broker
+            .options
+            .monitor
+            .host
+            .clone()
+            .unwrap_or_else(|| broker.options.host.clone());
+        let monitor = Arc::new(Monitor::new(
+            Arc::clone(&broker),
+            client_addr.port(),
+            monitor_host,
+        ));
         if let (Some(listener), Some(addr)) = (monitor_listener, monitor_addr) {
             let scheme = if https { "https" } else { "http" };
             tracing::info!("Starting {scheme} monitor on {addr}");
-            let host = broker
-                .options
-                .monitor
-                .host
-                .clone()
-                .unwrap_or_else(|| broker.options.host.clone());
-            let monitor = Arc::new(Monitor::new(Arc::clone(&broker), client_addr.port(), host));
             let tls = if https {
                 client_tls_for_monitor.clone()
             } else {
                 None
             };
             accept.push(tokio::spawn(monitor::run(
-                monitor,
+                Arc::clone(&monitor),
                 listener,
                 tls,
                 stopped.clone(),
             )));
         }
+        // Shutdown waits for it: it announces the shutdown first.
+        accept.extend(crate::system::start(&broker, monitor, stopped.clone()));
         for listener in [Some(client), websocket].into_iter().flatten() {
             listener.announce();
             accept.push(tokio::spawn(

@@ -206,6 +206,44 @@ pub(crate) fn build(
         .collect()
 }
 
+/// The system account's services every other account imports, as
+/// nats-server's `registerSystemImports`: `$SYS.REQ.SERVER.PING.CONNZ` and
+/// `$SYS.REQ.ACCOUNT.PING.CONNZ` become `$SYS.REQ.ACCOUNT.<importer>.CONNZ`,
+/// `$SYS.REQ.ACCOUNT.PING.STATZ` becomes `...<importer>.STATZ`, so any
+/// user may list its own account's connections and statistics.
+pub(crate) fn system_imports(
+    system: &Arc<Account>,
+    responses: &Arc<Responses>,
+    importer: &str,
+) -> AccountLinks {
+    let routes = [
+        ("$SYS.REQ.SERVER.PING.CONNZ", "CONNZ"),
+        ("$SYS.REQ.ACCOUNT.PING.CONNZ", "CONNZ"),
+        ("$SYS.REQ.ACCOUNT.PING.STATZ", "STATZ"),
+    ];
+    let services = routes
+        .iter()
+        .filter_map(|(local, what)| {
+            let target = format!("$SYS.REQ.ACCOUNT.{importer}.{what}");
+            // An account name that is not a subject token imports nothing.
+            let transform = SubjectTransform::new(local.as_bytes(), target.as_bytes()).ok()?;
+            Some(ServiceRoute {
+                local: Bytes::from_static(local.as_bytes()),
+                exporter: Arc::clone(system),
+                transform: Some(transform),
+                responses: Arc::clone(responses),
+                response: ResponseType::Stream,
+                threshold: DEFAULT_RESPONSE_THRESHOLD,
+            })
+        })
+        .collect();
+    AccountLinks {
+        request_info: request_info_line(importer),
+        services,
+        ..AccountLinks::default()
+    }
+}
+
 /// `Nats-Request-Info: {"acc":"NAME"}\r\n`, the account name escaped as a
 /// JSON string.
 fn request_info_line(account: &str) -> Vec<u8> {

@@ -11,11 +11,13 @@ mod interest;
 pub(crate) mod links;
 mod subscriber;
 
-use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
 use starling_router::{Matches, Router};
+
+use crate::link::Counters;
 
 pub(crate) use interest::{Interest, InterestChange, InterestWatcher};
 pub(crate) use subscriber::Subscriber;
@@ -30,6 +32,10 @@ pub(crate) struct Account {
     pub(crate) name: String,
     router: Router<SubHandle>,
     interest: Interest,
+    /// What its closed connections sent and received, and how many of
+    /// them were cut off as slow consumers (`/accstatz` adds the open
+    /// ones).
+    closed: Mutex<(Counters, u64)>,
 }
 
 /// One subscription, shared between its connection and its account's router.
@@ -68,7 +74,20 @@ impl Account {
             name: name.into(),
             router: Router::new(),
             interest: Interest::default(),
+            closed: Mutex::new((Counters::default(), 0)),
         }
+    }
+
+    /// A connection of this account closed with these counters.
+    pub(crate) fn add_closed(&self, counters: &Counters, slow_consumer: bool) {
+        let mut closed = self.closed.lock().unwrap_or_else(PoisonError::into_inner);
+        closed.0.add(counters);
+        closed.1 += u64::from(slow_consumer);
+    }
+
+    /// The counters of its closed connections, and its slow consumers.
+    pub(crate) fn closed_stats(&self) -> (Counters, u64) {
+        *self.closed.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Everything `subject` matches in this account.
@@ -151,7 +170,7 @@ mod tests {
             );
             self.0
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .unwrap_or_else(PoisonError::into_inner)
                 .push((name, change.count));
         }
     }
@@ -193,7 +212,7 @@ mod tests {
         let seen = seen
             .0
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .unwrap_or_else(PoisonError::into_inner)
             .clone();
         assert_eq!(seen, vec![("A:bar".to_owned(), 1), ("A:bar".to_owned(), 0)]);
     }

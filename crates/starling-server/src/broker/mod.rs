@@ -4,6 +4,7 @@
 //! It owns no socket.
 
 pub(crate) mod stats;
+pub(crate) mod system;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -19,6 +20,7 @@ use crate::account::links::{self, AccountLinks};
 use crate::account::{Account, GLOBAL_ACCOUNT, Subscriber};
 use crate::link::CloseReason;
 use crate::{NATS_VERSION, STARLING_VERSION, ServerOptions, identity};
+use system::{SystemAccount, SystemEvent};
 
 /// State every connection shares.
 #[derive(Debug)]
@@ -28,8 +30,12 @@ pub(crate) struct Broker {
     global: Arc<Account>,
     /// Each configured account: accounts share no subjects.
     accounts: HashMap<String, Arc<Account>>,
+    /// The system account, unless there is none (`no_system_account`).
+    pub(crate) system: Option<SystemAccount>,
     /// Exports and imports, by account (only accounts that have some).
     links: HashMap<String, Arc<AccountLinks>>,
+    /// The system account's services other accounts import, by account.
+    system_imports: HashMap<String, Arc<AccountLinks>>,
     pub(crate) auth: Authenticator,
     pub(crate) info: ServerInfo,
     connections: DashMap<u64, Arc<Subscriber>>,
@@ -68,15 +74,40 @@ impl Broker {
             max_payload: options.max_payload,
             ..ServerInfo::default()
         };
-        let accounts: HashMap<String, Arc<Account>> = options
+        let mut accounts: HashMap<String, Arc<Account>> = options
             .auth
             .accounts
             .iter()
             .map(|name| (name.clone(), Arc::new(Account::new(name.clone()))))
             .collect();
+        // nats-server creates `$SYS` when no account is the system one.
+        let system = options.system_account_name().map(|name| {
+            let account = accounts
+                .entry(name.to_owned())
+                .or_insert_with(|| Arc::new(Account::new(name)));
+            SystemAccount::new(Arc::clone(account))
+        });
+        let global = Arc::new(Account::new(GLOBAL_ACCOUNT));
+        let mut links = links::build(&options.auth, &accounts);
+        let mut system_imports = HashMap::new();
+        if let Some(system) = &system {
+            // The system account answers through its responses table.
+            let own = links
+                .entry(system.account.name.clone())
+                .or_insert_with(|| Arc::new(AccountLinks::default()));
+            let responses = Arc::clone(&own.responses);
+            for account in accounts.values().chain([&global]) {
+                if !Arc::ptr_eq(account, &system.account) {
+                    let imports = links::system_imports(&system.account, &responses, &account.name);
+                    system_imports.insert(account.name.clone(), Arc::new(imports));
+                }
+            }
+        }
         Self {
-            global: Arc::new(Account::new(GLOBAL_ACCOUNT)),
-            links: links::build(&options.auth, &accounts),
+            system,
+            global,
+            links,
+            system_imports,
             accounts,
             auth: Authenticator::new(options.auth.clone()),
             info,
@@ -141,9 +172,35 @@ impl Broker {
     /// Removes a closed connection from the registry; monitoring keeps
     /// its last figures.
     pub(crate) fn deregister(&self, connection: &Subscriber) {
-        self.stats.closed(connection, || {
+        let account = connection.link.meta().account.clone();
+        let account = self.account(account.as_deref());
+        self.stats.closed(connection, |counters, slow| {
+            account.add_closed(counters, slow);
             self.connections.remove(&connection.link.cid);
         });
+    }
+
+    /// A client completed CONNECT: the system account announces it (not
+    /// for the global account, as nats-server).
+    pub(crate) fn announce_connect(&self, connection: &Arc<Subscriber>, account: &Account) {
+        if let Some(system) = &self.system
+            && account.name != GLOBAL_ACCOUNT
+        {
+            system.notify(SystemEvent::Connected(Arc::clone(connection)));
+        }
+    }
+
+    /// A connection closed: the system account announces the refused
+    /// logins, and the disconnects of accounts other than the global one.
+    pub(crate) fn announce_close(&self, connection: &Arc<Subscriber>) {
+        let Some(system) = &self.system else {
+            return;
+        };
+        let refused = connection.link.close_reason() == Some(CloseReason::AuthenticationViolation);
+        let global = connection.link.meta().account.as_deref() == Some(GLOBAL_ACCOUNT);
+        if refused || !global {
+            system.notify(SystemEvent::Closed(Arc::clone(connection)));
+        }
     }
 
     /// The open connections, in no particular order.
@@ -183,6 +240,12 @@ impl Broker {
             .chain(named)
             .map(Arc::clone)
             .collect()
+    }
+
+    /// The system account's services `account` imports (none for the
+    /// system account itself).
+    pub(crate) fn system_imports(&self, account: &Account) -> Option<Arc<AccountLinks>> {
+        self.system_imports.get(&account.name).cloned()
     }
 
     /// The account's exports and imports, if it has any.

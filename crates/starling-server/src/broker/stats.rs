@@ -178,10 +178,13 @@ impl Stats {
     /// A connection left: `deregister` takes it out of the open ones in
     /// the same step as its counters join the totals, and it joins the
     /// ring of closed connections.
-    pub(crate) fn closed(&self, subscriber: &Subscriber, deregister: impl FnOnce()) {
+    /// `deregister` gets the connection's counters and whether it was
+    /// cut off as a slow consumer.
+    pub(crate) fn closed(&self, subscriber: &Subscriber, deregister: impl FnOnce(&Counters, bool)) {
         let mut snapshot = self.snapshot(subscriber);
         let reason = subscriber.link.close_reason();
-        if reason.is_some_and(CloseReason::is_slow_consumer) {
+        let slow = reason.is_some_and(CloseReason::is_slow_consumer);
+        if slow {
             self.slow_consumers.fetch_add(1, Ordering::Relaxed);
         }
         {
@@ -190,7 +193,7 @@ impl Stats {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             totals.add(&snapshot.counters);
-            deregister();
+            deregister(&snapshot.counters, slow);
         }
         self.closed_count.fetch_add(1, Ordering::Relaxed);
         snapshot.stop_unix_nanos = Some(unix_nanos_now());

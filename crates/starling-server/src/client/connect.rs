@@ -57,7 +57,21 @@ impl ClientState {
             }
         };
         self.restart_ping_timer();
+        {
+            // What the client says of itself, and the user it claims until
+            // authentication says who it is: a refused login's event names
+            // them, as nats-server's does. Until a PONG measures it, the
+            // RTT is estimated as the time since accept (nats-server's).
+            let mut meta = self.me.link.meta();
+            meta.name = connect.name.clone().unwrap_or_default();
+            meta.lang = connect.lang.clone().unwrap_or_default();
+            meta.version = connect.version.clone().unwrap_or_default();
+            let since_accept = self.now.instant.saturating_duration_since(self.accepted);
+            meta.rtt
+                .get_or_insert_with(|| since_accept.max(Duration::from_nanos(1)));
+        }
         if self.broker.auth.required(self.kind) {
+            self.me.link.meta().user.clone_from(&connect.user);
             let job = self.auth_job(&connect);
             if self.broker.auth.is_costly() {
                 self.pending_connect = Some(Box::new((connect, Some(job))));
@@ -126,12 +140,6 @@ impl ClientState {
         self.flags.headers = headers;
         self.flags.no_responders = no_responders;
         self.me.set_headers(headers);
-        {
-            let mut meta = self.me.link.meta();
-            meta.name = connect.name.clone().unwrap_or_default();
-            meta.lang = connect.lang.clone().unwrap_or_default();
-            meta.version = connect.version.clone().unwrap_or_default();
-        }
         tracing::debug!(
             cid = self.cid(),
             name = connect.name.as_deref().unwrap_or(""),
@@ -140,6 +148,7 @@ impl ClientState {
             "Client connected"
         );
         self.ok();
+        self.broker.announce_connect(&self.me, &self.account);
         Ok(())
     }
 

@@ -143,6 +143,7 @@ pub(crate) async fn run_connection<R, W>(
     // write_deadline, or at once for reasons that discard the backlog.
     let _ = writer.await;
     shared.deregister(&me);
+    shared.announce_close(&me);
     me.remove_all();
     let reason = link.close_reason().map_or("Unknown", CloseReason::as_str);
     tracing::debug!(

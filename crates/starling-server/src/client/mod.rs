@@ -7,6 +7,7 @@ mod counting;
 mod delivery;
 mod driver;
 mod flow;
+mod internal;
 mod publish;
 mod state;
 mod subscribe;
@@ -15,5 +16,6 @@ mod tests;
 mod writer;
 
 pub(crate) use driver::{ClientAddr, Framing, run_connection};
+pub(crate) use internal::InternalClient;
 #[cfg(test)]
 pub(crate) use state::{ClientState, Time};

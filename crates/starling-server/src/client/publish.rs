@@ -19,6 +19,8 @@ use crate::link::CloseReason;
 /// `isReservedReply`), and the gateway prefix clients may not publish to.
 const RESERVED_REPLY_PREFIXES: [&[u8]; 3] = [b"_R_.", b"$JS.ACK.", b"_GR_."];
 const GATEWAY_REPLY_PREFIX: &[u8] = b"_GR_.";
+/// The system account's requests (some are imported by every account).
+const SYSTEM_REQUEST_PREFIX: &[u8] = b"$SYS.REQ.";
 
 /// Publish decisions kept per connection before the cache is cleared.
 const PUBLISH_CACHE: usize = 256;
@@ -61,6 +63,11 @@ impl ClientState {
         let mut delivered = self.deliver_all(&matches, publish, route);
         if let Some(links) = self.links.clone() {
             delivered |= self.cross_accounts(&links, publish);
+        }
+        if has_prefix(subject, SYSTEM_REQUEST_PREFIX)
+            && let Some(imports) = self.broker.system_imports(&self.account)
+        {
+            delivered |= self.request_service(&imports, publish);
         }
         if !delivered
             && self.flags.no_responders
@@ -135,6 +142,16 @@ impl ClientState {
             };
             delivered |= self.deliver_all(&matches, publish, route);
         }
+        delivered | self.request_service(links, publish)
+    }
+
+    /// A service `links` imports, if the subject is one: the request goes
+    /// to the exporter with a reply subject that routes the responses back.
+    fn request_service(&mut self, links: &AccountLinks, publish: &Publish) -> bool {
+        let subject = publish.subject();
+        let now = self.now.instant;
+        let mut delivered = false;
+        let mut mapped = Vec::new();
         let Some(service) = links
             .services
             .iter()

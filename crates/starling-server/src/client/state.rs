@@ -123,6 +123,8 @@ pub(crate) struct ClientState {
     pub(super) pending_connect: Option<Box<(Connect, Option<AuthJob>)>>,
     ping: Pinger,
     pub(super) batch: super::counting::BatchCounts,
+    /// When the connection was accepted (CONNECT estimates the RTT from it).
+    pub(super) accepted: Instant,
 }
 
 #[derive(Default)]
@@ -184,6 +186,7 @@ impl ClientState {
             pending_connect: None,
             ping,
             batch: super::counting::BatchCounts::default(),
+            accepted: now.instant,
         }
     }
 

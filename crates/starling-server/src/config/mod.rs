@@ -57,14 +57,8 @@ pub(super) const NOT_YET: &[(&[&str], &str)] = &[
         "this resolver setting (only resolver: MEMORY with resolver_preload)",
     ),
     (
-        &[
-            "no_system_account",
-            "no_system",
-            "no_sys_acc",
-            "trusted",
-            "trusted_keys",
-        ],
-        "operator mode (issue #6)",
+        &["trusted", "trusted_keys"],
+        "trusted keys without an operator JWT (issue #15)",
     ),
     (&["allow_non_tls", "ocsp"], "optional TLS and OCSP stapling"),
     (

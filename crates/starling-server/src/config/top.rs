@@ -93,8 +93,13 @@ pub(super) fn apply(
         },
         // Read as a whole by starling-auth (see options_from_config).
         "authorization" | "no_auth_user" | "accounts" | "operator" | "operators" | "root"
-        | "roots" | "root_operators" | "root_operator" | "system_account" | "system"
-        | "resolver" | "resolver_preload" => {}
+        | "roots" | "root_operators" | "root_operator" | "resolver" | "resolver_preload" => {}
+        // In operator mode starling-auth reads the key; otherwise it names
+        // one of the `accounts`.
+        "system_account" | "system" => server.system_account = Some(value.read(&name)?),
+        "no_system_account" | "no_system" | "no_sys_acc" => {
+            server.no_system_account = value.read(&name)?
+        }
         "debug" => log.debug = Some(value.read(&name)?),
         "trace" => log.trace = Some(value.read(&name)?),
         "logtime" => log.logtime = Some(value.read(&name)?),

@@ -111,7 +111,9 @@ pub(super) fn connz(monitor: &Monitor, query: &Query, now: u64) -> Result<Value,
     let broker = &monitor.broker;
     // nats-server counts a request once its parameters were read, before
     // the checks that combine them.
-    broker.stats.count_request("/connz");
+    if query.http {
+        broker.stats.count_request("/connz");
+    }
     options.check_sort()?;
     let mut rows: Vec<ConnSnapshot> = Vec::new();
     if options.state != State::Closed {

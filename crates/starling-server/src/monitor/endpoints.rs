@@ -8,7 +8,6 @@ use serde_json::{Value, json};
 use super::connz::sub_detail;
 use super::format::{go_float, parse_bool, parse_int, rfc3339};
 use super::{Monitor, Query};
-use crate::link::Counters;
 
 fn flag(query: &Query, name: &str) -> Result<bool, String> {
     query.get(name).map_or(Ok(false), |v| parse_bool(name, v))
@@ -66,12 +65,12 @@ pub(super) fn subsz(monitor: &Monitor, query: &Query, now: u64) -> Result<Value,
         .collect();
     let stats: Vec<_> = accounts.iter().map(|a| a.stats()).collect();
     let mut answer = sublist_stats(&stats);
-    if !subs {
+    if !subs && query.http {
         return Ok(answer);
     }
     let mut rows: Vec<Value> = Vec::new();
-    for connection in broker.connections() {
-        let snapshot = broker.stats.snapshot(&connection);
+    for connection in broker.connections().iter().filter(|_| subs) {
+        let snapshot = broker.stats.snapshot(connection);
         for sub in &snapshot.subs {
             if query.get("acc").is_some_and(|name| sub.account != name) {
                 continue;
@@ -89,7 +88,9 @@ pub(super) fn subsz(monitor: &Monitor, query: &Query, now: u64) -> Result<Value,
         .skip(usize::try_from(offset).unwrap_or(0))
         .take(usize::try_from(limit).unwrap_or(1024))
         .collect();
-    if page.is_empty() {
+    // Over HTTP, nats-server answers the statistics alone when it lists
+    // nothing; `$SYS` requests get the whole structure.
+    if page.is_empty() && query.http {
         return Ok(answer);
     }
     if let Value::Object(map) = &mut answer {
@@ -100,7 +101,9 @@ pub(super) fn subsz(monitor: &Monitor, query: &Query, now: u64) -> Result<Value,
         full.insert("total".into(), json!(page.len()));
         full.insert("offset".into(), json!(offset));
         full.insert("limit".into(), json!(limit));
-        full.insert("subscriptions_list".into(), json!(page));
+        if !page.is_empty() {
+            full.insert("subscriptions_list".into(), json!(page));
+        }
         return Ok(Value::Object(full));
     }
     Ok(answer)
@@ -137,7 +140,8 @@ pub(super) fn leafz(monitor: &Monitor, query: &Query, now: u64) -> Result<Value,
         "server_id": monitor.broker.info.server_id,
         "now": rfc3339(now),
         "leafnodes": 0,
-        "leafs": [],
+        // No leaf nodes: Go's nil slice.
+        "leafs": null,
     }))
 }
 
@@ -150,7 +154,9 @@ pub(super) fn accountz(monitor: &Monitor, query: &Query, now: u64) -> Result<Val
             "server_id": broker.info.server_id,
             "now": rfc3339(now),
             "accounts": names,
-        }));
+            "system_account": broker.options.system_account_name(),
+        }))
+        .map(without_nulls);
     };
     let account = accounts
         .iter()
@@ -179,14 +185,30 @@ pub(super) fn accountz(monitor: &Monitor, query: &Query, now: u64) -> Result<Val
     }))
 }
 
+/// Drops the `null` fields (Go's `omitempty`) of an object.
+fn without_nulls(mut value: Value) -> Value {
+    if let Value::Object(map) = &mut value {
+        map.retain(|_, v| !v.is_null());
+    }
+    value
+}
+
 pub(super) fn accstatz(monitor: &Monitor, query: &Query, now: u64) -> Result<Value, String> {
     let unused = flag(query, "unused")?;
     let broker = &monitor.broker;
     let mut rows = Vec::new();
+    let connections = broker.connections();
     for account in broker.all_accounts() {
+        if query
+            .accounts
+            .as_ref()
+            .is_some_and(|names| !names.contains(&account.name))
+        {
+            continue;
+        }
+        let (mut counters, slow_consumers) = account.closed_stats();
         let mut conns = 0usize;
-        let mut counters = Counters::default();
-        for connection in broker.connections() {
+        for connection in &connections {
             if connection.link.meta().account.as_deref() == Some(account.name.as_str()) {
                 conns += 1;
                 counters.add(&connection.link.counters());
@@ -202,7 +224,7 @@ pub(super) fn accstatz(monitor: &Monitor, query: &Query, now: u64) -> Result<Val
             "total_conns": conns,
             "sent": {"msgs": counters.out_msgs, "bytes": counters.out_bytes},
             "received": {"msgs": counters.in_msgs, "bytes": counters.in_bytes},
-            "slow_consumers": 0,
+            "slow_consumers": slow_consumers,
         }));
     }
     Ok(json!({

@@ -9,11 +9,11 @@
 
 mod connz;
 mod endpoints;
-mod format;
+pub(crate) mod format;
 mod process;
+mod query;
 mod varz;
 
-use std::collections::HashMap;
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -31,6 +31,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::broker::Broker;
 use crate::broker::stats::unix_nanos_now;
 use crate::link::Counters;
+pub(crate) use query::Query;
 
 /// How long a monitoring client may take to send its request headers.
 const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -47,58 +48,6 @@ pub(crate) struct Monitor {
     /// `http_base_path`, normalised (`""` or `/path`).
     base: String,
     process: process::ProcessStats,
-}
-
-/// A request's query parameters (the first value of each).
-pub(crate) struct Query(HashMap<String, String>);
-
-impl Query {
-    fn parse(query: Option<&str>) -> Self {
-        let mut params = HashMap::new();
-        for pair in query
-            .unwrap_or_default()
-            .split('&')
-            .filter(|p| !p.is_empty())
-        {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            params.entry(decode(key)).or_insert_with(|| decode(value));
-        }
-        Self(params)
-    }
-
-    /// A parameter's value; an empty one is absent, as for Go's
-    /// `Query().Get`, which every nats-server handler reads.
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.is_empty())
-    }
-}
-
-/// Percent-decoding of a query component (`+` is a space).
-fn decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(byte) => {
-                        out.push(byte);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
-            }
-            other => out.push(other),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Totals over the open connections plus those that closed.
@@ -219,6 +168,31 @@ impl Monitor {
             base,
             process: process::ProcessStats::new(),
         }
+    }
+
+    /// What the endpoint at `path` (`/connz`...) answers to `query`: for
+    /// `$SYS` requests, which are not counted as HTTP requests.
+    pub(crate) fn data(
+        &self,
+        path: &str,
+        query: &Query,
+        now: u64,
+    ) -> Option<Result<Value, String>> {
+        ENDPOINTS
+            .iter()
+            .find(|(endpoint, ..)| *endpoint == path)
+            .map(|&(.., handler)| handler(self, query, now))
+    }
+
+    /// The server's statistics as `$SYS` STATSZ messages carry them.
+    pub(crate) fn statsz(&self) -> Value {
+        varz::statsz(self)
+    }
+
+    /// The server's id, name and client host (what `$SYS` messages name
+    /// the server by).
+    pub(crate) fn broker(&self) -> &Arc<Broker> {
+        &self.broker
     }
 
     /// Answers one request (on the blocking pool: it reads `/proc` and

@@ -67,6 +67,8 @@ struct Varz {
     subscriptions: usize,
     http_req_stats: BTreeMap<String, u64>,
     config_load_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    system_account: Option<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -100,7 +102,9 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
         ),
         host: options.host.clone(),
         port: monitor.client_port,
-        auth_required: broker.info.auth_required,
+        auth_required: broker
+            .auth
+            .required(starling_auth::ConnectionKind::Standard),
         tls_required: tls.is_some(),
         tls_verify: tls.is_some_and(|t| t.verify),
         max_connections: options.max_connections,
@@ -145,8 +149,36 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
         subscriptions: totals.subscriptions,
         http_req_stats: stats.http_requests(),
         config_load_time: rfc3339(stats.started_unix_nanos),
+        system_account: options.system_account_name().map(str::to_owned),
     };
     serde_json::to_value(varz).unwrap_or(Value::Null)
+}
+
+/// The `statsz` object of `$SYS` STATSZ messages (nats-server's
+/// `ServerStats`).
+pub(super) fn statsz(monitor: &Monitor) -> Value {
+    let broker = &monitor.broker;
+    let totals = Totals::now(broker);
+    let active_accounts = broker
+        .connections()
+        .iter()
+        .filter_map(|c| c.link.meta().account.clone())
+        .collect::<std::collections::HashSet<String>>()
+        .len();
+    json!({
+        "start": rfc3339(broker.stats.started_unix_nanos),
+        "mem": monitor.process.resident_bytes(),
+        "cores": std::thread::available_parallelism().map_or(1, usize::from),
+        "cpu": go_float(monitor.process.cpu_percent()),
+        "connections": totals.connections,
+        "total_connections": broker.total_connections(),
+        "active_accounts": active_accounts,
+        "subscriptions": totals.subscriptions,
+        "sent": {"msgs": totals.counters.out_msgs, "bytes": totals.counters.out_bytes},
+        "received": {"msgs": totals.counters.in_msgs, "bytes": totals.counters.in_bytes},
+        "slow_consumers": broker.stats.slow_consumers(),
+        "active_servers": 1,
+    })
 }
 
 /// The `websocket` object: the block as configured (nats-server's

@@ -1,0 +1,115 @@
+//! A client inside the broker: the system account's services subscribe and
+//! publish through a [`ClientState`] of their own, so their messages take
+//! the path every client's do (permissions aside: it has none), and what
+//! is delivered to them arrives as `MSG`/`HMSG` bytes on their [`Link`],
+//! which they read back as a socket writer would.
+//!
+//! It speaks the protocol in memory: each operation is encoded and handed
+//! to a parser without a payload limit (a `/connz` answer may pass
+//! `max_payload`, as nats-server's internal messages may).
+
+use std::sync::Arc;
+
+use bytes::{BufMut, BytesMut};
+use starling_auth::ConnectionKind;
+use starling_proto::{ClientParser, ParserLimits};
+
+use super::state::{ClientState, LastLookup, Time};
+use crate::account::{Account, Subscriber};
+use crate::broker::Broker;
+use crate::link::Link;
+
+/// An internal client bound to one account.
+pub(crate) struct InternalClient {
+    state: Box<ClientState>,
+    parser: ClientParser,
+    ops: BytesMut,
+    /// Where deliveries to its subscriptions arrive.
+    pub(crate) link: Arc<Link>,
+}
+
+impl InternalClient {
+    /// A client of `account`, authenticated already, that takes headers
+    /// and does not hear its own messages. Its link is not in the registry
+    /// (monitoring does not list it, as nats-server does not list its
+    /// internal clients).
+    pub(crate) fn new(broker: Arc<Broker>, account: Arc<Account>) -> Self {
+        let link = Arc::new(Link::new(0, broker.options.max_pending));
+        let me = Arc::new(Subscriber::new(Arc::clone(&link)));
+        me.set_headers(true);
+        let nonce = String::new();
+        let kind = ConnectionKind::Standard;
+        let mut state = Box::new(ClientState::new(
+            Arc::clone(&broker),
+            me,
+            kind,
+            Vec::new(),
+            nonce,
+            Time::now(),
+        ));
+        state.auth_deadline = None;
+        state.links = broker.account_links(&account);
+        state.account = account;
+        state.last_lookup = LastLookup::default();
+        state.flags.verbose = false;
+        state.flags.pedantic = false;
+        state.flags.echo = false;
+        state.flags.headers = true;
+        Self {
+            state,
+            parser: ClientParser::new(ParserLimits {
+                max_control_line: usize::MAX,
+                max_payload: usize::MAX,
+            }),
+            ops: BytesMut::new(),
+            link,
+        }
+    }
+
+    /// Subscribes to `subject` under `sid`.
+    pub(crate) fn subscribe(&mut self, subject: &str, sid: usize) {
+        self.ops.put_slice(b"SUB ");
+        self.ops.put_slice(subject.as_bytes());
+        self.ops.put_slice(format!(" {sid}\r\n").as_bytes());
+        self.run();
+    }
+
+    /// Publishes `payload` on `subject`, with `headers` (a whole header
+    /// block, `NATS/1.0` line and blank line included) if any.
+    pub(crate) fn publish(
+        &mut self,
+        subject: &str,
+        reply: Option<&str>,
+        headers: Option<&[u8]>,
+        payload: &[u8],
+    ) {
+        let reply = reply.map(|r| format!(" {r}")).unwrap_or_default();
+        let line = match headers {
+            Some(headers) => format!(
+                "HPUB {subject}{reply} {} {}\r\n",
+                headers.len(),
+                headers.len() + payload.len()
+            ),
+            None => format!("PUB {subject}{reply} {}\r\n", payload.len()),
+        };
+        self.ops.put_slice(line.as_bytes());
+        self.ops.put_slice(headers.unwrap_or_default());
+        self.ops.put_slice(payload);
+        self.ops.put_slice(b"\r\n");
+        self.run();
+    }
+
+    /// Hands the encoded operations to the state machine, then ends the
+    /// batch (wakes the receivers' writers).
+    fn run(&mut self) {
+        let now = Time::now();
+        while let Ok(Some(op)) = self.parser.decode(&mut self.ops) {
+            if let Err(reason) = self.state.handle(op, now) {
+                tracing::debug!("system client operation refused: {}", reason.as_str());
+            }
+        }
+        // Only a subject the client itself built badly leaves bytes here.
+        self.ops.clear();
+        self.state.end_batch();
+    }
+}
