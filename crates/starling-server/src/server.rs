@@ -111,11 +111,8 @@ impl Server {
             .host
             .clone()
             .unwrap_or_else(|| broker.options.host.clone());
-        let monitor = Arc::new(Monitor::new(
-            Arc::clone(&broker),
-            client_addr.port(),
-            monitor_host,
-        ));
+        let ports = (client_addr.port(), websocket_addr.map(|a| a.port()));
+        let monitor = Arc::new(Monitor::new(Arc::clone(&broker), ports, monitor_host));
         if let (Some(listener), Some(addr)) = (monitor_listener, monitor_addr) {
             let scheme = if https { "https" } else { "http" };
             tracing::info!("Starting {scheme} monitor on {addr}");

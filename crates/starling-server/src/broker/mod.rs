@@ -3,6 +3,7 @@
 //! connections and the ids they get, and what monitoring reads ([`stats`]).
 //! It owns no socket.
 
+pub(crate) mod counters;
 pub(crate) mod stats;
 pub(crate) mod system;
 
@@ -40,6 +41,8 @@ pub(crate) struct Broker {
     pub(crate) info: ServerInfo,
     connections: DashMap<u64, Arc<Subscriber>>,
     pub(crate) stats: stats::Stats,
+    /// Starling's own counters (beyond nats-server's figures).
+    pub(crate) extra: counters::Extra,
     /// Connection tasks running (registered or still in a handshake).
     tasks: AtomicUsize,
     all_closed: Notify,
@@ -113,6 +116,7 @@ impl Broker {
             info,
             connections: DashMap::new(),
             stats: stats::Stats::new(),
+            extra: counters::Extra::default(),
             tasks: AtomicUsize::new(0),
             all_closed: Notify::new(),
             next_cid: AtomicU64::new(1),
@@ -172,11 +176,16 @@ impl Broker {
     /// Removes a closed connection from the registry; monitoring keeps
     /// its last figures.
     pub(crate) fn deregister(&self, connection: &Subscriber) {
-        let account = connection.link.meta().account.clone();
+        let (account, transport) = {
+            let meta = connection.link.meta();
+            (meta.account.clone(), meta.transport)
+        };
         let account = self.account(account.as_deref());
         self.stats.closed(connection, |counters, slow| {
             account.add_closed(counters, slow);
             self.connections.remove(&connection.link.cid);
+            let reason = connection.link.close_reason();
+            self.extra.closed(transport, reason, counters.high_water);
         });
     }
 

@@ -55,6 +55,8 @@ struct Outbound {
     /// What was queued when the close began (monitoring shows a closed
     /// connection's pending bytes as of then, as nats-server does).
     pending_at_close: Option<u64>,
+    /// The most bytes ever waiting at once (queued and in flight).
+    high_water: u64,
 }
 
 /// A connection's outbound side and close state.
@@ -158,6 +160,7 @@ impl Link {
         if pending > self.max_pending / 2 {
             self.backlogged.store(true, Ordering::Relaxed);
         }
+        out.high_water = out.high_water.max(pending as u64);
         if let Some((size, at)) = message {
             out.out_msgs += 1;
             out.out_bytes += size as u64;

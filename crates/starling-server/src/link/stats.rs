@@ -46,6 +46,8 @@ pub(crate) struct Counters {
     pub(crate) out_bytes: u64,
     /// Bytes queued and not yet written.
     pub(crate) pending: u64,
+    /// The most bytes ever waiting to be written at once.
+    pub(crate) high_water: u64,
 }
 
 impl Counters {
@@ -101,6 +103,7 @@ impl Link {
             pending: out
                 .pending_at_close
                 .unwrap_or((out.buf.len() + out.in_flight) as u64),
+            high_water: out.high_water,
         }
     }
 

@@ -17,6 +17,7 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsAcceptor;
 
 use crate::broker::Broker;
+use crate::broker::counters::Refusal;
 use crate::client::{ClientAddr, Framing, run_connection};
 
 /// What a websocket listener needs per connection, built once.
@@ -77,7 +78,10 @@ impl WebsocketAcceptor {
                     upgrade(&mut stream, policy, peer),
                 )
                 .await;
-                if let Some(upgrade) = finished(upgrade, peer) {
+                let upgraded = upgrade
+                    .map_err(|_| Refusal::Timeout)
+                    .and_then(|result| result.map_err(|error| Refusal::of(&error)));
+                if let Some(upgrade) = finished(&broker, upgraded, peer) {
                     run_upgraded(broker, stream.into_split(), peer, cid, upgrade).await;
                 }
             }
@@ -88,45 +92,59 @@ impl WebsocketAcceptor {
                         let _ = stream
                             .write_all(b"HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
                             .await;
-                        return Err(UpgradeError::Malformed);
+                        return Err(Refusal::PlainHttpOnTls);
                     }
                     let mut tls_stream = acceptor.accept(stream).await.map_err(|error| {
                         tracing::debug!("{peer} - websocket TLS handshake error: {error}");
-                        UpgradeError::Malformed
+                        Refusal::Tls
                     })?;
-                    let upgrade = upgrade(&mut tls_stream, policy, peer).await?;
+                    let upgrade = upgrade(&mut tls_stream, policy, peer)
+                        .await
+                        .map_err(|error| Refusal::of(&error))?;
                     Ok((tls_stream, upgrade))
                 };
                 // Boxed: the TLS handshake's state stays out of the
                 // connection's future once it is done.
                 let handshake = Box::pin(tokio::time::timeout(self.handshake_timeout, handshake));
-                let result = handshake.await;
-                if let Ok(Ok((tls_stream, upgrade))) = result {
-                    let halves = tokio::io::split(tls_stream);
-                    run_upgraded(broker, halves, peer, cid, upgrade).await;
-                } else if result.is_err() {
-                    tracing::debug!("{peer} - websocket handshake timeout");
+                let result = handshake
+                    .await
+                    .map_err(|_| Refusal::Timeout)
+                    .and_then(|r| r);
+                match result {
+                    Ok((tls_stream, upgrade)) => {
+                        if let Some(upgrade) = finished(&broker, Ok(upgrade), peer) {
+                            let halves = tokio::io::split(tls_stream);
+                            run_upgraded(broker, halves, peer, cid, upgrade).await;
+                        }
+                    }
+                    Err(refusal) => {
+                        finished(&broker, Err(refusal), peer);
+                    }
                 }
             }
         }
     }
 }
 
+/// The upgrade, or the refusal counted (and a timeout logged).
 fn finished(
-    result: Result<Result<Upgrade, UpgradeError>, tokio::time::error::Elapsed>,
+    broker: &Broker,
+    result: Result<Upgrade, Refusal>,
     peer: SocketAddr,
 ) -> Option<Upgrade> {
     match result {
-        Ok(Ok(upgrade)) => {
+        Ok(upgrade) => {
             tracing::debug!(
                 "{peer} - websocket upgrade, compression: {}",
                 upgrade.compress
             );
             Some(upgrade)
         }
-        Ok(Err(_)) => None,
-        Err(_) => {
-            tracing::debug!("{peer} - websocket handshake timeout");
+        Err(refusal) => {
+            if refusal == Refusal::Timeout {
+                tracing::debug!("{peer} - websocket handshake timeout");
+            }
+            broker.extra.refused(refusal);
             None
         }
     }

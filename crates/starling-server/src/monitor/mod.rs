@@ -10,6 +10,7 @@
 mod connz;
 mod endpoints;
 pub(crate) mod format;
+mod metrics;
 mod process;
 mod query;
 mod varz;
@@ -41,6 +42,8 @@ pub(crate) struct Monitor {
     broker: Arc<Broker>,
     /// The client port actually bound.
     client_port: u16,
+    /// The websocket port actually bound, if there is a listener.
+    websocket_port: Option<u16>,
     /// The monitoring host, as `/varz` shows it.
     host: String,
     /// Worker threads of the runtime (`/varz` `gomaxprocs`).
@@ -156,13 +159,18 @@ fn normalize_base(path: &str) -> String {
 }
 
 impl Monitor {
-    pub(crate) fn new(broker: Arc<Broker>, client_port: u16, host: String) -> Self {
+    pub(crate) fn new(
+        broker: Arc<Broker>,
+        (client_port, websocket_port): (u16, Option<u16>),
+        host: String,
+    ) -> Self {
         let base = normalize_base(&broker.options.monitor.base_path);
         let workers =
             tokio::runtime::Handle::try_current().map_or(1, |h| h.metrics().num_workers());
         Self {
             broker,
             client_port,
+            websocket_port,
             host,
             workers,
             base,
@@ -221,6 +229,21 @@ impl Monitor {
                     "text/html; charset=utf-8",
                     Bytes::from(page),
                 );
+            }
+            "/metrics" => {
+                self.broker.stats.count_request("/metrics");
+                return match metrics::metrics(self, &query, unix_nanos_now()) {
+                    Ok(text) => (
+                        StatusCode::OK,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                        Bytes::from(text),
+                    ),
+                    Err(reason) => (
+                        StatusCode::BAD_REQUEST,
+                        "text/plain; charset=utf-8",
+                        Bytes::from(reason),
+                    ),
+                };
             }
             "/stacksz" => {
                 let text = format!(

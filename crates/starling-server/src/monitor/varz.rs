@@ -123,7 +123,7 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
         gateway: json!({}),
         leaf: json!({}),
         mqtt: json!({}),
-        websocket: websocket(options),
+        websocket: websocket(options, monitor.websocket_port),
         jetstream: json!({}),
         tls_timeout: go_float(2.0),
         write_deadline: options.write_deadline.as_nanos(),
@@ -183,13 +183,14 @@ pub(super) fn statsz(monitor: &Monitor) -> Value {
 
 /// The `websocket` object: the block as configured (nats-server's
 /// `WebsocketOptsVarz`, every field omitted when empty).
-fn websocket(options: &crate::ServerOptions) -> Value {
+fn websocket(options: &crate::ServerOptions, bound: Option<u16>) -> Value {
     let Some(ws) = &options.websocket else {
         return json!({});
     };
     let mut out = Map::new();
     out.insert("host".into(), json!(ws.host));
-    out.insert("port".into(), json!(ws.port));
+    // The port bound, as nats-server shows a configured -1 once bound.
+    out.insert("port".into(), json!(bound.unwrap_or(ws.port)));
     if let Some(advertise) = &ws.advertise {
         out.insert("advertise".into(), json!(advertise));
     }
