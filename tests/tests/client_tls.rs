@@ -53,3 +53,104 @@ async fn clients_connect_over_tls() {
     assert!(closed && !reply.windows(4).any(|w| w == b"PONG"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A TLS client that trusts `ca` and shows no certificate of its own.
+fn tls_client(ca: &std::path::Path) -> tokio_rustls::TlsConnector {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(ca).unwrap() {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+#[tokio::test]
+async fn monitoring_shows_tls_and_https_asks_no_client_certificate() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = std::env::temp_dir().join(format!("starling-https-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, cert.cert.pem()).unwrap();
+    std::fs::write(&key_file, cert.key_pair.serialize_pem()).unwrap();
+    // Clients must show a certificate signed by the CA (the same one
+    // here); the monitoring port must not ask for one.
+    let server = start_server(|o| {
+        o.tls = Some(starling_ws::TlsOptions {
+            cert_file: cert_file.clone(),
+            key_file: key_file.clone(),
+            ca_file: Some(cert_file.clone()),
+            verify: true,
+        });
+        o.monitor.https_port = -1;
+    })
+    .await;
+    let monitor = server.monitor_addr().unwrap();
+    let tcp = tokio::net::TcpStream::connect(monitor).await.unwrap();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let mut tls = tls_client(&cert_file).connect(name, tcp).await.unwrap();
+    tls.write_all(b"GET /varz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut reply = Vec::new();
+    tls.read_to_end(&mut reply).await.unwrap();
+    let reply = String::from_utf8_lossy(&reply);
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    assert!(reply.contains("\"tls_verify\": true"), "{reply}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn connz_names_the_tls_version_and_cipher_suite() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = std::env::temp_dir().join(format!("starling-tls-connz-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, cert.cert.pem()).unwrap();
+    std::fs::write(&key_file, cert.key_pair.serialize_pem()).unwrap();
+    let server = start_server(|o| {
+        o.tls = Some(starling_ws::TlsOptions {
+            cert_file: cert_file.clone(),
+            key_file: key_file.clone(),
+            ca_file: None,
+            verify: false,
+        });
+        o.monitor.http_port = -1;
+    })
+    .await;
+    let port = server.client_addr().port();
+    let client = async_nats::ConnectOptions::new()
+        .add_root_certificates(cert_file.clone())
+        .require_tls(true)
+        .connect(format!("tls://localhost:{port}"))
+        .await
+        .unwrap();
+    starling_tests::round_trip(&client).await;
+    let mut http = tokio::net::TcpStream::connect(server.monitor_addr().unwrap())
+        .await
+        .unwrap();
+    http.write_all(b"GET /connz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut reply = Vec::new();
+    http.read_to_end(&mut reply).await.unwrap();
+    let reply = String::from_utf8_lossy(&reply);
+    let body = reply.split_once("\r\n\r\n").unwrap().1;
+    let connz: serde_json::Value = serde_json::from_str(body).unwrap();
+    let row = &connz["connections"][0];
+    assert_eq!(row["tls_version"], "1.3", "{row}");
+    let cipher = row["tls_cipher_suite"].as_str().unwrap();
+    assert!(
+        cipher.starts_with("TLS_") && !cipher.starts_with("TLS13"),
+        "{cipher}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

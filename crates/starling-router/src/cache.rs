@@ -28,6 +28,8 @@ pub struct Router<S> {
     inner: RwLock<Inner<S>>,
     hits: AtomicU64,
     misses: AtomicU64,
+    inserts: AtomicU64,
+    removes: AtomicU64,
     generation: AtomicU64,
 }
 
@@ -48,6 +50,16 @@ pub struct RouterStats {
     pub cache_hits: u64,
     /// Lookups that walked the trie.
     pub cache_misses: u64,
+    /// Subscriptions added since the router was made.
+    pub inserts: u64,
+    /// Subscriptions removed since the router was made.
+    pub removes: u64,
+    /// The most receivers (plain subscriptions plus queue groups) one
+    /// cached subject has.
+    pub max_fanout: usize,
+    /// Receivers summed over the cached subjects (divided by
+    /// `cached_subjects`, the average fan-out).
+    pub fanout_total: usize,
 }
 
 impl<S: Clone + PartialEq> Default for Router<S> {
@@ -66,6 +78,8 @@ impl<S: Clone + PartialEq> Router<S> {
             }),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
+            inserts: AtomicU64::new(0),
+            removes: AtomicU64::new(0),
             generation: AtomicU64::new(0),
         }
     }
@@ -88,6 +102,7 @@ impl<S: Clone + PartialEq> Router<S> {
         let mut inner = self.write();
         inner.trie.insert(&filter, queue.as_ref(), handle)?;
         inner.forget(&filter);
+        self.inserts.fetch_add(1, Ordering::Relaxed);
         self.generation.fetch_add(1, Ordering::Release);
         Ok(())
     }
@@ -98,6 +113,7 @@ impl<S: Clone + PartialEq> Router<S> {
         let removed = inner.trie.remove(filter, queue, handle);
         if removed {
             inner.forget(filter);
+            self.removes.fetch_add(1, Ordering::Relaxed);
             self.generation.fetch_add(1, Ordering::Release);
         }
         removed
@@ -130,11 +146,18 @@ impl<S: Clone + PartialEq> Router<S> {
     /// Current counters.
     pub fn stats(&self) -> RouterStats {
         let inner = self.read();
+        let fanouts = inner.cache.values().map(|m| m.plain.len() + m.queues.len());
+        let (max_fanout, fanout_total) =
+            fanouts.fold((0, 0), |(max, total), n| (max.max(n), total + n));
         RouterStats {
             subscriptions: inner.trie.len(),
             cached_subjects: inner.cache.len(),
             cache_hits: self.hits.load(Ordering::Relaxed),
             cache_misses: self.misses.load(Ordering::Relaxed),
+            inserts: self.inserts.load(Ordering::Relaxed),
+            removes: self.removes.load(Ordering::Relaxed),
+            max_fanout,
+            fanout_total,
         }
     }
 
@@ -182,7 +205,11 @@ mod tests {
         let stats = router.stats();
         assert_eq!((stats.cache_hits, stats.cache_misses), (0, 4));
         router.lookup(b"x.y");
-        assert_eq!(router.stats().cache_hits, 1);
+        let stats = router.stats();
+        assert_eq!(stats.cache_hits, 1);
+        assert_eq!((stats.inserts, stats.removes), (2, 1));
+        // Cached: a.b (one receiver) and x.y (none).
+        assert_eq!((stats.max_fanout, stats.fanout_total), (1, 1));
     }
 
     #[test]

@@ -71,7 +71,24 @@ impl Server {
         let (client_tls, websocket_tls) = load_tls(&options)?;
         // Bind everything before accepting anything, so a failed bind
         // leaves no listener running.
-        let client_tls_for_monitor = client_tls.clone();
+        // HTTPS monitoring uses the client port's certificate, without
+        // asking for client certificates (nats-server's
+        // getMonitoringTLSConfig), so a browser or curl needs none.
+        let monitor_tls = match (options.monitor.port(), &options.tls) {
+            (Some((_, true)), Some(tls)) => {
+                let without_client_certs = starling_ws::TlsOptions {
+                    ca_file: None,
+                    verify: false,
+                    ..tls.clone()
+                };
+                let acceptor = listen::tls::acceptor(&without_client_certs);
+                Some(acceptor.map_err(|source| ServerError::Tls {
+                    option: "tls",
+                    source,
+                })?)
+            }
+            _ => None,
+        };
         let client_handshake = client_tls.map_or(Handshake::Client, Handshake::ClientTls);
         let client = Listener::bind(&options.host, options.port, client_handshake).await?;
         let websocket = match &options.websocket {
@@ -116,15 +133,10 @@ impl Server {
         if let (Some(listener), Some(addr)) = (monitor_listener, monitor_addr) {
             let scheme = if https { "https" } else { "http" };
             tracing::info!("Starting {scheme} monitor on {addr}");
-            let tls = if https {
-                client_tls_for_monitor.clone()
-            } else {
-                None
-            };
             accept.push(tokio::spawn(monitor::run(
                 Arc::clone(&monitor),
                 listener,
-                tls,
+                monitor_tls,
                 stopped.clone(),
             )));
         }
@@ -171,15 +183,12 @@ impl Server {
             let halves = tokio::io::split(io);
             match transport {
                 Transport::Nats => {
-                    let client = ClientAddr {
-                        peer,
-                        ip: peer.ip(),
-                    };
+                    let client = ClientAddr::plain(peer);
                     run_connection(broker, halves, client, cid, Framing::Raw, Vec::new(), None)
                         .await;
                 }
                 Transport::Websocket(upgrade) => {
-                    listen::run_upgraded(broker, halves, peer, cid, upgrade).await;
+                    listen::run_upgraded(broker, halves, peer, cid, upgrade, None).await;
                 }
             }
             drop(guard);

@@ -35,10 +35,23 @@ const MAX_READ: usize = 64 * 1024;
 
 /// Where a client connects from: its socket address, and the address it is
 /// known by (the socket's, or a trusted proxy's `X-Forwarded-For`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct ClientAddr {
     pub(crate) peer: SocketAddr,
     pub(crate) ip: IpAddr,
+    /// The TLS version and cipher suite, when TLS was negotiated here.
+    pub(crate) tls: Option<(String, String)>,
+}
+
+impl ClientAddr {
+    /// A client known by its socket's address, without TLS (yet).
+    pub(crate) fn plain(peer: SocketAddr) -> Self {
+        Self {
+            peer,
+            ip: peer.ip(),
+            tls: None,
+        }
+    }
 }
 
 /// How the NATS byte stream travels on the socket.
@@ -111,6 +124,10 @@ pub(crate) async fn run_connection<R, W>(
         meta.ip = peer.ip().to_string();
         meta.port = peer.port();
         meta.start_unix_nanos = crate::broker::stats::unix_nanos_now();
+        if let Some((version, cipher)) = client.tls {
+            meta.tls_version = Some(version);
+            meta.tls_cipher = Some(cipher);
+        }
         // Until authentication says otherwise, as nats-server places them.
         meta.account = Some(crate::account::GLOBAL_ACCOUNT.to_owned());
     }

@@ -124,10 +124,7 @@ async fn serve(
     peer: SocketAddr,
     cid: u64,
 ) {
-    let client = ClientAddr {
-        peer,
-        ip: peer.ip(),
-    };
+    let client = ClientAddr::plain(peer);
     // Each path is boxed: a task's future is as large as its largest
     // path, so unboxed, every idle connection would carry the largest
     // one's state (a TLS connection's is kilobytes more than TCP's).
@@ -167,6 +164,10 @@ async fn serve_tls(
     // Boxed: the handshake's state stays out of the connection's future.
     match Box::pin(tokio::time::timeout(TLS_TIMEOUT, acceptor.accept(stream))).await {
         Ok(Ok(tls)) => {
+            let client = ClientAddr {
+                tls: tls::describe(tls.get_ref().1),
+                ..client
+            };
             let halves = tokio::io::split(tls);
             run_connection(
                 broker,

@@ -70,6 +70,19 @@ pub(crate) fn acceptor(options: &TlsOptions) -> Result<TlsAcceptor, TlsError> {
     server_config(options).map(TlsAcceptor::from)
 }
 
+/// The negotiated TLS version and cipher suite as nats-server's `/connz`
+/// names them (`1.3`, `TLS_AES_128_GCM_SHA256`: Go's names, which are the
+/// IANA ones).
+pub(crate) fn describe(connection: &rustls::ServerConnection) -> Option<(String, String)> {
+    let version = match connection.protocol_version()? {
+        rustls::ProtocolVersion::TLSv1_2 => "1.2".to_owned(),
+        rustls::ProtocolVersion::TLSv1_3 => "1.3".to_owned(),
+        other => format!("{other:?}"),
+    };
+    let suite = format!("{:?}", connection.negotiated_cipher_suite()?.suite());
+    Some((version, suite.replacen("TLS13_", "TLS_", 1)))
+}
+
 fn server_config(options: &TlsOptions) -> Result<Arc<ServerConfig>, TlsError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&options.cert_file)
         .and_then(Iterator::collect)

@@ -82,7 +82,7 @@ impl WebsocketAcceptor {
                     .map_err(|_| Refusal::Timeout)
                     .and_then(|result| result.map_err(|error| Refusal::of(&error)));
                 if let Some(upgrade) = finished(&broker, upgraded, peer) {
-                    run_upgraded(broker, stream.into_split(), peer, cid, upgrade).await;
+                    run_upgraded(broker, stream.into_split(), peer, cid, upgrade, None).await;
                 }
             }
             Some(acceptor) => {
@@ -113,8 +113,9 @@ impl WebsocketAcceptor {
                 match result {
                     Ok((tls_stream, upgrade)) => {
                         if let Some(upgrade) = finished(&broker, Ok(upgrade), peer) {
+                            let tls = super::tls::describe(tls_stream.get_ref().1);
                             let halves = tokio::io::split(tls_stream);
-                            run_upgraded(broker, halves, peer, cid, upgrade).await;
+                            run_upgraded(broker, halves, peer, cid, upgrade, tls).await;
                         }
                     }
                     Err(refusal) => {
@@ -152,13 +153,15 @@ fn finished(
 
 /// Runs an upgraded connection as a websocket client: the address it is
 /// known by (a trusted proxy's `X-Forwarded-For`), its framing (deflate
-/// as negotiated), its cookies.
+/// as negotiated), its cookies, and the TLS it came over (`tls`: version
+/// and cipher suite, when the listener terminated it).
 pub(crate) async fn run_upgraded<R, W>(
     broker: Arc<Broker>,
     halves: (R, W),
     peer: SocketAddr,
     cid: u64,
     upgrade: Upgrade,
+    tls: Option<(String, String)>,
 ) where
     R: AsyncRead + Send + 'static,
     W: AsyncWrite + Send + 'static,
@@ -166,6 +169,7 @@ pub(crate) async fn run_upgraded<R, W>(
     let client = ClientAddr {
         peer,
         ip: upgrade.forwarded_for.unwrap_or_else(|| peer.ip()),
+        tls,
     };
     let framing = Framing::Websocket {
         compress: upgrade.compress,

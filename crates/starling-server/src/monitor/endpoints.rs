@@ -13,27 +13,25 @@ fn flag(query: &Query, name: &str) -> Result<bool, String> {
     query.get(name).map_or(Ok(false), |v| parse_bool(name, v))
 }
 
-/// The sublist statistics, summed over accounts.
+/// The sublist statistics, summed over accounts (the fan-outs are those
+/// of the cached subjects, as nats-server computes them).
 fn sublist_stats(stats: &[starling_router::RouterStats]) -> Value {
     let subscriptions: usize = stats.iter().map(|s| s.subscriptions).sum();
     let cache: usize = stats.iter().map(|s| s.cached_subjects).sum();
     let hits: u64 = stats.iter().map(|s| s.cache_hits).sum();
     let misses: u64 = stats.iter().map(|s| s.cache_misses).sum();
     let matches = hits + misses;
-    let hit_rate = if matches == 0 {
-        0.0
-    } else {
-        hits as f64 / matches as f64
-    };
+    let ratio = |part: f64, whole: f64| if whole == 0.0 { 0.0 } else { part / whole };
+    let fanout: usize = stats.iter().map(|s| s.fanout_total).sum();
     json!({
         "num_subscriptions": subscriptions,
         "num_cache": cache,
-        "num_inserts": subscriptions,
-        "num_removes": 0,
+        "num_inserts": stats.iter().map(|s| s.inserts).sum::<u64>(),
+        "num_removes": stats.iter().map(|s| s.removes).sum::<u64>(),
         "num_matches": matches,
-        "cache_hit_rate": go_float(hit_rate),
-        "max_fanout": 0,
-        "avg_fanout": 0,
+        "cache_hit_rate": go_float(ratio(hits as f64, matches as f64)),
+        "max_fanout": stats.iter().map(|s| s.max_fanout).max().unwrap_or(0),
+        "avg_fanout": go_float(ratio(fanout as f64, cache as f64)),
     })
 }
 
