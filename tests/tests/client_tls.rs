@@ -10,14 +10,20 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use starling_tests::{RawClient, start_server};
 
-#[tokio::test]
-async fn clients_connect_over_tls() {
-    let dir = std::env::temp_dir().join(format!("starling-client-tls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+/// A self-signed certificate for `localhost` and its key, written in `dir`.
+fn self_signed(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    std::fs::create_dir_all(dir).unwrap();
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
     let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert_file, cert.cert.pem()).unwrap();
     std::fs::write(&key_file, cert.key_pair.serialize_pem()).unwrap();
+    (cert_file, key_file)
+}
+
+#[tokio::test]
+async fn clients_connect_over_tls() {
+    let dir = std::env::temp_dir().join(format!("starling-client-tls-{}", std::process::id()));
+    let (cert_file, key_file) = self_signed(&dir);
     let server = start_server(|o| {
         o.tls = Some(starling_ws::TlsOptions {
             cert_file: cert_file.clone(),
@@ -75,11 +81,7 @@ fn tls_client(ca: &std::path::Path) -> tokio_rustls::TlsConnector {
 async fn monitoring_shows_tls_and_https_asks_no_client_certificate() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = std::env::temp_dir().join(format!("starling-https-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert_file, cert.cert.pem()).unwrap();
-    std::fs::write(&key_file, cert.key_pair.serialize_pem()).unwrap();
+    let (cert_file, key_file) = self_signed(&dir);
     // Clients must show a certificate signed by the CA (the same one
     // here); the monitoring port must not ask for one.
     let server = start_server(|o| {
@@ -111,11 +113,7 @@ async fn monitoring_shows_tls_and_https_asks_no_client_certificate() {
 async fn connz_names_the_tls_version_and_cipher_suite() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = std::env::temp_dir().join(format!("starling-tls-connz-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
-    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
-    std::fs::write(&cert_file, cert.cert.pem()).unwrap();
-    std::fs::write(&key_file, cert.key_pair.serialize_pem()).unwrap();
+    let (cert_file, key_file) = self_signed(&dir);
     let server = start_server(|o| {
         o.tls = Some(starling_ws::TlsOptions {
             cert_file: cert_file.clone(),
