@@ -44,10 +44,11 @@ pub(super) enum Probe {
     LeftMidMessage,
     VarzTime,
     ConnzTime,
+    MetricsTime,
 }
 
 impl Probe {
-    pub(super) const ALL: [Self; 12] = [
+    pub(super) const ALL: [Self; 13] = [
         Self::IdleTcp,
         Self::IdleWs,
         Self::ConnectRateTcp,
@@ -60,6 +61,7 @@ impl Probe {
         Self::LeftMidMessage,
         Self::VarzTime,
         Self::ConnzTime,
+        Self::MetricsTime,
     ];
 
     pub(super) fn label(self) -> &'static str {
@@ -76,6 +78,7 @@ impl Probe {
             Self::LeftMidMessage => "memory kept after 4,000 clients left mid-message",
             Self::VarzTime => "/varz answer with 10,000 clients",
             Self::ConnzTime => "/connz of 10,000 connections",
+            Self::MetricsTime => "/metrics with 10,000 connections (nats-server: none)",
         }
     }
 }
@@ -207,6 +210,7 @@ pub(super) fn measure(probe: Probe, target: &Target) -> Result<Reading, String> 
         Probe::LeftMidMessage => flood::left_mid_message(target).map_err(io),
         Probe::VarzTime => monitor::endpoint_time(target, "/varz", 20).map_err(io),
         Probe::ConnzTime => monitor::endpoint_time(target, "/connz?limit=10000", 5).map_err(io),
+        Probe::MetricsTime => monitor::endpoint_time(target, "/metrics", 5).map_err(io),
     }
 }
 

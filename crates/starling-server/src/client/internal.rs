@@ -111,5 +111,8 @@ impl InternalClient {
         // Only a subject the client itself built badly leaves bytes here.
         self.ops.clear();
         self.state.end_batch();
+        // The system client never waits for a backlogged receiver (a slow
+        // requester is cut off past max_pending like any slow consumer).
+        drop(self.state.take_backlog());
     }
 }
