@@ -64,6 +64,11 @@ impl Probe {
         Self::MetricsTime,
     ];
 
+    /// A probe of something nats-server does not have.
+    pub(super) fn starling_only(self) -> bool {
+        self == Self::MetricsTime
+    }
+
     pub(super) fn label(self) -> &'static str {
         match self {
             Self::IdleTcp => "memory per idle TCP connection (1,000)",
@@ -78,7 +83,7 @@ impl Probe {
             Self::LeftMidMessage => "memory kept after 4,000 clients left mid-message",
             Self::VarzTime => "/varz answer with 10,000 clients",
             Self::ConnzTime => "/connz of 10,000 connections",
-            Self::MetricsTime => "/metrics with 10,000 connections (nats-server: none)",
+            Self::MetricsTime => "/metrics with 10,000 connections",
         }
     }
 }
