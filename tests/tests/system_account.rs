@@ -15,7 +15,7 @@ use async_nats::{Client, ConnectOptions, Subscriber};
 use futures_util::StreamExt;
 use serde_json::Value;
 use starling_tests::json_shape::{differences, shape};
-use starling_tests::nats_server::NatsServer;
+use starling_tests::nats_server::{NatsServer, free_port};
 use starling_tests::{round_trip, start_from_config, url};
 use tokio::time::{Instant, timeout};
 
@@ -261,7 +261,11 @@ async fn system_account_matches_nats_server() {
         return;
     }
     let ours = start_from_config(CONFIG).await;
-    let nats = NatsServer::start(CONFIG, &[]).await;
+    // Ready when its monitoring port answers: a probe of the client port
+    // would be one more closed connection in what is compared.
+    let http = free_port();
+    let config = format!("{CONFIG}\nhttp: \"127.0.0.1:{http}\"\n");
+    let nats = NatsServer::start(&config, &[([127, 0, 0, 1], http).into()]).await;
     let (a, b) = (
         scenario(&url(&ours)).await,
         scenario(&format!("nats://{}", nats.addr)).await,
@@ -281,6 +285,40 @@ async fn system_account_matches_nats_server() {
             && (x["error"]["code"] != y["error"]["code"] || x.is_string() != y.is_string())
         {
             problems.push(format!("{label}: {x} / {y}"));
+        }
+    }
+    // Values both must agree on: the close reasons (a client that left,
+    // a refused login), the events' reasons and accounts.
+    let reasons = |said: &BTreeMap<String, Value>| {
+        let closed = &said[r#"sys $SYS.REQ.SERVER.PING.CONNZ {"state": 1}"#];
+        let mut reasons: Vec<String> = closed["data"]["connections"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|row| row["reason"].to_string())
+            .collect();
+        reasons.sort();
+        reasons
+    };
+    if reasons(&a) != reasons(&b) {
+        problems.push(format!(
+            "closed reasons: {:?} / {:?}",
+            reasons(&a),
+            reasons(&b)
+        ));
+    }
+    for (event, key) in [
+        ("event DISCONNECT", "reason"),
+        ("event AUTH.ERR", "reason"),
+        ("event CONNECT", "type"),
+        ("event DISCONNECT", "sent"),
+        ("event DISCONNECT", "received"),
+    ] {
+        if a[event][key] != b[event][key] {
+            problems.push(format!(
+                "{event}.{key}: {} / {}",
+                a[event][key], b[event][key]
+            ));
         }
     }
     problems.retain(|p| !ACCEPTED.contains(&p.as_str()));
