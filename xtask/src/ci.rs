@@ -72,6 +72,20 @@ const STEPS: &[Step] = &[
         needs: Some("fuzz"),
     },
     Step {
+        label: "fuzz leaf_parse",
+        argv: &[
+            "cargo",
+            "fuzz",
+            "run",
+            "leaf_parse",
+            "fuzz/corpus/leaf_parse",
+            "fuzz/seeds/leaf_parse",
+            "--",
+            "-max_total_time=30",
+        ],
+        needs: Some("fuzz"),
+    },
+    Step {
         label: "fuzz router_ops",
         argv: &[
             "cargo",

@@ -32,6 +32,11 @@ pub enum ProtoError {
     /// An `HPUB` whose header size exceeds its total size.
     #[error("header size larger than total size")]
     HeaderSizeExceedsTotal,
+    /// An `LMSG`/`HMSG` with more than a reply before its size whose
+    /// first argument is not `+` or `|` (nats-server's "Bad or Missing
+    /// Reply Indicator").
+    #[error("bad or missing reply indicator")]
+    BadReplyIndicator,
 }
 
 impl ProtoError {
@@ -44,7 +49,10 @@ impl ProtoError {
             }
             Self::MaxControlLineExceeded => Some(ErrReply::MaxControlLineExceeded),
             Self::MaxPayloadExceeded => Some(ErrReply::MaxPayloadViolation),
-            Self::WrongArgumentCount(_) | Self::BadSize(_) | Self::HeaderSizeExceedsTotal => None,
+            Self::WrongArgumentCount(_)
+            | Self::BadSize(_)
+            | Self::HeaderSizeExceedsTotal
+            | Self::BadReplyIndicator => None,
         }
     }
 }

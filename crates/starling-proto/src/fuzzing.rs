@@ -3,6 +3,7 @@
 
 use bytes::BytesMut;
 
+use crate::leaf::{LeafOp, LeafParser};
 use crate::{ClientOp, ClientParser, ParserLimits, ProtoError};
 
 /// Parses `data` whole, and again split at a point chosen by its first
@@ -10,15 +11,20 @@ use crate::{ClientOp, ClientParser, ParserLimits, ProtoError};
 /// (the fuzzer's signal) when they differ.
 pub fn check_parser(data: &[u8]) {
     let whole = parse_pieces(&[data]);
-    let at = data
-        .first()
-        .map_or(0, |&b| usize::from(b) % (data.len() + 1));
-    let (head, tail) = data.split_at(at);
+    let (head, tail) = split_point(data);
     assert_eq!(
         parse_pieces(&[head, tail]),
         whole,
         "a split changed the result"
     );
+}
+
+/// `data` split at a point chosen by its first byte.
+fn split_point(data: &[u8]) -> (&[u8], &[u8]) {
+    let at = data
+        .first()
+        .map_or(0, |&b| usize::from(b) % (data.len() + 1));
+    data.split_at(at)
 }
 
 /// Small limits, so the fuzzer reaches the limit paths quickly.
@@ -29,12 +35,21 @@ const FUZZ_LIMITS: ParserLimits = ParserLimits {
 
 fn parse_pieces(pieces: &[&[u8]]) -> (Vec<ClientOp>, Option<ProtoError>) {
     let mut parser = ClientParser::new(FUZZ_LIMITS);
+    feed(pieces, |buf| parser.decode(buf))
+}
+
+/// Feeds `pieces` one after the other to `decode`, collecting operations
+/// until it needs more bytes or fails.
+fn feed<T>(
+    pieces: &[&[u8]],
+    mut decode: impl FnMut(&mut BytesMut) -> Result<Option<T>, ProtoError>,
+) -> (Vec<T>, Option<ProtoError>) {
     let mut buf = BytesMut::new();
     let mut ops = Vec::new();
     for piece in pieces {
         buf.extend_from_slice(piece);
         loop {
-            match parser.decode(&mut buf) {
+            match decode(&mut buf) {
                 Ok(Some(op)) => ops.push(op),
                 Ok(None) => break,
                 Err(error) => return (ops, Some(error)),
@@ -42,4 +57,23 @@ fn parse_pieces(pieces: &[&[u8]]) -> (Vec<ClientOp>, Option<ProtoError>) {
         }
     }
     (ops, None)
+}
+
+/// [`check_parser`] for the leaf-node protocol parser.
+pub fn check_leaf_parser(data: &[u8]) {
+    let whole = leaf_pieces(&[data]);
+    let at = data
+        .first()
+        .map_or(0, |&b| usize::from(b) % (data.len() + 1));
+    let (head, tail) = data.split_at(at);
+    assert_eq!(
+        leaf_pieces(&[head, tail]),
+        whole,
+        "a split changed the result"
+    );
+}
+
+fn leaf_pieces(pieces: &[&[u8]]) -> (Vec<LeafOp>, Option<ProtoError>) {
+    let mut parser = LeafParser::new(FUZZ_LIMITS);
+    feed(pieces, |buf| parser.decode(buf))
 }

@@ -42,6 +42,7 @@ pub mod encode;
 mod err;
 pub mod fuzzing;
 mod json;
+pub mod leaf;
 mod op;
 mod parser;
 

@@ -74,32 +74,27 @@ enum OpName {
     Err,
 }
 
-/// What may follow an operation's name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum AfterName {
-    /// At least one space or tab, then arguments (`PUB`, `SUB`, ...).
-    Separator,
-    /// Anything up to the end of the line, ignored (`PING`, `PONG`, `+OK`).
-    Ignored,
-    /// Optional spaces or tabs, then one argument (`CONNECT`, `INFO`).
-    OptionalSpace,
-}
-
-const OPS: [(&[u8], OpName, AfterName); 10] = [
-    (b"PUB", OpName::Pub, AfterName::Separator),
-    (b"SUB", OpName::Sub, AfterName::Separator),
-    (b"PING", OpName::Ping, AfterName::Ignored),
-    (b"PONG", OpName::Pong, AfterName::Ignored),
-    (b"HPUB", OpName::Hpub, AfterName::Separator),
-    (b"UNSUB", OpName::Unsub, AfterName::Separator),
-    (b"CONNECT", OpName::Connect, AfterName::OptionalSpace),
-    (b"INFO", OpName::Info, AfterName::OptionalSpace),
-    (b"+OK", OpName::Ok, AfterName::Ignored),
-    (b"-ERR", OpName::Err, AfterName::Separator),
+/// The operation names, and whether each must be followed by a space or
+/// tab (it takes arguments: `PUB`, `SUB`...) or by anything (`PING`, `PONG`,
+/// `+OK` ignore the rest of the line; `CONNECT` and `INFO` take one
+/// argument after optional blanks).
+const OPS: [(&[u8], OpName, bool); 10] = [
+    (b"PUB", OpName::Pub, true),
+    (b"SUB", OpName::Sub, true),
+    (b"PING", OpName::Ping, false),
+    (b"PONG", OpName::Pong, false),
+    (b"HPUB", OpName::Hpub, true),
+    (b"UNSUB", OpName::Unsub, true),
+    (b"CONNECT", OpName::Connect, false),
+    (b"INFO", OpName::Info, false),
+    (b"+OK", OpName::Ok, false),
+    (b"-ERR", OpName::Err, true),
 ];
 
-enum Classified {
-    Op(OpName, usize),
+/// What the front of a buffer holds: an operation name (and its length),
+/// not enough bytes to tell, or no known operation.
+pub(crate) enum Classified<T> {
+    Op(T, usize),
     NeedMore,
     Unknown,
 }
@@ -108,7 +103,7 @@ enum Classified {
 const MAX_ARGS: usize = 4;
 
 /// Spans are `u32`; lines and frames beyond this are refused outright.
-const MAX_FRAME: usize = u32::MAX as usize / 2;
+pub(crate) const MAX_FRAME: usize = u32::MAX as usize / 2;
 
 impl ClientParser {
     /// A parser enforcing `limits`.
@@ -153,25 +148,15 @@ impl ClientParser {
             Classified::NeedMore => return Ok(None),
             Classified::Unknown => return Err(ProtoError::UnknownOperation),
         };
-        let from = self.scanned.max(name_len);
-        let Some(at) = memchr::memchr(b'\n', &buf[from..]) else {
-            self.scanned = buf.len();
-            if buf.len() - name_len > self.limits.max_control_line || buf.len() > MAX_FRAME {
-                return Err(ProtoError::MaxControlLineExceeded);
-            }
+        let Some((line_end, line_len)) = find_line(
+            buf,
+            name_len,
+            &mut self.scanned,
+            self.limits.max_control_line,
+        )?
+        else {
             return Ok(None);
         };
-        self.scanned = 0;
-        let newline = from + at;
-        let line_end = if newline > name_len && buf[newline - 1] == b'\r' {
-            newline - 1
-        } else {
-            newline
-        };
-        if line_end - name_len > self.limits.max_control_line || newline > MAX_FRAME {
-            return Err(ProtoError::MaxControlLineExceeded);
-        }
-        let line_len = newline + 1;
         match name {
             OpName::Ping => Ok(Some(consume(buf, line_len, ClientOp::Ping))),
             OpName::Pong => Ok(Some(consume(buf, line_len, ClientOp::Pong))),
@@ -306,9 +291,16 @@ fn consume(buf: &mut BytesMut, len: usize, op: ClientOp) -> ClientOp {
 }
 
 /// Recognises the operation name at the front of `buf`, case-insensitively.
-fn classify(buf: &[u8]) -> Classified {
+fn classify(buf: &[u8]) -> Classified<OpName> {
+    classify_with(buf, &OPS)
+}
+
+/// Recognises a name of `table` at the front of `buf`, case-insensitively;
+/// the flag says the name must be followed by a space or tab (it takes
+/// arguments), else anything may follow.
+pub(crate) fn classify_with<T: Copy>(buf: &[u8], table: &[(&[u8], T, bool)]) -> Classified<T> {
     let mut need_more = false;
-    for (name, op, after) in OPS {
+    for &(name, op, separated) in table {
         let n = name.len().min(buf.len());
         if !buf[..n].eq_ignore_ascii_case(&name[..n]) {
             continue;
@@ -317,13 +309,13 @@ fn classify(buf: &[u8]) -> Classified {
             need_more = true;
             continue;
         }
-        match after {
-            AfterName::Ignored | AfterName::OptionalSpace => return Classified::Op(op, name.len()),
-            AfterName::Separator => match buf.get(name.len()) {
-                None => return Classified::NeedMore,
-                Some(b' ' | b'\t') => return Classified::Op(op, name.len()),
-                Some(_) => return Classified::Unknown,
-            },
+        if !separated {
+            return Classified::Op(op, name.len());
+        }
+        match buf.get(name.len()) {
+            None => return Classified::NeedMore,
+            Some(b' ' | b'\t') => return Classified::Op(op, name.len()),
+            Some(_) => return Classified::Unknown,
         }
     }
     if need_more {
@@ -333,11 +325,42 @@ fn classify(buf: &[u8]) -> Classified {
     }
 }
 
-fn is_blank(b: u8) -> bool {
+/// Finds the end of the operation line at the front of `buf` (whose name
+/// is `name_len` bytes), resuming the search where `scanned` says the last
+/// call stopped. `Ok(None)`: the line is not complete yet. Otherwise the
+/// end of its arguments (before `\r\n` or `\n`) and the line's length.
+pub(crate) fn find_line(
+    buf: &[u8],
+    name_len: usize,
+    scanned: &mut usize,
+    max_control_line: usize,
+) -> Result<Option<(usize, usize)>, ProtoError> {
+    let from = (*scanned).max(name_len);
+    let Some(at) = memchr::memchr(b'\n', &buf[from..]) else {
+        *scanned = buf.len();
+        if buf.len() - name_len > max_control_line || buf.len() > MAX_FRAME {
+            return Err(ProtoError::MaxControlLineExceeded);
+        }
+        return Ok(None);
+    };
+    *scanned = 0;
+    let newline = from + at;
+    let line_end = if newline > name_len && buf[newline - 1] == b'\r' {
+        newline - 1
+    } else {
+        newline
+    };
+    if line_end - name_len > max_control_line || newline > MAX_FRAME {
+        return Err(ProtoError::MaxControlLineExceeded);
+    }
+    Ok(Some((line_end, newline + 1)))
+}
+
+pub(crate) fn is_blank(b: u8) -> bool {
     b == b' ' || b == b'\t'
 }
 
-fn skip_blanks(buf: &[u8], mut at: usize, end: usize) -> usize {
+pub(crate) fn skip_blanks(buf: &[u8], mut at: usize, end: usize) -> usize {
     while at < end && is_blank(buf[at]) {
         at += 1;
     }
@@ -368,7 +391,7 @@ fn split_args(buf: &[u8], start: usize, end: usize) -> ([Span; MAX_ARGS], usize)
 }
 
 /// nats-server's size rule: 1 to 9 ASCII digits.
-fn parse_size(digits: &[u8]) -> Option<usize> {
+pub(crate) fn parse_size(digits: &[u8]) -> Option<usize> {
     if digits.is_empty() || digits.len() > 9 {
         return None;
     }
@@ -377,12 +400,12 @@ fn parse_size(digits: &[u8]) -> Option<usize> {
     })
 }
 
-fn span(start: usize, end: usize) -> Span {
+pub(crate) fn span(start: usize, end: usize) -> Span {
     // Callers bound every offset by MAX_FRAME first, so these fit.
     start as u32..end as u32
 }
 
-fn range(span: &Span) -> std::ops::Range<usize> {
+pub(crate) fn range(span: &Span) -> std::ops::Range<usize> {
     span.start as usize..span.end as usize
 }
 

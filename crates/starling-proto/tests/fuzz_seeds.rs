@@ -1,4 +1,5 @@
-//! Replays the committed fuzz seeds (`fuzz/seeds/proto_parse/`) on stable.
+//! Replays the committed fuzz seeds (`fuzz/seeds/proto_parse/`,
+//! `fuzz/seeds/leaf_parse/`) on stable.
 
 use std::path::Path;
 
@@ -9,6 +10,18 @@ fn proto_parse_seeds_hold() {
     for entry in std::fs::read_dir(&dir).expect("seed directory") {
         let data = std::fs::read(entry.expect("entry").path()).expect("seed");
         starling_proto::fuzzing::check_parser(&data);
+        replayed += 1;
+    }
+    assert!(replayed > 0, "no seeds in {}", dir.display());
+}
+
+#[test]
+fn leaf_parse_seeds_hold() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/seeds/leaf_parse");
+    let mut replayed = 0;
+    for entry in std::fs::read_dir(&dir).expect("seed directory") {
+        let data = std::fs::read(entry.expect("entry").path()).expect("seed");
+        starling_proto::fuzzing::check_leaf_parser(&data);
         replayed += 1;
     }
     assert!(replayed > 0, "no seeds in {}", dir.display());
