@@ -46,7 +46,16 @@ impl NatsServer {
     /// addresses, once those do (a probe of the client port is a
     /// connection nats-server counts and remembers).
     pub async fn start(config: &str, wait_for: &[SocketAddr]) -> Self {
-        let port = free_port();
+        Self::start_with(config, free_port(), wait_for).await
+    }
+
+    /// [`start`](Self::start) on a given client port (a server restarted
+    /// where its clients and peers expect it), ready when that port is.
+    pub async fn start_on(config: &str, port: u16) -> Self {
+        Self::start_with(config, port, &[]).await
+    }
+
+    async fn start_with(config: &str, port: u16, wait_for: &[SocketAddr]) -> Self {
         let dir = std::env::temp_dir().join(format!("starling-nats-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let file = dir.join("server.conf");

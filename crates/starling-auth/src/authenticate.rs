@@ -433,9 +433,11 @@ fn check_kind(user: &User, kind: ConnectionKind) -> Result<(), AuthError> {
     }
 }
 
-/// A bcrypt hash (`$2a$`, `$2b$`, `$2x$`, `$2y$` then the cost) is verified
-/// as bcrypt; anything else is compared as it is.
-fn passwords_match(stored: &Secret, given: &str) -> bool {
+/// Whether `given` is the password `stored` holds: a bcrypt hash (`$2a$`,
+/// `$2b$`, `$2x$`, `$2y$` then the cost) is verified as bcrypt (costly: run
+/// it away from threads that move messages); anything else is compared as
+/// it is, in constant time.
+pub fn passwords_match(stored: &Secret, given: &str) -> bool {
     let stored = stored.expose();
     if is_bcrypt(stored) {
         bcrypt::verify(given, stored).unwrap_or(false)

@@ -47,7 +47,7 @@ pub mod nkey;
 mod operator;
 mod permissions;
 
-pub use authenticate::{AuthError, AuthRequest, Authenticator, Identity};
+pub use authenticate::{AuthError, AuthRequest, Authenticator, Identity, passwords_match};
 pub use config::{AuthConfig, Secret, User, WebsocketAuth};
 pub use kind::ConnectionKind;
 pub use operator::{AccountJwt, OperatorMode};

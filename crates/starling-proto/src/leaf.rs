@@ -28,7 +28,7 @@
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-use crate::op::Span;
+use crate::op::{Publish, Span};
 use crate::parser::{
     Classified, classify_with, find_line, is_blank, parse_size, range, skip_blanks, span,
 };
@@ -87,6 +87,8 @@ pub struct LeafMessage {
     subject: Span,
     reply: Option<Span>,
     queues: Vec<Span>,
+    header_token: Option<Span>,
+    size_token: Span,
     header_len: u32,
     message: Span,
 }
@@ -111,6 +113,26 @@ impl LeafMessage {
     /// each, besides its plain subscribers).
     pub fn queues(&self) -> impl Iterator<Item = &[u8]> {
         self.queues.iter().map(|q| &self.frame[range(q)])
+    }
+
+    /// The queue groups named, as shared slices of the read buffer.
+    pub fn queue_bytes(&self) -> impl Iterator<Item = Bytes> + '_ {
+        self.queues.iter().map(|q| self.frame.slice(range(q)))
+    }
+
+    /// The message as a [`Publish`] of its subject, reply, headers and
+    /// payload (sharing the read buffer, its size tokens as sent), so it
+    /// takes the path a client's does.
+    pub fn to_publish(&self) -> Publish {
+        Publish {
+            frame: self.frame.clone(),
+            subject: self.subject.clone(),
+            reply: self.reply.clone(),
+            header_token: self.header_token.clone(),
+            size_token: self.size_token.clone(),
+            message: self.message.clone(),
+            header_len: self.header_len,
+        }
     }
 
     /// Whether any queue group is named.
@@ -182,6 +204,8 @@ struct Pending {
     subject: Span,
     reply: Option<Span>,
     queues: Vec<Span>,
+    header_token: Option<Span>,
+    size_token: Span,
     header_len: u32,
 }
 
@@ -322,6 +346,8 @@ impl LeafParser {
                     subject: args[0].clone(),
                     reply,
                     queues,
+                    header_token: headers.then(|| args[args.len() - 2].clone()),
+                    size_token: args[args.len() - 1].clone(),
                     header_len: header_len as u32,
                 };
                 self.finish(buf, pending)
@@ -345,6 +371,8 @@ impl LeafParser {
             subject: p.subject,
             reply: p.reply,
             queues: p.queues,
+            header_token: p.header_token,
+            size_token: p.size_token,
             header_len: p.header_len,
             message: span(p.line_len, message_end),
         })))
@@ -511,6 +539,13 @@ LMSG bar.x | q1 1\r\nq\r\nLMSG bar.x + rep.2 q1 q2 2\r\nqr\r\nLMSG baz.1.2 0\r\n
             (Some("rep.2"), vec!["q1".into(), "q2".into()], "qr")
         );
         assert_eq!(message(&ops[10]).4, "");
+        let LeafOp::Msg(hmsg) = &ops[7] else { panic!() };
+        let publish = hmsg.to_publish();
+        assert!(publish.is_hpub() && publish.has_headers());
+        assert_eq!(
+            (publish.size_token(), publish.payload()),
+            (&b"21"[..], &b"hdr"[..])
+        );
         assert_eq!(
             &ops[11..],
             [

@@ -34,6 +34,7 @@ mod broker;
 mod client;
 mod config;
 mod identity;
+mod leaf;
 mod link;
 mod listen;
 mod memory;
@@ -46,7 +47,7 @@ pub use config::{
     ConfigOptions, LogOptions, describe, locate, options_from_config, read_config_file,
 };
 pub use listen::TlsError;
-pub use options::{MonitorOptions, ServerOptions};
+pub use options::{LeafAuth, LeafOptions, LeafRemote, LeafUser, MonitorOptions, ServerOptions};
 pub use server::{Server, Transport};
 
 /// The nats-server release whose client protocol Starling speaks; announced

@@ -36,6 +36,7 @@ pub struct Server {
     broker: Arc<Broker>,
     client_addr: SocketAddr,
     websocket_addr: Option<SocketAddr>,
+    leaf_addr: Option<SocketAddr>,
     monitor_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     accept: Mutex<Vec<JoinHandle<()>>>,
@@ -99,6 +100,16 @@ impl Server {
             }
             None => None,
         };
+        let leaf_listener = match options.leaf.as_ref().filter(|l| l.port != 0) {
+            Some(leaf) => {
+                let port = u16::try_from(leaf.port.max(0)).unwrap_or(0);
+                // Where the leaf INFO says to dial is known once bound.
+                let bound =
+                    Listener::bind(&leaf.host, port, Handshake::Leaf(String::new(), 0)).await?;
+                Some(bound)
+            }
+            None => None,
+        };
         let monitor_listener = match options.monitor.port() {
             Some((port, _)) => {
                 let host = options.monitor.host.as_deref().unwrap_or(&options.host);
@@ -128,7 +139,12 @@ impl Server {
             .host
             .clone()
             .unwrap_or_else(|| broker.options.host.clone());
-        let ports = (client_addr.port(), websocket_addr.map(|a| a.port()));
+        let leaf_port = leaf_listener.as_ref().map(|l| l.local_addr().port());
+        let ports = (
+            client_addr.port(),
+            websocket_addr.map(|a| a.port()),
+            leaf_port,
+        );
         let monitor = Arc::new(Monitor::new(Arc::clone(&broker), ports, monitor_host));
         if let (Some(listener), Some(addr)) = (monitor_listener, monitor_addr) {
             let scheme = if https { "https" } else { "http" };
@@ -142,7 +158,18 @@ impl Server {
         }
         // Shutdown waits for it: it announces the shutdown first.
         accept.extend(crate::system::start(&broker, monitor, stopped.clone()));
-        for listener in [Some(client), websocket].into_iter().flatten() {
+        let leaf_addr = leaf_listener.as_ref().map(Listener::local_addr);
+        let leaf_listener = leaf_listener.map(|listener| {
+            let (host, port) = crate::leaf::advertised(&broker, listener.local_addr());
+            listener.with_handshake(Handshake::Leaf(host, port))
+        });
+        // Not waited for by shutdown: a remote's task stops by itself once
+        // told to, and shutdown closes its link with the others.
+        drop(crate::leaf::start_remotes(&broker, &stopped));
+        for listener in [Some(client), websocket, leaf_listener]
+            .into_iter()
+            .flatten()
+        {
             listener.announce();
             accept.push(tokio::spawn(
                 listener.run(Arc::clone(&broker), stopped.clone()),
@@ -156,6 +183,7 @@ impl Server {
             broker,
             client_addr,
             websocket_addr,
+            leaf_addr,
             monitor_addr,
             stop,
             accept: Mutex::new(accept),
@@ -203,6 +231,11 @@ impl Server {
     /// The address the websocket listener is bound to, when configured.
     pub fn websocket_addr(&self) -> Option<SocketAddr> {
         self.websocket_addr
+    }
+
+    /// Where the leafnode port listens, when one is configured.
+    pub fn leaf_addr(&self) -> Option<SocketAddr> {
+        self.leaf_addr
     }
 
     /// Where the monitoring port listens, when one is configured.

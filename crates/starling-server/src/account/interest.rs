@@ -8,6 +8,29 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 
+/// Where a subscription comes from, as interest propagation sees it: a
+/// leaf link sends its peer the interest of some origins and not others
+/// (never its own; a spoke only local and hub-side interest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) struct Origin {
+    /// The connection holding the subscription.
+    pub(crate) cid: u64,
+    pub(crate) kind: OriginKind,
+}
+
+/// The kind of connection a subscription belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum OriginKind {
+    /// A client (or the server's own internal client).
+    Local,
+    /// A leaf link on which this server plays the hub (its peer's
+    /// interest may go to every other leaf link).
+    LeafHub,
+    /// A leaf link on which this server plays the spoke (interest learnt
+    /// from a hub, never sent to another hub).
+    LeafSpoke,
+}
+
 /// One change of an account's interest, or one entry of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct InterestChange {
@@ -15,10 +38,10 @@ pub(crate) struct InterestChange {
     pub(crate) subject: Bytes,
     /// The queue group, for queue subscriptions.
     pub(crate) queue: Option<Bytes>,
-    /// Subscriptions now behind this subject (and group): for a queue
-    /// group its weight; 0 means the interest is gone. Plain interest is
-    /// reported only when it appears (1) and when it goes (0).
-    pub(crate) count: u32,
+    pub(crate) origin: Origin,
+    /// Subscriptions added (positive) or removed (negative); a snapshot
+    /// entry carries how many there are.
+    pub(crate) delta: i64,
 }
 
 /// Something that follows an account's interest (a leaf or route link).
@@ -28,7 +51,10 @@ pub(crate) trait InterestWatcher: Send + Sync + std::fmt::Debug {
     fn changed(&self, change: &InterestChange);
 }
 
-/// Subscription counts by subject and queue group, and their watchers.
+type Key = (Bytes, Option<Bytes>, Origin);
+
+/// Subscription counts by subject, queue group and origin, and their
+/// watchers.
 #[derive(Debug, Default)]
 pub(crate) struct Interest {
     inner: Mutex<Inner>,
@@ -36,60 +62,68 @@ pub(crate) struct Interest {
 
 #[derive(Debug, Default)]
 struct Inner {
-    counts: HashMap<(Bytes, Option<Bytes>), u32>,
+    counts: HashMap<Key, u32>,
     watchers: Vec<Arc<dyn InterestWatcher>>,
 }
 
 impl Interest {
-    /// One more subscription on `subject` (in `queue`).
-    pub(crate) fn add(&self, account: &str, subject: &Bytes, queue: Option<&Bytes>) {
+    /// One more subscription on `subject` (in `queue`) from `origin`.
+    pub(crate) fn add(
+        &self,
+        account: &str,
+        subject: &Bytes,
+        queue: Option<&Bytes>,
+        origin: Origin,
+    ) {
         let mut inner = self.lock();
-        let count = inner
+        *inner
             .counts
-            .entry((subject.clone(), queue.cloned()))
-            .or_insert(0);
-        *count += 1;
-        let count = *count;
-        if queue.is_some() || count == 1 {
-            inner.notify(account, subject, queue, count);
-        }
+            .entry((subject.clone(), queue.cloned(), origin))
+            .or_insert(0) += 1;
+        inner.notify(account, subject, queue, origin, 1);
     }
 
-    /// One subscription fewer on `subject` (in `queue`).
-    pub(crate) fn remove(&self, account: &str, subject: &Bytes, queue: Option<&Bytes>) {
+    /// One subscription fewer on `subject` (in `queue`) from `origin`.
+    pub(crate) fn remove(
+        &self,
+        account: &str,
+        subject: &Bytes,
+        queue: Option<&Bytes>,
+        origin: Origin,
+    ) {
         let mut inner = self.lock();
-        let key = (subject.clone(), queue.cloned());
+        let key = (subject.clone(), queue.cloned(), origin);
         let Some(count) = inner.counts.get_mut(&key) else {
             return;
         };
         *count -= 1;
-        let count = *count;
-        if count == 0 {
+        if *count == 0 {
             inner.counts.remove(&key);
         }
-        if queue.is_some() || count == 0 {
-            inner.notify(account, subject, queue, count);
-        }
+        inner.notify(account, subject, queue, origin, -1);
     }
 
-    /// Adds `watcher` and returns the current interest, in one step.
-    pub(crate) fn watch(
-        &self,
-        account: &str,
-        watcher: Arc<dyn InterestWatcher>,
-    ) -> Vec<InterestChange> {
+    /// Adds `watcher`, first telling it the current interest (one change
+    /// per subject, queue group and origin, with its count), in one step:
+    /// no change is missed or seen twice, and none comes before the
+    /// snapshot.
+    pub(crate) fn watch(&self, account: &str, watcher: Arc<dyn InterestWatcher>) {
         let mut inner = self.lock();
-        inner.watchers.push(watcher);
-        inner
-            .counts
-            .iter()
-            .map(|((subject, queue), &count)| InterestChange {
+        for ((subject, queue, origin), &count) in &inner.counts {
+            watcher.changed(&InterestChange {
                 account: account.to_owned(),
                 subject: subject.clone(),
                 queue: queue.clone(),
-                count,
-            })
-            .collect()
+                origin: *origin,
+                delta: i64::from(count),
+            });
+        }
+        inner.watchers.push(watcher);
+    }
+
+    /// Stops sending changes to `watcher` (a closed link).
+    pub(crate) fn unwatch(&self, watcher: &Arc<dyn InterestWatcher>) {
+        self.lock().watchers.retain(|w| !Arc::ptr_eq(w, watcher));
     }
 
     // The table is plain counts: a panic while holding it leaves them
@@ -100,7 +134,14 @@ impl Interest {
 }
 
 impl Inner {
-    fn notify(&self, account: &str, subject: &Bytes, queue: Option<&Bytes>, count: u32) {
+    fn notify(
+        &self,
+        account: &str,
+        subject: &Bytes,
+        queue: Option<&Bytes>,
+        origin: Origin,
+        delta: i64,
+    ) {
         if self.watchers.is_empty() {
             return;
         }
@@ -108,7 +149,8 @@ impl Inner {
             account: account.to_owned(),
             subject: subject.clone(),
             queue: queue.cloned(),
-            count,
+            origin,
+            delta,
         };
         for watcher in &self.watchers {
             watcher.changed(&change);
@@ -121,50 +163,44 @@ mod tests {
     use super::*;
 
     #[derive(Debug, Default)]
-    struct Log(Mutex<Vec<(String, Option<String>, u32)>>);
+    struct Log(Mutex<Vec<(String, u64, i64)>>);
 
     impl InterestWatcher for Log {
         fn changed(&self, change: &InterestChange) {
-            let text = |b: &Bytes| String::from_utf8_lossy(b).into_owned();
+            let subject = String::from_utf8_lossy(&change.subject).into_owned();
             self.0.lock().unwrap_or_else(PoisonError::into_inner).push((
-                text(&change.subject),
-                change.queue.as_ref().map(text),
-                change.count,
+                subject,
+                change.origin.cid,
+                change.delta,
             ));
         }
     }
 
-    fn entry(subject: &str, queue: Option<&str>, count: u32) -> (String, Option<String>, u32) {
-        (subject.to_owned(), queue.map(str::to_owned), count)
-    }
-
     #[test]
-    fn plain_interest_appears_and_goes_queues_carry_weight() {
+    fn every_change_is_told_with_its_origin() {
         let interest = Interest::default();
-        let (foo, q) = (Bytes::from_static(b"foo"), Bytes::from_static(b"q"));
-        interest.add("A", &foo, None);
+        let foo = Bytes::from_static(b"foo");
+        let local = Origin {
+            cid: 1,
+            kind: OriginKind::Local,
+        };
+        let leaf = Origin {
+            cid: 2,
+            kind: OriginKind::LeafHub,
+        };
+        interest.add("A", &foo, None, local);
+        interest.add("A", &foo, None, local);
         let log = Arc::new(Log::default());
-        let now = interest.watch("A", Arc::clone(&log) as Arc<dyn InterestWatcher>);
-        assert_eq!(now.len(), 1);
-        assert_eq!(now[0].count, 1);
-        interest.add("A", &foo, None);
-        interest.add("A", &foo, Some(&q));
-        interest.add("A", &foo, Some(&q));
-        interest.remove("A", &foo, Some(&q));
-        interest.remove("A", &foo, None);
-        interest.remove("A", &foo, None);
-        interest.remove("A", &foo, Some(&q));
-        interest.remove("A", &foo, None);
+        let watcher = Arc::clone(&log) as Arc<dyn InterestWatcher>;
+        interest.watch("A", Arc::clone(&watcher));
+        interest.add("A", &foo, None, leaf);
+        interest.remove("A", &foo, None, local);
+        interest.remove("A", &foo, None, Origin { cid: 9, ..local });
+        interest.unwatch(&watcher);
+        interest.remove("A", &foo, None, leaf);
         let seen = log.0.lock().unwrap_or_else(PoisonError::into_inner).clone();
-        assert_eq!(
-            seen,
-            vec![
-                entry("foo", Some("q"), 1),
-                entry("foo", Some("q"), 2),
-                entry("foo", Some("q"), 1),
-                entry("foo", None, 0),
-                entry("foo", Some("q"), 0),
-            ]
-        );
+        // The snapshot (two local subscriptions), then each change.
+        let expected = [("foo", 1, 2), ("foo", 2, 1), ("foo", 1, -1)];
+        assert_eq!(seen, expected.map(|(s, c, d)| (s.to_owned(), c, d)));
     }
 }

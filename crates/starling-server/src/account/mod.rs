@@ -19,7 +19,9 @@ use starling_router::{Matches, Router};
 
 use crate::link::Counters;
 
-pub(crate) use interest::{Interest, InterestChange, InterestWatcher};
+#[cfg(test)]
+pub(crate) use interest::Origin;
+pub(crate) use interest::{Interest, InterestChange, InterestWatcher, OriginKind};
 pub(crate) use subscriber::Subscriber;
 
 /// The name of the account clients are in when no account is configured
@@ -30,6 +32,10 @@ pub(crate) const GLOBAL_ACCOUNT: &str = "$G";
 #[derive(Debug)]
 pub(crate) struct Account {
     pub(crate) name: String,
+    /// Its leaf-node loop-detection subject (`$LDS.` and 22 random
+    /// characters), sent as interest on every leaf link of the account: a
+    /// server that gets its own back has a cycle.
+    pub(crate) loop_subject: Bytes,
     router: Router<SubHandle>,
     interest: Interest,
     /// What its closed connections sent and received, and how many of
@@ -70,8 +76,11 @@ pub(crate) struct InvalidSubject;
 
 impl Account {
     pub(crate) fn new(name: impl Into<String>) -> Self {
+        let mut rng = crate::identity::FastRng::new();
+        let loop_subject = format!("$LDS.{}{}", rng.token(), &rng.token()[..6]);
         Self {
             name: name.into(),
+            loop_subject: Bytes::from(loop_subject),
             router: Router::new(),
             interest: Interest::default(),
             closed: Mutex::new((Counters::default(), 0)),
@@ -111,8 +120,12 @@ impl Account {
         self.router
             .insert(sub.subject.clone(), sub.queue.clone(), handle)
             .map_err(|_| InvalidSubject)?;
-        self.interest
-            .add(&self.name, &sub.subject, sub.queue.as_ref());
+        self.interest.add(
+            &self.name,
+            &sub.subject,
+            sub.queue.as_ref(),
+            sub.subscriber.origin(),
+        );
         Ok(())
     }
 
@@ -123,23 +136,24 @@ impl Account {
             .router
             .remove(&sub.subject, sub.queue.as_deref(), &handle)
         {
-            self.interest
-                .remove(&self.name, &sub.subject, sub.queue.as_ref());
+            self.interest.remove(
+                &self.name,
+                &sub.subject,
+                sub.queue.as_ref(),
+                sub.subscriber.origin(),
+            );
         }
     }
 
-    /// Starts sending this account's interest changes to `watcher`, and
-    /// returns the interest there is now (in the same step, so no change
-    /// is missed or seen twice).
-    #[cfg_attr(
-        not(test),
-        expect(
-            dead_code,
-            reason = "leaf and route links watch interest; the unit tests do now"
-        )
-    )]
-    pub(crate) fn watch_interest(&self, watcher: Arc<dyn InterestWatcher>) -> Vec<InterestChange> {
-        self.interest.watch(&self.name, watcher)
+    /// Starts sending this account's interest to `watcher`: what there is
+    /// now, then every change, in order.
+    pub(crate) fn watch_interest(&self, watcher: Arc<dyn InterestWatcher>) {
+        self.interest.watch(&self.name, watcher);
+    }
+
+    /// Stops sending interest changes to `watcher`.
+    pub(crate) fn unwatch_interest(&self, watcher: &Arc<dyn InterestWatcher>) {
+        self.interest.unwatch(watcher);
     }
 }
 
@@ -159,7 +173,7 @@ mod tests {
     use crate::link::Link;
 
     #[derive(Debug, Default)]
-    struct Seen(Mutex<Vec<(String, u32)>>);
+    struct Seen(Mutex<Vec<(String, i64)>>);
 
     impl InterestWatcher for Seen {
         fn changed(&self, change: &InterestChange) {
@@ -171,7 +185,7 @@ mod tests {
             self.0
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .push((name, change.count));
+                .push((name, change.delta));
         }
     }
 
@@ -198,9 +212,7 @@ mod tests {
         let first = subscription(&account, b"foo.*", b"1");
         account.subscribe(&first).expect("valid");
         let seen = Arc::new(Seen::default());
-        let now = account.watch_interest(Arc::clone(&seen) as Arc<dyn InterestWatcher>);
-        assert_eq!(now.len(), 1);
-        assert_eq!((now[0].account.as_str(), now[0].count), ("A", 1));
+        account.watch_interest(Arc::clone(&seen) as Arc<dyn InterestWatcher>);
         let second = subscription(&account, b"bar", b"2");
         account.subscribe(&second).expect("valid");
         assert_eq!(account.lookup(b"bar").plain.len(), 1);
@@ -214,6 +226,8 @@ mod tests {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
-        assert_eq!(seen, vec![("A:bar".to_owned(), 1), ("A:bar".to_owned(), 0)]);
+        // The snapshot (foo.*), then each change.
+        let expected = [("A:foo.*", 1), ("A:bar", 1), ("A:bar", -1)];
+        assert_eq!(seen, expected.map(|(s, d)| (s.to_owned(), d)));
     }
 }

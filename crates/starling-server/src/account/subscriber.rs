@@ -11,12 +11,15 @@ use bytes::Bytes;
 use starling_auth::{Permissions, ResponsePermission};
 
 use super::Subscription;
+use super::interest::{Origin, OriginKind};
 use crate::link::Link;
 
 /// A connection that holds subscriptions.
 #[derive(Debug)]
 pub(crate) struct Subscriber {
     pub(crate) link: Arc<Link>,
+    /// A client's, or a leaf link's (and which role this server plays on it).
+    kind: OriginKind,
     subs: Mutex<HashMap<Bytes, Arc<Subscription>>>,
     /// Set at CONNECT: the client takes `HMSG`.
     headers: AtomicBool,
@@ -40,13 +43,32 @@ const REPLY_PRUNE_AT: usize = 4096;
 
 impl Subscriber {
     pub(crate) fn new(link: Arc<Link>) -> Self {
+        Self::of_kind(link, OriginKind::Local)
+    }
+
+    /// The receiving side of a connection of `kind` (a leaf link's).
+    pub(crate) fn of_kind(link: Arc<Link>, kind: OriginKind) -> Self {
         Self {
             link,
+            kind,
             subs: Mutex::new(HashMap::new()),
             headers: AtomicBool::new(false),
             delivery_denies: OnceLock::new(),
             responses: OnceLock::new(),
         }
+    }
+
+    /// Where its subscriptions come from, for interest propagation.
+    pub(crate) fn origin(&self) -> Origin {
+        Origin {
+            cid: self.link.cid,
+            kind: self.kind,
+        }
+    }
+
+    /// Whether it is a leaf link (its deliveries are `LMSG`s).
+    pub(crate) fn is_leaf(&self) -> bool {
+        self.kind != OriginKind::Local
     }
 
     pub(crate) fn takes_headers(&self) -> bool {

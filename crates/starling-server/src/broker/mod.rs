@@ -40,6 +40,8 @@ pub(crate) struct Broker {
     pub(crate) auth: Authenticator,
     pub(crate) info: ServerInfo,
     connections: DashMap<u64, Arc<Subscriber>>,
+    /// Leaf links, accepted and solicited (not in `/connz`, as nats-server).
+    leafs: DashMap<u64, Arc<Subscriber>>,
     pub(crate) stats: stats::Stats,
     /// Starling's own counters (beyond nats-server's figures).
     pub(crate) extra: counters::Extra,
@@ -115,6 +117,7 @@ impl Broker {
             auth: Authenticator::new(options.auth.clone()),
             info,
             connections: DashMap::new(),
+            leafs: DashMap::new(),
             stats: stats::Stats::new(),
             extra: counters::Extra::default(),
             tasks: AtomicUsize::new(0),
@@ -228,11 +231,26 @@ impl Broker {
         self.connections.len()
     }
 
-    /// Closes every open connection with `reason`.
+    /// Closes every open connection (leaf links too) with `reason`.
     pub(crate) fn close_all(&self, reason: CloseReason) {
-        for connection in &self.connections {
+        for connection in self.connections.iter().chain(self.leafs.iter()) {
             connection.link.close(reason);
         }
+    }
+
+    /// A leaf link is up.
+    pub(crate) fn register_leaf(&self, leaf: &Arc<Subscriber>) {
+        self.leafs.insert(leaf.link.cid, Arc::clone(leaf));
+    }
+
+    /// A leaf link is gone.
+    pub(crate) fn deregister_leaf(&self, leaf: &Subscriber) {
+        self.leafs.remove(&leaf.link.cid);
+    }
+
+    /// The leaf links up now, in no particular order.
+    pub(crate) fn leafs(&self) -> Vec<Arc<Subscriber>> {
+        self.leafs.iter().map(|l| Arc::clone(&l)).collect()
     }
 
     /// The account named `name` (`None` or unknown: the global account).

@@ -114,6 +114,54 @@ impl ClientState {
     }
 }
 
+impl ClientState {
+    /// Sends the message gathered for leaf links: one `LMSG`/`HMSG` each,
+    /// naming the queue groups it must serve. True if any took it.
+    pub(super) fn deliver_to_leafs(&mut self, publish: &Publish, route: Route<'_>) -> bool {
+        let targets = self.leaf.take_targets();
+        let mut delivered = false;
+        let at = self.broker.stats.since_start(self.now.instant);
+        for (receiver, queues) in &targets {
+            let link = &receiver.link;
+            if link.is_closed() {
+                continue;
+            }
+            let (headers, payload) = match route.message {
+                Some(message) => message.bytes.split_at(message.header_len),
+                None => (publish.headers(), publish.payload()),
+            };
+            let headers = if receiver.takes_headers() {
+                headers
+            } else {
+                &[][..]
+            };
+            let names: Vec<&[u8]> = queues.iter().map(|q| &q[..]).collect();
+            let size = headers.len() + payload.len();
+            let queued = link.queue_message(size, at, |out| {
+                starling_proto::leaf::encode_lmsg(
+                    out,
+                    route.subject,
+                    route.reply,
+                    &names,
+                    headers,
+                    payload,
+                );
+            });
+            match queued {
+                Queued::WakeWriter => self.wake_later(link),
+                Queued::Ok => {}
+                Queued::Refused => continue,
+            }
+            if link.is_backlogged() {
+                self.note_backlog(link);
+            }
+            delivered = true;
+        }
+        self.leaf.restore_targets(targets);
+        delivered
+    }
+}
+
 /// `MSG` or `HMSG` for one subscriber. Headers go only to clients that
 /// announced them; others get the payload alone, as nats-server does.
 fn encode_delivery(

@@ -12,7 +12,7 @@ use crate::link::{CloseReason, Link};
 
 /// Waits until every link in `backlog` has room, is closed, or is cut off
 /// for making no progress within `stall`.
-pub(super) async fn wait_for_room(backlog: &[Arc<Link>], stall: Duration) {
+pub(crate) async fn wait_for_room(backlog: &[Arc<Link>], stall: Duration) {
     for link in backlog {
         loop {
             let drained = link.drained.notified();

@@ -14,7 +14,7 @@ use bytes::{BufMut, BytesMut};
 use starling_auth::ConnectionKind;
 use starling_proto::{ClientParser, ParserLimits};
 
-use super::state::{ClientState, LastLookup, Time};
+use super::state::{ClientState, Time};
 use crate::account::{Account, Subscriber};
 use crate::broker::Broker;
 use crate::link::Link;
@@ -37,24 +37,14 @@ impl InternalClient {
         let link = Arc::new(Link::new(0, broker.options.max_pending));
         let me = Arc::new(Subscriber::new(Arc::clone(&link)));
         me.set_headers(true);
-        let nonce = String::new();
-        let kind = ConnectionKind::Standard;
-        let mut state = Box::new(ClientState::new(
-            Arc::clone(&broker),
+        let state = Box::new(ClientState::bound(
+            broker,
             me,
-            kind,
-            Vec::new(),
-            nonce,
+            ConnectionKind::Standard,
+            account,
+            true,
             Time::now(),
         ));
-        state.auth_deadline = None;
-        state.links = broker.account_links(&account);
-        state.account = account;
-        state.last_lookup = LastLookup::default();
-        state.flags.verbose = false;
-        state.flags.pedantic = false;
-        state.flags.echo = false;
-        state.flags.headers = true;
         Self {
             state,
             parser: ClientParser::new(ParserLimits {

@@ -8,6 +8,7 @@ mod delivery;
 mod driver;
 mod flow;
 mod internal;
+mod leaf;
 mod publish;
 mod state;
 mod subscribe;
@@ -16,6 +17,7 @@ mod tests;
 mod writer;
 
 pub(crate) use driver::{ClientAddr, Framing, run_connection};
+pub(crate) use flow::wait_for_room;
 pub(crate) use internal::InternalClient;
-#[cfg(test)]
 pub(crate) use state::{ClientState, Time};
+pub(crate) use writer::write_loop;

@@ -79,7 +79,9 @@ impl ClientState {
         Ok(())
     }
 
-    /// Delivers to every plain match and one member of each queue group.
+    /// Delivers to every plain match and one member of each queue group,
+    /// a local member first; a leaf link gets one message for all its
+    /// matches, naming the queue groups it must serve.
     pub(super) fn deliver_all(
         &mut self,
         matches: &Matches<SubHandle>,
@@ -91,25 +93,61 @@ impl ClientState {
             if self.is_own_echo(sub) {
                 continue;
             }
+            if sub.subscriber.is_leaf() {
+                self.leaf.target(&sub.subscriber, None);
+                continue;
+            }
             delivered |= self.deliver(sub, publish, route);
         }
         for group in &matches.queues {
-            let members = &group.members;
-            let start = self.rng.below(members.len());
-            for i in 0..members.len() {
-                let SubHandle(sub) = &members[(start + i) % members.len()];
-                if !self.is_own_echo(sub) && self.deliver(sub, publish, route) {
-                    delivered = true;
-                    break;
-                }
+            if !self.leaf.serves(&group.name) {
+                continue;
             }
+            delivered |= self.deliver_to_group(&group.members, &group.name, publish, route);
+        }
+        if self.leaf.has_targets() {
+            delivered |= self.deliver_to_leafs(publish, route);
         }
         delivered
     }
 
+    /// One member of a queue group: a local one if any takes it, else a
+    /// leaf link (which gets the group's name to serve).
+    fn deliver_to_group(
+        &mut self,
+        members: &[SubHandle],
+        name: &Bytes,
+        publish: &Publish,
+        route: Route<'_>,
+    ) -> bool {
+        let start = self.rng.below(members.len());
+        let mut leaf_member = None;
+        for i in 0..members.len() {
+            let SubHandle(sub) = &members[(start + i) % members.len()];
+            if self.is_own_echo(sub) {
+                continue;
+            }
+            if sub.subscriber.is_leaf() {
+                leaf_member = leaf_member.or(Some(sub));
+                continue;
+            }
+            if self.deliver(sub, publish, route) {
+                return true;
+            }
+        }
+        match leaf_member {
+            Some(sub) if !sub.subscriber.link.is_closed() => {
+                let subscriber = Arc::clone(&sub.subscriber);
+                self.leaf.target(&subscriber, Some(name));
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// Exports and imports: a response owed to another account, stream
     /// importers of this subject, and a service this account imports.
-    fn cross_accounts(&mut self, links: &AccountLinks, publish: &Publish) -> bool {
+    pub(super) fn cross_accounts(&mut self, links: &AccountLinks, publish: &Publish) -> bool {
         let subject = publish.subject();
         let now = self.now.instant;
         let mut delivered = false;
@@ -188,7 +226,7 @@ impl ClientState {
         delivered
     }
 
-    fn lookup(&mut self, subject: &[u8]) -> Arc<Matches<SubHandle>> {
+    pub(super) fn lookup(&mut self, subject: &[u8]) -> Arc<Matches<SubHandle>> {
         let account: &Account = &self.account;
         let generation = account.generation();
         let last = &mut self.last_lookup;

@@ -125,6 +125,9 @@ pub(crate) struct ClientState {
     pub(super) batch: super::counting::BatchCounts,
     /// When the connection was accepted (CONNECT estimates the RTT from it).
     pub(super) accepted: Instant,
+    /// Deliveries to leaf links, gathered per publish (and what a message
+    /// from a leaf link may reach).
+    pub(super) leaf: super::leaf::LeafRouting,
 }
 
 #[derive(Default)]
@@ -187,6 +190,7 @@ impl ClientState {
             ping,
             batch: super::counting::BatchCounts::default(),
             accepted: now.instant,
+            leaf: super::leaf::LeafRouting::default(),
         }
     }
 

@@ -17,7 +17,7 @@ use crate::link::{CloseReason, Link};
 /// A write buffer grown past this by a burst is released afterwards.
 const KEEP_WRITE_CAPACITY: usize = 1024 * 1024;
 
-pub(super) async fn write_loop<W: AsyncWrite>(
+pub(crate) async fn write_loop<W: AsyncWrite>(
     shared: Arc<Broker>,
     link: Arc<Link>,
     writer: W,

@@ -7,6 +7,7 @@
 //! it is for nats-server. Every problem in the file is reported, each with
 //! its file, line and column.
 
+mod leaf;
 mod top;
 
 use std::path::PathBuf;
@@ -61,10 +62,7 @@ pub(super) const NOT_YET: &[(&[&str], &str)] = &[
         "trusted keys without an operator JWT (issue #15)",
     ),
     (&["allow_non_tls", "ocsp"], "optional TLS and OCSP stapling"),
-    (
-        &["cluster", "gateway", "leaf", "leafnodes"],
-        "clustering, gateways and leaf nodes",
-    ),
+    (&["cluster", "gateway"], "clustering and gateways"),
     (
         &["jetstream", "store_dir", "storedir", "default_js_domain"],
         "JetStream",

@@ -87,6 +87,7 @@ pub(super) fn apply(
             Ok(tls) => server.tls = Some(tls),
             Err(block_errors) => errors.extend(block_errors),
         },
+        "leafnodes" | "leaf" => server.leaf = super::leaf::leaf_block(value, errors),
         "websocket" | "ws" => match starling_ws::WebsocketOptions::from_value(value) {
             Ok(websocket) => server.websocket = websocket,
             Err(block_errors) => errors.extend(block_errors),

@@ -36,6 +36,8 @@ pub(crate) enum Handshake {
     ClientTls(TlsAcceptor),
     /// Optional TLS, then the HTTP upgrade.
     Websocket(WebsocketAcceptor),
+    /// A leaf connection (the leafnode port): its INFO names this address.
+    Leaf(String, u16),
 }
 
 /// A bound listener and its handshake.
@@ -70,6 +72,12 @@ impl Listener {
         self.addr
     }
 
+    /// The same bound socket with another handshake (once what it needs,
+    /// such as the bound port, is known).
+    pub(crate) fn with_handshake(self, handshake: Handshake) -> Self {
+        Self { handshake, ..self }
+    }
+
     /// Logs what it serves (and a warning for websocket without TLS).
     pub(crate) fn announce(&self) {
         match &self.handshake {
@@ -82,6 +90,9 @@ impl Listener {
             Handshake::Websocket(_) => {
                 tracing::info!("Listening for websocket clients on ws://{}", self.addr);
                 tracing::warn!("Websocket not configured with TLS. DO NOT USE IN PRODUCTION!");
+            }
+            Handshake::Leaf(..) => {
+                tracing::info!("Listening for leafnode connections on {}", self.addr);
             }
         }
     }
@@ -140,6 +151,10 @@ async fn serve(
         }
         Handshake::Websocket(websocket) => {
             Box::pin(websocket.serve(broker, stream, peer, cid)).await;
+        }
+        Handshake::Leaf(host, port) => {
+            let listen = (host.clone(), *port);
+            Box::pin(crate::leaf::accept(broker, stream, peer, cid, listen)).await;
         }
     }
 }

@@ -133,13 +133,45 @@ pub(super) fn gatewayz(monitor: &Monitor, query: &Query, now: u64) -> Result<Val
 }
 
 pub(super) fn leafz(monitor: &Monitor, query: &Query, now: u64) -> Result<Value, String> {
-    flag(query, "subs")?;
+    let subs = flag(query, "subs")?;
+    let broker = &monitor.broker;
+    let mut rows = Vec::new();
+    for leaf in broker.leafs() {
+        let meta = leaf.link.meta().clone();
+        if query
+            .get("acc")
+            .is_some_and(|acc| meta.account.as_deref() != Some(acc))
+        {
+            continue;
+        }
+        let counters = leaf.link.counters();
+        let subscriptions = leaf.subscriptions();
+        let mut row = json!({
+            "account": meta.account.unwrap_or_default(),
+            "ip": meta.ip,
+            "port": meta.port,
+            "rtt": super::format::rtt(meta.rtt.unwrap_or_default()),
+            "in_msgs": counters.in_msgs,
+            "out_msgs": counters.out_msgs,
+            "in_bytes": counters.in_bytes,
+            "out_bytes": counters.out_bytes,
+            "subscriptions": subscriptions.len(),
+        });
+        if subs && let Value::Object(map) = &mut row {
+            let list: Vec<String> = subscriptions
+                .iter()
+                .map(|s| String::from_utf8_lossy(&s.subject).into_owned())
+                .collect();
+            map.insert("subscriptions_list".into(), json!(list));
+        }
+        rows.push(row);
+    }
     Ok(json!({
-        "server_id": monitor.broker.info.server_id,
+        "server_id": broker.info.server_id,
         "now": rfc3339(now),
-        "leafnodes": 0,
+        "leafnodes": rows.len(),
         // No leaf nodes: Go's nil slice.
-        "leafs": null,
+        "leafs": if rows.is_empty() { Value::Null } else { Value::Array(rows) },
     }))
 }
 

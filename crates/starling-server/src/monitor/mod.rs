@@ -44,6 +44,8 @@ pub(crate) struct Monitor {
     client_port: u16,
     /// The websocket port actually bound, if there is a listener.
     websocket_port: Option<u16>,
+    /// The leafnode port actually bound, if there is a listener.
+    leaf_port: Option<u16>,
     /// The monitoring host, as `/varz` shows it.
     host: String,
     /// Worker threads of the runtime (`/varz` `gomaxprocs`).
@@ -161,7 +163,7 @@ fn normalize_base(path: &str) -> String {
 impl Monitor {
     pub(crate) fn new(
         broker: Arc<Broker>,
-        (client_port, websocket_port): (u16, Option<u16>),
+        (client_port, websocket_port, leaf_port): (u16, Option<u16>, Option<u16>),
         host: String,
     ) -> Self {
         let base = normalize_base(&broker.options.monitor.base_path);
@@ -171,6 +173,7 @@ impl Monitor {
             broker,
             client_port,
             websocket_port,
+            leaf_port,
             host,
             workers,
             base,

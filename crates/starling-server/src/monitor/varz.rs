@@ -121,7 +121,7 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
         max_pending: options.max_pending,
         cluster: json!({}),
         gateway: json!({}),
-        leaf: json!({}),
+        leaf: leaf(monitor),
         mqtt: json!({}),
         websocket: websocket(options, monitor.websocket_port),
         jetstream: json!({}),
@@ -140,7 +140,7 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
         total_connections: broker.total_connections(),
         routes: 0,
         remotes: 0,
-        leafnodes: 0,
+        leafnodes: broker.leafs().len() as u64,
         in_msgs: totals.counters.in_msgs,
         out_msgs: totals.counters.out_msgs,
         in_bytes: totals.counters.in_bytes,
@@ -152,6 +152,42 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
         system_account: options.system_account_name().map(str::to_owned),
     };
     serde_json::to_value(varz).unwrap_or(Value::Null)
+}
+
+/// The `leaf` object: the leafnode listener and the remotes (nats-server's
+/// `LeafNodeOptsVarz`, empty fields left out; URLs without credentials).
+fn leaf(monitor: &Monitor) -> Value {
+    let Some(leaf) = &monitor.broker.options.leaf else {
+        return json!({});
+    };
+    let mut out = Map::new();
+    if leaf.port != 0 {
+        out.insert("host".into(), json!(leaf.host));
+        out.insert("port".into(), json!(monitor.leaf_port.unwrap_or(0)));
+        let timeout = leaf.auth.timeout.map_or(2.0, seconds);
+        out.insert("auth_timeout".into(), go_float(timeout));
+        out.insert("tls_timeout".into(), go_float(2.0));
+    }
+    let remotes: Vec<Value> = leaf
+        .remotes
+        .iter()
+        .map(|remote| {
+            let urls: Vec<String> = remote
+                .urls
+                .iter()
+                .filter_map(|u| crate::options::RemoteUrl::parse(u).ok())
+                .map(|u| format!("{}:{}", u.host, u.port))
+                .collect();
+            json!({
+                "local_account": remote.account.as_deref().unwrap_or(crate::account::GLOBAL_ACCOUNT),
+                "urls": urls,
+            })
+        })
+        .collect();
+    if !remotes.is_empty() {
+        out.insert("remotes".into(), json!(remotes));
+    }
+    Value::Object(out)
 }
 
 /// The `statsz` object of `$SYS` STATSZ messages (nats-server's

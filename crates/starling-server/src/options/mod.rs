@@ -3,7 +3,12 @@
 //! The configuration-file reader (a separate crate) fills these in; until
 //! then the binary sets them from flags. Every field that is here works.
 
+mod leaf;
+
 use std::time::Duration;
+
+pub(crate) use leaf::RemoteUrl;
+pub use leaf::{LeafAuth, LeafOptions, LeafRemote, LeafUser};
 
 use crate::ServerError;
 
@@ -54,6 +59,8 @@ pub struct ServerOptions {
     /// `no_system_account`: no default `$SYS` account (an explicit
     /// `system_account` still applies, as with nats-server).
     pub no_system_account: bool,
+    /// Leaf-node connections (`leafnodes`), when configured.
+    pub leaf: Option<LeafOptions>,
 }
 
 /// Where the monitoring endpoints listen. Ports as configured: 0 is off,
@@ -105,6 +112,7 @@ impl Default for ServerOptions {
             monitor: MonitorOptions::default(),
             system_account: None,
             no_system_account: false,
+            leaf: None,
         }
     }
 }
@@ -197,6 +205,13 @@ impl ServerOptions {
                 "system_account",
                 "error resolving system account: account missing".into(),
             );
+        }
+        if let Some(leaf) = &self.leaf {
+            let system = self.system_account_name();
+            let known =
+                |name: &str| system == Some(name) || self.auth.accounts.iter().any(|a| a == name);
+            leaf.validate(self.auth.operator.is_some(), known)
+                .or_else(|reason| invalid("leafnodes", reason))?;
         }
         if self.write_deadline.is_zero() {
             return invalid(

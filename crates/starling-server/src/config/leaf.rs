@@ -1,0 +1,232 @@
+//! The `leafnodes` (`leaf`) block as nats-server 2.9.10 reads it: the
+//! listener, its `authorization`, `reconnect` and the `remotes`. What
+//! Starling cannot do yet (TLS on leaf links, credentials files,
+//! websocket remotes, `min_version`, the remotes' deny lists) is refused
+//! with the reason.
+
+use starling_conf::{ConfError, Key, Value, ValueKind};
+
+use crate::{LeafAuth, LeafOptions, LeafRemote, LeafUser};
+
+const NOT_YET: &str = "leaf nodes: issue #12";
+
+/// Reads the block; every problem goes to `errors`.
+pub(super) fn leaf_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafOptions> {
+    let Ok(map) = value.as_map("leafnodes") else {
+        errors.push(value.error(format!(
+            "Expected map to define a leafnode, got {}",
+            value.kind_name()
+        )));
+        return None;
+    };
+    let mut leaf = LeafOptions::default();
+    for (key, value) in map.options() {
+        if let Err(error) = leaf_key(&mut leaf, key, value, errors) {
+            errors.push(error);
+        }
+    }
+    Some(leaf)
+}
+
+fn leaf_key(
+    leaf: &mut LeafOptions,
+    key: &Key,
+    value: &Value,
+    errors: &mut Vec<ConfError>,
+) -> Result<(), ConfError> {
+    let name = key.name.to_ascii_lowercase();
+    match name.as_str() {
+        "listen" => {
+            let text = match &value.kind {
+                ValueKind::Integer(port) => format!(":{port}"),
+                _ => value.as_str(&name)?.to_owned(),
+            };
+            let (host, port) = text
+                .rsplit_once(':')
+                .and_then(|(host, port)| Some((host, port.parse::<i64>().ok()?)))
+                .ok_or_else(|| value.error(format!("could not parse address string {text:?}")))?;
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            if !host.is_empty() {
+                leaf.host = host.to_owned();
+            }
+            leaf.port = port_of(value, port)?;
+        }
+        "port" => leaf.port = port_of(value, value.as_integer(&name)?)?,
+        "host" | "net" => leaf.host = value.as_str(&name)?.to_owned(),
+        "advertise" | "leafnode_advertise" => {
+            leaf.advertise = Some(value.as_str(&name)?.to_owned());
+        }
+        "no_advertise" => leaf.no_advertise = value.as_bool(&name)?,
+        "authorization" => leaf.auth = authorization(value, errors),
+        "reconnect" | "reconnect_delay" | "reconnect_interval" => {
+            let seconds = value.as_integer(&name)?;
+            let seconds = u64::try_from(seconds)
+                .map_err(|_| value.error(format!("{name}: must not be negative")))?;
+            if seconds > 0 {
+                leaf.reconnect = std::time::Duration::from_secs(seconds);
+            }
+        }
+        "remotes" => {
+            let remotes = value.as_array(&name).map_err(|_| {
+                value.error(format!(
+                    "Expected remotes field to be an array, got {}",
+                    value.kind_name()
+                ))
+            })?;
+            for remote in remotes {
+                if let Some(remote) = remote_block(remote, errors) {
+                    leaf.remotes.push(remote);
+                }
+            }
+        }
+        "tls" | "min_version" | "minimum_version" => {
+            return Err(ConfError::not_supported_yet(key, NOT_YET));
+        }
+        _ => return Err(ConfError::unknown_field(key)),
+    }
+    Ok(())
+}
+
+fn port_of(value: &Value, port: i64) -> Result<i64, ConfError> {
+    if (-1..=i64::from(u16::MAX)).contains(&port) {
+        Ok(port)
+    } else {
+        Err(value.error(format!("{port} is not a port (0-65535, or -1 for any)")))
+    }
+}
+
+fn authorization(value: &Value, errors: &mut Vec<ConfError>) -> LeafAuth {
+    let mut auth = LeafAuth::default();
+    let map = match value.as_map("authorization") {
+        Ok(map) => map,
+        Err(error) => {
+            errors.push(error);
+            return auth;
+        }
+    };
+    let (mut user, mut password) = (None, None);
+    for (key, value) in map.options() {
+        let name = key.name.to_ascii_lowercase();
+        let read = match name.as_str() {
+            "user" | "username" => value.as_str(&name).map(|u| user = Some(u.to_owned())),
+            "pass" | "password" => value.as_str(&name).map(|p| password = Some(p.to_owned())),
+            "account" => value
+                .as_str(&name)
+                .map(|a| auth.account = Some(a.to_owned())),
+            "timeout" => value
+                .as_duration(&name)
+                .map(|t| auth.timeout = Some(t).filter(|t| !t.is_zero())),
+            "users" => users(value, &mut auth.users),
+            _ => Err(ConfError::unknown_field(key)),
+        };
+        if let Err(error) = read {
+            errors.push(error);
+        }
+    }
+    if let Some(user) = user {
+        auth.user = Some((
+            user,
+            starling_auth::Secret::new(password.unwrap_or_default()),
+        ));
+    }
+    if auth.user.is_some() && !auth.users.is_empty() {
+        errors.push(value.error("can not have a single user/pass and a users array"));
+    }
+    auth
+}
+
+fn users(value: &Value, users: &mut Vec<LeafUser>) -> Result<(), ConfError> {
+    for entry in value.as_array("users")? {
+        let map = entry.as_map("users")?;
+        let mut user = LeafUser {
+            user: String::new(),
+            password: starling_auth::Secret::new(""),
+            account: None,
+        };
+        for (key, value) in map.options() {
+            let name = key.name.to_ascii_lowercase();
+            match name.as_str() {
+                "user" | "username" => user.user = value.as_str(&name)?.to_owned(),
+                "pass" | "password" => {
+                    user.password = starling_auth::Secret::new(value.as_str(&name)?);
+                }
+                "account" => user.account = Some(value.as_str(&name)?.to_owned()),
+                _ => return Err(ConfError::unknown_field(key)),
+            }
+        }
+        if users.iter().any(|u| u.user == user.user) {
+            return Err(entry.error(format!(
+                "duplicate user {:?} detected in leafnode authorization",
+                user.user
+            )));
+        }
+        users.push(user);
+    }
+    Ok(())
+}
+
+fn strings(value: &Value, option: &str) -> Result<Vec<String>, ConfError> {
+    value
+        .one_or_many()
+        .iter()
+        .map(|v| v.as_str(option).map(str::to_owned))
+        .collect()
+}
+
+fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote> {
+    let map = match value.as_map("remotes") {
+        Ok(map) => map,
+        Err(error) => {
+            errors.push(error);
+            return None;
+        }
+    };
+    let mut remote = LeafRemote {
+        urls: Vec::new(),
+        account: None,
+        hub: false,
+        no_randomize: false,
+    };
+    for (key, value) in map.options() {
+        let name = key.name.to_ascii_lowercase();
+        let read = match name.as_str() {
+            "url" | "urls" => strings(value, &name).map(|urls| remote.urls.extend(urls)),
+            "account" | "local" => value
+                .as_str(&name)
+                .map(|a| remote.account = Some(a.to_owned())),
+            "hub" => value.as_bool(&name).map(|hub| remote.hub = hub),
+            "no_randomize" | "dont_randomize" => {
+                value.as_bool(&name).map(|no| remote.no_randomize = no)
+            }
+            "credentials"
+            | "creds"
+            | "tls"
+            | "deny_imports"
+            | "deny_import"
+            | "deny_exports"
+            | "deny_export"
+            | "ws_compression"
+            | "ws_compress"
+            | "websocket_compress"
+            | "websocket_compression"
+            | "ws_no_masking"
+            | "websocket_no_masking"
+            | "jetstream_cluster_migrate"
+            | "js_cluster_migrate" => Err(ConfError::not_supported_yet(key, NOT_YET)),
+            _ => Err(ConfError::unknown_field(key)),
+        };
+        if let Err(error) = read {
+            errors.push(error);
+        }
+    }
+    let websocket = |url: &String| url.get(..2).is_some_and(|s| s.eq_ignore_ascii_case("ws"));
+    if remote.urls.iter().any(websocket) {
+        errors.push(value.error(
+            "remotes over websocket (ws://, wss://) are not supported yet (leaf nodes: issue #12)",
+        ));
+    }
+    if remote.urls.is_empty() {
+        errors.push(value.error("a leafnode remote needs a url"));
+    }
+    Some(remote)
+}

@@ -1,0 +1,132 @@
+//! What a leaf link tells its peer of the account's interest: `LS+` when a
+//! subject (or queue group) gains its first subscription among those the
+//! link passes on, `LS-` when it loses its last; a queue group's `LS+` is
+//! sent again with its new weight on every change.
+//!
+//! Which subscriptions a link passes on (nats-server's hub and spoke
+//! rules): never its own peer's; a link on which this server is the hub
+//! passes on all others; a spoke passes on only local ones and those of
+//! links where this server is the hub, never what it learnt from another
+//! hub, so a tree of hubs and spokes has no loops.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::Bytes;
+use starling_proto::leaf::{encode_sub, encode_unsub};
+
+use crate::account::{InterestChange, InterestWatcher, OriginKind};
+use crate::link::{Link, Queued};
+
+/// One leaf link's view of its account's interest.
+#[derive(Debug)]
+pub(super) struct LeafInterest {
+    link: Arc<Link>,
+    /// This server plays the spoke on the link.
+    spoke: bool,
+    counts: Mutex<HashMap<(Bytes, Option<Bytes>), u32>>,
+}
+
+impl LeafInterest {
+    pub(super) fn new(link: Arc<Link>, spoke: bool) -> Self {
+        Self {
+            link,
+            spoke,
+            counts: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Whether a subscription of `change`'s origin is passed on.
+    fn passes(&self, change: &InterestChange) -> bool {
+        change.origin.cid != self.link.cid
+            && !(self.spoke && change.origin.kind == OriginKind::LeafSpoke)
+    }
+}
+
+impl InterestWatcher for LeafInterest {
+    fn changed(&self, change: &InterestChange) {
+        if !self.passes(change) {
+            return;
+        }
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (change.subject.clone(), change.queue.clone());
+        let before = counts.get(&key).copied().unwrap_or(0);
+        let after = u32::try_from((i64::from(before) + change.delta).max(0)).unwrap_or(u32::MAX);
+        if after == 0 {
+            counts.remove(&key);
+        } else {
+            counts.insert(key, after);
+        }
+        let queue = change.queue.as_deref();
+        let queued = match (queue, before, after) {
+            (None, 0, 1..) => self
+                .link
+                .queue(|out| encode_sub(out, &change.subject, None)),
+            (Some(queue), _, 1..) if after != before => self
+                .link
+                .queue(|out| encode_sub(out, &change.subject, Some((queue, after)))),
+            (_, 1.., 0) => self
+                .link
+                .queue(|out| encode_unsub(out, &change.subject, queue)),
+            _ => return,
+        };
+        if queued == Queued::WakeWriter {
+            self.link.writer_wake.notify_one();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+
+    use super::*;
+    use crate::account::Origin;
+
+    fn change(
+        subject: &'static str,
+        queue: Option<&'static str>,
+        cid: u64,
+        kind: OriginKind,
+        delta: i64,
+    ) -> InterestChange {
+        InterestChange {
+            account: "$G".into(),
+            subject: Bytes::from_static(subject.as_bytes()),
+            queue: queue.map(|q| Bytes::from_static(q.as_bytes())),
+            origin: Origin { cid, kind },
+            delta,
+        }
+    }
+
+    fn sent(link: &Link) -> String {
+        let mut out = BytesMut::new();
+        link.take_outbound(&mut out);
+        link.written();
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    #[test]
+    fn ref_counted_with_queue_weights_and_the_spoke_rule() {
+        let link = Arc::new(Link::new(7, 1 << 20));
+        let spoke = LeafInterest::new(Arc::clone(&link), true);
+        spoke.changed(&change("foo", None, 1, OriginKind::Local, 1));
+        spoke.changed(&change("foo", None, 2, OriginKind::Local, 1));
+        spoke.changed(&change("bar.*", Some("q1"), 1, OriginKind::Local, 1));
+        spoke.changed(&change("bar.*", Some("q1"), 3, OriginKind::LeafHub, 1));
+        // Learnt from a hub, or the link's own peer's: not passed on.
+        spoke.changed(&change("hub.only", None, 4, OriginKind::LeafSpoke, 1));
+        spoke.changed(&change("own", None, 7, OriginKind::LeafSpoke, 1));
+        spoke.changed(&change("foo", None, 1, OriginKind::Local, -1));
+        spoke.changed(&change("foo", None, 2, OriginKind::Local, -1));
+        spoke.changed(&change("bar.*", Some("q1"), 1, OriginKind::Local, -1));
+        spoke.changed(&change("bar.*", Some("q1"), 3, OriginKind::LeafHub, -1));
+        assert_eq!(
+            sent(&link),
+            "LS+ foo\r\nLS+ bar.* q1 1\r\nLS+ bar.* q1 2\r\nLS- foo\r\nLS+ bar.* q1 1\r\nLS- bar.* q1\r\n"
+        );
+        let hub = LeafInterest::new(Arc::clone(&link), false);
+        hub.changed(&change("hub.only", None, 4, OriginKind::LeafSpoke, 2));
+        assert_eq!(sent(&link), "LS+ hub.only\r\n");
+    }
+}

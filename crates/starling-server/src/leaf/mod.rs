@@ -1,0 +1,301 @@
+//! Leaf nodes (`leafnode.md`): links between servers that carry one
+//! account's interest and messages, accepted on the leafnode port or
+//! solicited to a remote's URLs.
+//!
+//! A link is a [`Link`] (its outbound buffer and writer, as a client's),
+//! a [`Subscriber`] of leaf kind that holds the subscriptions its peer
+//! announced with `LS+` (so the account's router delivers to it, as
+//! `LMSG`s naming the queue groups it must serve), a [`ClientState`] that
+//! takes the peer's `LMSG`s the path a client's publish takes (no echo,
+//! named queue groups only), and a [`LeafInterest`] that tells the peer
+//! the account's interest as it changes, in the same ordered stream as the
+//! messages.
+
+mod handshake;
+mod interest;
+mod remote;
+mod steady;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::{BufMut, BytesMut};
+use starling_auth::ConnectionKind;
+use starling_proto::ParserLimits;
+use starling_proto::leaf::{LeafOp, LeafParser};
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+pub(crate) use remote::start_remotes;
+
+use crate::account::{Account, InterestWatcher, OriginKind, Subscriber};
+use crate::broker::Broker;
+use crate::client::{ClientState, Framing, Time, write_loop};
+use crate::link::{CloseReason, Link, Queued};
+use interest::LeafInterest;
+
+/// The first PING on a link comes this soon (nats-server's).
+const FIRST_PING: Duration = Duration::from_secs(1);
+/// The auth timeout of an accepted leaf unless `authorization.timeout`.
+const AUTH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How a link ended, for the soliciting side's next attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ended {
+    /// Try again after `reconnect`.
+    Normally,
+    /// A loop or a refused link: nats-server waits 30 s.
+    WaitLonger,
+}
+
+/// A link's socket being read: the bytes, the parser, the link.
+struct Conn<R> {
+    reader: R,
+    buf: BytesMut,
+    parser: LeafParser,
+    link: Arc<Link>,
+    peer: SocketAddr,
+}
+
+impl<R: AsyncRead + Unpin> Conn<R> {
+    fn new(broker: &Broker, reader: R, link: Arc<Link>, peer: SocketAddr) -> Self {
+        let limits = ParserLimits {
+            max_control_line: broker.options.max_control_line.max(4096),
+            max_payload: broker.options.max_payload,
+        };
+        Self {
+            reader,
+            buf: BytesMut::with_capacity(4096),
+            parser: LeafParser::new(limits),
+            link,
+            peer,
+        }
+    }
+
+    /// Queues `bytes` for the peer.
+    fn send(&self, bytes: &[u8]) {
+        if self.link.queue(|out| out.put_slice(bytes)) == Queued::WakeWriter {
+            self.link.writer_wake.notify_one();
+        }
+    }
+
+    fn send_err(&self, text: &str) {
+        tracing::debug!(cid = self.link.cid, "Leafnode sending -ERR '{text}'");
+        self.send(format!("-ERR '{text}'\r\n").as_bytes());
+    }
+
+    /// The next operation, read until `deadline`; `None` when the peer
+    /// closed, broke the protocol (the link is then closing) or the
+    /// deadline passed (the caller closes).
+    async fn next_op(&mut self, deadline: Instant) -> Option<LeafOp> {
+        loop {
+            match self.parser.decode(&mut self.buf) {
+                Ok(Some(op)) => return Some(op),
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::debug!(cid = self.link.cid, "Leafnode parser error: {error}");
+                    self.link.close(CloseReason::ParseError);
+                    return None;
+                }
+            }
+            self.buf.reserve(4096);
+            let read = tokio::time::timeout_at(deadline, self.reader.read_buf(&mut self.buf));
+            match read.await {
+                Ok(Ok(0)) => {
+                    self.link.close(CloseReason::ClientClosed);
+                    return None;
+                }
+                Ok(Err(_)) => {
+                    self.link.close(CloseReason::ReadError);
+                    return None;
+                }
+                Ok(Ok(_)) => {}
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+/// The listener's address as the leaf INFO names it.
+pub(crate) fn advertised(broker: &Broker, bound: SocketAddr) -> (String, u16) {
+    let leaf = broker.options.leaf.as_ref();
+    if let Some((host, port)) = leaf
+        .and_then(|l| l.advertise.as_deref())
+        .and_then(|a| a.rsplit_once(':'))
+        .and_then(|(h, p)| Some((h.to_owned(), p.parse().ok()?)))
+    {
+        return (host, port);
+    }
+    let ip = bound.ip();
+    let host = if ip.is_unspecified() {
+        "127.0.0.1".to_owned()
+    } else {
+        ip.to_string()
+    };
+    (host, bound.port())
+}
+
+/// Serves a leaf connection accepted on the leafnode port (`listen`: the
+/// address its INFO names): INFO, CONNECT within the auth timeout,
+/// authentication, the INFO that answers it, then the link.
+pub(crate) async fn accept(
+    broker: Arc<Broker>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    cid: u64,
+    listen: (String, u16),
+) {
+    let (reader, writer) = stream.into_split();
+    let link = Arc::new(Link::new(cid, broker.options.max_pending));
+    let writer = tokio::spawn(write_loop(
+        Arc::clone(&broker),
+        Arc::clone(&link),
+        writer,
+        Framing::Raw,
+    ));
+    let mut conn = Conn::new(&broker, reader, Arc::clone(&link), peer);
+    let nonce = crate::identity::nonce().unwrap_or_default();
+    let listen = (listen.0.as_str(), listen.1);
+    conn.send(&handshake::info(&broker, listen, cid, Some(&nonce), None));
+    let timeout = broker
+        .options
+        .leaf
+        .as_ref()
+        .and_then(|l| l.auth.timeout)
+        .unwrap_or(AUTH_TIMEOUT);
+    let json = match conn.next_op(Instant::now() + timeout).await {
+        Some(LeafOp::Connect(json)) => json,
+        Some(_) => {
+            return refuse(
+                conn,
+                writer,
+                "Authorization Violation",
+                CloseReason::AuthenticationViolation,
+            )
+            .await;
+        }
+        None if link.is_closed() => return finish(&link, writer).await,
+        None => {
+            return refuse(
+                conn,
+                writer,
+                "Authentication Timeout",
+                CloseReason::AuthenticationTimeout,
+            )
+            .await;
+        }
+    };
+    let checking = Arc::clone(&broker);
+    let unix = Time::now().unix;
+    let checked = tokio::task::spawn_blocking(move || {
+        handshake::accept_connect(&checking, &json, &nonce, ConnectionKind::Leafnode, unix)
+    })
+    .await;
+    let accepted = match checked {
+        Ok(Ok(accepted)) => accepted,
+        Ok(Err(refusal)) => {
+            tracing::info!(
+                cid,
+                "{peer} - lid:{cid} - Leafnode refused: {}",
+                refusal.text()
+            );
+            let reason = match refusal {
+                handshake::Refusal::Unauthorized => CloseReason::AuthenticationViolation,
+                _ => CloseReason::ProtocolViolation,
+            };
+            return refuse(conn, writer, refusal.text(), reason).await;
+        }
+        Err(_) => return finish(&link, writer).await,
+    };
+    let account = broker.account(Some(&accepted.account));
+    conn.send(&handshake::info(
+        &broker,
+        listen,
+        cid,
+        None,
+        Some(&account.name),
+    ));
+    let kind = if accepted.peer_is_hub {
+        OriginKind::LeafSpoke
+    } else {
+        OriginKind::LeafHub
+    };
+    tracing::info!(
+        cid,
+        "{peer} - lid:{cid} - Leafnode connection created for account: {:?} (remote {:?})",
+        account.name,
+        accepted.name
+    );
+    run_link(&broker, conn, writer, account, kind, accepted.headers).await;
+}
+
+/// Sends `-ERR '<text>'` and closes the link for `reason`.
+async fn refuse<R>(conn: Conn<R>, writer: JoinHandle<()>, text: &str, reason: CloseReason)
+where
+    R: AsyncRead + Unpin,
+{
+    conn.send(format!("-ERR '{text}'\r\n").as_bytes());
+    conn.link.close(reason);
+    finish(&conn.link, writer).await;
+}
+
+/// Waits for the writer to flush what the close allows.
+async fn finish(link: &Link, writer: JoinHandle<()>) {
+    link.close(CloseReason::ClientClosed);
+    let _ = writer.await;
+}
+
+/// Runs an established link until it closes: registers it, sends the
+/// account's interest (and its loop-detection subject), then reads.
+async fn run_link<R: AsyncRead + Unpin>(
+    broker: &Arc<Broker>,
+    mut conn: Conn<R>,
+    writer: JoinHandle<()>,
+    account: Arc<Account>,
+    kind: OriginKind,
+    headers: bool,
+) -> Ended {
+    let link = Arc::clone(&conn.link);
+    let me = Arc::new(Subscriber::of_kind(Arc::clone(&link), kind));
+    {
+        let mut meta = link.meta();
+        meta.transport = "leafnode";
+        meta.ip = conn.peer.ip().to_string();
+        meta.port = conn.peer.port();
+        meta.start_unix_nanos = crate::broker::stats::unix_nanos_now();
+        meta.account = Some(account.name.clone());
+    }
+    broker.register_leaf(&me);
+    let watcher: Arc<dyn InterestWatcher> = Arc::new(LeafInterest::new(
+        Arc::clone(&link),
+        kind == OriginKind::LeafSpoke,
+    ));
+    account.watch_interest(Arc::clone(&watcher));
+    let mut line = BytesMut::new();
+    starling_proto::leaf::encode_sub(&mut line, &account.loop_subject, None);
+    conn.send(&line);
+    let mut state = Box::new(ClientState::for_leaf(
+        Arc::clone(broker),
+        Arc::clone(&me),
+        Arc::clone(&account),
+        headers,
+        Time::now(),
+    ));
+    let ended = steady::run(broker, &mut conn, &me, &account, &mut state).await;
+    account.unwatch_interest(&watcher);
+    me.remove_all();
+    broker.deregister_leaf(&me);
+    link.close(CloseReason::ClientClosed);
+    let _ = writer.await;
+    let reason = link.close_reason().map_or("Unknown", CloseReason::as_str);
+    tracing::info!(
+        cid = link.cid,
+        "{} - lid:{} - Leafnode connection closed: {reason}",
+        conn.peer,
+        link.cid
+    );
+    ended
+}

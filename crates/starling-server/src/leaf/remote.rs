@@ -1,0 +1,185 @@
+//! The soliciting side: one task per remote that dials its URLs in turn
+//! (shuffled unless `no_randomize`), reads the hub's INFO within 1 s,
+//! sends CONNECT with the URL's credentials, waits up to 2 s for the INFO
+//! that answers it, then runs the link; and after it ends, waits
+//! `reconnect` (30 s after a loop or a refusal) before the next attempt.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::{Conn, Ended, handshake, run_link};
+use crate::LeafRemote;
+use crate::account::OriginKind;
+use crate::broker::Broker;
+use crate::client::{Framing, write_loop};
+use crate::identity::FastRng;
+use crate::link::{CloseReason, Link};
+use crate::options::RemoteUrl;
+use starling_proto::encode;
+use starling_proto::leaf::LeafOp;
+
+/// nats-server's waits: to dial, for the first INFO, for the INFO that
+/// answers CONNECT, and before retrying after a loop or a refusal.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(1);
+const INFO_WAIT: Duration = Duration::from_secs(1);
+const CONNECT_INFO_WAIT: Duration = Duration::from_secs(2);
+const WAIT_LONGER: Duration = Duration::from_secs(30);
+
+/// Starts one task per configured remote; they stop when `stopped` says so.
+pub(crate) fn start_remotes(
+    broker: &Arc<Broker>,
+    stopped: &watch::Receiver<bool>,
+) -> Vec<JoinHandle<()>> {
+    let Some(leaf) = &broker.options.leaf else {
+        return Vec::new();
+    };
+    leaf.remotes
+        .iter()
+        .map(|remote| {
+            let urls: Vec<RemoteUrl> = remote
+                .urls
+                .iter()
+                .filter_map(|u| RemoteUrl::parse(u).ok())
+                .collect();
+            tokio::spawn(solicit(
+                Arc::clone(broker),
+                remote.clone(),
+                urls,
+                stopped.clone(),
+            ))
+        })
+        .collect()
+}
+
+async fn solicit(
+    broker: Arc<Broker>,
+    remote: LeafRemote,
+    mut urls: Vec<RemoteUrl>,
+    mut stopped: watch::Receiver<bool>,
+) {
+    if urls.is_empty() {
+        return;
+    }
+    let reconnect = broker
+        .options
+        .leaf
+        .as_ref()
+        .map_or(Duration::from_secs(1), |l| l.reconnect);
+    let mut rng = FastRng::new();
+    if !remote.no_randomize {
+        for i in (1..urls.len()).rev() {
+            urls.swap(i, rng.below(i + 1));
+        }
+    }
+    let mut next = 0;
+    loop {
+        if *stopped.borrow() {
+            return;
+        }
+        let url = urls[next % urls.len()].clone();
+        next += 1;
+        let ended = attempt(&broker, &remote, &url).await;
+        let wait = if ended == Ended::WaitLonger {
+            WAIT_LONGER
+        } else {
+            reconnect
+        };
+        tokio::select! {
+            _ = stopped.changed() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// One connection to `url`, until it ends.
+async fn attempt(broker: &Arc<Broker>, remote: &LeafRemote, url: &RemoteUrl) -> Ended {
+    let address = format!("{}:{}", url.host, url.port);
+    let stream = match tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(&address)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(error)) => {
+            tracing::debug!(
+                "Error trying to connect as leafnode to remote server {address}: {error}"
+            );
+            return Ended::Normally;
+        }
+        Err(_) => {
+            tracing::debug!("Timeout connecting as leafnode to remote server {address}");
+            return Ended::Normally;
+        }
+    };
+    let _ = stream.set_nodelay(true);
+    let Ok(peer) = stream.peer_addr() else {
+        return Ended::Normally;
+    };
+    // Counted as a running connection: shutdown waits for it.
+    let (cid, _guard) = broker.task();
+    let (reader, writer) = stream.into_split();
+    let link = Arc::new(Link::new(cid, broker.options.max_pending));
+    let writer = tokio::spawn(write_loop(
+        Arc::clone(broker),
+        Arc::clone(&link),
+        writer,
+        Framing::Raw,
+    ));
+    let mut conn = Conn::new(broker, reader, Arc::clone(&link), peer);
+    let hub = match conn.next_op(Instant::now() + INFO_WAIT).await {
+        Some(LeafOp::Info(json)) => handshake::hub_info(&json),
+        _ => None,
+    };
+    let Some(hub) = hub else {
+        tracing::warn!("Leafnode {address}: attempted to connect to wrong port");
+        link.close(CloseReason::ProtocolViolation);
+        super::finish(&link, writer).await;
+        return Ended::Normally;
+    };
+    let credentials = url
+        .user
+        .as_ref()
+        .map(|(user, pass)| (user.as_str(), pass.as_str()));
+    conn.send(&handshake::connect(broker, remote.hub, credentials));
+    if hub.info_on_connect {
+        let deadline = Instant::now() + CONNECT_INFO_WAIT;
+        loop {
+            match conn.next_op(deadline).await {
+                Some(LeafOp::Info(json)) if handshake::is_connect_info(&json) => break,
+                Some(LeafOp::Ping) => conn.send(encode::PONG),
+                Some(LeafOp::Err(text)) => {
+                    let text = String::from_utf8_lossy(&text).into_owned();
+                    tracing::warn!("Leafnode {address}: Leafnode Error {text}");
+                    if text.contains("same cluster name") || text.contains("Loop detected") {
+                        link.close(CloseReason::ProtocolViolation);
+                        super::finish(&link, writer).await;
+                        return Ended::WaitLonger;
+                    }
+                }
+                Some(_) => {}
+                None => {
+                    if !link.is_closed() {
+                        conn.send_err("Stale Leaf Node Connection - Closing");
+                        link.close(CloseReason::StaleConnection);
+                    }
+                    super::finish(&link, writer).await;
+                    return Ended::Normally;
+                }
+            }
+        }
+    }
+    let account = broker.account(remote.account.as_deref());
+    let kind = if remote.hub {
+        OriginKind::LeafHub
+    } else {
+        OriginKind::LeafSpoke
+    };
+    tracing::info!(
+        cid,
+        "Connected leafnode to {address} ({:?}), account {:?}",
+        hub.name,
+        account.name
+    );
+    run_link(broker, conn, writer, account, kind, hub.headers).await
+}

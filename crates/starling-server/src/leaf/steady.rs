@@ -1,0 +1,166 @@
+//! An established leaf link's reading side: the peer's `LS+`/`LS-` become
+//! (or stop being) subscriptions of the link in its account, its
+//! `LMSG`/`HMSG` are delivered as a client's publish is, PINGs are
+//! answered and sent, and an `LS+` of this server's own loop-detection
+//! subject closes the link as a loop.
+
+use std::sync::Arc;
+
+use bytes::{BufMut, Bytes, BytesMut};
+use starling_proto::encode;
+use starling_proto::leaf::LeafOp;
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::time::{Instant, sleep_until};
+
+use super::{Conn, Ended, FIRST_PING};
+use crate::account::{Account, Subscriber, Subscription};
+use crate::broker::Broker;
+use crate::client::{ClientState, Time, wait_for_room};
+use crate::link::CloseReason;
+
+/// Reads the peer's interest and messages until the link closes.
+pub(super) async fn run<R: AsyncRead + Unpin>(
+    broker: &Broker,
+    conn: &mut Conn<R>,
+    me: &Arc<Subscriber>,
+    account: &Arc<Account>,
+    state: &mut ClientState,
+) -> Ended {
+    let link = Arc::clone(&conn.link);
+    let options = &broker.options;
+    let stop = link.reader_stop.notified();
+    tokio::pin!(stop);
+    let mut next_ping = Instant::now() + FIRST_PING;
+    let mut pings_out = 0u32;
+    let mut ping_sent: Option<std::time::Instant> = None;
+    let mut ended = Ended::Normally;
+    loop {
+        if link.is_closed() {
+            return ended;
+        }
+        conn.buf.reserve(16 * 1024);
+        tokio::select! {
+            biased;
+            read = conn.reader.read_buf(&mut conn.buf) => match read {
+                Ok(0) => {
+                    link.close(CloseReason::ClientClosed);
+                    return ended;
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    link.close(CloseReason::ReadError);
+                    return ended;
+                }
+            },
+            () = &mut stop => return ended,
+            () = sleep_until(next_ping) => {
+                if pings_out >= options.ping_max {
+                    conn.send_err("Stale Connection");
+                    link.close(CloseReason::StaleConnection);
+                    return ended;
+                }
+                pings_out += 1;
+                ping_sent.get_or_insert_with(std::time::Instant::now);
+                conn.send(encode::PING);
+                next_ping = Instant::now() + options.ping_interval;
+                continue;
+            }
+        }
+        let now = Time::now();
+        loop {
+            let op = match conn.parser.decode(&mut conn.buf) {
+                Ok(Some(op)) => op,
+                Ok(None) => break,
+                Err(error) => {
+                    tracing::debug!(cid = link.cid, "Leafnode parser error: {error}");
+                    link.close(CloseReason::ParseError);
+                    return ended;
+                }
+            };
+            match op {
+                LeafOp::Sub(sub) => {
+                    if sub.subject == account.loop_subject {
+                        let text = format!(
+                            "Loop detected for leafnode account={:?}. Delaying attempt to reconnect for 30s",
+                            account.name
+                        );
+                        tracing::warn!(cid = link.cid, "{text}");
+                        conn.send_err(&text);
+                        link.close(CloseReason::ProtocolViolation);
+                        return Ended::WaitLonger;
+                    }
+                    subscribe(me, account, sub.subject, sub.queue);
+                }
+                LeafOp::Unsub(unsub) => {
+                    if let Some(sub) = me.subscription(&key(&unsub.subject, unsub.queue.as_ref())) {
+                        sub.remove();
+                    }
+                }
+                LeafOp::Msg(message) => state.handle_leaf_message(&message, now),
+                LeafOp::Ping => conn.send(encode::PONG),
+                LeafOp::Pong => {
+                    pings_out = 0;
+                    if let Some(sent) = ping_sent.take() {
+                        link.meta().rtt = Some(now.instant.saturating_duration_since(sent));
+                    }
+                }
+                LeafOp::Err(text) => {
+                    let text = String::from_utf8_lossy(&text);
+                    tracing::warn!(cid = link.cid, "Leafnode Error {text}");
+                    if text.contains("Loop detected") || text.contains("same cluster name") {
+                        ended = Ended::WaitLonger;
+                    }
+                }
+                _ => {}
+            }
+            if link.is_closed() {
+                return ended;
+            }
+        }
+        state.end_batch();
+        let backlog = state.take_backlog();
+        if !backlog.is_empty() {
+            wait_for_room(&backlog, options.stall_timeout).await;
+        }
+    }
+}
+
+/// The key of a peer's subscription: its subject, and queue group.
+fn key(subject: &Bytes, queue: Option<&Bytes>) -> Bytes {
+    match queue {
+        None => subject.clone(),
+        Some(queue) => {
+            let mut key = BytesMut::with_capacity(subject.len() + queue.len() + 1);
+            key.put_slice(subject);
+            key.put_u8(b' ');
+            key.put_slice(queue);
+            key.freeze()
+        }
+    }
+}
+
+/// The peer's `LS+`: a subscription of the link in the account (a repeated
+/// one only updates a queue group's weight, which selection ignores).
+fn subscribe(me: &Arc<Subscriber>, account: &Arc<Account>, subject: Bytes, queue: Option<Bytes>) {
+    let sid = key(&subject, queue.as_ref());
+    if me.subscription(&sid).is_some() {
+        return;
+    }
+    // Copied out of the read buffer, which a live subscription must not keep.
+    let subscription = Arc::new(Subscription {
+        subscriber: Arc::clone(me),
+        account: Arc::clone(account),
+        subject: Bytes::copy_from_slice(&subject),
+        queue: queue.map(|q| Bytes::copy_from_slice(&q)),
+        sid: Bytes::copy_from_slice(&sid),
+        max: 0.into(),
+        delivered: 0.into(),
+    });
+    if me.add_subscription(&subscription) && account.subscribe(&subscription).is_err() {
+        me.forget_subscription(&subscription);
+        tracing::debug!(
+            cid = me.link.cid,
+            "Leafnode LS+ with an invalid subject ignored"
+        );
+    }
+}

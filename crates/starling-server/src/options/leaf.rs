@@ -1,0 +1,191 @@
+//! The `leafnodes` block's options: the leafnode listener (accepting
+//! side), its authorization, and the remotes this server solicits.
+
+use std::time::Duration;
+
+use starling_auth::Secret;
+
+/// Leaf-node connections (`leafnodes { ... }`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafOptions {
+    /// Interface of the leafnode listener (`host`, default `0.0.0.0`).
+    pub host: String,
+    /// Its port: 0 for none (only remotes), -1 for any free one.
+    pub port: i64,
+    /// `advertise`: the `host:port` other servers are told to dial.
+    pub advertise: Option<String>,
+    /// `no_advertise` (meaningful with clustering only).
+    pub no_advertise: bool,
+    /// `authorization` for accepted leafs.
+    pub auth: LeafAuth,
+    /// Delay between attempts of a remote (`reconnect`, 1 s).
+    pub reconnect: Duration,
+    /// The servers this one connects to (`remotes`).
+    pub remotes: Vec<LeafRemote>,
+}
+
+impl Default for LeafOptions {
+    fn default() -> Self {
+        Self {
+            host: "0.0.0.0".to_owned(),
+            port: 0,
+            advertise: None,
+            no_advertise: false,
+            auth: LeafAuth::default(),
+            reconnect: Duration::from_secs(1),
+            remotes: Vec::new(),
+        }
+    }
+}
+
+/// `leafnodes { authorization { ... } }`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LeafAuth {
+    /// One user for every leaf (`user`/`password`).
+    pub user: Option<(String, Secret)>,
+    /// The account that user binds to (`account`, default the global one).
+    pub account: Option<String>,
+    /// Users, each with its account (`users`).
+    pub users: Vec<LeafUser>,
+    /// How long a leaf has to send CONNECT (`timeout`, default 2 s).
+    pub timeout: Option<Duration>,
+}
+
+/// One of `leafnodes.authorization.users`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafUser {
+    /// `user`.
+    pub user: String,
+    /// `password` (plain or bcrypt).
+    pub password: Secret,
+    /// `account` (default the global one).
+    pub account: Option<String>,
+}
+
+/// One of `leafnodes.remotes`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafRemote {
+    /// `url`/`urls`, as written (`nats-leaf://user:pass@host:port`).
+    pub urls: Vec<String>,
+    /// The local account the link binds to (`account`, default global).
+    pub account: Option<String>,
+    /// `hub: true`: this side plays the hub on the link.
+    pub hub: bool,
+    /// `no_randomize`: try the URLs in order.
+    pub no_randomize: bool,
+}
+
+impl LeafOptions {
+    /// nats-server's start-up checks of the block (`validateLeafNode`):
+    /// `known` says whether an account exists.
+    pub(crate) fn validate(
+        &self,
+        operator_mode: bool,
+        known: impl Fn(&str) -> bool,
+    ) -> Result<(), String> {
+        if operator_mode && (!self.auth.users.is_empty() || self.auth.user.is_some()) {
+            return Err("operator mode does not allow specifying user in leafnode config".into());
+        }
+        let missing = |account: &Option<String>| {
+            account
+                .as_deref()
+                .filter(|name| *name != crate::account::GLOBAL_ACCOUNT && !known(name))
+                .map(str::to_owned)
+        };
+        let accounts =
+            std::iter::once(&self.auth.account).chain(self.auth.users.iter().map(|u| &u.account));
+        if let Some(name) = accounts.filter_map(missing).next() {
+            return Err(format!(
+                "cannot find local account {name:?} specified in leafnode authorization"
+            ));
+        }
+        for remote in &self.remotes {
+            for url in &remote.urls {
+                RemoteUrl::parse(url)?;
+            }
+        }
+        if let Some(name) = self
+            .remotes
+            .iter()
+            .map(|r| &r.account)
+            .filter_map(missing)
+            .next()
+        {
+            return Err(format!(
+                "cannot find local account {name:?} specified in leafnode remote"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The default leafnode port, for URLs without one.
+const DEFAULT_PORT: u16 = 7422;
+
+/// A remote's URL: where to dial, and the credentials CONNECT carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RemoteUrl {
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) user: Option<(String, String)>,
+}
+
+impl RemoteUrl {
+    /// Reads `scheme://[user[:pass]@]host[:port][/path]`; only plain
+    /// (non-TLS, non-websocket) schemes are supported yet.
+    pub(crate) fn parse(url: &str) -> Result<Self, String> {
+        let (scheme, rest) = url
+            .split_once("://")
+            .ok_or_else(|| format!("leafnode remote url {url:?} has no scheme"))?;
+        if !matches!(scheme.to_ascii_lowercase().as_str(), "nats" | "nats-leaf") {
+            return Err(format!(
+                "leafnode remote url {url:?}: the {scheme}:// scheme is not supported yet (leaf nodes: issue #12)"
+            ));
+        }
+        let authority = rest.split('/').next().unwrap_or_default();
+        let (user, hostport) = match authority.rsplit_once('@') {
+            Some((userinfo, hostport)) => {
+                let (user, pass) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+                (Some((user.to_owned(), pass.to_owned())), hostport)
+            }
+            None => (None, authority),
+        };
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(']') || host.starts_with('[') => {
+                let port = port
+                    .parse::<u16>()
+                    .map_err(|_| format!("leafnode remote url {url:?}: bad port"))?;
+                (host, port)
+            }
+            _ => (hostport, DEFAULT_PORT),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return Err(format!("leafnode remote url {url:?} has no host"));
+        }
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+            user,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_as_nats_server_reads_them() {
+        let url = RemoteUrl::parse("nats-leaf://u:p@hub.example:7000").expect("valid");
+        assert_eq!((url.host.as_str(), url.port), ("hub.example", 7000));
+        assert_eq!(url.user, Some(("u".into(), "p".into())));
+        let url = RemoteUrl::parse("nats://127.0.0.1").expect("valid");
+        assert_eq!((url.port, url.user), (7422, None));
+        let url = RemoteUrl::parse("nats://[::1]:7001").expect("valid");
+        assert_eq!((url.host.as_str(), url.port), ("::1", 7001));
+        assert!(RemoteUrl::parse("tls://h:1").is_err_and(|e| e.contains("not supported yet")));
+        assert!(RemoteUrl::parse("h:1").is_err());
+        assert!(RemoteUrl::parse("nats://h:x").is_err());
+    }
+}

@@ -1,0 +1,409 @@
+//! Leaf nodes against a live nats-server 2.9.10, with async-nats clients
+//! on both sides: Starling as the hub of a nats-server leaf and as the
+//! leaf of a nats-server hub, and a Starling pair. Messages both ways,
+//! wildcards, headers, request/reply, queue groups exactly once (members
+//! on both sides, and only on the far side), unsubscribe propagation, a
+//! large payload, and a hub restart survived.
+//!
+//! The nats-server parts are skipped (with a note) where it is not
+//! installed; CI installs it. Waits are on facts: a link is up when a
+//! probe message crosses it.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_nats::{Client, HeaderMap};
+use futures_util::StreamExt;
+use starling_tests::nats_server::{NatsServer, free_port};
+use starling_tests::{round_trip, start_from_config};
+use tokio::time::{Instant, timeout};
+
+/// The longest any expected fact may take (a bound, not a pace).
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn client(addr: SocketAddr) -> Client {
+    async_nats::connect(format!("nats://{addr}"))
+        .await
+        .expect("client connects")
+}
+
+/// Publishes probes on `subject` from `from` until `to`'s subscription
+/// gets one: the interest has crossed the link.
+async fn until_linked(from: &Client, to: &Client, subject: &str) {
+    let mut sub = to.subscribe(subject.to_owned()).await.expect("subscribe");
+    round_trip(to).await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "no message crossed the link on {subject}"
+        );
+        from.publish(subject.to_owned(), "probe".into())
+            .await
+            .expect("publish");
+        if let Ok(Some(_)) = timeout(Duration::from_millis(100), sub.next()).await {
+            return;
+        }
+    }
+}
+
+/// Waits until a message on `subject` from `from` reaches `sub`.
+async fn delivered(from: &Client, sub: &mut async_nats::Subscriber, subject: &str) {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        assert!(Instant::now() < deadline, "{subject} never crossed");
+        from.publish(subject.to_owned(), "x".into())
+            .await
+            .expect("publish");
+        if let Ok(Some(_)) = timeout(Duration::from_millis(100), sub.next()).await {
+            return;
+        }
+    }
+}
+
+/// Waits until a message `from` sends now reaches `to`: everything `from`
+/// published before (on the same link, in order) has reached `to` too.
+async fn fence(from: &Client, to: &Client) {
+    let subject = to.new_inbox();
+    let mut sub = to.subscribe(subject.clone()).await.expect("subscribe");
+    round_trip(to).await;
+    delivered(from, &mut sub, &subject).await;
+}
+
+/// Messages already waiting in `subs` (after a [`fence`]).
+async fn count(subs: &mut [&mut async_nats::Subscriber]) -> usize {
+    let mut n = 0;
+    for sub in subs.iter_mut() {
+        while let Ok(Some(_)) = timeout(Duration::from_millis(20), sub.next()).await {
+            n += 1;
+        }
+    }
+    n
+}
+
+/// The checks every pair runs, `a` and `b` being clients on either side.
+async fn exchange(a: &Client, b: &Client) {
+    // Plain and wildcard subjects, both ways.
+    let mut on_b = b.subscribe("orders.>").await.expect("subscribe");
+    delivered(a, &mut on_b, "orders.sync").await;
+    while timeout(Duration::from_millis(50), on_b.next())
+        .await
+        .is_ok()
+    {}
+    a.publish("orders.new.1", "first".into())
+        .await
+        .expect("publish");
+    let message = timeout(WAIT, on_b.next())
+        .await
+        .expect("in time")
+        .expect("open");
+    assert_eq!(
+        (message.subject.as_str(), &message.payload[..]),
+        ("orders.new.1", &b"first"[..])
+    );
+
+    // Headers cross.
+    let mut headers = HeaderMap::new();
+    headers.insert("X-Trace", "42");
+    a.publish_with_headers("orders.h", headers, "with".into())
+        .await
+        .expect("publish");
+    let message = timeout(WAIT, on_b.next())
+        .await
+        .expect("in time")
+        .expect("open");
+    let header = message.headers.as_ref().and_then(|h| h.get("X-Trace"));
+    assert_eq!(header.map(|v| v.as_str()), Some("42"));
+
+    // A large payload.
+    let big = vec![b'z'; 512 * 1024];
+    a.publish("orders.big", big.clone().into())
+        .await
+        .expect("publish");
+    let message = timeout(WAIT, on_b.next())
+        .await
+        .expect("in time")
+        .expect("open");
+    assert_eq!(message.payload.len(), big.len());
+
+    // Request/reply both ways.
+    for (requester, responder) in [(a, b), (b, a)] {
+        let mut service = responder.subscribe("svc.echo").await.expect("subscribe");
+        let answering = responder.clone();
+        let task = tokio::spawn(async move {
+            if let Some(request) = service.next().await
+                && let Some(reply) = request.reply
+            {
+                let _ = answering.publish(reply, request.payload).await;
+                let _ = answering.flush().await;
+            }
+        });
+        round_trip(responder).await;
+        let deadline = Instant::now() + WAIT;
+        let answer = loop {
+            assert!(Instant::now() < deadline, "no answer across the link");
+            match timeout(
+                Duration::from_secs(1),
+                requester.request("svc.echo", "ping".into()),
+            )
+            .await
+            {
+                Ok(Ok(answer)) => break answer,
+                _ => tokio::time::sleep(Duration::from_millis(20)).await,
+            }
+        };
+        assert_eq!(&answer.payload[..], b"ping");
+        let _ = task.await;
+    }
+
+    // Queue groups: members on both sides get each message once, the
+    // publisher's side first; members only on the far side, once too.
+    let queue = |client: &Client, subject: &'static str, group: &'static str| {
+        let client = client.clone();
+        async move {
+            client
+                .queue_subscribe(subject, group.into())
+                .await
+                .expect("queue subscribe")
+        }
+    };
+    let mut near = queue(a, "work", "grp").await;
+    let mut far = queue(b, "work", "grp").await;
+    let mut far_only = queue(b, "far", "fgrp").await;
+    let mut far_only_2 = queue(b, "far", "fgrp").await;
+    round_trip(a).await;
+    round_trip(b).await;
+    let mut watch = b.subscribe("far").await.expect("subscribe");
+    delivered(a, &mut watch, "far").await;
+    drop(watch);
+    // What the far group got of the probes is counted out first.
+    fence(a, b).await;
+    count(&mut [&mut far_only, &mut far_only_2]).await;
+    for i in 0..50 {
+        a.publish("work", format!("{i}").into())
+            .await
+            .expect("publish");
+        a.publish("far", format!("{i}").into())
+            .await
+            .expect("publish");
+    }
+    fence(a, a).await;
+    fence(a, b).await;
+    let (near_n, far_n) = (count(&mut [&mut near]).await, count(&mut [&mut far]).await);
+    assert_eq!(
+        (near_n, far_n),
+        (50, 0),
+        "the local member is preferred, once each"
+    );
+    let split = count(&mut [&mut far_only, &mut far_only_2]).await;
+    assert_eq!(split, 50, "far-only members get each message once");
+
+    // Unsubscribe crosses: a request then finds no responders.
+    let lonely = b.subscribe("lonely").await.expect("subscribe");
+    round_trip(b).await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        assert!(
+            Instant::now() < deadline,
+            "interest in lonely never crossed"
+        );
+        // Interest but nobody answering: the request waits (rather than
+        // failing at once with no responders).
+        if timeout(Duration::from_millis(300), a.request("lonely", "?".into()))
+            .await
+            .is_err()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(lonely);
+    round_trip(b).await;
+    let deadline = Instant::now() + WAIT;
+    loop {
+        assert!(Instant::now() < deadline, "the unsubscribe never crossed");
+        match timeout(Duration::from_millis(300), a.request("lonely", "?".into())).await {
+            Ok(Err(error)) if error.kind() == async_nats::RequestErrorKind::NoResponders => break,
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+}
+
+fn starling_hub() -> String {
+    "server_name: STARHUB\nleafnodes { host: 127.0.0.1, port: -1 }\n".to_owned()
+}
+
+#[tokio::test]
+async fn starling_pair_hub_and_spoke() {
+    let hub = start_from_config(&starling_hub()).await;
+    let leaf_port = hub.leaf_addr().expect("leafnode port").port();
+    let spoke = start_from_config(&format!(
+        "server_name: STARSPOKE\nleafnodes {{ remotes [ {{ url: \"nats://127.0.0.1:{leaf_port}\" }} ] }}\n"
+    ))
+    .await;
+    let (a, b) = (
+        client(hub.client_addr()).await,
+        client(spoke.client_addr()).await,
+    );
+    until_linked(&a, &b, "link.up").await;
+    exchange(&a, &b).await;
+    exchange(&b, &a).await;
+    spoke.shutdown().await;
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn starling_hub_of_a_nats_server_leaf() {
+    if !NatsServer::installed() {
+        eprintln!("nats-server is not installed: the leaf interop test is skipped");
+        return;
+    }
+    let hub = start_from_config(&starling_hub()).await;
+    let leaf_port = hub.leaf_addr().expect("leafnode port").port();
+    let nats = NatsServer::start(
+        &format!("server_name: NATSLEAF\nleafnodes {{ remotes [ {{ url: \"nats://127.0.0.1:{leaf_port}\" }} ] }}\n"),
+        &[],
+    )
+    .await;
+    let (a, b) = (client(hub.client_addr()).await, client(nats.addr).await);
+    until_linked(&a, &b, "link.up").await;
+    exchange(&a, &b).await;
+    exchange(&b, &a).await;
+    hub.shutdown().await;
+}
+
+#[tokio::test]
+async fn starling_leaf_of_a_nats_server_hub_survives_its_restart() {
+    if !NatsServer::installed() {
+        eprintln!("nats-server is not installed: the leaf interop test is skipped");
+        return;
+    }
+    let (client_port, leaf_port) = (free_port(), free_port());
+    let hub_config =
+        format!("server_name: NATSHUB\nleafnodes {{ host: 127.0.0.1, port: {leaf_port} }}\n");
+    let hub = NatsServer::start_on(&hub_config, client_port).await;
+    let spoke = start_from_config(&format!(
+        "server_name: STARLEAF\nleafnodes {{ remotes [ {{ url: \"nats://127.0.0.1:{leaf_port}\" }} ] }}\n"
+    ))
+    .await;
+    let (a, b) = (client(hub.addr).await, client(spoke.client_addr()).await);
+    until_linked(&a, &b, "link.up").await;
+    exchange(&a, &b).await;
+    exchange(&b, &a).await;
+
+    // The hub restarts: the leaf dials again and sends its interest anew.
+    let mut kept = b.subscribe("after.restart").await.expect("subscribe");
+    round_trip(&b).await;
+    drop(a);
+    drop(hub);
+    let hub = NatsServer::start_on(&hub_config, client_port).await;
+    let a = client(hub.addr).await;
+    delivered(&a, &mut kept, "after.restart").await;
+    spoke.shutdown().await;
+}
+
+/// A raw leaf connection: the hub's INFO read, `connect` sent; what the
+/// hub answers until it closes or `until` shows up.
+async fn raw_leaf(addr: SocketAddr, connect: &str, then: &[u8], until: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let mut sent_then = false;
+    stream.write_all(connect.as_bytes()).await.expect("write");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let text = String::from_utf8_lossy(&seen).into_owned();
+        if !then.is_empty() && !sent_then && text.contains("$LDS.") {
+            // Send the hub's own loop-detection subject back.
+            let lds = text
+                .split("LS+ ")
+                .find(|s| s.starts_with("$LDS."))
+                .and_then(|s| s.split("\r\n").next())
+                .expect("an $LDS subject");
+            let line = String::from_utf8_lossy(then).replace("LDS", lds);
+            stream.write_all(line.as_bytes()).await.expect("write");
+            sent_then = true;
+        }
+        if text.contains(until) {
+            return text;
+        }
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) | Err(_) => return text,
+            Ok(Ok(n)) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_leafnode_port_refuses_as_nats_server_does() {
+    let hub = start_from_config(
+        "server_name: GUARDED\nleafnodes { host: 127.0.0.1, port: -1, authorization { user: leaf, password: s3cr3t } }\n",
+    )
+    .await;
+    let addr = hub.leaf_addr().expect("leafnode port");
+    let info = raw_leaf(addr, "", b"", "\r\n").await;
+    assert!(
+        info.starts_with("INFO {") && info.ends_with("} \r\n"),
+        "{info}"
+    );
+    for field in [
+        "\"client_id\":",
+        "\"leafnode_urls\":[",
+        "\"nonce\":",
+        "\"info_on_connect\":true",
+        "\"auth_required\":true",
+    ] {
+        assert!(info.contains(field), "{field} in {info}");
+    }
+    let wrong = raw_leaf(
+        addr,
+        "CONNECT {\"name\":\"X\",\"user\":\"leaf\",\"pass\":\"no\"}\r\n",
+        b"",
+        "-ERR",
+    )
+    .await;
+    assert!(
+        wrong.contains("-ERR 'Authorization Violation'\r\n"),
+        "{wrong}"
+    );
+    let as_client = raw_leaf(
+        addr,
+        "CONNECT {\"lang\":\"go\",\"user\":\"leaf\",\"pass\":\"s3cr3t\"}\r\n",
+        b"",
+        "-ERR",
+    )
+    .await;
+    assert!(
+        as_client.contains("-ERR 'attempted to connect to leaf node port'\r\n"),
+        "{as_client}"
+    );
+    let first = raw_leaf(addr, "PING\r\n", b"", "-ERR").await;
+    assert!(
+        first.contains("-ERR 'Authorization Violation'\r\n"),
+        "{first}"
+    );
+    let same = raw_leaf(addr, "CONNECT {\"name\":\"X\",\"cluster\":\"GUARDED\",\"user\":\"leaf\",\"pass\":\"s3cr3t\"}\r\n", b"", "-ERR").await;
+    assert!(
+        same.contains("-ERR 'remote leafnode has same cluster name'\r\n"),
+        "{same}"
+    );
+    // Accepted: the INFO that answers CONNECT, then interest; its own
+    // loop-detection subject sent back is a loop.
+    let ok = "CONNECT {\"name\":\"X\",\"cluster\":\"X\",\"user\":\"leaf\",\"pass\":\"s3cr3t\",\"headers\":true}\r\n";
+    let looped = raw_leaf(addr, ok, b"LS+ LDS\r\n", "Loop detected").await;
+    assert!(
+        looped.contains("\"connect_info\":true") && looped.contains("\"remote_account\":\"$G\""),
+        "{looped}"
+    );
+    assert!(
+        looped.contains("-ERR 'Loop detected for leafnode account=\"$G\". Delaying attempt to reconnect for 30s'"),
+        "{looped}"
+    );
+    // A malformed interest line closes the link, and only it.
+    let bad = raw_leaf(addr, ok, b"LS+ a b\r\n", "never").await;
+    assert!(bad.contains("connect_info"), "{bad}");
+    let probe = client(hub.client_addr()).await;
+    round_trip(&probe).await;
+    hub.shutdown().await;
+}
