@@ -19,6 +19,7 @@ use super::{RunningServer, Target, start};
 use crate::wsclient::WsStream;
 
 mod flood;
+mod leaf;
 mod monitor;
 
 /// Idle connections per memory probe, and connections per rate probe.
@@ -45,10 +46,12 @@ pub(super) enum Probe {
     VarzTime,
     ConnzTime,
     MetricsTime,
+    LeafHop16,
+    LeafHop1K,
 }
 
 impl Probe {
-    pub(super) const ALL: [Self; 13] = [
+    pub(super) const ALL: [Self; 15] = [
         Self::IdleTcp,
         Self::IdleWs,
         Self::ConnectRateTcp,
@@ -62,6 +65,8 @@ impl Probe {
         Self::VarzTime,
         Self::ConnzTime,
         Self::MetricsTime,
+        Self::LeafHop16,
+        Self::LeafHop1K,
     ];
 
     /// A probe of something nats-server does not have.
@@ -84,6 +89,8 @@ impl Probe {
             Self::VarzTime => "/varz answer with 10,000 clients",
             Self::ConnzTime => "/connz of 10,000 connections",
             Self::MetricsTime => "/metrics with 10,000 connections",
+            Self::LeafHop16 => "leaf hop (hub publisher, leaf subscriber) 16 B",
+            Self::LeafHop1K => "leaf hop (hub publisher, leaf subscriber) 1 KB",
         }
     }
 }
@@ -216,6 +223,8 @@ pub(super) fn measure(probe: Probe, target: &Target) -> Result<Reading, String> 
         Probe::VarzTime => monitor::endpoint_time(target, "/varz", 20).map_err(io),
         Probe::ConnzTime => monitor::endpoint_time(target, "/connz?limit=10000", 5).map_err(io),
         Probe::MetricsTime => monitor::endpoint_time(target, "/metrics", 5).map_err(io),
+        Probe::LeafHop16 => leaf::leaf_hop(target, 16).map_err(io),
+        Probe::LeafHop1K => leaf::leaf_hop(target, 1024).map_err(io),
     }
 }
 
