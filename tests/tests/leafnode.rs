@@ -407,3 +407,37 @@ async fn the_leafnode_port_refuses_as_nats_server_does() {
     round_trip(&probe).await;
     hub.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_second_link_from_the_same_server_replaces_the_first() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let hub = start_from_config(&starling_hub()).await;
+    let addr = hub.leaf_addr().expect("leafnode port");
+    let connect = b"CONNECT {\"name\":\"TWIN\",\"cluster\":\"TWIN\",\"headers\":true}\r\n";
+    let read_until = |mut stream: tokio::net::TcpStream, until: &'static str| async move {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        let deadline = Instant::now() + WAIT;
+        while !String::from_utf8_lossy(&seen).contains(until) {
+            match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => seen.extend_from_slice(&buf[..n]),
+                _ => break,
+            }
+        }
+        (stream, String::from_utf8_lossy(&seen).into_owned())
+    };
+    let mut first = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    first.write_all(connect).await.expect("write");
+    let (first, seen) = read_until(first, "connect_info").await;
+    assert!(seen.contains("connect_info"), "{seen}");
+    let mut second = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    second.write_all(connect).await.expect("write");
+    let (_second, seen) = read_until(second, "connect_info").await;
+    assert!(seen.contains("connect_info"), "{seen}");
+    let (_, seen) = read_until(first, "Duplicate").await;
+    assert!(
+        seen.contains("-ERR 'Duplicate Remote LeafNode Connection'\r\n"),
+        "{seen}"
+    );
+    hub.shutdown().await;
+}

@@ -40,8 +40,9 @@ pub(crate) struct Broker {
     pub(crate) auth: Authenticator,
     pub(crate) info: ServerInfo,
     connections: DashMap<u64, Arc<Subscriber>>,
-    /// Leaf links, accepted and solicited (not in `/connz`, as nats-server).
-    leafs: DashMap<u64, Arc<Subscriber>>,
+    /// Leaf links, accepted and solicited (not in `/connz`, as nats-server),
+    /// with an accepted link's peer (its account, name and cluster).
+    leafs: DashMap<u64, (Arc<Subscriber>, Option<LeafPeer>)>,
     pub(crate) stats: stats::Stats,
     /// Starling's own counters (beyond nats-server's figures).
     pub(crate) extra: counters::Extra,
@@ -233,14 +234,31 @@ impl Broker {
 
     /// Closes every open connection (leaf links too) with `reason`.
     pub(crate) fn close_all(&self, reason: CloseReason) {
-        for connection in self.connections.iter().chain(self.leafs.iter()) {
+        for connection in &self.connections {
             connection.link.close(reason);
+        }
+        for leaf in &self.leafs {
+            leaf.0.link.close(reason);
         }
     }
 
-    /// A leaf link is up.
-    pub(crate) fn register_leaf(&self, leaf: &Arc<Subscriber>) {
-        self.leafs.insert(leaf.link.cid, Arc::clone(leaf));
+    /// A leaf link is up; `peer` names an accepted one's peer. Returns
+    /// the accepted links it replaces (same account, name and cluster:
+    /// nats-server evicts the old one, taken for a dead connection).
+    pub(crate) fn register_leaf(
+        &self,
+        leaf: &Arc<Subscriber>,
+        peer: Option<LeafPeer>,
+    ) -> Vec<Arc<Subscriber>> {
+        let replaced = peer.as_ref().map_or_else(Vec::new, |peer| {
+            self.leafs
+                .iter()
+                .filter(|entry| entry.value().1.as_ref() == Some(peer))
+                .map(|entry| Arc::clone(&entry.value().0))
+                .collect()
+        });
+        self.leafs.insert(leaf.link.cid, (Arc::clone(leaf), peer));
+        replaced
     }
 
     /// A leaf link is gone.
@@ -250,7 +268,7 @@ impl Broker {
 
     /// The leaf links up now, in no particular order.
     pub(crate) fn leafs(&self) -> Vec<Arc<Subscriber>> {
-        self.leafs.iter().map(|l| Arc::clone(&l)).collect()
+        self.leafs.iter().map(|l| Arc::clone(&l.0)).collect()
     }
 
     /// The account named `name` (`None` or unknown: the global account).
@@ -292,6 +310,15 @@ impl Broker {
             notified.await;
         }
     }
+}
+
+/// Who is at the other end of an accepted leaf link: its account here,
+/// and the server name and cluster its CONNECT gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct LeafPeer {
+    pub(crate) account: String,
+    pub(crate) name: String,
+    pub(crate) cluster: String,
 }
 
 /// A running connection task; dropping it (however the task ends) lets

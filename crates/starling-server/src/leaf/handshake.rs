@@ -116,8 +116,9 @@ pub(super) struct Accepted {
     pub(super) headers: bool,
     /// The peer plays the hub (`is_hub`): this side is its spoke.
     pub(super) peer_is_hub: bool,
-    /// The peer's server name, for logs.
+    /// The peer's server name and cluster (duplicates are replaced).
     pub(super) name: String,
+    pub(super) cluster: String,
 }
 
 /// Checks an accepted leaf's CONNECT (`json`) and authenticates it, as
@@ -148,6 +149,7 @@ pub(super) fn accept_connect(
         headers: flag("headers"),
         peer_is_hub: flag("is_hub"),
         name: text("name").unwrap_or_default().to_owned(),
+        cluster: text("cluster").unwrap_or_default().to_owned(),
     })
 }
 

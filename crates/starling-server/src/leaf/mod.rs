@@ -32,7 +32,7 @@ use tokio::time::Instant;
 pub(crate) use remote::start_remotes;
 
 use crate::account::{Account, InterestWatcher, OriginKind, Subscriber};
-use crate::broker::Broker;
+use crate::broker::{Broker, LeafPeer};
 use crate::client::{ClientState, Framing, Time, write_loop};
 use crate::link::{CloseReason, Link, Queued};
 use interest::LeafInterest;
@@ -229,7 +229,13 @@ pub(crate) async fn accept(
         account.name,
         accepted.name
     );
-    run_link(&broker, conn, writer, account, kind, accepted.headers).await;
+    let peer = LeafPeer {
+        account: account.name.clone(),
+        name: accepted.name,
+        cluster: accepted.cluster,
+    };
+    let headers = accepted.headers;
+    run_link(&broker, conn, writer, account, kind, headers, Some(peer)).await;
 }
 
 /// Sends `-ERR '<text>'` and closes the link for `reason`.
@@ -257,6 +263,7 @@ async fn run_link<R: AsyncRead + Unpin>(
     account: Arc<Account>,
     kind: OriginKind,
     headers: bool,
+    peer: Option<LeafPeer>,
 ) -> Ended {
     let link = Arc::clone(&conn.link);
     let me = Arc::new(Subscriber::of_kind(Arc::clone(&link), kind));
@@ -268,7 +275,17 @@ async fn run_link<R: AsyncRead + Unpin>(
         meta.start_unix_nanos = crate::broker::stats::unix_nanos_now();
         meta.account = Some(account.name.clone());
     }
-    broker.register_leaf(&me);
+    for old in broker.register_leaf(&me, peer) {
+        tracing::info!(cid = old.link.cid, "Replacing connection from same server");
+        if old
+            .link
+            .queue(|out| out.put_slice(b"-ERR 'Duplicate Remote LeafNode Connection'\r\n"))
+            == Queued::WakeWriter
+        {
+            old.link.writer_wake.notify_one();
+        }
+        old.link.close(CloseReason::DuplicateRemoteLeafnode);
+    }
     let watcher: Arc<dyn InterestWatcher> = Arc::new(LeafInterest::new(
         Arc::clone(&link),
         kind == OriginKind::LeafSpoke,

@@ -181,5 +181,5 @@ async fn attempt(broker: &Arc<Broker>, remote: &LeafRemote, url: &RemoteUrl) -> 
         hub.name,
         account.name
     );
-    run_link(broker, conn, writer, account, kind, hub.headers).await
+    run_link(broker, conn, writer, account, kind, hub.headers, None).await
 }

@@ -31,6 +31,8 @@ pub(crate) enum CloseReason {
     AuthenticationTimeout,
     /// The user's JWT expired while connected.
     AuthenticationExpired,
+    /// A leaf link replaced by a newer one from the same server.
+    DuplicateRemoteLeafnode,
 }
 
 impl CloseReason {
@@ -57,6 +59,7 @@ impl CloseReason {
             Self::WebsocketStalled => "Stale Connection",
             Self::AuthenticationTimeout => "Authentication Timeout",
             Self::AuthenticationExpired => "Authentication Expired",
+            Self::DuplicateRemoteLeafnode => "Duplicate Remote LeafNode Connection",
         }
     }
 
@@ -78,7 +81,8 @@ impl CloseReason {
             | Self::StaleConnection
             | Self::WebsocketStalled
             | Self::AuthenticationTimeout
-            | Self::AuthenticationExpired => CloseCode::PolicyViolation,
+            | Self::AuthenticationExpired
+            | Self::DuplicateRemoteLeafnode => CloseCode::PolicyViolation,
             Self::NoRespondersRequiresHeaders => CloseCode::InternalError,
             Self::SlowConsumerPendingBytes
             | Self::SlowConsumerWriteDeadline
