@@ -441,3 +441,117 @@ async fn a_second_link_from_the_same_server_replaces_the_first() {
     );
     hub.shutdown().await;
 }
+
+/// A raw leaf over websocket: the upgrade to `/leafnode`, the INFO frame,
+/// then `connect` in a masked frame; the payloads until `until`.
+async fn raw_ws_leaf(addr: SocketAddr, connect: &str, until: &[u8]) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = "GET /leafnode HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nNats-No-Masking: true\r\n\r\n";
+    stream.write_all(request.as_bytes()).await.expect("write");
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        if stream.read_exact(&mut byte).await.is_err() {
+            break;
+        }
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let (info, _) = starling_tests::read_frames(&mut stream, false, b" \r\n").await;
+    let mut frame = bytes::BytesMut::new();
+    starling_ws::encode_client_frame(
+        &mut frame,
+        starling_ws::frame::OpCode::Binary,
+        true,
+        false,
+        connect.as_bytes(),
+        [1, 2, 3, 4],
+    );
+    stream.write_all(&frame).await.expect("write");
+    let (rest, _) = starling_tests::read_frames(&mut stream, false, until).await;
+    let mut seen = info;
+    seen.extend_from_slice(&rest);
+    (head, String::from_utf8_lossy(&seen).into_owned())
+}
+
+#[tokio::test]
+async fn leafs_on_the_websocket_port() {
+    let hub = start_from_config(
+        r#"server_name: WSHUB
+leafnodes { host: 127.0.0.1, port: -1 }
+websocket { port: -1, no_tls: true, compression: true }
+authorization { users [
+  { user: leafy, password: p, allowed_connection_types: ["LEAFNODE"] }
+  { user: wsleaf, password: p, allowed_connection_types: ["LEAFNODE_WS"] }
+] }
+"#,
+    )
+    .await;
+    let ws = hub.websocket_addr().expect("websocket port");
+    let (head, seen) = raw_ws_leaf(
+        ws,
+        "CONNECT {\"name\":\"L\",\"user\":\"leafy\",\"pass\":\"p\"}\r\n",
+        b"\r\n",
+    )
+    .await;
+    assert!(
+        head.starts_with("HTTP/1.1 101") && head.contains("Nats-No-Masking: true\r\n"),
+        "{head}"
+    );
+    assert!(
+        seen.starts_with("INFO {") && seen.contains("\"leafnode_urls\":["),
+        "{seen}"
+    );
+    assert!(
+        seen.contains("-ERR 'Authorization Violation'"),
+        "a LEAFNODE-only user over websocket: {seen}"
+    );
+    let (_, seen) = raw_ws_leaf(
+        ws,
+        "CONNECT {\"name\":\"L\",\"user\":\"wsleaf\",\"pass\":\"p\"}\r\n",
+        b"\r\n",
+    )
+    .await;
+    assert!(seen.contains("\"connect_info\":true"), "{seen}");
+    hub.shutdown().await;
+
+    // Without a leafnode port, a /leafnode upgrade is closed after the 101.
+    let plain = start_from_config("websocket { port: -1, no_tls: true }\n").await;
+    let ws = plain.websocket_addr().expect("websocket port");
+    let (head, seen) = raw_ws_leaf(ws, "CONNECT {}\r\n", b"never").await;
+    assert!(
+        head.starts_with("HTTP/1.1 101") && seen.is_empty(),
+        "{head} {seen}"
+    );
+    plain.shutdown().await;
+}
+
+#[tokio::test]
+async fn nats_server_leafs_over_websocket() {
+    if !NatsServer::installed() {
+        eprintln!("nats-server is not installed: the websocket leaf interop test is skipped");
+        return;
+    }
+    let hub = start_from_config(
+        "server_name: WSHUB\nleafnodes { host: 127.0.0.1, port: -1 }\nwebsocket { port: -1, no_tls: true, compression: true }\n",
+    )
+    .await;
+    let ws_port = hub.websocket_addr().expect("websocket port").port();
+    for (name, options) in [
+        ("DEFLATED", ", ws_compression: true, ws_no_masking: true"),
+        ("MASKED", ""),
+    ] {
+        let nats = NatsServer::start(
+            &format!("server_name: {name}\nleafnodes {{ remotes [ {{ url: \"ws://127.0.0.1:{ws_port}\"{options} }} ] }}\n"),
+            &[],
+        )
+        .await;
+        let (a, b) = (client(hub.client_addr()).await, client(nats.addr).await);
+        until_linked(&a, &b, "link.up").await;
+        exchange(&a, &b).await;
+        exchange(&b, &a).await;
+    }
+    hub.shutdown().await;
+}

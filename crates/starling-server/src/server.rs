@@ -161,6 +161,7 @@ impl Server {
         let leaf_addr = leaf_listener.as_ref().map(Listener::local_addr);
         let leaf_listener = leaf_listener.map(|listener| {
             let (host, port) = crate::leaf::advertised(&broker, listener.local_addr());
+            let _ = broker.leaf_listen.set((host.clone(), port));
             listener.with_handshake(Handshake::Leaf(host, port))
         });
         // Not waited for by shutdown: a remote's task stops by itself once

@@ -164,6 +164,9 @@ pub struct Upgrade {
     pub browser: bool,
     /// The request path (`/`, or `/leafnode`, `/mqtt` later).
     pub path: String,
+    /// The request said `Nats-No-Masking: true`: the peer will send
+    /// unmasked frames (the reply says so too), as nats-server allows.
+    pub no_masking: bool,
 }
 
 impl Upgrade {
@@ -177,7 +180,17 @@ impl Upgrade {
             out.put_slice(DEFLATE_RESPONSE.as_bytes());
             out.put_slice(b"\r\n");
         }
+        if self.no_masking {
+            out.put_slice(b"Nats-No-Masking: true\r\n");
+        }
         out.put_slice(b"\r\n");
+    }
+
+    /// Whether the request was for a leaf-node connection: its path
+    /// starts with `/leafnode` (nats-server 2.9.10, which appends a URL's
+    /// path to it) or ends with it (newer servers, which prepend it).
+    pub fn is_leafnode(&self) -> bool {
+        self.path.starts_with("/leafnode") || self.path.ends_with("/leafnode")
     }
 }
 
@@ -322,6 +335,7 @@ pub(crate) fn decide(
         cookies,
         browser,
         path: request.path.to_owned(),
+        no_masking: one("Nats-No-Masking").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")),
     })
 }
 

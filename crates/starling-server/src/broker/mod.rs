@@ -40,6 +40,9 @@ pub(crate) struct Broker {
     pub(crate) auth: Authenticator,
     pub(crate) info: ServerInfo,
     connections: DashMap<u64, Arc<Subscriber>>,
+    /// Where the leafnode listener is (as its INFO names it), once bound:
+    /// leafs on the websocket port are accepted only when it is set.
+    pub(crate) leaf_listen: std::sync::OnceLock<(String, u16)>,
     /// Leaf links, accepted and solicited (not in `/connz`, as nats-server),
     /// with an accepted link's peer (its account, name and cluster).
     leafs: DashMap<u64, (Arc<Subscriber>, Option<LeafPeer>)>,
@@ -119,6 +122,7 @@ impl Broker {
             info,
             connections: DashMap::new(),
             leafs: DashMap::new(),
+            leaf_listen: std::sync::OnceLock::new(),
             stats: stats::Stats::new(),
             extra: counters::Extra::default(),
             tasks: AtomicUsize::new(0),

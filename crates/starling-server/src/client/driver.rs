@@ -60,8 +60,12 @@ pub(crate) enum Framing {
     /// Plain bytes (TCP).
     Raw,
     /// Websocket frames, with the negotiated compression; `browser` keeps
-    /// frames to 4096 bytes.
-    Websocket { compress: bool, browser: bool },
+    /// frames to 4096 bytes; `unmasked`: the peer asked `Nats-No-Masking`.
+    Websocket {
+        compress: bool,
+        browser: bool,
+        unmasked: bool,
+    },
 }
 
 impl Framing {
@@ -187,13 +191,19 @@ async fn read_loop<R: AsyncRead>(
     let options = &shared.options;
     let mut unframing = match framing {
         Framing::Raw => None,
-        Framing::Websocket { compress, .. } => {
+        Framing::Websocket {
+            compress, unmasked, ..
+        } => {
             // Inflated bytes waiting for the parser: room for one maximal
             // PUB; a compressed message may carry any number of them.
             let max_message = options.max_payload + options.max_control_line + 64 * 1024;
             // Boxed: a TCP connection's reader does not carry its size.
+            let mut decoder = ServerDecoder::new(compress, max_message);
+            if unmasked {
+                decoder.accept_unmasked();
+            }
             Some(Box::new(Unframing {
-                decoder: ServerDecoder::new(compress, max_message),
+                decoder,
                 raw: BytesMut::new(),
                 controls: Vec::new(),
             }))

@@ -27,7 +27,9 @@ pub(crate) async fn write_loop<W: AsyncWrite>(
     let options = &shared.options;
     let mut encoder = match framing {
         Framing::Raw => None,
-        Framing::Websocket { compress, browser } => Some(ServerEncoder::new(compress, browser)),
+        Framing::Websocket {
+            compress, browser, ..
+        } => Some(ServerEncoder::new(compress, browser)),
     };
     let mut spare = BytesMut::new();
     let mut framed = BytesMut::new();

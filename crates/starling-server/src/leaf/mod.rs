@@ -14,6 +14,7 @@
 mod handshake;
 mod interest;
 mod remote;
+mod source;
 mod steady;
 
 use std::net::SocketAddr;
@@ -24,7 +25,7 @@ use bytes::{BufMut, BytesMut};
 use starling_auth::ConnectionKind;
 use starling_proto::ParserLimits;
 use starling_proto::leaf::{LeafOp, LeafParser};
-use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::io::AsyncRead;
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -36,6 +37,7 @@ use crate::broker::{Broker, LeafPeer};
 use crate::client::{ClientState, Framing, Time, write_loop};
 use crate::link::{CloseReason, Link, Queued};
 use interest::LeafInterest;
+use source::{Framed, Plain, Source};
 
 /// The first PING on a link comes this soon (nats-server's).
 const FIRST_PING: Duration = Duration::from_secs(1);
@@ -52,22 +54,22 @@ pub(crate) enum Ended {
 }
 
 /// A link's socket being read: the bytes, the parser, the link.
-struct Conn<R> {
-    reader: R,
+struct Conn<S> {
+    source: S,
     buf: BytesMut,
     parser: LeafParser,
     link: Arc<Link>,
     peer: SocketAddr,
 }
 
-impl<R: AsyncRead + Unpin> Conn<R> {
-    fn new(broker: &Broker, reader: R, link: Arc<Link>, peer: SocketAddr) -> Self {
+impl<S: Source> Conn<S> {
+    fn new(broker: &Broker, source: S, link: Arc<Link>, peer: SocketAddr) -> Self {
         let limits = ParserLimits {
             max_control_line: broker.options.max_control_line.max(4096),
             max_payload: broker.options.max_payload,
         };
         Self {
-            reader,
+            source,
             buf: BytesMut::with_capacity(4096),
             parser: LeafParser::new(limits),
             link,
@@ -101,8 +103,7 @@ impl<R: AsyncRead + Unpin> Conn<R> {
                     return None;
                 }
             }
-            self.buf.reserve(4096);
-            let read = tokio::time::timeout_at(deadline, self.reader.read_buf(&mut self.buf));
+            let read = tokio::time::timeout_at(deadline, self.source.fill(&mut self.buf));
             match read.await {
                 Ok(Ok(0)) => {
                     self.link.close(CloseReason::ClientClosed);
@@ -156,7 +157,75 @@ pub(crate) async fn accept(
         writer,
         Framing::Raw,
     ));
-    let mut conn = Conn::new(&broker, reader, Arc::clone(&link), peer);
+    let conn = Conn::new(&broker, Plain(reader), Arc::clone(&link), peer);
+    handshake_accepted(broker, conn, writer, cid, listen, ConnectionKind::Leafnode).await;
+}
+
+/// Serves a leaf connection that came to the websocket port (its upgrade
+/// request's path was `/leafnode`): the same handshake and link over
+/// binary frames, if this server accepts leaf connections at all.
+pub(crate) async fn accept_websocket<R, W>(
+    broker: Arc<Broker>,
+    (reader, writer): (R, W),
+    peer: SocketAddr,
+    cid: u64,
+    upgrade: starling_ws::handshake::Upgrade,
+) where
+    R: AsyncRead + Send + 'static,
+    W: tokio::io::AsyncWrite + Send + 'static,
+{
+    let Some(listen) = broker.leaf_listen.get().cloned() else {
+        tracing::info!(
+            cid,
+            "{peer} - Not configured to accept leaf node connections"
+        );
+        return;
+    };
+    let link = Arc::new(Link::new(cid, broker.options.max_pending));
+    let framing = Framing::Websocket {
+        compress: upgrade.compress,
+        browser: false,
+        unmasked: upgrade.no_masking,
+    };
+    let writer = tokio::spawn(write_loop(
+        Arc::clone(&broker),
+        Arc::clone(&link),
+        writer,
+        framing,
+    ));
+    let options = &broker.options;
+    let max = options.max_payload + options.max_control_line + 64 * 1024;
+    let reader = Box::pin(reader);
+    let source = Framed::new(
+        reader,
+        Arc::clone(&link),
+        upgrade.compress,
+        upgrade.no_masking,
+        max,
+    );
+    let conn = Conn::new(&broker, source, Arc::clone(&link), peer);
+    handshake_accepted(
+        broker,
+        conn,
+        writer,
+        cid,
+        listen,
+        ConnectionKind::LeafnodeWs,
+    )
+    .await;
+}
+
+/// The accepting side's handshake, then the link.
+async fn handshake_accepted<S: Source>(
+    broker: Arc<Broker>,
+    mut conn: Conn<S>,
+    writer: JoinHandle<()>,
+    cid: u64,
+    listen: (String, u16),
+    kind_of_connection: ConnectionKind,
+) {
+    let link = Arc::clone(&conn.link);
+    let peer = conn.peer;
     let nonce = crate::identity::nonce().unwrap_or_default();
     let listen = (listen.0.as_str(), listen.1);
     conn.send(&handshake::info(&broker, listen, cid, Some(&nonce), None));
@@ -191,7 +260,7 @@ pub(crate) async fn accept(
     let checking = Arc::clone(&broker);
     let unix = Time::now().unix;
     let checked = tokio::task::spawn_blocking(move || {
-        handshake::accept_connect(&checking, &json, &nonce, ConnectionKind::Leafnode, unix)
+        handshake::accept_connect(&checking, &json, &nonce, kind_of_connection, unix)
     })
     .await;
     let accepted = match checked {
@@ -239,10 +308,7 @@ pub(crate) async fn accept(
 }
 
 /// Sends `-ERR '<text>'` and closes the link for `reason`.
-async fn refuse<R>(conn: Conn<R>, writer: JoinHandle<()>, text: &str, reason: CloseReason)
-where
-    R: AsyncRead + Unpin,
-{
+async fn refuse<S: Source>(conn: Conn<S>, writer: JoinHandle<()>, text: &str, reason: CloseReason) {
     conn.send(format!("-ERR '{text}'\r\n").as_bytes());
     conn.link.close(reason);
     finish(&conn.link, writer).await;
@@ -256,9 +322,9 @@ async fn finish(link: &Link, writer: JoinHandle<()>) {
 
 /// Runs an established link until it closes: registers it, sends the
 /// account's interest (and its loop-detection subject), then reads.
-async fn run_link<R: AsyncRead + Unpin>(
+async fn run_link<S: Source>(
     broker: &Arc<Broker>,
-    mut conn: Conn<R>,
+    mut conn: Conn<S>,
     writer: JoinHandle<()>,
     account: Arc<Account>,
     kind: OriginKind,

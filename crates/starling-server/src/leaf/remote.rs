@@ -126,7 +126,12 @@ async fn attempt(broker: &Arc<Broker>, remote: &LeafRemote, url: &RemoteUrl) -> 
         writer,
         Framing::Raw,
     ));
-    let mut conn = Conn::new(broker, reader, Arc::clone(&link), peer);
+    let mut conn = Conn::new(
+        broker,
+        super::source::Plain(reader),
+        Arc::clone(&link),
+        peer,
+    );
     let hub = match conn.next_op(Instant::now() + INFO_WAIT).await {
         Some(LeafOp::Info(json)) => handshake::hub_info(&json),
         _ => None,

@@ -9,9 +9,9 @@ use std::sync::Arc;
 use bytes::{BufMut, Bytes, BytesMut};
 use starling_proto::encode;
 use starling_proto::leaf::LeafOp;
-use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::{Instant, sleep_until};
 
+use super::source::Source;
 use super::{Conn, Ended, FIRST_PING};
 use crate::account::{Account, Subscriber, Subscription};
 use crate::broker::Broker;
@@ -19,9 +19,9 @@ use crate::client::{ClientState, Time, wait_for_room};
 use crate::link::CloseReason;
 
 /// Reads the peer's interest and messages until the link closes.
-pub(super) async fn run<R: AsyncRead + Unpin>(
+pub(super) async fn run<S: Source>(
     broker: &Broker,
-    conn: &mut Conn<R>,
+    conn: &mut Conn<S>,
     me: &Arc<Subscriber>,
     account: &Arc<Account>,
     state: &mut ClientState,
@@ -38,10 +38,9 @@ pub(super) async fn run<R: AsyncRead + Unpin>(
         if link.is_closed() {
             return ended;
         }
-        conn.buf.reserve(16 * 1024);
         tokio::select! {
             biased;
-            read = conn.reader.read_buf(&mut conn.buf) => match read {
+            read = conn.source.fill(&mut conn.buf) => match read {
                 Ok(0) => {
                     link.close(CloseReason::ClientClosed);
                     return ended;

@@ -166,6 +166,10 @@ pub(crate) async fn run_upgraded<R, W>(
     R: AsyncRead + Send + 'static,
     W: AsyncWrite + Send + 'static,
 {
+    if upgrade.is_leafnode() {
+        crate::leaf::accept_websocket(broker, halves, peer, cid, upgrade).await;
+        return;
+    }
     let client = ClientAddr {
         peer,
         ip: upgrade.forwarded_for.unwrap_or_else(|| peer.ip()),
@@ -174,6 +178,7 @@ pub(crate) async fn run_upgraded<R, W>(
     let framing = Framing::Websocket {
         compress: upgrade.compress,
         browser: upgrade.browser,
+        unmasked: upgrade.no_masking,
     };
     run_connection(broker, halves, client, cid, framing, upgrade.cookies, None).await;
 }

@@ -56,6 +56,8 @@ pub struct ServerDecoder {
     /// that never sends one, or did not negotiate compression, has none.
     inflater: Option<Inflater>,
     control: BytesMut,
+    /// The peer asked for `Nats-No-Masking`: its frames may come unmasked.
+    unmasked_ok: bool,
 }
 
 impl ServerDecoder {
@@ -73,7 +75,14 @@ impl ServerDecoder {
             stream_ended: false,
             inflater: None,
             control: BytesMut::new(),
+            unmasked_ok: false,
         }
+    }
+
+    /// Accepts unmasked frames from now on: the peer's upgrade request
+    /// said `Nats-No-Masking: true` (nats-server's leaf links ask it).
+    pub fn accept_unmasked(&mut self) {
+        self.unmasked_ok = true;
     }
 
     /// True while a frame has started and not finished (its payload is
@@ -105,7 +114,7 @@ impl ServerDecoder {
                     let Some((header, header_len)) = decode_header(raw)? else {
                         return Ok(());
                     };
-                    if header.mask.is_none() {
+                    if header.mask.is_none() && !self.unmasked_ok {
                         return Err(FrameError::UnmaskedClientFrame);
                     }
                     if header.opcode.is_control() {
