@@ -555,3 +555,47 @@ async fn nats_server_leafs_over_websocket() {
     }
     hub.shutdown().await;
 }
+
+#[tokio::test]
+async fn starling_dials_websocket_hubs() {
+    let hub_config = "server_name: WSHUB\nleafnodes { host: 127.0.0.1, port: -1 }\nwebsocket { port: -1, no_tls: true, compression: true }\n";
+    let spoke = |port: u16, options: &str, name: &str| {
+        format!(
+            "server_name: {name}\nleafnodes {{ remotes [ {{ url: \"ws://127.0.0.1:{port}\"{options} }} ] }}\n"
+        )
+    };
+    // A Starling pair over websocket, then a nats-server hub.
+    let hub = start_from_config(hub_config).await;
+    let port = hub.websocket_addr().expect("websocket port").port();
+    let leaf = start_from_config(&spoke(port, ", ws_compression: true", "WSSPOKE")).await;
+    let (a, b) = (
+        client(hub.client_addr()).await,
+        client(leaf.client_addr()).await,
+    );
+    until_linked(&a, &b, "link.up").await;
+    exchange(&a, &b).await;
+    exchange(&b, &a).await;
+    leaf.shutdown().await;
+    hub.shutdown().await;
+    if !NatsServer::installed() {
+        eprintln!("nats-server is not installed: the websocket hub interop test is skipped");
+        return;
+    }
+    let ws_port = free_port();
+    let nats = NatsServer::start(
+        &format!("server_name: NATSWSHUB\nleafnodes {{ port: -1 }}\nwebsocket {{ host: 127.0.0.1, port: {ws_port}, no_tls: true, compression: true }}\n"),
+        &[],
+    )
+    .await;
+    for (options, name) in [
+        (", ws_compression: true, ws_no_masking: true", "DEFLATED"),
+        ("", "MASKED"),
+    ] {
+        let leaf = start_from_config(&spoke(ws_port, options, name)).await;
+        let (a, b) = (client(nats.addr).await, client(leaf.client_addr()).await);
+        until_linked(&a, &b, "link.up").await;
+        exchange(&a, &b).await;
+        exchange(&b, &a).await;
+        leaf.shutdown().await;
+    }
+}

@@ -7,7 +7,10 @@ use sha1::{Digest, Sha1};
 
 use crate::origin::{OriginError, OriginPolicy};
 
+mod client;
 mod embedded;
+
+pub use client::{ClientUpgrade, check_response, client_request};
 
 pub use embedded::check_http;
 

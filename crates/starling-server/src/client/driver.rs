@@ -66,6 +66,9 @@ pub(crate) enum Framing {
         browser: bool,
         unmasked: bool,
     },
+    /// Websocket frames this side sends as the client (a leaf link that
+    /// dialled a websocket port): masked unless the peer agreed not to.
+    WebsocketClient { compress: bool, mask: bool },
 }
 
 impl Framing {
@@ -73,7 +76,7 @@ impl Framing {
     pub(crate) fn connection_kind(self) -> ConnectionKind {
         match self {
             Self::Raw => ConnectionKind::Standard,
-            Self::Websocket { .. } => ConnectionKind::Websocket,
+            Self::Websocket { .. } | Self::WebsocketClient { .. } => ConnectionKind::Websocket,
         }
     }
 }
@@ -190,7 +193,7 @@ async fn read_loop<R: AsyncRead>(
     tokio::pin!(reader);
     let options = &shared.options;
     let mut unframing = match framing {
-        Framing::Raw => None,
+        Framing::Raw | Framing::WebsocketClient { .. } => None,
         Framing::Websocket {
             compress, unmasked, ..
         } => {

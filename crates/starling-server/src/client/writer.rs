@@ -30,6 +30,11 @@ pub(crate) async fn write_loop<W: AsyncWrite>(
         Framing::Websocket {
             compress, browser, ..
         } => Some(ServerEncoder::new(compress, browser)),
+        Framing::WebsocketClient { compress, mask } if mask => Some(ServerEncoder::masking(
+            compress,
+            crate::identity::random_u64(),
+        )),
+        Framing::WebsocketClient { compress, .. } => Some(ServerEncoder::new(compress, false)),
     };
     let mut spare = BytesMut::new();
     let mut framed = BytesMut::new();

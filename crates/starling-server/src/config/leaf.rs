@@ -1,8 +1,7 @@
 //! The `leafnodes` (`leaf`) block as nats-server 2.9.10 reads it: the
 //! listener, its `authorization`, `reconnect` and the `remotes`. What
 //! Starling cannot do yet (TLS on leaf links, credentials files,
-//! websocket remotes, `min_version`, the remotes' deny lists) is refused
-//! with the reason.
+//! `min_version`, the remotes' deny lists) is refused with the reason.
 
 use starling_conf::{ConfError, Key, Value, ValueKind};
 
@@ -186,6 +185,8 @@ fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote
         account: None,
         hub: false,
         no_randomize: false,
+        ws_compression: false,
+        ws_no_masking: false,
     };
     for (key, value) in map.options() {
         let name = key.name.to_ascii_lowercase();
@@ -198,6 +199,12 @@ fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote
             "no_randomize" | "dont_randomize" => {
                 value.as_bool(&name).map(|no| remote.no_randomize = no)
             }
+            "ws_compression" | "ws_compress" | "websocket_compress" | "websocket_compression" => {
+                value.as_bool(&name).map(|on| remote.ws_compression = on)
+            }
+            "ws_no_masking" | "websocket_no_masking" => {
+                value.as_bool(&name).map(|on| remote.ws_no_masking = on)
+            }
             "credentials"
             | "creds"
             | "tls"
@@ -205,12 +212,6 @@ fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote
             | "deny_import"
             | "deny_exports"
             | "deny_export"
-            | "ws_compression"
-            | "ws_compress"
-            | "websocket_compress"
-            | "websocket_compression"
-            | "ws_no_masking"
-            | "websocket_no_masking"
             | "jetstream_cluster_migrate"
             | "js_cluster_migrate" => Err(ConfError::not_supported_yet(key, NOT_YET)),
             _ => Err(ConfError::unknown_field(key)),
@@ -220,10 +221,12 @@ fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote
         }
     }
     let websocket = |url: &String| url.get(..2).is_some_and(|s| s.eq_ignore_ascii_case("ws"));
-    if remote.urls.iter().any(websocket) {
-        errors.push(value.error(
-            "remotes over websocket (ws://, wss://) are not supported yet (leaf nodes: issue #12)",
-        ));
+    let over_websocket = remote.urls.iter().filter(|u| websocket(u)).count();
+    if over_websocket > 0 && over_websocket < remote.urls.len() {
+        errors.push(value.error(format!(
+            "remote leaf node configuration cannot have a mix of websocket and non-websocket urls: {:?}",
+            remote.urls
+        )));
     }
     if remote.urls.is_empty() {
         errors.push(value.error("a leafnode remote needs a url"));

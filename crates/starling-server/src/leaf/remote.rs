@@ -22,6 +22,10 @@ use crate::link::{CloseReason, Link};
 use crate::options::RemoteUrl;
 use starling_proto::encode;
 use starling_proto::leaf::LeafOp;
+use starling_ws::handshake::{ClientUpgrade, check_response, client_request};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use super::source::{Framed, Plain, Source};
 
 /// nats-server's waits: to dial, for the first INFO, for the INFO that
 /// answers CONNECT, and before retrying after a loop or a refusal.
@@ -118,21 +122,121 @@ async fn attempt(broker: &Arc<Broker>, remote: &LeafRemote, url: &RemoteUrl) -> 
     };
     // Counted as a running connection: shutdown waits for it.
     let (cid, _guard) = broker.task();
-    let (reader, writer) = stream.into_split();
+    // The INFO wait covers the websocket upgrade too (nats-server's).
+    let info_deadline = Instant::now() + INFO_WAIT;
     let link = Arc::new(Link::new(cid, broker.options.max_pending));
-    let writer = tokio::spawn(write_loop(
-        Arc::clone(broker),
-        Arc::clone(&link),
-        writer,
-        Framing::Raw,
-    ));
-    let mut conn = Conn::new(
-        broker,
-        super::source::Plain(reader),
-        Arc::clone(&link),
-        peer,
+    match &url.websocket {
+        None => {
+            let (reader, writer) = stream.into_split();
+            let writer = tokio::spawn(write_loop(
+                Arc::clone(broker),
+                Arc::clone(&link),
+                writer,
+                Framing::Raw,
+            ));
+            let conn = Conn::new(broker, Plain(reader), Arc::clone(&link), peer);
+            connect(broker, remote, url, conn, writer, info_deadline).await
+        }
+        Some(path) => {
+            let mut stream = stream;
+            let upgraded = tokio::time::timeout_at(
+                info_deadline,
+                upgrade(&mut stream, &address, path, remote),
+            )
+            .await;
+            let (agreed, leftover) = match upgraded {
+                Ok(Ok(upgraded)) => upgraded,
+                Ok(Err(error)) => {
+                    tracing::warn!("Error soliciting websocket connection to {address}: {error}");
+                    return Ended::Normally;
+                }
+                Err(_) => {
+                    tracing::debug!("Timeout soliciting websocket connection to {address}");
+                    return Ended::Normally;
+                }
+            };
+            tracing::debug!(
+                cid,
+                "Leafnode compression={} masking={}",
+                agreed.compress,
+                !agreed.no_masking
+            );
+            let (reader, writer) = stream.into_split();
+            let framing = Framing::WebsocketClient {
+                compress: agreed.compress,
+                mask: !agreed.no_masking,
+            };
+            let writer = tokio::spawn(write_loop(
+                Arc::clone(broker),
+                Arc::clone(&link),
+                writer,
+                framing,
+            ));
+            let options = &broker.options;
+            let max = options.max_payload + options.max_control_line + 64 * 1024;
+            // The hub's frames are never masked.
+            let mut source = Framed::new(reader, Arc::clone(&link), agreed.compress, true, max);
+            source.feed(&leftover);
+            let conn = Conn::new(broker, source, Arc::clone(&link), peer);
+            connect(broker, remote, url, conn, writer, info_deadline).await
+        }
+    }
+}
+
+/// The websocket upgrade to `path`: what the hub agreed to, and the bytes
+/// that followed its reply (frames already).
+async fn upgrade(
+    stream: &mut TcpStream,
+    host: &str,
+    path: &str,
+    remote: &LeafRemote,
+) -> Result<(ClientUpgrade, Vec<u8>), String> {
+    let mut key = [0u8; 16];
+    key.iter_mut()
+        .zip(crate::identity::random_u64().to_le_bytes().repeat(2))
+        .for_each(|(k, r)| *k = r);
+    let key = data_encoding::BASE64.encode(&key);
+    let request = client_request(
+        host,
+        path,
+        &key,
+        remote.ws_compression,
+        remote.ws_no_masking,
     );
-    let hub = match conn.next_op(Instant::now() + INFO_WAIT).await {
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
+        if n == 0 {
+            return Err("invalid websocket connection".into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some((agreed, used)) =
+            check_response(&buf, &key, remote.ws_compression, remote.ws_no_masking)?
+        {
+            return Ok((agreed, buf.split_off(used)));
+        }
+    }
+}
+
+/// The handshake once the byte stream is up: the hub's INFO, CONNECT, the
+/// INFO that answers it, then the link.
+async fn connect<S: Source>(
+    broker: &Arc<Broker>,
+    remote: &LeafRemote,
+    url: &RemoteUrl,
+    mut conn: Conn<S>,
+    writer: JoinHandle<()>,
+    info_deadline: Instant,
+) -> Ended {
+    let link = Arc::clone(&conn.link);
+    let cid = link.cid;
+    let address = format!("{}:{}", url.host, url.port);
+    let hub = match conn.next_op(info_deadline).await {
         Some(LeafOp::Info(json)) => handshake::hub_info(&json),
         _ => None,
     };

@@ -61,32 +61,42 @@ impl<R> Framed<R> {
     }
 }
 
+impl<R> Framed<R> {
+    /// Frames that arrived with the upgrade's reply.
+    pub(super) fn feed(&mut self, bytes: &[u8]) {
+        self.raw.extend_from_slice(bytes);
+    }
+}
+
 impl<R: AsyncRead + Unpin> Source for Framed<R> {
     async fn fill(&mut self, buf: &mut BytesMut) -> std::io::Result<usize> {
         let before = buf.len();
         loop {
-            if !self.decoder.has_pending() {
-                self.raw.reserve(16 * 1024);
-                if self.reader.read_buf(&mut self.raw).await? == 0 {
-                    return Ok(0);
-                }
-            }
-            let decoded = self.decoder.decode(&mut self.raw, buf, &mut self.controls);
-            for control in self.controls.drain(..) {
-                match control {
-                    Control::Ping(payload) => {
-                        self.link.queue_control(|out| encode_pong(out, &payload));
+            if !self.raw.is_empty() || self.decoder.has_pending() {
+                let decoded = self.decoder.decode(&mut self.raw, buf, &mut self.controls);
+                for control in self.controls.drain(..) {
+                    match control {
+                        Control::Ping(payload) => {
+                            self.link.queue_control(|out| encode_pong(out, &payload));
+                        }
+                        Control::Pong => {}
+                        Control::Close(code) => {
+                            self.link.close(CloseReason::WebsocketClose(code));
+                        }
                     }
-                    Control::Pong => {}
-                    Control::Close(code) => self.link.close(CloseReason::WebsocketClose(code)),
+                }
+                if let Err(error) = decoded {
+                    self.link.close(CloseReason::WebsocketFrame(error));
+                    return Err(std::io::Error::other(error));
+                }
+                if buf.len() > before || self.link.is_closed() {
+                    return Ok(buf.len() - before);
                 }
             }
-            if let Err(error) = decoded {
-                self.link.close(CloseReason::WebsocketFrame(error));
-                return Err(std::io::Error::other(error));
-            }
-            if buf.len() > before || self.link.is_closed() {
-                return Ok(buf.len() - before);
+            // Nothing whole yet: read more (cancel-safe: bytes stay in `raw`).
+            self.raw.reserve(16 * 1024);
+            if self.reader.read_buf(&mut self.raw).await? == 0 {
+                return Ok(0);
             }
         }
     }

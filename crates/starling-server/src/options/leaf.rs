@@ -73,6 +73,10 @@ pub struct LeafRemote {
     pub hub: bool,
     /// `no_randomize`: try the URLs in order.
     pub no_randomize: bool,
+    /// `ws_compression`: ask a websocket hub for permessage-deflate.
+    pub ws_compression: bool,
+    /// `ws_no_masking`: ask a websocket hub to take unmasked frames.
+    pub ws_no_masking: bool,
 }
 
 impl LeafOptions {
@@ -128,6 +132,9 @@ pub(crate) struct RemoteUrl {
     pub(crate) host: String,
     pub(crate) port: u16,
     pub(crate) user: Option<(String, String)>,
+    /// A `ws://` URL: the link goes over websocket, to this path (the
+    /// URL's, without its leading `/`, after `/leafnode`).
+    pub(crate) websocket: Option<String>,
 }
 
 impl RemoteUrl {
@@ -137,12 +144,14 @@ impl RemoteUrl {
         let (scheme, rest) = url
             .split_once("://")
             .ok_or_else(|| format!("leafnode remote url {url:?} has no scheme"))?;
-        if !matches!(scheme.to_ascii_lowercase().as_str(), "nats" | "nats-leaf") {
+        let scheme_lower = scheme.to_ascii_lowercase();
+        if !matches!(scheme_lower.as_str(), "nats" | "nats-leaf" | "ws") {
             return Err(format!(
                 "leafnode remote url {url:?}: the {scheme}:// scheme is not supported yet (leaf nodes: issue #12)"
             ));
         }
-        let authority = rest.split('/').next().unwrap_or_default();
+        let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let websocket = (scheme_lower == "ws").then(|| format!("/leafnode{path}"));
         let (user, hostport) = match authority.rsplit_once('@') {
             Some((userinfo, hostport)) => {
                 let (user, pass) = userinfo.split_once(':').unwrap_or((userinfo, ""));
@@ -167,6 +176,7 @@ impl RemoteUrl {
             host: host.to_owned(),
             port,
             user,
+            websocket,
         })
     }
 }
@@ -185,6 +195,10 @@ mod tests {
         let url = RemoteUrl::parse("nats://[::1]:7001").expect("valid");
         assert_eq!((url.host.as_str(), url.port), ("::1", 7001));
         assert!(RemoteUrl::parse("tls://h:1").is_err_and(|e| e.contains("not supported yet")));
+        assert!(RemoteUrl::parse("wss://h:1").is_err_and(|e| e.contains("not supported yet")));
+        let ws = RemoteUrl::parse("ws://h:1/some/path").expect("valid");
+        assert_eq!(ws.websocket.as_deref(), Some("/leafnodesome/path"));
+        assert_eq!(RemoteUrl::parse("ws://h").expect("valid").port, 7422);
         assert!(RemoteUrl::parse("h:1").is_err());
         assert!(RemoteUrl::parse("nats://h:x").is_err());
     }

@@ -9,7 +9,7 @@ mod decoder;
 pub use decoder::ServerDecoder;
 
 use crate::deflate::Deflater;
-use crate::frame::{OpCode, encode_header};
+use crate::frame::{OpCode, apply_mask, encode_header};
 use crate::{CloseCode, frame};
 
 /// Payloads under this many bytes are sent uncompressed (nats-server's).
@@ -43,9 +43,31 @@ pub struct ServerEncoder {
     /// are some 300 KB): idle and uncompressed connections have none.
     deflater: Option<Deflater>,
     scratch: Vec<u8>,
+    /// Masks every frame (the client side of a leaf link), with keys from
+    /// this generator's state.
+    mask: Option<u64>,
 }
 
 impl ServerEncoder {
+    /// An encoder for the client side of a connection (a leaf link that
+    /// dialled a websocket port): frames masked with keys drawn from
+    /// `seed`, unless the peer agreed to `Nats-No-Masking` (then use
+    /// [`new`](Self::new)).
+    pub fn masking(compression: bool, seed: u64) -> Self {
+        Self {
+            mask: Some(seed | 1),
+            ..Self::new(compression, false)
+        }
+    }
+
+    fn next_mask(&mut self) -> Option<[u8; 4]> {
+        let state = self.mask.as_mut()?;
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        Some((*state as u32).to_le_bytes())
+    }
+
     /// An encoder; `compression` as negotiated, `browser` to keep frames to
     /// [`BROWSER_FRAME_SIZE`].
     pub fn new(compression: bool, browser: bool) -> Self {
@@ -54,6 +76,7 @@ impl ServerEncoder {
             max_frame: browser.then_some(BROWSER_FRAME_SIZE),
             deflater: None,
             scratch: Vec::new(),
+            mask: None,
         }
     }
 
@@ -64,7 +87,7 @@ impl ServerEncoder {
     pub fn encode_header_only(&self, data: &[u8], header: &mut BytesMut) -> bool {
         let compressed = self.compression && data.len() >= COMPRESS_THRESHOLD;
         let fragmented = self.max_frame.is_some_and(|max| data.len() > max);
-        if compressed || fragmented {
+        if compressed || fragmented || self.mask.is_some() {
             return false;
         }
         encode_header(header, true, false, OpCode::Binary, data.len(), None);
@@ -86,11 +109,12 @@ impl ServerEncoder {
         }
     }
 
-    fn frames(&self, payload: &[u8], compressed: bool, out: &mut BytesMut) {
+    fn frames(&mut self, payload: &[u8], compressed: bool, out: &mut BytesMut) {
         let size = self.max_frame.unwrap_or(usize::MAX).max(1);
         let mut chunks = payload.chunks(size).peekable();
         if chunks.peek().is_none() {
-            encode_header(out, true, compressed, OpCode::Binary, 0, None);
+            let mask = self.next_mask();
+            encode_header(out, true, compressed, OpCode::Binary, 0, mask);
             return;
         }
         let mut first = true;
@@ -100,15 +124,20 @@ impl ServerEncoder {
             } else {
                 OpCode::Continuation
             };
+            let mask = self.next_mask();
             encode_header(
                 out,
                 chunks.peek().is_none(),
                 compressed && first,
                 opcode,
                 chunk.len(),
-                None,
+                mask,
             );
+            let start = out.len();
             out.extend_from_slice(chunk);
+            if let Some(mask) = mask {
+                apply_mask(&mut out[start..], mask, 0);
+            }
             first = false;
         }
     }
@@ -127,7 +156,7 @@ pub fn encode_client_frame(
     encode_header(out, fin, rsv1, opcode, payload.len(), Some(mask));
     let start = out.len();
     out.extend_from_slice(payload);
-    frame::apply_mask(&mut out[start..], mask, 0);
+    apply_mask(&mut out[start..], mask, 0);
 }
 
 #[cfg(test)]
@@ -149,6 +178,24 @@ mod tests {
         let mut out = BytesMut::new();
         encode_client_frame(&mut out, opcode, fin, rsv1, payload, MASK);
         out
+    }
+
+    #[test]
+    fn a_masking_encoder_writes_what_a_server_decodes() {
+        for compression in [false, true] {
+            let mut encoder = ServerEncoder::masking(compression, 42);
+            let data = b"LMSG foo 5\r\nhello\r\n".repeat(20);
+            let mut header = BytesMut::new();
+            assert!(
+                !encoder.encode_header_only(&data, &mut header),
+                "masked frames are copied"
+            );
+            let mut frames = BytesMut::new();
+            encoder.encode(&data, &mut frames);
+            encoder.encode(b"", &mut frames);
+            let (out, _, error) = decode_all(&frames, compression);
+            assert_eq!((out, error), (data.clone(), None));
+        }
     }
 
     #[test]
