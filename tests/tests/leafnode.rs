@@ -599,3 +599,86 @@ async fn starling_dials_websocket_hubs() {
         leaf.shutdown().await;
     }
 }
+
+/// A self-signed certificate for localhost and 127.0.0.1, written in a
+/// fresh directory: (directory, certificate, key).
+fn certificate(name: &str) -> (std::path::PathBuf, String, String) {
+    let dir = std::env::temp_dir().join(format!("starling-leaf-tls-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+            .expect("certificate");
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, cert.cert.pem()).expect("write");
+    std::fs::write(&key_file, cert.key_pair.serialize_pem()).expect("write");
+    let path = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
+    (dir, path(cert_file), path(key_file))
+}
+
+#[tokio::test]
+async fn leafs_over_tls_and_wss() {
+    let (dir, cert, key) = certificate("hub");
+    let tls = format!("tls {{ cert_file: \"{cert}\", key_file: \"{key}\" }}");
+    let remote_tls = format!("tls {{ ca_file: \"{cert}\" }}");
+    // A Starling pair over TLS on the leafnode port, and over wss://.
+    let hub = start_from_config(&format!(
+        "server_name: TLSHUB\nleafnodes {{ host: 127.0.0.1, port: -1, {tls} }}\nwebsocket {{ port: -1, {tls} }}\n"
+    ))
+    .await;
+    let (leaf_port, ws_port) = (
+        hub.leaf_addr().expect("leafnode port").port(),
+        hub.websocket_addr().expect("websocket port").port(),
+    );
+    for (url, name) in [
+        (format!("tls://127.0.0.1:{leaf_port}"), "TLSSPOKE"),
+        (format!("nats://127.0.0.1:{leaf_port}"), "TLSASKED"),
+        (format!("wss://127.0.0.1:{ws_port}"), "WSSSPOKE"),
+    ] {
+        let spoke = start_from_config(&format!(
+            "server_name: {name}\nleafnodes {{ remotes [ {{ url: \"{url}\", {remote_tls} }} ] }}\n"
+        ))
+        .await;
+        let (a, b) = (
+            client(hub.client_addr()).await,
+            client(spoke.client_addr()).await,
+        );
+        until_linked(&a, &b, "link.up").await;
+        exchange(&a, &b).await;
+        spoke.shutdown().await;
+    }
+    if NatsServer::installed() {
+        // A nats-server leaf of the TLS hub.
+        let nats = NatsServer::start(
+            &format!("server_name: NATSTLSLEAF\nleafnodes {{ remotes [ {{ url: \"tls://127.0.0.1:{leaf_port}\", {remote_tls} }} ] }}\n"),
+            &[],
+        )
+        .await;
+        let (a, b) = (client(hub.client_addr()).await, client(nats.addr).await);
+        until_linked(&a, &b, "link.up").await;
+        exchange(&a, &b).await;
+        exchange(&b, &a).await;
+        // Starling as the leaf of a nats-server TLS hub.
+        let nats_leaf_port = free_port();
+        let nats_hub = NatsServer::start(
+            &format!("server_name: NATSTLSHUB\nleafnodes {{ host: 127.0.0.1, port: {nats_leaf_port}, {tls} }}\n"),
+            &[],
+        )
+        .await;
+        let spoke = start_from_config(&format!(
+            "server_name: STARTLSLEAF\nleafnodes {{ remotes [ {{ url: \"nats://127.0.0.1:{nats_leaf_port}\", {remote_tls} }} ] }}\n"
+        ))
+        .await;
+        let (a, b) = (
+            client(nats_hub.addr).await,
+            client(spoke.client_addr()).await,
+        );
+        until_linked(&a, &b, "link.up").await;
+        exchange(&a, &b).await;
+        exchange(&b, &a).await;
+        spoke.shutdown().await;
+    } else {
+        eprintln!("nats-server is not installed: the TLS leaf interop part is skipped");
+    }
+    hub.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

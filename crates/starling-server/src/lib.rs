@@ -42,12 +42,15 @@ mod monitor;
 mod options;
 mod server;
 mod system;
+mod tls;
 
 pub use config::{
     ConfigOptions, LogOptions, describe, locate, options_from_config, read_config_file,
 };
 pub use listen::TlsError;
-pub use options::{LeafAuth, LeafOptions, LeafRemote, LeafUser, MonitorOptions, ServerOptions};
+pub use options::{
+    LeafAuth, LeafOptions, LeafRemote, LeafUser, MonitorOptions, RemoteTls, ServerOptions,
+};
 pub use server::{Server, Transport};
 
 /// The nats-server release whose client protocol Starling speaks; announced

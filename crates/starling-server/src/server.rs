@@ -82,7 +82,7 @@ impl Server {
                     verify: false,
                     ..tls.clone()
                 };
-                let acceptor = listen::tls::acceptor(&without_client_certs);
+                let acceptor = crate::tls::acceptor(&without_client_certs);
                 Some(acceptor.map_err(|source| ServerError::Tls {
                     option: "tls",
                     source,
@@ -103,13 +103,44 @@ impl Server {
         let leaf_listener = match options.leaf.as_ref().filter(|l| l.port != 0) {
             Some(leaf) => {
                 let port = u16::try_from(leaf.port.max(0)).unwrap_or(0);
+
                 // Where the leaf INFO says to dial is known once bound.
-                let bound =
-                    Listener::bind(&leaf.host, port, Handshake::Leaf(String::new(), 0)).await?;
-                Some(bound)
+                let tls = leaf
+                    .tls
+                    .as_ref()
+                    .map(crate::tls::acceptor)
+                    .transpose()
+                    .map_err(|source| ServerError::Tls {
+                        option: "leafnodes.tls",
+                        source,
+                    })?;
+                let unbound = Handshake::Leaf(String::new(), 0, None);
+                let bound = Listener::bind(&leaf.host, port, unbound).await?;
+                Some((bound, tls))
             }
             None => None,
         };
+        // Each remote's TLS client, read once (a file missing is an error
+        // at start, not at every attempt).
+        let remote_tls = options
+            .leaf
+            .iter()
+            .flat_map(|leaf| &leaf.remotes)
+            .map(|remote| {
+                remote
+                    .tls
+                    .as_ref()
+                    .map(|tls| {
+                        let cert = tls.cert.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
+                        crate::tls::connector(&tls.ca_file, cert)
+                    })
+                    .transpose()
+                    .map_err(|source| ServerError::Tls {
+                        option: "leafnodes.remotes.tls",
+                        source,
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let monitor_listener = match options.monitor.port() {
             Some((port, _)) => {
                 let host = options.monitor.host.as_deref().unwrap_or(&options.host);
@@ -139,7 +170,7 @@ impl Server {
             .host
             .clone()
             .unwrap_or_else(|| broker.options.host.clone());
-        let leaf_port = leaf_listener.as_ref().map(|l| l.local_addr().port());
+        let leaf_port = leaf_listener.as_ref().map(|(l, _)| l.local_addr().port());
         let ports = (
             client_addr.port(),
             websocket_addr.map(|a| a.port()),
@@ -158,15 +189,15 @@ impl Server {
         }
         // Shutdown waits for it: it announces the shutdown first.
         accept.extend(crate::system::start(&broker, monitor, stopped.clone()));
-        let leaf_addr = leaf_listener.as_ref().map(Listener::local_addr);
-        let leaf_listener = leaf_listener.map(|listener| {
+        let leaf_addr = leaf_listener.as_ref().map(|(l, _)| l.local_addr());
+        let leaf_listener = leaf_listener.map(|(listener, tls)| {
             let (host, port) = crate::leaf::advertised(&broker, listener.local_addr());
             let _ = broker.leaf_listen.set((host.clone(), port));
-            listener.with_handshake(Handshake::Leaf(host, port))
+            listener.with_handshake(Handshake::Leaf(host, port, tls))
         });
         // Not waited for by shutdown: a remote's task stops by itself once
         // told to, and shutdown closes its link with the others.
-        drop(crate::leaf::start_remotes(&broker, &stopped));
+        drop(crate::leaf::start_remotes(&broker, remote_tls, &stopped));
         for listener in [Some(client), websocket, leaf_listener]
             .into_iter()
             .flatten()
@@ -283,7 +314,7 @@ fn load_tls(
     options: &ServerOptions,
 ) -> Result<(Option<TlsAcceptor>, Option<TlsAcceptor>), ServerError> {
     let load = |tls: Option<&starling_ws::TlsOptions>, option| {
-        tls.map(listen::tls::acceptor)
+        tls.map(crate::tls::acceptor)
             .transpose()
             .map_err(|source| ServerError::Tls { option, source })
     };

@@ -1,7 +1,7 @@
 //! The `leafnodes` (`leaf`) block as nats-server 2.9.10 reads it: the
 //! listener, its `authorization`, `reconnect` and the `remotes`. What
-//! Starling cannot do yet (TLS on leaf links, credentials files,
-//! `min_version`, the remotes' deny lists) is refused with the reason.
+//! Starling cannot do yet (credentials files, `min_version`, the
+//! remotes' deny lists, some TLS settings) is refused with the reason.
 
 use starling_conf::{ConfError, Key, Value, ValueKind};
 
@@ -78,7 +78,11 @@ fn leaf_key(
                 }
             }
         }
-        "tls" | "min_version" | "minimum_version" => {
+        "tls" => match starling_ws::TlsOptions::from_value(value) {
+            Ok(tls) => leaf.tls = Some(tls),
+            Err(tls_errors) => errors.extend(tls_errors),
+        },
+        "min_version" | "minimum_version" => {
             return Err(ConfError::not_supported_yet(key, NOT_YET));
         }
         _ => return Err(ConfError::unknown_field(key)),
@@ -172,6 +176,32 @@ fn strings(value: &Value, option: &str) -> Result<Vec<String>, ConfError> {
         .collect()
 }
 
+/// A remote's `tls`: `ca_file`, and `cert_file` with `key_file`.
+fn remote_tls(value: &Value) -> Result<crate::RemoteTls, ConfError> {
+    let map = value.as_map("tls")?;
+    let (mut ca, mut cert, mut key) = (None, None, None);
+    for (k, v) in map.options() {
+        let path = |option: &str| v.as_str(option).map(std::path::PathBuf::from);
+        match k.name.to_ascii_lowercase().as_str() {
+            "ca_file" => ca = Some(path("ca_file")?),
+            "cert_file" => cert = Some(path("cert_file")?),
+            "key_file" => key = Some(path("key_file")?),
+            "verify" | "insecure" | "timeout" | "cipher_suites" | "curve_preferences"
+            | "pinned_certs" | "handshake_first" => {
+                return Err(ConfError::not_supported_yet(k, NOT_YET));
+            }
+            _ => return Err(ConfError::unknown_field(k)),
+        }
+    }
+    let ca_file = ca.ok_or_else(|| value.error("tls: a leafnode remote needs 'ca_file'"))?;
+    let cert = match (cert, key) {
+        (Some(cert), Some(key)) => Some((cert, key)),
+        (None, None) => None,
+        _ => return Err(value.error("tls: 'cert_file' and 'key_file' go together")),
+    };
+    Ok(crate::RemoteTls { ca_file, cert })
+}
+
 fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote> {
     let map = match value.as_map("remotes") {
         Ok(map) => map,
@@ -187,6 +217,7 @@ fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote
         no_randomize: false,
         ws_compression: false,
         ws_no_masking: false,
+        tls: None,
     };
     for (key, value) in map.options() {
         let name = key.name.to_ascii_lowercase();
@@ -205,9 +236,9 @@ fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote
             "ws_no_masking" | "websocket_no_masking" => {
                 value.as_bool(&name).map(|on| remote.ws_no_masking = on)
             }
+            "tls" => remote_tls(value).map(|tls| remote.tls = Some(tls)),
             "credentials"
             | "creds"
-            | "tls"
             | "deny_imports"
             | "deny_import"
             | "deny_exports"

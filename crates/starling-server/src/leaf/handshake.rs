@@ -11,7 +11,8 @@ use crate::broker::Broker;
 use crate::{NATS_VERSION, STARLING_VERSION};
 
 /// The accepting side's `INFO` for connection `cid`: with `nonce` the
-/// first one, else (`remote_account` set) the one that answers CONNECT.
+/// first one, else (`remote_account` set) the one that answers CONNECT;
+/// `tls_verify` set when the link is TLS (and whether it verifies).
 /// nats-server ends it with a space before CR LF.
 pub(super) fn info(
     broker: &Broker,
@@ -19,6 +20,7 @@ pub(super) fn info(
     cid: u64,
     nonce: Option<&str>,
     remote_account: Option<&str>,
+    tls_verify: Option<bool>,
 ) -> Vec<u8> {
     let (host, port) = listen;
     let url = format!("{host}:{port}");
@@ -35,6 +37,12 @@ pub(super) fn info(
     put("port", json!(port));
     put("headers", json!(true));
     put("auth_required", json!(true));
+    if let Some(verify) = tls_verify {
+        put("tls_required", json!(true));
+        if verify {
+            put("tls_verify", json!(true));
+        }
+    }
     put("max_payload", json!(broker.options.max_payload));
     put("ip", json!(url));
     put("client_id", json!(cid));
@@ -208,6 +216,10 @@ fn authenticate(
 pub(super) fn hub_info(json: &[u8]) -> Option<HubInfo> {
     let info: Value = serde_json::from_slice(json).ok()?;
     let client_id = info.get("client_id").and_then(Value::as_u64).unwrap_or(0);
+    let tls_required = info
+        .get("tls_required")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let urls = info
         .get("leafnode_urls")
         .and_then(Value::as_array)
@@ -229,6 +241,7 @@ pub(super) fn hub_info(json: &[u8]) -> Option<HubInfo> {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned(),
+        tls_required,
     })
 }
 
@@ -238,6 +251,8 @@ pub(super) struct HubInfo {
     pub(super) info_on_connect: bool,
     pub(super) headers: bool,
     pub(super) name: String,
+    /// The hub wants TLS on the leaf protocol.
+    pub(super) tls_required: bool,
 }
 
 /// Whether `json` is the INFO that answers CONNECT (`connect_info`).

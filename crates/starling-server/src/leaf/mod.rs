@@ -11,25 +11,25 @@
 //! the account's interest as it changes, in the same ordered stream as the
 //! messages.
 
+mod accept;
 mod handshake;
 mod interest;
 mod remote;
 mod source;
 mod steady;
+mod websocket;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{BufMut, BytesMut};
-use starling_auth::ConnectionKind;
 use starling_proto::ParserLimits;
 use starling_proto::leaf::{LeafOp, LeafParser};
-use tokio::io::AsyncRead;
-use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+pub(crate) use accept::{accept, accept_websocket};
 pub(crate) use remote::start_remotes;
 
 use crate::account::{Account, InterestWatcher, OriginKind, Subscriber};
@@ -37,7 +37,7 @@ use crate::broker::{Broker, LeafPeer};
 use crate::client::{ClientState, Framing, Time, write_loop};
 use crate::link::{CloseReason, Link, Queued};
 use interest::LeafInterest;
-use source::{Framed, Plain, Source};
+use source::Source;
 
 /// The first PING on a link comes this soon (nats-server's).
 const FIRST_PING: Duration = Duration::from_secs(1);
@@ -139,179 +139,22 @@ pub(crate) fn advertised(broker: &Broker, bound: SocketAddr) -> (String, u16) {
     (host, bound.port())
 }
 
-/// Serves a leaf connection accepted on the leafnode port (`listen`: the
-/// address its INFO names): INFO, CONNECT within the auth timeout,
-/// authentication, the INFO that answers it, then the link.
-pub(crate) async fn accept(
-    broker: Arc<Broker>,
-    stream: TcpStream,
-    peer: SocketAddr,
-    cid: u64,
-    listen: (String, u16),
-) {
-    let (reader, writer) = stream.into_split();
-    let link = Arc::new(Link::new(cid, broker.options.max_pending));
-    let writer = tokio::spawn(write_loop(
-        Arc::clone(&broker),
-        Arc::clone(&link),
-        writer,
-        Framing::Raw,
-    ));
-    let conn = Conn::new(&broker, Plain(reader), Arc::clone(&link), peer);
-    handshake_accepted(broker, conn, writer, cid, listen, ConnectionKind::Leafnode).await;
-}
-
-/// Serves a leaf connection that came to the websocket port (its upgrade
-/// request's path was `/leafnode`): the same handshake and link over
-/// binary frames, if this server accepts leaf connections at all.
-pub(crate) async fn accept_websocket<R, W>(
-    broker: Arc<Broker>,
-    (reader, writer): (R, W),
-    peer: SocketAddr,
-    cid: u64,
-    upgrade: starling_ws::handshake::Upgrade,
-) where
-    R: AsyncRead + Send + 'static,
+/// Starts the link's writer task.
+pub(super) fn spawn_writer<W>(
+    broker: &Arc<Broker>,
+    link: &Arc<Link>,
+    writer: W,
+    framing: Framing,
+) -> JoinHandle<()>
+where
     W: tokio::io::AsyncWrite + Send + 'static,
 {
-    let Some(listen) = broker.leaf_listen.get().cloned() else {
-        tracing::info!(
-            cid,
-            "{peer} - Not configured to accept leaf node connections"
-        );
-        return;
-    };
-    let link = Arc::new(Link::new(cid, broker.options.max_pending));
-    let framing = Framing::Websocket {
-        compress: upgrade.compress,
-        browser: false,
-        unmasked: upgrade.no_masking,
-    };
-    let writer = tokio::spawn(write_loop(
-        Arc::clone(&broker),
-        Arc::clone(&link),
+    tokio::spawn(write_loop(
+        Arc::clone(broker),
+        Arc::clone(link),
         writer,
         framing,
-    ));
-    let options = &broker.options;
-    let max = options.max_payload + options.max_control_line + 64 * 1024;
-    let reader = Box::pin(reader);
-    let source = Framed::new(
-        reader,
-        Arc::clone(&link),
-        upgrade.compress,
-        upgrade.no_masking,
-        max,
-    );
-    let conn = Conn::new(&broker, source, Arc::clone(&link), peer);
-    handshake_accepted(
-        broker,
-        conn,
-        writer,
-        cid,
-        listen,
-        ConnectionKind::LeafnodeWs,
-    )
-    .await;
-}
-
-/// The accepting side's handshake, then the link.
-async fn handshake_accepted<S: Source>(
-    broker: Arc<Broker>,
-    mut conn: Conn<S>,
-    writer: JoinHandle<()>,
-    cid: u64,
-    listen: (String, u16),
-    kind_of_connection: ConnectionKind,
-) {
-    let link = Arc::clone(&conn.link);
-    let peer = conn.peer;
-    let nonce = crate::identity::nonce().unwrap_or_default();
-    let listen = (listen.0.as_str(), listen.1);
-    conn.send(&handshake::info(&broker, listen, cid, Some(&nonce), None));
-    let timeout = broker
-        .options
-        .leaf
-        .as_ref()
-        .and_then(|l| l.auth.timeout)
-        .unwrap_or(AUTH_TIMEOUT);
-    let json = match conn.next_op(Instant::now() + timeout).await {
-        Some(LeafOp::Connect(json)) => json,
-        Some(_) => {
-            return refuse(
-                conn,
-                writer,
-                "Authorization Violation",
-                CloseReason::AuthenticationViolation,
-            )
-            .await;
-        }
-        None if link.is_closed() => return finish(&link, writer).await,
-        None => {
-            return refuse(
-                conn,
-                writer,
-                "Authentication Timeout",
-                CloseReason::AuthenticationTimeout,
-            )
-            .await;
-        }
-    };
-    let checking = Arc::clone(&broker);
-    let unix = Time::now().unix;
-    let checked = tokio::task::spawn_blocking(move || {
-        handshake::accept_connect(&checking, &json, &nonce, kind_of_connection, unix)
-    })
-    .await;
-    let accepted = match checked {
-        Ok(Ok(accepted)) => accepted,
-        Ok(Err(refusal)) => {
-            tracing::info!(
-                cid,
-                "{peer} - lid:{cid} - Leafnode refused: {}",
-                refusal.text()
-            );
-            let reason = match refusal {
-                handshake::Refusal::Unauthorized => CloseReason::AuthenticationViolation,
-                _ => CloseReason::ProtocolViolation,
-            };
-            return refuse(conn, writer, refusal.text(), reason).await;
-        }
-        Err(_) => return finish(&link, writer).await,
-    };
-    let account = broker.account(Some(&accepted.account));
-    conn.send(&handshake::info(
-        &broker,
-        listen,
-        cid,
-        None,
-        Some(&account.name),
-    ));
-    let kind = if accepted.peer_is_hub {
-        OriginKind::LeafSpoke
-    } else {
-        OriginKind::LeafHub
-    };
-    tracing::info!(
-        cid,
-        "{peer} - lid:{cid} - Leafnode connection created for account: {:?} (remote {:?})",
-        account.name,
-        accepted.name
-    );
-    let peer = LeafPeer {
-        account: account.name.clone(),
-        name: accepted.name,
-        cluster: accepted.cluster,
-    };
-    let headers = accepted.headers;
-    run_link(&broker, conn, writer, account, kind, headers, Some(peer)).await;
-}
-
-/// Sends `-ERR '<text>'` and closes the link for `reason`.
-async fn refuse<S: Source>(conn: Conn<S>, writer: JoinHandle<()>, text: &str, reason: CloseReason) {
-    conn.send(format!("-ERR '{text}'\r\n").as_bytes());
-    conn.link.close(reason);
-    finish(&conn.link, writer).await;
+    ))
 }
 
 /// Waits for the writer to flush what the close allows.

@@ -12,20 +12,21 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::{Conn, Ended, handshake, run_link};
+use super::websocket::over_websocket;
+use super::{Conn, Ended, handshake, run_link, spawn_writer};
 use crate::LeafRemote;
 use crate::account::OriginKind;
 use crate::broker::Broker;
-use crate::client::{Framing, write_loop};
+use crate::client::Framing;
 use crate::identity::FastRng;
 use crate::link::{CloseReason, Link};
 use crate::options::RemoteUrl;
 use starling_proto::encode;
 use starling_proto::leaf::LeafOp;
-use starling_ws::handshake::{ClientUpgrade, check_response, client_request};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
+use tokio_rustls::TlsConnector;
 
-use super::source::{Framed, Plain, Source};
+use super::source::{Plain, Source};
 
 /// nats-server's waits: to dial, for the first INFO, for the INFO that
 /// answers CONNECT, and before retrying after a loop or a refusal.
@@ -33,10 +34,13 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(1);
 const INFO_WAIT: Duration = Duration::from_secs(1);
 const CONNECT_INFO_WAIT: Duration = Duration::from_secs(2);
 const WAIT_LONGER: Duration = Duration::from_secs(30);
+/// The TLS handshake's deadline.
+const TLS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Starts one task per configured remote; they stop when `stopped` says so.
 pub(crate) fn start_remotes(
     broker: &Arc<Broker>,
+    tls: Vec<Option<TlsConnector>>,
     stopped: &watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
     let Some(leaf) = &broker.options.leaf else {
@@ -44,7 +48,8 @@ pub(crate) fn start_remotes(
     };
     leaf.remotes
         .iter()
-        .map(|remote| {
+        .zip(tls.into_iter().chain(std::iter::repeat(None)))
+        .map(|(remote, tls)| {
             let urls: Vec<RemoteUrl> = remote
                 .urls
                 .iter()
@@ -53,7 +58,7 @@ pub(crate) fn start_remotes(
             tokio::spawn(solicit(
                 Arc::clone(broker),
                 remote.clone(),
-                urls,
+                (urls, tls),
                 stopped.clone(),
             ))
         })
@@ -63,7 +68,7 @@ pub(crate) fn start_remotes(
 async fn solicit(
     broker: Arc<Broker>,
     remote: LeafRemote,
-    mut urls: Vec<RemoteUrl>,
+    (mut urls, tls): (Vec<RemoteUrl>, Option<TlsConnector>),
     mut stopped: watch::Receiver<bool>,
 ) {
     if urls.is_empty() {
@@ -87,7 +92,7 @@ async fn solicit(
         }
         let url = urls[next % urls.len()].clone();
         next += 1;
-        let ended = attempt(&broker, &remote, &url).await;
+        let ended = attempt(&broker, &remote, &url, tls.as_ref()).await;
         let wait = if ended == Ended::WaitLonger {
             WAIT_LONGER
         } else {
@@ -101,7 +106,12 @@ async fn solicit(
 }
 
 /// One connection to `url`, until it ends.
-async fn attempt(broker: &Arc<Broker>, remote: &LeafRemote, url: &RemoteUrl) -> Ended {
+async fn attempt(
+    broker: &Arc<Broker>,
+    remote: &LeafRemote,
+    url: &RemoteUrl,
+    tls: Option<&TlsConnector>,
+) -> Ended {
     let address = format!("{}:{}", url.host, url.port);
     let stream = match tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(&address)).await {
         Ok(Ok(stream)) => stream,
@@ -127,118 +137,141 @@ async fn attempt(broker: &Arc<Broker>, remote: &LeafRemote, url: &RemoteUrl) -> 
     let link = Arc::new(Link::new(cid, broker.options.max_pending));
     match &url.websocket {
         None => {
+            let mut stream = stream;
+            // The hub's INFO comes in plaintext, TLS or not.
+            let first = tokio::time::timeout_at(info_deadline, first_line(&mut stream)).await;
+            let Ok(Ok(line)) = first else {
+                tracing::debug!("Leafnode {address}: no INFO within {INFO_WAIT:?}");
+                return Ended::Normally;
+            };
+            let hub = line
+                .strip_prefix(b"INFO")
+                .and_then(|json| handshake::hub_info(json.trim_ascii()));
+            let Some(hub) = hub else {
+                tracing::warn!("Leafnode {address}: attempted to connect to wrong port");
+                return Ended::Normally;
+            };
+            if url.tls || hub.tls_required || tls.is_some() {
+                let Some(connector) = tls else {
+                    tracing::warn!(
+                        "Leafnode {address}: the hub requires TLS and the remote has no tls block"
+                    );
+                    return Ended::WaitLonger;
+                };
+                let Ok(name) = rustls_pki_types::ServerName::try_from(url.host.clone()) else {
+                    return Ended::Normally;
+                };
+                let secured =
+                    tokio::time::timeout(TLS_TIMEOUT, connector.connect(name, stream)).await;
+                let tls_stream = match secured {
+                    Ok(Ok(tls_stream)) => tls_stream,
+                    Ok(Err(error)) => {
+                        tracing::warn!("Leafnode {address}: TLS handshake error: {error}");
+                        return Ended::Normally;
+                    }
+                    Err(_) => return Ended::Normally,
+                };
+                let (reader, writer) = tokio::io::split(tls_stream);
+                let writer = spawn_writer(broker, &link, writer, Framing::Raw);
+                let conn = Conn::new(broker, Plain(reader), Arc::clone(&link), peer);
+                return connect(
+                    broker,
+                    remote,
+                    url,
+                    conn,
+                    writer,
+                    (info_deadline, Some(hub)),
+                )
+                .await;
+            }
             let (reader, writer) = stream.into_split();
-            let writer = tokio::spawn(write_loop(
-                Arc::clone(broker),
-                Arc::clone(&link),
-                writer,
-                Framing::Raw,
-            ));
+            let writer = spawn_writer(broker, &link, writer, Framing::Raw);
             let conn = Conn::new(broker, Plain(reader), Arc::clone(&link), peer);
-            connect(broker, remote, url, conn, writer, info_deadline).await
+            connect(
+                broker,
+                remote,
+                url,
+                conn,
+                writer,
+                (info_deadline, Some(hub)),
+            )
+            .await
+        }
+        Some(path) if url.tls => {
+            let Some(connector) = tls else {
+                return Ended::WaitLonger;
+            };
+            let Ok(name) = rustls_pki_types::ServerName::try_from(url.host.clone()) else {
+                return Ended::Normally;
+            };
+            match tokio::time::timeout(TLS_TIMEOUT, connector.connect(name, stream)).await {
+                Ok(Ok(tls_stream)) => {
+                    over_websocket(
+                        broker,
+                        remote,
+                        url,
+                        tls_stream,
+                        path,
+                        (&link, peer),
+                        info_deadline,
+                    )
+                    .await
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!("Leafnode {address}: TLS handshake error: {error}");
+                    Ended::Normally
+                }
+                Err(_) => Ended::Normally,
+            }
         }
         Some(path) => {
-            let mut stream = stream;
-            let upgraded = tokio::time::timeout_at(
+            over_websocket(
+                broker,
+                remote,
+                url,
+                stream,
+                path,
+                (&link, peer),
                 info_deadline,
-                upgrade(&mut stream, &address, path, remote),
             )
-            .await;
-            let (agreed, leftover) = match upgraded {
-                Ok(Ok(upgraded)) => upgraded,
-                Ok(Err(error)) => {
-                    tracing::warn!("Error soliciting websocket connection to {address}: {error}");
-                    return Ended::Normally;
-                }
-                Err(_) => {
-                    tracing::debug!("Timeout soliciting websocket connection to {address}");
-                    return Ended::Normally;
-                }
-            };
-            tracing::debug!(
-                cid,
-                "Leafnode compression={} masking={}",
-                agreed.compress,
-                !agreed.no_masking
-            );
-            let (reader, writer) = stream.into_split();
-            let framing = Framing::WebsocketClient {
-                compress: agreed.compress,
-                mask: !agreed.no_masking,
-            };
-            let writer = tokio::spawn(write_loop(
-                Arc::clone(broker),
-                Arc::clone(&link),
-                writer,
-                framing,
-            ));
-            let options = &broker.options;
-            let max = options.max_payload + options.max_control_line + 64 * 1024;
-            // The hub's frames are never masked.
-            let mut source = Framed::new(reader, Arc::clone(&link), agreed.compress, true, max);
-            source.feed(&leftover);
-            let conn = Conn::new(broker, source, Arc::clone(&link), peer);
-            connect(broker, remote, url, conn, writer, info_deadline).await
+            .await
         }
     }
 }
 
-/// The websocket upgrade to `path`: what the hub agreed to, and the bytes
-/// that followed its reply (frames already).
-async fn upgrade(
-    stream: &mut TcpStream,
-    host: &str,
-    path: &str,
-    remote: &LeafRemote,
-) -> Result<(ClientUpgrade, Vec<u8>), String> {
-    let mut key = [0u8; 16];
-    key.iter_mut()
-        .zip(crate::identity::random_u64().to_le_bytes().repeat(2))
-        .for_each(|(k, r)| *k = r);
-    let key = data_encoding::BASE64.encode(&key);
-    let request = client_request(
-        host,
-        path,
-        &key,
-        remote.ws_compression,
-        remote.ws_no_masking,
-    );
-    stream
-        .write_all(request.as_bytes())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = stream.read(&mut chunk).await.map_err(|e| e.to_string())?;
-        if n == 0 {
-            return Err("invalid websocket connection".into());
+/// The first line the hub sends (its INFO), read byte by byte so that
+/// nothing after it (the TLS handshake) is taken.
+async fn first_line(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    while !line.ends_with(b"\n") {
+        if stream.read(&mut byte).await? == 0 || line.len() > 64 * 1024 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some((agreed, used)) =
-            check_response(&buf, &key, remote.ws_compression, remote.ws_no_masking)?
-        {
-            return Ok((agreed, buf.split_off(used)));
-        }
+        line.push(byte[0]);
     }
+    Ok(line)
 }
 
 /// The handshake once the byte stream is up: the hub's INFO, CONNECT, the
 /// INFO that answers it, then the link.
-async fn connect<S: Source>(
+pub(super) async fn connect<S: Source>(
     broker: &Arc<Broker>,
     remote: &LeafRemote,
     url: &RemoteUrl,
     mut conn: Conn<S>,
     writer: JoinHandle<()>,
-    info_deadline: Instant,
+    (info_deadline, hub): (Instant, Option<handshake::HubInfo>),
 ) -> Ended {
     let link = Arc::clone(&conn.link);
     let cid = link.cid;
     let address = format!("{}:{}", url.host, url.port);
-    let hub = match conn.next_op(info_deadline).await {
-        Some(LeafOp::Info(json)) => handshake::hub_info(&json),
-        _ => None,
+    let hub = match hub {
+        Some(hub) => Some(hub),
+        None => match conn.next_op(info_deadline).await {
+            Some(LeafOp::Info(json)) => handshake::hub_info(&json),
+            _ => None,
+        },
     };
     let Some(hub) = hub else {
         tracing::warn!("Leafnode {address}: attempted to connect to wrong port");

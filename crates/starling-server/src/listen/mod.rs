@@ -4,7 +4,6 @@
 //! `tls`), or optional TLS then the HTTP upgrade (websocket). After it,
 //! the same driver runs every connection.
 
-pub(crate) mod tls;
 mod websocket;
 
 use std::net::SocketAddr;
@@ -17,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 
-pub use tls::TlsError;
+pub use crate::tls::TlsError;
 pub(crate) use websocket::{WebsocketAcceptor, run_upgraded};
 
 use crate::ServerError;
@@ -36,8 +35,9 @@ pub(crate) enum Handshake {
     ClientTls(TlsAcceptor),
     /// Optional TLS, then the HTTP upgrade.
     Websocket(WebsocketAcceptor),
-    /// A leaf connection (the leafnode port): its INFO names this address.
-    Leaf(String, u16),
+    /// A leaf connection (the leafnode port): its INFO names this address;
+    /// with TLS, INFO in plaintext then the handshake the leaf starts.
+    Leaf(String, u16, Option<TlsAcceptor>),
 }
 
 /// A bound listener and its handshake.
@@ -152,9 +152,10 @@ async fn serve(
         Handshake::Websocket(websocket) => {
             Box::pin(websocket.serve(broker, stream, peer, cid)).await;
         }
-        Handshake::Leaf(host, port) => {
+        Handshake::Leaf(host, port, tls) => {
             let listen = (host.clone(), *port);
-            Box::pin(crate::leaf::accept(broker, stream, peer, cid, listen)).await;
+            let tls = tls.clone();
+            Box::pin(crate::leaf::accept(broker, stream, peer, cid, listen, tls)).await;
         }
     }
 }
@@ -180,7 +181,7 @@ async fn serve_tls(
     match Box::pin(tokio::time::timeout(TLS_TIMEOUT, acceptor.accept(stream))).await {
         Ok(Ok(tls)) => {
             let client = ClientAddr {
-                tls: tls::describe(tls.get_ref().1),
+                tls: crate::tls::describe(tls.get_ref().1),
                 ..client
             };
             let halves = tokio::io::split(tls);

@@ -113,7 +113,7 @@ impl WebsocketAcceptor {
                 match result {
                     Ok((tls_stream, upgrade)) => {
                         if let Some(upgrade) = finished(&broker, Ok(upgrade), peer) {
-                            let tls = super::tls::describe(tls_stream.get_ref().1);
+                            let tls = crate::tls::describe(tls_stream.get_ref().1);
                             let halves = tokio::io::split(tls_stream);
                             run_upgraded(broker, halves, peer, cid, upgrade, tls).await;
                         }

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use std::path::PathBuf;
+
 use starling_auth::Secret;
 
 /// Leaf-node connections (`leafnodes { ... }`).
@@ -18,6 +20,9 @@ pub struct LeafOptions {
     pub no_advertise: bool,
     /// `authorization` for accepted leafs.
     pub auth: LeafAuth,
+    /// `tls` on the leafnode port: INFO in plaintext, then the handshake
+    /// the leaf starts, as nats-server 2.9.10.
+    pub tls: Option<starling_ws::TlsOptions>,
     /// Delay between attempts of a remote (`reconnect`, 1 s).
     pub reconnect: Duration,
     /// The servers this one connects to (`remotes`).
@@ -32,6 +37,7 @@ impl Default for LeafOptions {
             advertise: None,
             no_advertise: false,
             auth: LeafAuth::default(),
+            tls: None,
             reconnect: Duration::from_secs(1),
             remotes: Vec::new(),
         }
@@ -77,6 +83,18 @@ pub struct LeafRemote {
     pub ws_compression: bool,
     /// `ws_no_masking`: ask a websocket hub to take unmasked frames.
     pub ws_no_masking: bool,
+    /// `tls`: the hub's certificate authority, and this side's own
+    /// certificate for a hub that asks for one.
+    pub tls: Option<RemoteTls>,
+}
+
+/// A remote's `tls { ca_file, cert_file, key_file }`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteTls {
+    /// The authority the hub's certificate must chain to.
+    pub ca_file: PathBuf,
+    /// This side's certificate and key (`cert_file`, `key_file`).
+    pub cert: Option<(PathBuf, PathBuf)>,
 }
 
 impl LeafOptions {
@@ -105,7 +123,11 @@ impl LeafOptions {
         }
         for remote in &self.remotes {
             for url in &remote.urls {
-                RemoteUrl::parse(url)?;
+                if RemoteUrl::parse(url)?.tls && remote.tls.is_none() {
+                    return Err(format!(
+                        "leafnode remote url {url:?} needs tls {{ ca_file }} (the system's roots are not read yet)"
+                    ));
+                }
             }
         }
         if let Some(name) = self
@@ -135,6 +157,8 @@ pub(crate) struct RemoteUrl {
     /// A `ws://` URL: the link goes over websocket, to this path (the
     /// URL's, without its leading `/`, after `/leafnode`).
     pub(crate) websocket: Option<String>,
+    /// `tls://` or `wss://`: TLS whatever the hub says.
+    pub(crate) tls: bool,
 }
 
 impl RemoteUrl {
@@ -145,13 +169,19 @@ impl RemoteUrl {
             .split_once("://")
             .ok_or_else(|| format!("leafnode remote url {url:?} has no scheme"))?;
         let scheme_lower = scheme.to_ascii_lowercase();
-        if !matches!(scheme_lower.as_str(), "nats" | "nats-leaf" | "ws") {
+        if !matches!(
+            scheme_lower.as_str(),
+            "nats" | "nats-leaf" | "tls" | "ws" | "wss"
+        ) {
             return Err(format!(
                 "leafnode remote url {url:?}: the {scheme}:// scheme is not supported yet (leaf nodes: issue #12)"
             ));
         }
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let websocket = (scheme_lower == "ws").then(|| format!("/leafnode{path}"));
+        let websocket = scheme_lower
+            .starts_with("ws")
+            .then(|| format!("/leafnode{path}"));
+        let tls = matches!(scheme_lower.as_str(), "tls" | "wss");
         let (user, hostport) = match authority.rsplit_once('@') {
             Some((userinfo, hostport)) => {
                 let (user, pass) = userinfo.split_once(':').unwrap_or((userinfo, ""));
@@ -177,6 +207,7 @@ impl RemoteUrl {
             port,
             user,
             websocket,
+            tls,
         })
     }
 }
@@ -194,8 +225,9 @@ mod tests {
         assert_eq!((url.port, url.user), (7422, None));
         let url = RemoteUrl::parse("nats://[::1]:7001").expect("valid");
         assert_eq!((url.host.as_str(), url.port), ("::1", 7001));
-        assert!(RemoteUrl::parse("tls://h:1").is_err_and(|e| e.contains("not supported yet")));
-        assert!(RemoteUrl::parse("wss://h:1").is_err_and(|e| e.contains("not supported yet")));
+        assert!(RemoteUrl::parse("tls://h:1").is_ok_and(|u| u.tls && u.websocket.is_none()));
+        assert!(RemoteUrl::parse("wss://h:1").is_ok_and(|u| u.tls && u.websocket.is_some()));
+        assert!(RemoteUrl::parse("http://h:1").is_err_and(|e| e.contains("not supported")));
         let ws = RemoteUrl::parse("ws://h:1/some/path").expect("valid");
         assert_eq!(ws.websocket.as_deref(), Some("/leafnodesome/path"));
         assert_eq!(RemoteUrl::parse("ws://h").expect("valid").port, 7422);

@@ -1,7 +1,8 @@
-//! TLS for the client and websocket listeners: PEM files read with
-//! rustls-pki-types (rustls-pemfile is archived; this is its successor)
-//! into a rustls server configuration, built once at start-up. Every
-//! failure is a [`TlsError`] naming the file.
+//! TLS for the client, websocket and leafnode listeners, and for leaf
+//! links that dial a hub: PEM files read with rustls-pki-types
+//! (rustls-pemfile is archived; this is its successor) into rustls
+//! configurations, built once at start-up. Every failure is a
+//! [`TlsError`] naming the file.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -68,6 +69,40 @@ pub enum TlsError {
 /// Builds the acceptor for `options`, reading each file once.
 pub(crate) fn acceptor(options: &TlsOptions) -> Result<TlsAcceptor, TlsError> {
     server_config(options).map(TlsAcceptor::from)
+}
+
+/// A TLS client (a leaf link dialling a hub): the hub's certificate must
+/// chain to `ca_file`; `cert` is this side's own certificate and key, for
+/// a hub that asks for one.
+pub(crate) fn connector(
+    ca_file: &Path,
+    cert: Option<(&Path, &Path)>,
+) -> Result<tokio_rustls::TlsConnector, TlsError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let roots = ca_roots(ca_file)?;
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| TlsError::Rustls(e.to_string()))?
+        .with_root_certificates(roots);
+    let config = match cert {
+        Some((cert_file, key_file)) => {
+            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_file)
+                .and_then(Iterator::collect)
+                .map_err(|e| TlsError::Certificates {
+                    file: cert_file.to_owned(),
+                    reason: e.to_string(),
+                })?;
+            let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| TlsError::PrivateKey {
+                file: key_file.to_owned(),
+                reason: e.to_string(),
+            })?;
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| TlsError::Rustls(e.to_string()))?
+        }
+        None => builder.with_no_client_auth(),
+    };
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
 /// The negotiated TLS version and cipher suite as nats-server's `/connz`
