@@ -682,3 +682,84 @@ async fn leafs_over_tls_and_wss() {
     hub.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn operator_fixture(name: &str) -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/operator")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[tokio::test]
+async fn leafs_with_credentials_in_operator_mode() {
+    // The hub trusts the operator; the spoke signs the hub's nonce with
+    // the seed of its creds file and is bound to the JWT's account.
+    let operator = std::fs::read_to_string(operator_fixture("server.conf")).expect("fixture");
+    let hub = start_from_config(&format!(
+        "{operator}\nserver_name: OPHUB\nleafnodes {{ host: 127.0.0.1, port: -1 }}\n"
+    ))
+    .await;
+    let port = hub.leaf_addr().expect("leafnode port").port();
+    let spoke = start_from_config(&format!(
+        "server_name: CREDSPOKE\nleafnodes {{ remotes [ {{ url: \"nats://127.0.0.1:{port}\", credentials: \"{}\" }} ] }}\n",
+        operator_fixture("plain.creds")
+    ))
+    .await;
+    let on_hub = async_nats::ConnectOptions::with_credentials_file(operator_fixture("plain.creds"))
+        .await
+        .expect("creds")
+        .connect(format!("nats://{}", hub.client_addr()))
+        .await
+        .expect("hub client");
+    let on_spoke = client(spoke.client_addr()).await;
+    until_linked(&on_hub, &on_spoke, "link.up").await;
+    exchange(&on_hub, &on_spoke).await;
+    spoke.shutdown().await;
+
+    // A user only allowed STANDARD connections is refused as a leaf.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let creds = std::fs::read_to_string(operator_fixture("standard_only.creds")).expect("creds");
+    let block = |begin: &str| {
+        let rest = &creds[creds.find(begin).expect("block") + begin.len()..];
+        let body = &rest[rest.find('\n').expect("line") + 1..];
+        body[..body.find("---").expect("end")].trim().to_owned()
+    };
+    let jwt = block("BEGIN NATS USER JWT");
+    let seed = nkeys::KeyPair::from_seed(&block("BEGIN USER NKEY SEED")).expect("a seed");
+    let mut stream = tokio::net::TcpStream::connect(hub.leaf_addr().expect("leafnode port"))
+        .await
+        .expect("connect");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !seen.ends_with(b"\r\n") {
+        let n = timeout(WAIT, stream.read(&mut buf))
+            .await
+            .expect("INFO")
+            .expect("read");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let info: serde_json::Value =
+        serde_json::from_slice(seen[5..].trim_ascii()).expect("INFO json");
+    let nonce = info["nonce"].as_str().expect("a nonce");
+    let signature = seed.sign(nonce.as_bytes()).expect("signed");
+    let sig = data_encoding::BASE64URL_NOPAD.encode(&signature);
+    let connect = serde_json::json!({"name": "STD", "jwt": jwt, "sig": sig});
+    stream
+        .write_all(format!("CONNECT {connect}\r\n").as_bytes())
+        .await
+        .expect("write");
+    let mut answer = Vec::new();
+    while let Ok(Ok(n)) = timeout(WAIT, stream.read(&mut buf)).await {
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.contains("-ERR 'Authorization Violation'"),
+        "{answer}"
+    );
+    hub.shutdown().await;
+}

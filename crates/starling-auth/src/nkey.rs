@@ -3,7 +3,7 @@
 //! servers), and the signatures made with them.
 
 use data_encoding::{BASE32_NOPAD, BASE64, BASE64URL_NOPAD};
-use ed25519_dalek::{Signature, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 
 /// The role an nkey's first character names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +80,70 @@ impl PublicNkey {
     }
 }
 
+/// A user's nkey seed (`SU…`): the private key a creds file carries, which
+/// signs the nonce a server sends (a leaf link dialling a hub).
+pub struct UserSeed {
+    key: SigningKey,
+}
+
+impl std::fmt::Debug for UserSeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UserSeed([REDACTED])")
+    }
+}
+
+/// The seed prefix byte's top five bits (`S`).
+const SEED_PREFIX: u8 = 18 << 3;
+
+impl UserSeed {
+    /// Decodes a user seed; `None` when it is not one (wrong prefix or
+    /// role, length, base32 or checksum).
+    pub fn parse(text: &str) -> Option<Self> {
+        let raw = BASE32_NOPAD.decode(text.trim().as_bytes()).ok()?;
+        let [b0, b1, seed @ .., c0, c1] = raw.as_slice() else {
+            return None;
+        };
+        let role = ((b0 & 7) << 5) | ((b1 & 248) >> 3);
+        if b0 & 248 != SEED_PREFIX || role != NkeyRole::User.prefix_byte() || seed.len() != 32 {
+            return None;
+        }
+        if crc16(&raw[..raw.len() - 2]) != u16::from_le_bytes([*c0, *c1]) {
+            return None;
+        }
+        Some(Self {
+            key: SigningKey::from_bytes(seed.try_into().ok()?),
+        })
+    }
+
+    /// Signs `message` (a server's nonce) as nats clients send it:
+    /// base64url without padding.
+    pub fn sign(&self, message: &[u8]) -> String {
+        BASE64URL_NOPAD.encode(&self.key.sign(message).to_bytes())
+    }
+
+    /// The matching public key (`U…`).
+    pub fn public_key(&self) -> String {
+        encode_public(NkeyRole::User, self.key.verifying_key().as_bytes())
+    }
+}
+
+/// A NATS creds file's user JWT and seed (the blocks between the
+/// `-----BEGIN NATS USER JWT-----` and `-----BEGIN USER NKEY SEED-----`
+/// lines and their ends); `None` when either is missing or the seed is
+/// not a user seed.
+pub fn parse_creds(text: &str) -> Option<(String, UserSeed)> {
+    let block = |begin: &str| {
+        let start = text.find(begin)? + begin.len();
+        let rest = &text[start..];
+        let body = &rest[rest.find('\n')? + 1..];
+        let end = body.find("---")?;
+        Some(body[..end].trim().to_owned()).filter(|b| !b.is_empty())
+    };
+    let jwt = block("BEGIN NATS USER JWT")?;
+    let seed = UserSeed::parse(&block("BEGIN USER NKEY SEED")?)?;
+    Some((jwt, seed))
+}
+
 /// Writes a public nkey of `role` for a 32-byte ed25519 public key (role
 /// prefix, key, CRC16, base32), as the nkeys libraries write them.
 pub fn encode_public(role: NkeyRole, key: &[u8; 32]) -> String {
@@ -113,6 +177,20 @@ mod tests {
 
     /// A user nkey from the nats-io nkeys documentation.
     const USER: &str = "UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4";
+
+    #[test]
+    fn a_creds_file_signs_what_its_public_key_verifies() {
+        let creds = include_str!("../../../tests/fixtures/operator/plain.creds");
+        let (jwt, seed) = parse_creds(creds).expect("a creds file");
+        assert!(jwt.starts_with("eyJ") && jwt.matches('.').count() == 2);
+        let public = PublicNkey::parse(&seed.public_key(), NkeyRole::User).expect("a user key");
+        assert!(public.verify(b"nonce", &seed.sign(b"nonce")));
+        assert!(parse_creds("no blocks").is_none());
+        assert!(
+            UserSeed::parse(&seed.public_key()).is_none(),
+            "a public key is no seed"
+        );
+    }
 
     #[test]
     fn encoding_round_trips() {

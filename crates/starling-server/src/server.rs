@@ -120,27 +120,33 @@ impl Server {
             }
             None => None,
         };
-        // Each remote's TLS client, read once (a file missing is an error
-        // at start, not at every attempt).
-        let remote_tls = options
-            .leaf
-            .iter()
-            .flat_map(|leaf| &leaf.remotes)
-            .map(|remote| {
-                remote
-                    .tls
-                    .as_ref()
-                    .map(|tls| {
-                        let cert = tls.cert.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
-                        crate::tls::connector(&tls.ca_file, cert)
-                    })
-                    .transpose()
-                    .map_err(|source| ServerError::Tls {
-                        option: "leafnodes.remotes.tls",
-                        source,
-                    })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        // Each remote's TLS client and credentials, read once (a TLS file
+        // missing fails the start; a creds file missing is logged and the
+        // remote dials without, as nats-server).
+        let mut dialers = Vec::new();
+        for remote in options.leaf.iter().flat_map(|leaf| &leaf.remotes) {
+            let tls = remote
+                .tls
+                .as_ref()
+                .map(|tls| {
+                    let cert = tls.cert.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
+                    crate::tls::connector(&tls.ca_file, cert)
+                })
+                .transpose()
+                .map_err(|source| ServerError::Tls {
+                    option: "leafnodes.remotes.tls",
+                    source,
+                })?;
+            let credentials = remote.credentials.as_ref().and_then(|path| {
+                let read = std::fs::read_to_string(path).ok();
+                let parsed = read.as_deref().and_then(starling_auth::nkey::parse_creds);
+                if parsed.is_none() {
+                    tracing::error!("Error reading leafnode credentials file {}", path.display());
+                }
+                parsed.map(Arc::new)
+            });
+            dialers.push(crate::leaf::Dialer { tls, credentials });
+        }
         let monitor_listener = match options.monitor.port() {
             Some((port, _)) => {
                 let host = options.monitor.host.as_deref().unwrap_or(&options.host);
@@ -197,7 +203,7 @@ impl Server {
         });
         // Not waited for by shutdown: a remote's task stops by itself once
         // told to, and shutdown closes its link with the others.
-        drop(crate::leaf::start_remotes(&broker, remote_tls, &stopped));
+        drop(crate::leaf::start_remotes(&broker, dialers, &stopped));
         for listener in [Some(client), websocket, leaf_listener]
             .into_iter()
             .flatten()

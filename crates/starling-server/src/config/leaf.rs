@@ -1,7 +1,7 @@
 //! The `leafnodes` (`leaf`) block as nats-server 2.9.10 reads it: the
 //! listener, its `authorization`, `reconnect` and the `remotes`. What
-//! Starling cannot do yet (credentials files, `min_version`, the
-//! remotes' deny lists, some TLS settings) is refused with the reason.
+//! Starling cannot do yet (`min_version`, the remotes' deny lists, some
+//! TLS settings) is refused with the reason.
 
 use starling_conf::{ConfError, Key, Value, ValueKind};
 
@@ -218,6 +218,7 @@ fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote
         ws_compression: false,
         ws_no_masking: false,
         tls: None,
+        credentials: None,
     };
     for (key, value) in map.options() {
         let name = key.name.to_ascii_lowercase();
@@ -237,9 +238,10 @@ fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote
                 value.as_bool(&name).map(|on| remote.ws_no_masking = on)
             }
             "tls" => remote_tls(value).map(|tls| remote.tls = Some(tls)),
-            "credentials"
-            | "creds"
-            | "deny_imports"
+            "credentials" | "creds" => value
+                .as_str(&name)
+                .map(|path| remote.credentials = Some(std::path::PathBuf::from(path))),
+            "deny_imports"
             | "deny_import"
             | "deny_exports"
             | "deny_export"

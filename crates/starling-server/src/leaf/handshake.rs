@@ -63,7 +63,12 @@ pub(super) fn info(
 
 /// The soliciting side's `CONNECT` (no `lang`: a peer that sees one takes
 /// it for a client on the wrong port), with the URL's credentials.
-pub(super) fn connect(broker: &Broker, hub: bool, credentials: Option<(&str, &str)>) -> Vec<u8> {
+pub(super) fn connect(
+    broker: &Broker,
+    hub: bool,
+    credentials: Option<(&str, &str)>,
+    jwt: Option<(&str, String)>,
+) -> Vec<u8> {
     let mut connect = Map::new();
     let mut put = |key: &str, value: Value| {
         connect.insert(key.to_owned(), value);
@@ -77,6 +82,10 @@ pub(super) fn connect(broker: &Broker, hub: bool, credentials: Option<(&str, &st
     put("headers", json!(true));
     if hub {
         put("is_hub", json!(true));
+    }
+    if let Some((jwt, sig)) = jwt {
+        put("jwt", json!(jwt));
+        put("sig", json!(sig));
     }
     if let Some((user, pass)) = credentials {
         put("user", json!(user));
@@ -242,6 +251,11 @@ pub(super) fn hub_info(json: &[u8]) -> Option<HubInfo> {
             .unwrap_or_default()
             .to_owned(),
         tls_required,
+        nonce: info
+            .get("nonce")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
     })
 }
 
@@ -253,6 +267,8 @@ pub(super) struct HubInfo {
     pub(super) name: String,
     /// The hub wants TLS on the leaf protocol.
     pub(super) tls_required: bool,
+    /// What a credentials file's seed signs.
+    pub(super) nonce: String,
 }
 
 /// Whether `json` is the INFO that answers CONNECT (`connect_info`).

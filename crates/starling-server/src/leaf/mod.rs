@@ -30,7 +30,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub(crate) use accept::{accept, accept_websocket};
-pub(crate) use remote::start_remotes;
+pub(crate) use remote::{Dialer, start_remotes};
 
 use crate::account::{Account, InterestWatcher, OriginKind, Subscriber};
 use crate::broker::{Broker, LeafPeer};

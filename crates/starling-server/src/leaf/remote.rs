@@ -21,6 +21,7 @@ use crate::client::Framing;
 use crate::identity::FastRng;
 use crate::link::{CloseReason, Link};
 use crate::options::RemoteUrl;
+use starling_auth::nkey::UserSeed;
 use starling_proto::encode;
 use starling_proto::leaf::LeafOp;
 use tokio::io::AsyncReadExt;
@@ -38,9 +39,17 @@ const WAIT_LONGER: Duration = Duration::from_secs(30);
 const TLS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Starts one task per configured remote; they stop when `stopped` says so.
+/// What a remote dials with, read once at start: its TLS client and its
+/// credentials (user JWT and seed).
+#[derive(Default)]
+pub(crate) struct Dialer {
+    pub(crate) tls: Option<TlsConnector>,
+    pub(crate) credentials: Option<Arc<(String, UserSeed)>>,
+}
+
 pub(crate) fn start_remotes(
     broker: &Arc<Broker>,
-    tls: Vec<Option<TlsConnector>>,
+    dialers: Vec<Dialer>,
     stopped: &watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
     let Some(leaf) = &broker.options.leaf else {
@@ -48,8 +57,12 @@ pub(crate) fn start_remotes(
     };
     leaf.remotes
         .iter()
-        .zip(tls.into_iter().chain(std::iter::repeat(None)))
-        .map(|(remote, tls)| {
+        .zip(
+            dialers
+                .into_iter()
+                .chain(std::iter::repeat_with(Dialer::default)),
+        )
+        .map(|(remote, dialer)| {
             let urls: Vec<RemoteUrl> = remote
                 .urls
                 .iter()
@@ -58,7 +71,7 @@ pub(crate) fn start_remotes(
             tokio::spawn(solicit(
                 Arc::clone(broker),
                 remote.clone(),
-                (urls, tls),
+                (urls, dialer),
                 stopped.clone(),
             ))
         })
@@ -68,7 +81,7 @@ pub(crate) fn start_remotes(
 async fn solicit(
     broker: Arc<Broker>,
     remote: LeafRemote,
-    (mut urls, tls): (Vec<RemoteUrl>, Option<TlsConnector>),
+    (mut urls, dialer): (Vec<RemoteUrl>, Dialer),
     mut stopped: watch::Receiver<bool>,
 ) {
     if urls.is_empty() {
@@ -92,7 +105,7 @@ async fn solicit(
         }
         let url = urls[next % urls.len()].clone();
         next += 1;
-        let ended = attempt(&broker, &remote, &url, tls.as_ref()).await;
+        let ended = attempt(&broker, &remote, &url, &dialer).await;
         let wait = if ended == Ended::WaitLonger {
             WAIT_LONGER
         } else {
@@ -110,8 +123,9 @@ async fn attempt(
     broker: &Arc<Broker>,
     remote: &LeafRemote,
     url: &RemoteUrl,
-    tls: Option<&TlsConnector>,
+    dialer: &Dialer,
 ) -> Ended {
+    let tls = dialer.tls.as_ref();
     let address = format!("{}:{}", url.host, url.port);
     let stream = match tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(&address)).await {
         Ok(Ok(stream)) => stream,
@@ -176,7 +190,7 @@ async fn attempt(
                 let conn = Conn::new(broker, Plain(reader), Arc::clone(&link), peer);
                 return connect(
                     broker,
-                    remote,
+                    (remote, dialer),
                     url,
                     conn,
                     writer,
@@ -189,7 +203,7 @@ async fn attempt(
             let conn = Conn::new(broker, Plain(reader), Arc::clone(&link), peer);
             connect(
                 broker,
-                remote,
+                (remote, dialer),
                 url,
                 conn,
                 writer,
@@ -208,7 +222,7 @@ async fn attempt(
                 Ok(Ok(tls_stream)) => {
                     over_websocket(
                         broker,
-                        remote,
+                        (remote, dialer),
                         url,
                         tls_stream,
                         path,
@@ -227,7 +241,7 @@ async fn attempt(
         Some(path) => {
             over_websocket(
                 broker,
-                remote,
+                (remote, dialer),
                 url,
                 stream,
                 path,
@@ -257,7 +271,7 @@ async fn first_line(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
 /// INFO that answers it, then the link.
 pub(super) async fn connect<S: Source>(
     broker: &Arc<Broker>,
-    remote: &LeafRemote,
+    (remote, dialer): (&LeafRemote, &Dialer),
     url: &RemoteUrl,
     mut conn: Conn<S>,
     writer: JoinHandle<()>,
@@ -283,7 +297,11 @@ pub(super) async fn connect<S: Source>(
         .user
         .as_ref()
         .map(|(user, pass)| (user.as_str(), pass.as_str()));
-    conn.send(&handshake::connect(broker, remote.hub, credentials));
+    let jwt = dialer.credentials.as_ref().map(|creds| {
+        let (jwt, seed) = &**creds;
+        (jwt.as_str(), seed.sign(hub.nonce.as_bytes()))
+    });
+    conn.send(&handshake::connect(broker, remote.hub, credentials, jwt));
     if hub.info_on_connect {
         let deadline = Instant::now() + CONNECT_INFO_WAIT;
         loop {

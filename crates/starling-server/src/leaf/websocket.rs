@@ -9,7 +9,7 @@ use starling_ws::handshake::{ClientUpgrade, check_response, client_request};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
-use super::remote::connect;
+use super::remote::{Dialer, connect};
 use super::source::Framed;
 use super::{Conn, Ended, spawn_writer};
 use crate::LeafRemote;
@@ -22,7 +22,7 @@ use crate::options::RemoteUrl;
 /// the upgrade to `path`, then the handshake.
 pub(super) async fn over_websocket<T>(
     broker: &Arc<Broker>,
-    remote: &LeafRemote,
+    (remote, dialer): (&LeafRemote, &Dialer),
     url: &RemoteUrl,
     mut stream: T,
     path: &str,
@@ -65,7 +65,15 @@ where
     let mut source = Framed::new(reader, Arc::clone(link), agreed.compress, true, max);
     source.feed(&leftover);
     let conn = Conn::new(broker, source, Arc::clone(link), peer);
-    connect(broker, remote, url, conn, writer, (info_deadline, None)).await
+    connect(
+        broker,
+        (remote, dialer),
+        url,
+        conn,
+        writer,
+        (info_deadline, None),
+    )
+    .await
 }
 
 /// The websocket upgrade to `path`: what the hub agreed to, and the bytes

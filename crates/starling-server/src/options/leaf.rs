@@ -86,6 +86,9 @@ pub struct LeafRemote {
     /// `tls`: the hub's certificate authority, and this side's own
     /// certificate for a hub that asks for one.
     pub tls: Option<RemoteTls>,
+    /// `credentials`: a NATS creds file (user JWT and seed) whose JWT
+    /// CONNECT carries, with the hub's nonce signed.
+    pub credentials: Option<PathBuf>,
 }
 
 /// A remote's `tls { ca_file, cert_file, key_file }`.
