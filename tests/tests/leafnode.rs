@@ -763,3 +763,92 @@ async fn leafs_with_credentials_in_operator_mode() {
     );
     hub.shutdown().await;
 }
+
+/// A tinyproxy on loopback (killed on drop), when one is installed.
+struct Tinyproxy {
+    child: std::process::Child,
+    port: u16,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Tinyproxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Tinyproxy {
+    async fn start(auth: &str) -> Option<Self> {
+        let installed = std::process::Command::new("tinyproxy")
+            .arg("-v")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !installed {
+            return None;
+        }
+        let port = free_port();
+        let dir =
+            std::env::temp_dir().join(format!("starling-tinyproxy-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let config = dir.join("tinyproxy.conf");
+        std::fs::write(
+            &config,
+            format!("Port {port}\nListen 127.0.0.1\nTimeout 60\nAllow 127.0.0.1\nMaxClients 16\nLogLevel Critical\n{auth}\n"),
+        )
+        .expect("config");
+        let child = std::process::Command::new("tinyproxy")
+            .args(["-d", "-c"])
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("tinyproxy starts");
+        let proxy = Self { child, port, dir };
+        let deadline = Instant::now() + WAIT;
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "tinyproxy did not listen");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Some(proxy)
+    }
+}
+
+#[tokio::test]
+async fn a_remote_reaches_its_hub_through_an_http_proxy() {
+    let Some(proxy) = Tinyproxy::start("BasicAuth leafuser s3cret").await else {
+        eprintln!("tinyproxy is not installed: the proxy test is skipped");
+        return;
+    };
+    let hub = start_from_config(
+        "server_name: PROXIEDHUB\nleafnodes { host: 127.0.0.1, port: -1 }\nwebsocket { port: -1, no_tls: true }\n",
+    )
+    .await;
+    let leaf_port = hub.leaf_addr().expect("leafnode port").port();
+    let ws_port = hub.websocket_addr().expect("websocket port").port();
+    let proxy_block = format!(
+        "proxy {{ url: \"http://127.0.0.1:{}\", username: leafuser, password: s3cret }}",
+        proxy.port
+    );
+    for (url, name) in [
+        (format!("nats://127.0.0.1:{leaf_port}"), "TCPBEHIND"),
+        (format!("ws://127.0.0.1:{ws_port}"), "WSBEHIND"),
+    ] {
+        let spoke = start_from_config(&format!(
+            "server_name: {name}\nleafnodes {{ remotes [ {{ url: \"{url}\", {proxy_block} }} ] }}\n"
+        ))
+        .await;
+        let (a, b) = (
+            client(hub.client_addr()).await,
+            client(spoke.client_addr()).await,
+        );
+        until_linked(&a, &b, "link.up").await;
+        exchange(&a, &b).await;
+        spoke.shutdown().await;
+    }
+    hub.shutdown().await;
+}

@@ -49,7 +49,8 @@ pub use config::{
 };
 pub use listen::TlsError;
 pub use options::{
-    LeafAuth, LeafOptions, LeafRemote, LeafUser, MonitorOptions, RemoteTls, ServerOptions,
+    LeafAuth, LeafOptions, LeafProxy, LeafRemote, LeafUser, MonitorOptions, RemoteTls,
+    ServerOptions,
 };
 pub use server::{Server, Transport};
 

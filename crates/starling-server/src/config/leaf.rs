@@ -202,6 +202,34 @@ fn remote_tls(value: &Value) -> Result<crate::RemoteTls, ConfError> {
     Ok(crate::RemoteTls { ca_file, cert })
 }
 
+/// A remote's `proxy { url, username, password, timeout }`.
+fn proxy(value: &Value) -> Result<crate::LeafProxy, ConfError> {
+    let map = value.as_map("proxy")?;
+    let (mut url, mut user, mut password) = (None, None, None);
+    let mut timeout = std::time::Duration::from_secs(5);
+    for (k, v) in map.options() {
+        let name = k.name.to_ascii_lowercase();
+        match name.as_str() {
+            "url" => url = Some(v.as_str(&name)?.to_owned()),
+            "username" | "user" => user = Some(v.as_str(&name)?.to_owned()),
+            "password" | "pass" => password = Some(v.as_str(&name)?.to_owned()),
+            "timeout" => timeout = v.as_duration(&name)?,
+            _ => return Err(ConfError::unknown_field(k)),
+        }
+    }
+    let url = url.ok_or_else(|| value.error("proxy: missing 'url'"))?;
+    let address = url
+        .strip_prefix("http://")
+        .map(|rest| rest.trim_end_matches('/'))
+        .filter(|rest| rest.contains(':') && !rest.contains('/'))
+        .ok_or_else(|| value.error(format!("proxy: url {url:?} must be http://host:port")))?;
+    Ok(crate::LeafProxy {
+        address: address.to_owned(),
+        credentials: user.map(|u| (u, starling_auth::Secret::new(password.unwrap_or_default()))),
+        timeout,
+    })
+}
+
 fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote> {
     let map = match value.as_map("remotes") {
         Ok(map) => map,
@@ -219,6 +247,7 @@ fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote
         ws_no_masking: false,
         tls: None,
         credentials: None,
+        proxy: None,
     };
     for (key, value) in map.options() {
         let name = key.name.to_ascii_lowercase();
@@ -238,6 +267,7 @@ fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote
                 value.as_bool(&name).map(|on| remote.ws_no_masking = on)
             }
             "tls" => remote_tls(value).map(|tls| remote.tls = Some(tls)),
+            "proxy" => proxy(value).map(|proxy| remote.proxy = Some(proxy)),
             "credentials" | "creds" => value
                 .as_str(&name)
                 .map(|path| remote.credentials = Some(std::path::PathBuf::from(path))),

@@ -24,7 +24,7 @@ use crate::options::RemoteUrl;
 use starling_auth::nkey::UserSeed;
 use starling_proto::encode;
 use starling_proto::leaf::LeafOp;
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
 
 use super::source::{Plain, Source};
@@ -127,18 +127,34 @@ async fn attempt(
 ) -> Ended {
     let tls = dialer.tls.as_ref();
     let address = format!("{}:{}", url.host, url.port);
-    let stream = match tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(&address)).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(error)) => {
-            tracing::debug!(
-                "Error trying to connect as leafnode to remote server {address}: {error}"
-            );
-            return Ended::Normally;
-        }
-        Err(_) => {
-            tracing::debug!("Timeout connecting as leafnode to remote server {address}");
-            return Ended::Normally;
-        }
+    let stream = match &remote.proxy {
+        Some(proxy) => match tokio::time::timeout(proxy.timeout, tunnel(proxy, &address)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                tracing::warn!(
+                    "Leafnode {address}: through proxy {}: {error}",
+                    proxy.address
+                );
+                return Ended::Normally;
+            }
+            Err(_) => {
+                tracing::debug!("Leafnode {address}: proxy {} timed out", proxy.address);
+                return Ended::Normally;
+            }
+        },
+        None => match tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(&address)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(error)) => {
+                tracing::debug!(
+                    "Error trying to connect as leafnode to remote server {address}: {error}"
+                );
+                return Ended::Normally;
+            }
+            Err(_) => {
+                tracing::debug!("Timeout connecting as leafnode to remote server {address}");
+                return Ended::Normally;
+            }
+        },
     };
     let _ = stream.set_nodelay(true);
     let Ok(peer) = stream.peer_addr() else {
@@ -251,6 +267,37 @@ async fn attempt(
             .await
         }
     }
+}
+
+/// A TCP stream to `address` through an HTTP proxy: `CONNECT`, with
+/// basic authentication when configured, and a `200` answer.
+async fn tunnel(proxy: &crate::LeafProxy, address: &str) -> std::io::Result<TcpStream> {
+    let mut stream = TcpStream::connect(&proxy.address).await?;
+    let mut request = format!("CONNECT {address} HTTP/1.1\r\nHost: {address}\r\n");
+    if let Some((user, password)) = &proxy.credentials {
+        let token =
+            data_encoding::BASE64.encode(format!("{user}:{}", password.expose()).as_bytes());
+        request.push_str(&format!("Proxy-Authorization: Basic {token}\r\n"));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    // Read the answer byte by byte: what follows it is the hub's.
+    let mut answer = Vec::new();
+    let mut byte = [0u8; 1];
+    while !answer.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).await? == 0 || answer.len() > 16 * 1024 {
+            return Err(std::io::Error::other("the proxy closed"));
+        }
+        answer.push(byte[0]);
+    }
+    let status = String::from_utf8_lossy(&answer);
+    let status = status.lines().next().unwrap_or_default();
+    if status.split_whitespace().nth(1) != Some("200") {
+        return Err(std::io::Error::other(format!(
+            "the proxy answered {status:?}"
+        )));
+    }
+    Ok(stream)
 }
 
 /// The first line the hub sends (its INFO), read byte by byte so that

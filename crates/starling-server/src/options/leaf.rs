@@ -89,6 +89,21 @@ pub struct LeafRemote {
     /// `credentials`: a NATS creds file (user JWT and seed) whose JWT
     /// CONNECT carries, with the hub's nonce signed.
     pub credentials: Option<PathBuf>,
+    /// `proxy`: an HTTP proxy the hub is reached through (`CONNECT`).
+    pub proxy: Option<LeafProxy>,
+}
+
+/// A remote's `proxy { url, username, password, timeout }` (newer
+/// nats-server releases' option): the link is tunnelled with the HTTP
+/// `CONNECT` method, with basic authentication when a user is given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeafProxy {
+    /// `host:port` of the proxy (from `url`, `http://host:port`).
+    pub address: String,
+    /// `username` and `password`.
+    pub credentials: Option<(String, Secret)>,
+    /// How long dialling the proxy and its answer may take (5 s).
+    pub timeout: Duration,
 }
 
 /// A remote's `tls { ca_file, cert_file, key_file }`.

@@ -8,7 +8,7 @@ mod leaf;
 use std::time::Duration;
 
 pub(crate) use leaf::RemoteUrl;
-pub use leaf::{LeafAuth, LeafOptions, LeafRemote, LeafUser, RemoteTls};
+pub use leaf::{LeafAuth, LeafOptions, LeafProxy, LeafRemote, LeafUser, RemoteTls};
 
 use crate::ServerError;
 
