@@ -338,7 +338,7 @@ async fn raw_leaf(addr: SocketAddr, connect: &str, then: &[u8], until: &str) -> 
 #[tokio::test]
 async fn the_leafnode_port_refuses_as_nats_server_does() {
     let hub = start_from_config(
-        "server_name: GUARDED\nleafnodes { host: 127.0.0.1, port: -1, authorization { user: leaf, password: s3cr3t } }\n",
+        "server_name: GUARDED\nleafnodes { host: 127.0.0.1, port: -1, min_version: \"2.9.0\", authorization { user: leaf, password: s3cr3t } }\n",
     )
     .await;
     let addr = hub.leaf_addr().expect("leafnode port");
@@ -383,6 +383,17 @@ async fn the_leafnode_port_refuses_as_nats_server_does() {
         first.contains("-ERR 'Authorization Violation'\r\n"),
         "{first}"
     );
+    let old = raw_leaf(
+        addr,
+        "CONNECT {\"name\":\"X\",\"version\":\"2.7.4\",\"user\":\"leaf\",\"pass\":\"s3cr3t\"}\r\n",
+        b"",
+        "-ERR",
+    )
+    .await;
+    assert!(
+        old.contains("-ERR 'connection rejected since minimum version required is \"2.9.0\"'"),
+        "{old}"
+    );
     let same = raw_leaf(addr, "CONNECT {\"name\":\"X\",\"cluster\":\"GUARDED\",\"user\":\"leaf\",\"pass\":\"s3cr3t\"}\r\n", b"", "-ERR").await;
     assert!(
         same.contains("-ERR 'remote leafnode has same cluster name'\r\n"),
@@ -390,7 +401,7 @@ async fn the_leafnode_port_refuses_as_nats_server_does() {
     );
     // Accepted: the INFO that answers CONNECT, then interest; its own
     // loop-detection subject sent back is a loop.
-    let ok = "CONNECT {\"name\":\"X\",\"cluster\":\"X\",\"user\":\"leaf\",\"pass\":\"s3cr3t\",\"headers\":true}\r\n";
+    let ok = "CONNECT {\"name\":\"X\",\"version\":\"2.9.10\",\"cluster\":\"X\",\"user\":\"leaf\",\"pass\":\"s3cr3t\",\"headers\":true}\r\n";
     let looped = raw_leaf(addr, ok, b"LS+ LDS\r\n", "Loop detected").await;
     assert!(
         looped.contains("\"connect_info\":true") && looped.contains("\"remote_account\":\"$G\""),
@@ -851,4 +862,83 @@ async fn a_remote_reaches_its_hub_through_an_http_proxy() {
         spoke.shutdown().await;
     }
     hub.shutdown().await;
+}
+
+/// How many of `subjects`, published in turn by `from`, reach `to`'s
+/// subscription to `secret.>` (one subscription for the whole check, its
+/// interest known to have crossed once a probe arrives; a fence after
+/// each publish decides).
+async fn crossing(from: &Client, to: &Client, subjects: &[&str]) -> Vec<bool> {
+    let mut sub = to.subscribe("secret.>").await.expect("subscribe");
+    round_trip(to).await;
+    delivered(from, &mut sub, "secret.probe").await;
+    fence(from, to).await;
+    count(&mut [&mut sub]).await;
+    let mut arrived = Vec::new();
+    for subject in subjects {
+        from.publish((*subject).to_owned(), "x".into())
+            .await
+            .expect("publish");
+        fence(from, to).await;
+        arrived.push(count(&mut [&mut sub]).await > 0);
+    }
+    arrived
+}
+
+#[tokio::test]
+async fn a_remotes_deny_lists_hold_both_ways() {
+    let spoke_config = |port: u16| {
+        format!(
+            "server_name: DENYSPOKE\nleafnodes {{ remotes [ {{ url: \"nats://127.0.0.1:{port}\", deny_imports: [\"secret.in\"], deny_exports: [\"secret.out\"] }} ] }}\n"
+        )
+    };
+    let check = |a: Client, b: Client| async move {
+        until_linked(&a, &b, "link.up").await;
+        // The hub's messages: denied imports do not arrive, others do.
+        let subjects = ["secret.in", "secret.other"];
+        assert_eq!(
+            crossing(&a, &b, &subjects).await,
+            [false, true],
+            "deny_imports"
+        );
+        // The spoke's: denied exports stay here, even for wildcard interest.
+        let subjects = ["secret.out", "secret.other"];
+        assert_eq!(
+            crossing(&b, &a, &subjects).await,
+            [false, true],
+            "deny_exports"
+        );
+        // A literal interest in a denied export is not even taken.
+        let mut literal = a.subscribe("secret.out").await.expect("subscribe");
+        round_trip(&a).await;
+        b.publish("secret.out", "x".into()).await.expect("publish");
+        fence(&b, &a).await;
+        assert_eq!(count(&mut [&mut literal]).await, 0, "deny_exports");
+    };
+    let hub = start_from_config(&starling_hub()).await;
+    let spoke = start_from_config(&spoke_config(
+        hub.leaf_addr().expect("leafnode port").port(),
+    ))
+    .await;
+    check(
+        client(hub.client_addr()).await,
+        client(spoke.client_addr()).await,
+    )
+    .await;
+    spoke.shutdown().await;
+    hub.shutdown().await;
+    if NatsServer::installed() {
+        // A nats-server hub honours the spoke's deny_pub.
+        let leaf_port = free_port();
+        let nats = NatsServer::start(
+            &format!(
+                "server_name: NATSDENYHUB\nleafnodes {{ host: 127.0.0.1, port: {leaf_port} }}\n"
+            ),
+            &[],
+        )
+        .await;
+        let spoke = start_from_config(&spoke_config(leaf_port)).await;
+        check(client(nats.addr).await, client(spoke.client_addr()).await).await;
+        spoke.shutdown().await;
+    }
 }

@@ -94,7 +94,9 @@ impl ClientState {
                 continue;
             }
             if sub.subscriber.is_leaf() {
-                self.leaf.target(&sub.subscriber, None);
+                if !sub.subscriber.delivery_denied(sub, route.subject) {
+                    self.leaf.target(&sub.subscriber, None);
+                }
                 continue;
             }
             delivered |= self.deliver(sub, publish, route);
@@ -128,7 +130,9 @@ impl ClientState {
                 continue;
             }
             if sub.subscriber.is_leaf() {
-                leaf_member = leaf_member.or(Some(sub));
+                if !sub.subscriber.delivery_denied(sub, route.subject) {
+                    leaf_member = leaf_member.or(Some(sub));
+                }
                 continue;
             }
             if self.deliver(sub, publish, route) {

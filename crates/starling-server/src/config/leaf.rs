@@ -1,7 +1,7 @@
 //! The `leafnodes` (`leaf`) block as nats-server 2.9.10 reads it: the
 //! listener, its `authorization`, `reconnect` and the `remotes`. What
-//! Starling cannot do yet (`min_version`, the remotes' deny lists, some
-//! TLS settings) is refused with the reason.
+//! Starling cannot do yet (some TLS settings, JetStream) is refused with
+//! the reason.
 
 use starling_conf::{ConfError, Key, Value, ValueKind};
 
@@ -83,7 +83,7 @@ fn leaf_key(
             Err(tls_errors) => errors.extend(tls_errors),
         },
         "min_version" | "minimum_version" => {
-            return Err(ConfError::not_supported_yet(key, NOT_YET));
+            leaf.min_version = Some(value.as_str(&name)?.to_owned());
         }
         _ => return Err(ConfError::unknown_field(key)),
     }
@@ -248,6 +248,8 @@ fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote
         tls: None,
         credentials: None,
         proxy: None,
+        deny_imports: Vec::new(),
+        deny_exports: Vec::new(),
     };
     for (key, value) in map.options() {
         let name = key.name.to_ascii_lowercase();
@@ -271,12 +273,15 @@ fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote
             "credentials" | "creds" => value
                 .as_str(&name)
                 .map(|path| remote.credentials = Some(std::path::PathBuf::from(path))),
-            "deny_imports"
-            | "deny_import"
-            | "deny_exports"
-            | "deny_export"
-            | "jetstream_cluster_migrate"
-            | "js_cluster_migrate" => Err(ConfError::not_supported_yet(key, NOT_YET)),
+            "deny_imports" | "deny_import" => {
+                strings(value, &name).map(|subjects| remote.deny_imports = subjects)
+            }
+            "deny_exports" | "deny_export" => {
+                strings(value, &name).map(|subjects| remote.deny_exports = subjects)
+            }
+            "jetstream_cluster_migrate" | "js_cluster_migrate" => {
+                Err(ConfError::not_supported_yet(key, NOT_YET))
+            }
             _ => Err(ConfError::unknown_field(key)),
         };
         if let Err(error) = read {

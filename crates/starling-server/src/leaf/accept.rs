@@ -234,7 +234,7 @@ async fn handshake_accepted<S: Source>(
                 handshake::Refusal::Unauthorized => CloseReason::AuthenticationViolation,
                 _ => CloseReason::ProtocolViolation,
             };
-            return refuse(conn, writer, refusal.text(), reason).await;
+            return refuse(conn, writer, &refusal.text(), reason).await;
         }
         Err(_) => return finish(&link, writer).await,
     };
@@ -258,7 +258,17 @@ async fn handshake_accepted<S: Source>(
         cluster: accepted.cluster,
     };
     let headers = accepted.headers;
-    run_link(&broker, conn, writer, account, kind, headers, Some(peer)).await;
+    let denies = super::Denies::default();
+    run_link(
+        &broker,
+        conn,
+        writer,
+        account,
+        kind,
+        headers,
+        (Some(peer), denies),
+    )
+    .await;
 }
 
 /// Sends `-ERR '<text>'` and closes the link for `reason`.

@@ -65,7 +65,7 @@ pub(super) fn info(
 /// it for a client on the wrong port), with the URL's credentials.
 pub(super) fn connect(
     broker: &Broker,
-    hub: bool,
+    (hub, deny_pub): (bool, &[String]),
     credentials: Option<(&str, &str)>,
     jwt: Option<(&str, String)>,
 ) -> Vec<u8> {
@@ -82,6 +82,9 @@ pub(super) fn connect(
     put("headers", json!(true));
     if hub {
         put("is_hub", json!(true));
+    }
+    if !deny_pub.is_empty() {
+        put("deny_pub", json!(deny_pub));
     }
     if let Some((jwt, sig)) = jwt {
         put("jwt", json!(jwt));
@@ -111,15 +114,20 @@ pub(super) enum Refusal {
     SameCluster,
     /// Not the JSON of a CONNECT.
     Malformed,
+    /// Older than `min_version` (the text names it).
+    TooOld(String),
 }
 
 impl Refusal {
-    pub(super) fn text(&self) -> &'static str {
+    pub(super) fn text(&self) -> String {
         match self {
-            Self::Unauthorized => "Authorization Violation",
-            Self::WrongPort => "attempted to connect to leaf node port",
-            Self::SameCluster => "remote leafnode has same cluster name",
-            Self::Malformed => "Protocol Violation",
+            Self::Unauthorized => "Authorization Violation".into(),
+            Self::WrongPort => "attempted to connect to leaf node port".into(),
+            Self::SameCluster => "remote leafnode has same cluster name".into(),
+            Self::Malformed => "Protocol Violation".into(),
+            Self::TooOld(min) => {
+                format!("connection rejected since minimum version required is {min:?}")
+            }
         }
     }
 }
@@ -160,6 +168,17 @@ pub(super) fn accept_connect(
     let account = authenticate(broker, &connect, nonce, kind, unix_now)?;
     if text("cluster") == Some(broker.info.server_name.as_str()) {
         return Err(Refusal::SameCluster);
+    }
+    if let Some(min) = broker
+        .options
+        .leaf
+        .as_ref()
+        .and_then(|l| l.min_version.as_ref())
+    {
+        let theirs = text("version").and_then(crate::options::version_triplet);
+        if theirs < crate::options::version_triplet(min) {
+            return Err(Refusal::TooOld(min.clone()));
+        }
     }
     Ok(Accepted {
         account: account.unwrap_or_else(|| GLOBAL_ACCOUNT.to_owned()),

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
+use starling_auth::Permissions;
 use starling_proto::leaf::{encode_sub, encode_unsub};
 
 use crate::account::{InterestChange, InterestWatcher, OriginKind};
@@ -24,14 +25,17 @@ pub(super) struct LeafInterest {
     link: Arc<Link>,
     /// This server plays the spoke on the link.
     spoke: bool,
+    /// `deny_imports`: no interest is sent for what is denied.
+    imports: Option<Arc<Permissions>>,
     counts: Mutex<HashMap<(Bytes, Option<Bytes>), u32>>,
 }
 
 impl LeafInterest {
-    pub(super) fn new(link: Arc<Link>, spoke: bool) -> Self {
+    pub(super) fn new(link: Arc<Link>, spoke: bool, imports: Option<Arc<Permissions>>) -> Self {
         Self {
             link,
             spoke,
+            imports,
             counts: Mutex::new(HashMap::new()),
         }
     }
@@ -40,6 +44,10 @@ impl LeafInterest {
     fn passes(&self, change: &InterestChange) -> bool {
         change.origin.cid != self.link.cid
             && !(self.spoke && change.origin.kind == OriginKind::LeafSpoke)
+            && self
+                .imports
+                .as_ref()
+                .is_none_or(|denied| denied.can_publish(&change.subject))
     }
 }
 
@@ -109,7 +117,7 @@ mod tests {
     #[test]
     fn ref_counted_with_queue_weights_and_the_spoke_rule() {
         let link = Arc::new(Link::new(7, 1 << 20));
-        let spoke = LeafInterest::new(Arc::clone(&link), true);
+        let spoke = LeafInterest::new(Arc::clone(&link), true, None);
         spoke.changed(&change("foo", None, 1, OriginKind::Local, 1));
         spoke.changed(&change("foo", None, 2, OriginKind::Local, 1));
         spoke.changed(&change("bar.*", Some("q1"), 1, OriginKind::Local, 1));
@@ -125,7 +133,7 @@ mod tests {
             sent(&link),
             "LS+ foo\r\nLS+ bar.* q1 1\r\nLS+ bar.* q1 2\r\nLS- foo\r\nLS+ bar.* q1 1\r\nLS- bar.* q1\r\n"
         );
-        let hub = LeafInterest::new(Arc::clone(&link), false);
+        let hub = LeafInterest::new(Arc::clone(&link), false, None);
         hub.changed(&change("hub.only", None, 4, OriginKind::LeafSpoke, 2));
         assert_eq!(sent(&link), "LS+ hub.only\r\n");
     }

@@ -12,6 +12,7 @@
 //! messages.
 
 mod accept;
+mod dial;
 mod handshake;
 mod interest;
 mod remote;
@@ -33,6 +34,8 @@ pub(crate) use accept::{accept, accept_websocket};
 pub(crate) use remote::{Dialer, start_remotes};
 
 use crate::account::{Account, InterestWatcher, OriginKind, Subscriber};
+use starling_auth::{PermissionEntry, Permissions, SubjectPermission};
+
 use crate::broker::{Broker, LeafPeer};
 use crate::client::{ClientState, Framing, Time, write_loop};
 use crate::link::{CloseReason, Link, Queued};
@@ -157,6 +160,58 @@ where
     ))
 }
 
+/// A remote's `deny_imports` and `deny_exports`, as permissions: imports
+/// as a publish deny (what the hub may not send here), exports as a
+/// subscribe deny (what the hub may not get from here).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Denies {
+    pub(crate) imports: Option<Arc<Permissions>>,
+    pub(crate) exports: Option<Arc<Permissions>>,
+}
+
+impl Denies {
+    pub(crate) fn of(imports: &[String], exports: &[String]) -> Self {
+        let rule = |subjects: &[String]| {
+            (!subjects.is_empty()).then(|| SubjectPermission {
+                allow: None,
+                deny: subjects
+                    .iter()
+                    .map(|s| PermissionEntry {
+                        subject: s.clone(),
+                        queue: None,
+                    })
+                    .collect(),
+            })
+        };
+        Self {
+            imports: rule(imports).map(|publish| {
+                Arc::new(Permissions {
+                    publish: Some(publish),
+                    ..Permissions::default()
+                })
+            }),
+            exports: rule(exports).map(|subscribe| {
+                Arc::new(Permissions {
+                    subscribe: Some(subscribe),
+                    ..Permissions::default()
+                })
+            }),
+        }
+    }
+
+    /// May the hub send a message on `subject` here?
+    pub(crate) fn imports(&self, subject: &[u8]) -> bool {
+        self.imports.as_ref().is_none_or(|p| p.can_publish(subject))
+    }
+
+    /// May the hub's interest in `filter` be served from here?
+    pub(crate) fn exports(&self, filter: &[u8]) -> bool {
+        self.exports
+            .as_ref()
+            .is_none_or(|p| p.can_subscribe(filter, None))
+    }
+}
+
 /// Waits for the writer to flush what the close allows.
 async fn finish(link: &Link, writer: JoinHandle<()>) {
     link.close(CloseReason::ClientClosed);
@@ -172,10 +227,15 @@ async fn run_link<S: Source>(
     account: Arc<Account>,
     kind: OriginKind,
     headers: bool,
-    peer: Option<LeafPeer>,
+    (peer, denies): (Option<LeafPeer>, Denies),
 ) -> Ended {
     let link = Arc::clone(&conn.link);
     let me = Arc::new(Subscriber::of_kind(Arc::clone(&link), kind));
+    if let Some(exports) = &denies.exports {
+        // What this side will not send: wildcard interest of the hub gets
+        // no message on those subjects.
+        me.set_delivery_denies(exports);
+    }
     {
         let mut meta = link.meta();
         meta.transport = "leafnode";
@@ -198,6 +258,7 @@ async fn run_link<S: Source>(
     let watcher: Arc<dyn InterestWatcher> = Arc::new(LeafInterest::new(
         Arc::clone(&link),
         kind == OriginKind::LeafSpoke,
+        denies.imports.clone(),
     ));
     account.watch_interest(Arc::clone(&watcher));
     let mut line = BytesMut::new();
@@ -210,7 +271,7 @@ async fn run_link<S: Source>(
         headers,
         Time::now(),
     ));
-    let ended = steady::run(broker, &mut conn, &me, &account, &mut state).await;
+    let ended = steady::run(broker, &mut conn, (&me, &denies), &account, &mut state).await;
     account.unwatch_interest(&watcher);
     me.remove_all();
     broker.deregister_leaf(&me);

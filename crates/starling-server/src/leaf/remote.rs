@@ -12,6 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::dial::{first_line, tunnel};
 use super::websocket::over_websocket;
 use super::{Conn, Ended, handshake, run_link, spawn_writer};
 use crate::LeafRemote;
@@ -24,7 +25,6 @@ use crate::options::RemoteUrl;
 use starling_auth::nkey::UserSeed;
 use starling_proto::encode;
 use starling_proto::leaf::LeafOp;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::TlsConnector;
 
 use super::source::{Plain, Source};
@@ -269,51 +269,6 @@ async fn attempt(
     }
 }
 
-/// A TCP stream to `address` through an HTTP proxy: `CONNECT`, with
-/// basic authentication when configured, and a `200` answer.
-async fn tunnel(proxy: &crate::LeafProxy, address: &str) -> std::io::Result<TcpStream> {
-    let mut stream = TcpStream::connect(&proxy.address).await?;
-    let mut request = format!("CONNECT {address} HTTP/1.1\r\nHost: {address}\r\n");
-    if let Some((user, password)) = &proxy.credentials {
-        let token =
-            data_encoding::BASE64.encode(format!("{user}:{}", password.expose()).as_bytes());
-        request.push_str(&format!("Proxy-Authorization: Basic {token}\r\n"));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    // Read the answer byte by byte: what follows it is the hub's.
-    let mut answer = Vec::new();
-    let mut byte = [0u8; 1];
-    while !answer.ends_with(b"\r\n\r\n") {
-        if stream.read(&mut byte).await? == 0 || answer.len() > 16 * 1024 {
-            return Err(std::io::Error::other("the proxy closed"));
-        }
-        answer.push(byte[0]);
-    }
-    let status = String::from_utf8_lossy(&answer);
-    let status = status.lines().next().unwrap_or_default();
-    if status.split_whitespace().nth(1) != Some("200") {
-        return Err(std::io::Error::other(format!(
-            "the proxy answered {status:?}"
-        )));
-    }
-    Ok(stream)
-}
-
-/// The first line the hub sends (its INFO), read byte by byte so that
-/// nothing after it (the TLS handshake) is taken.
-async fn first_line(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
-    let mut line = Vec::new();
-    let mut byte = [0u8; 1];
-    while !line.ends_with(b"\n") {
-        if stream.read(&mut byte).await? == 0 || line.len() > 64 * 1024 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        line.push(byte[0]);
-    }
-    Ok(line)
-}
-
 /// The handshake once the byte stream is up: the hub's INFO, CONNECT, the
 /// INFO that answers it, then the link.
 pub(super) async fn connect<S: Source>(
@@ -348,7 +303,12 @@ pub(super) async fn connect<S: Source>(
         let (jwt, seed) = &**creds;
         (jwt.as_str(), seed.sign(hub.nonce.as_bytes()))
     });
-    conn.send(&handshake::connect(broker, remote.hub, credentials, jwt));
+    conn.send(&handshake::connect(
+        broker,
+        (remote.hub, &remote.deny_imports),
+        credentials,
+        jwt,
+    ));
     if hub.info_on_connect {
         let deadline = Instant::now() + CONNECT_INFO_WAIT;
         loop {
@@ -388,5 +348,15 @@ pub(super) async fn connect<S: Source>(
         hub.name,
         account.name
     );
-    run_link(broker, conn, writer, account, kind, hub.headers, None).await
+    let denies = super::Denies::of(&remote.deny_imports, &remote.deny_exports);
+    run_link(
+        broker,
+        conn,
+        writer,
+        account,
+        kind,
+        hub.headers,
+        (None, denies),
+    )
+    .await
 }

@@ -22,7 +22,7 @@ use crate::link::CloseReason;
 pub(super) async fn run<S: Source>(
     broker: &Broker,
     conn: &mut Conn<S>,
-    me: &Arc<Subscriber>,
+    (me, denies): (&Arc<Subscriber>, &super::Denies),
     account: &Arc<Account>,
     state: &mut ClientState,
 ) -> Ended {
@@ -88,14 +88,20 @@ pub(super) async fn run<S: Source>(
                         link.close(CloseReason::ProtocolViolation);
                         return Ended::WaitLonger;
                     }
-                    subscribe(me, account, sub.subject, sub.queue);
+                    // Interest in what this side does not export is ignored.
+                    if denies.exports(&sub.subject) {
+                        subscribe(me, account, sub.subject, sub.queue);
+                    }
                 }
                 LeafOp::Unsub(unsub) => {
                     if let Some(sub) = me.subscription(&key(&unsub.subject, unsub.queue.as_ref())) {
                         sub.remove();
                     }
                 }
-                LeafOp::Msg(message) => state.handle_leaf_message(&message, now),
+                LeafOp::Msg(message) if denies.imports(message.subject()) => {
+                    state.handle_leaf_message(&message, now);
+                }
+                LeafOp::Msg(_) => {}
                 LeafOp::Ping => conn.send(encode::PONG),
                 LeafOp::Pong => {
                     pings_out = 0;

@@ -25,6 +25,8 @@ pub struct LeafOptions {
     pub tls: Option<starling_ws::TlsOptions>,
     /// Delay between attempts of a remote (`reconnect`, 1 s).
     pub reconnect: Duration,
+    /// `min_version`: accepted leafs older than this are refused.
+    pub min_version: Option<String>,
     /// The servers this one connects to (`remotes`).
     pub remotes: Vec<LeafRemote>,
 }
@@ -39,6 +41,7 @@ impl Default for LeafOptions {
             auth: LeafAuth::default(),
             tls: None,
             reconnect: Duration::from_secs(1),
+            min_version: None,
             remotes: Vec::new(),
         }
     }
@@ -91,6 +94,12 @@ pub struct LeafRemote {
     pub credentials: Option<PathBuf>,
     /// `proxy`: an HTTP proxy the hub is reached through (`CONNECT`).
     pub proxy: Option<LeafProxy>,
+    /// `deny_imports`: subjects this side will not receive (no interest
+    /// sent for them, told to the hub as `deny_pub`, dropped if they come).
+    pub deny_imports: Vec<String>,
+    /// `deny_exports`: subjects this side will not send (the hub's
+    /// interest in them ignored, messages on them kept here).
+    pub deny_exports: Vec<String>,
 }
 
 /// A remote's `proxy { url, username, password, timeout }` (newer
@@ -123,6 +132,13 @@ impl LeafOptions {
         operator_mode: bool,
         known: impl Fn(&str) -> bool,
     ) -> Result<(), String> {
+        if let Some(min) = &self.min_version {
+            match version_triplet(min) {
+                Some(v) if v >= (2, 8, 0) => {}
+                Some(_) => return Err("the minimum version should be at least 2.8.0".into()),
+                None => return Err(format!("invalid leafnode min_version {min:?}")),
+            }
+        }
         if operator_mode && (!self.auth.users.is_empty() || self.auth.user.is_some()) {
             return Err("operator mode does not allow specifying user in leafnode config".into());
         }
@@ -161,6 +177,18 @@ impl LeafOptions {
         }
         Ok(())
     }
+}
+
+/// `major.minor.patch` of a version string (a suffix such as `-beta`
+/// ignored), for `min_version`.
+pub(crate) fn version_triplet(version: &str) -> Option<(u64, u64, u64)> {
+    let core = version.trim_start_matches('v').split(['-', '+']).next()?;
+    let mut parts = core.split('.').map(|p| p.parse::<u64>().ok());
+    Some((
+        parts.next()??,
+        parts.next()??,
+        parts.next().flatten().unwrap_or(0),
+    ))
 }
 
 /// The default leafnode port, for URLs without one.

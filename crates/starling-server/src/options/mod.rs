@@ -7,8 +7,8 @@ mod leaf;
 
 use std::time::Duration;
 
-pub(crate) use leaf::RemoteUrl;
 pub use leaf::{LeafAuth, LeafOptions, LeafProxy, LeafRemote, LeafUser, RemoteTls};
+pub(crate) use leaf::{RemoteUrl, version_triplet};
 
 use crate::ServerError;
 
