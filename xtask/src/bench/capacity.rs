@@ -48,10 +48,11 @@ pub(super) enum Probe {
     MetricsTime,
     LeafHop16,
     LeafHop1K,
+    LeafHopWs1K,
 }
 
 impl Probe {
-    pub(super) const ALL: [Self; 15] = [
+    pub(super) const ALL: [Self; 16] = [
         Self::IdleTcp,
         Self::IdleWs,
         Self::ConnectRateTcp,
@@ -67,6 +68,7 @@ impl Probe {
         Self::MetricsTime,
         Self::LeafHop16,
         Self::LeafHop1K,
+        Self::LeafHopWs1K,
     ];
 
     /// A probe of something nats-server does not have.
@@ -91,6 +93,7 @@ impl Probe {
             Self::MetricsTime => "/metrics with 10,000 connections",
             Self::LeafHop16 => "leaf hop (hub publisher, leaf subscriber) 16 B",
             Self::LeafHop1K => "leaf hop (hub publisher, leaf subscriber) 1 KB",
+            Self::LeafHopWs1K => "leaf hop over websocket 1 KB",
         }
     }
 }
@@ -223,8 +226,9 @@ pub(super) fn measure(probe: Probe, target: &Target) -> Result<Reading, String> 
         Probe::VarzTime => monitor::endpoint_time(target, "/varz", 20).map_err(io),
         Probe::ConnzTime => monitor::endpoint_time(target, "/connz?limit=10000", 5).map_err(io),
         Probe::MetricsTime => monitor::endpoint_time(target, "/metrics", 5).map_err(io),
-        Probe::LeafHop16 => leaf::leaf_hop(target, 16).map_err(io),
-        Probe::LeafHop1K => leaf::leaf_hop(target, 1024).map_err(io),
+        Probe::LeafHop16 => leaf::leaf_hop(target, 16, false).map_err(io),
+        Probe::LeafHop1K => leaf::leaf_hop(target, 1024, false).map_err(io),
+        Probe::LeafHopWs1K => leaf::leaf_hop(target, 1024, true).map_err(io),
     }
 }
 

@@ -25,13 +25,18 @@ fn tcp(client: Client) -> std::io::Result<TcpStream> {
     }
 }
 
-/// Messages per second from the hub's publisher to the leaf's subscriber.
-pub(super) fn leaf_hop(target: &Target, size: usize) -> std::io::Result<Reading> {
+/// Messages per second from the hub's publisher to the leaf's subscriber,
+/// the link over TCP or over websocket (to the hub's websocket port).
+pub(super) fn leaf_hop(target: &Target, size: usize, websocket: bool) -> std::io::Result<Reading> {
     let leaf_port = free_port().map_err(std::io::Error::other)?;
     let hub_config = format!("leafnodes {{ host: 127.0.0.1, port: {leaf_port} }}");
     let hub = start(target, &hub_config, "").map_err(std::io::Error::other)?;
-    let leaf_config =
-        format!("leafnodes {{ remotes [ {{ url: \"nats://127.0.0.1:{leaf_port}\" }} ] }}");
+    let url = if websocket {
+        format!("ws://{}", hub.ws_addr)
+    } else {
+        format!("nats://127.0.0.1:{leaf_port}")
+    };
+    let leaf_config = format!("leafnodes {{ remotes [ {{ url: \"{url}\" }} ] }}");
     let leaf = start(target, &leaf_config, "").map_err(std::io::Error::other)?;
     let mut subscriber = tcp(ready_client(&leaf, false, QUIET)?)?;
     subscriber.write_all(format!("SUB {SUBJECT} 1\r\nPING\r\n").as_bytes())?;
