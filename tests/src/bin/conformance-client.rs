@@ -31,6 +31,8 @@ struct Env {
     wss_url: String,
     users_url: String,
     accounts_url: String,
+    leaf_hub_url: String,
+    leaf_spoke_url: String,
     ca_file: String,
     max_payload: usize,
     scenarios: Vec<String>,
@@ -47,6 +49,8 @@ impl Env {
             wss_url: text("wss_url"),
             users_url: text("users_url"),
             accounts_url: text("accounts_url"),
+            leaf_hub_url: text("leaf_hub_url"),
+            leaf_spoke_url: text("leaf_spoke_url"),
             ca_file: text("ca_file"),
             max_payload: value["max_payload"]
                 .as_u64()
@@ -438,6 +442,118 @@ async fn reconnect(env: &Env, answers: &mut mpsc::UnboundedReceiver<String>) -> 
     check(message.payload == "back", || "payload changed".into())
 }
 
+/// Clients on the hub and on its leaf, the link known to be up once a
+/// probe has crossed it.
+async fn leaf_pair(env: &Env) -> Result<(async_nats::Client, async_nats::Client), String> {
+    let hub = connect(env, &env.leaf_hub_url, options()).await?;
+    let spoke = connect(env, &env.leaf_spoke_url, options()).await?;
+    crossed(&hub, &spoke, "leaf.link").await?;
+    Ok((hub, spoke))
+}
+
+/// Publishes probes on `subject` from `from` until `to` (subscribed to it)
+/// gets one: its interest has crossed the link.
+async fn crossed(
+    from: &async_nats::Client,
+    to: &async_nats::Client,
+    subject: &'static str,
+) -> Outcome {
+    let mut sub = subscribe(to, subject).await?;
+    round_trip(to).await?;
+    for _ in 0..100 {
+        publish(from, subject, Bytes::from_static(b"probe")).await?;
+        if let Ok(Some(_)) = timeout(Duration::from_millis(100), sub.next()).await {
+            return Ok(());
+        }
+    }
+    Err(format!("nothing crossed the leaf link on {subject}"))
+}
+
+async fn leaf_pubsub(env: &Env) -> Outcome {
+    let (hub, spoke) = leaf_pair(env).await?;
+    for (from, to, side) in [(&hub, &spoke, "hub to leaf"), (&spoke, &hub, "leaf to hub")] {
+        crossed(from, to, "leaf.orders.sync").await?;
+        let mut sub = subscribe(to, "leaf.orders.>").await?;
+        crossed(from, to, "leaf.orders.sync2").await?;
+        publish(from, "leaf.orders.new", Bytes::from_static(b"order")).await?;
+        loop {
+            let message = next(&mut sub, side).await?;
+            if message.subject.as_str() == "leaf.orders.new" {
+                check(&message.payload[..] == b"order", || {
+                    format!("{side}: payload")
+                })?;
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn leaf_request_reply(env: &Env) -> Outcome {
+    let (hub, spoke) = leaf_pair(env).await?;
+    for (requester, responder) in [(&hub, &spoke), (&spoke, &hub)] {
+        let mut service = subscribe(responder, "leaf.svc").await?;
+        crossed(requester, responder, "leaf.svc").await?;
+        let answering = responder.clone();
+        let task = tokio::spawn(async move {
+            while let Some(request) = service.next().await {
+                if let Some(reply) = request.reply {
+                    let _ = answering.publish(reply, request.payload).await;
+                    let _ = answering.flush().await;
+                }
+            }
+        });
+        let answer = timeout(
+            STEP,
+            requester.request("leaf.svc", Bytes::from_static(b"ping")),
+        )
+        .await
+        .map_err(|_| "no answer across the leaf link".to_owned())?
+        .map_err(|e| format!("request across the leaf link: {e}"))?;
+        task.abort();
+        check(&answer.payload[..] == b"ping", || {
+            "the answer's payload".into()
+        })?;
+    }
+    Ok(())
+}
+
+async fn leaf_queue(env: &Env) -> Outcome {
+    let (hub, spoke) = leaf_pair(env).await?;
+    // Members only on the far side: each message once. The fence's
+    // interest crosses after the group's, and the fence itself after the
+    // messages, so once it arrives every message has.
+    let mut members = Vec::new();
+    for _ in 0..2 {
+        members.push(
+            spoke
+                .queue_subscribe("leaf.work", "workers".into())
+                .await
+                .map_err(|e| format!("queue subscribe: {e}"))?,
+        );
+    }
+    let mut fence = subscribe(&spoke, "leaf.fence").await?;
+    crossed(&hub, &spoke, "leaf.fence").await?;
+    for i in 0..20 {
+        publish(&hub, "leaf.work", Bytes::from(i.to_string())).await?;
+    }
+    publish(&hub, "leaf.fence", Bytes::from_static(b"end")).await?;
+    loop {
+        if &next(&mut fence, "the fence").await?.payload[..] == b"end" {
+            break;
+        }
+    }
+    let mut got = 0;
+    for sub in &mut members {
+        while let Ok(Some(_)) = timeout(Duration::from_millis(20), sub.next()).await {
+            got += 1;
+        }
+    }
+    check(got == 20, || {
+        format!("{got} deliveries of 20 to the far queue group")
+    })
+}
+
 async fn control(command: &str, answers: &mut mpsc::UnboundedReceiver<String>) -> Outcome {
     println!("{}", json!({ "control": command }));
     match answers.recv().await {
@@ -463,6 +579,9 @@ async fn scenario(name: &str, env: &Env, answers: &mut mpsc::UnboundedReceiver<S
         "auth_connection_types" => auth_connection_types(env).await,
         "accounts" => accounts(env).await,
         "reconnect" => reconnect(env, answers).await,
+        "leaf_pubsub" => leaf_pubsub(env).await,
+        "leaf_request_reply" => leaf_request_reply(env).await,
+        "leaf_queue" => leaf_queue(env).await,
         _ => Err("no such scenario in the Rust suite".into()),
     }
 }

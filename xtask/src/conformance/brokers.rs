@@ -61,6 +61,10 @@ pub(super) struct Brokers {
     /// The embedding example: a broker inside an axum application, NATS
     /// over websocket on its `/` and `/nats` routes.
     embedded: Running,
+    /// A Starling hub with a leafnode port, and its leaf: nats-server when
+    /// installed, else Starling.
+    leaf_hub: Running,
+    leaf_spoke: Running,
 }
 
 impl Brokers {
@@ -92,6 +96,30 @@ impl Brokers {
         };
         let max_payload = format!("max_payload: {MAX_PAYLOAD}");
         let page_ports = [free_port()?, free_port()?];
+        let leaf_port = free_port()?;
+        let leaf_hub = start(
+            "leaf-hub",
+            &format!("server_name: HUB\nleafnodes {{ listen: \"127.0.0.1:{leaf_port}\" }}"),
+            "  no_tls: true",
+            &[],
+        )?;
+        let spoke_config = format!(
+            "server_name: SPOKE\nleafnodes {{ remotes [ {{ url: \"nats://127.0.0.1:{leaf_port}\" }} ] }}"
+        );
+        let nats = std::process::Command::new("nats-server")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        let leaf_spoke = if nats {
+            start_with(
+                Path::new("nats-server"),
+                work,
+                ("leaf-spoke", &spoke_config, "  no_tls: true"),
+                &log("leaf-spoke"),
+            )?
+        } else {
+            start("leaf-spoke", &spoke_config, "  no_tls: true", &[])?
+        };
         Ok(Self {
             main: start("main", &max_payload, "  no_tls: true", &[])?,
             compression: start(
@@ -124,6 +152,8 @@ impl Brokers {
             users: start("users", USERS, "  no_tls: true", &[])?,
             accounts: start("accounts", ACCOUNTS, "  no_tls: true", &[])?,
             embedded: start_embedded(embed, work, &log("embedded"))?,
+            leaf_hub,
+            leaf_spoke,
         })
     }
 
@@ -156,6 +186,18 @@ impl Brokers {
             "max_payload": MAX_PAYLOAD,
             "scenarios": suite.scenarios(),
         });
+        let (hub, spoke) = match suite.transport {
+            Transport::Tcp => (
+                format!("nats://127.0.0.1:{}", self.leaf_hub.tcp),
+                format!("nats://127.0.0.1:{}", self.leaf_spoke.tcp),
+            ),
+            Transport::Ws | Transport::Embedded => (
+                format!("ws://127.0.0.1:{}", self.leaf_hub.ws),
+                format!("ws://127.0.0.1:{}", self.leaf_spoke.ws),
+            ),
+        };
+        settings["leaf_hub_url"] = json!(hub);
+        settings["leaf_spoke_url"] = json!(spoke);
         if suite.transport == Transport::Embedded {
             // async-nats puts no path in its websocket URL: it uses `/`,
             // which the example serves too; the browser uses `/nats`.
@@ -169,6 +211,31 @@ impl Brokers {
         }
         settings
     }
+}
+
+/// Another server program (nats-server) from the same template: `listen`
+/// on a free port, `top`, a websocket block with `websocket`.
+fn start_with(
+    program: &Path,
+    work: &Workdir,
+    (name, top, websocket): (&str, &str, &str),
+    log: &Path,
+) -> Result<Running, String> {
+    let (tcp, ws) = (free_port()?, free_port()?);
+    let _ = std::fs::remove_file(log);
+    let text = format!(
+        "listen: \"127.0.0.1:{tcp}\"\n{top}\nwebsocket {{\n  listen: \"127.0.0.1:{ws}\"\n{websocket}\n}}\n"
+    );
+    let broker = Broker::start(
+        program,
+        work.dir.join(format!("{name}.conf")),
+        &text,
+        &[],
+        vec![loopback(tcp), loopback(ws)],
+        Some(log.to_path_buf()),
+    )
+    .map_err(|e| format!("broker {name}: {e}"))?;
+    Ok(Running { broker, tcp, ws })
 }
 
 /// The embedding example, started as a broker: its NATS port from a
