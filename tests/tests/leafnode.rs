@@ -942,3 +942,60 @@ async fn a_remotes_deny_lists_hold_both_ways() {
         spoke.shutdown().await;
     }
 }
+
+#[tokio::test]
+async fn a_stuck_leaf_is_cut_off_and_stalls_no_local_client() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let hub = start_from_config(&starling_hub()).await;
+    // A leaf that completes its handshake, wants `flood`, then reads
+    // nothing more.
+    let mut stuck = tokio::net::TcpStream::connect(hub.leaf_addr().expect("leafnode port"))
+        .await
+        .expect("connect");
+    stuck
+        .write_all(b"CONNECT {\"name\":\"STUCK\",\"version\":\"2.9.10\"}\r\nLS+ flood\r\n")
+        .await
+        .expect("write");
+    let publisher = client(hub.client_addr()).await;
+    let other = client(hub.client_addr()).await;
+    // The interest is in once a local fence after it has crossed: the
+    // hub handles the leaf's operations in order, so a publish that
+    // follows a round trip of the leaf's own PING sees it.
+    stuck.write_all(b"PING\r\n").await.expect("write");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("PONG") {
+        let n = timeout(WAIT, stuck.read(&mut buf))
+            .await
+            .expect("PONG")
+            .expect("read");
+        seen.extend_from_slice(&buf[..n]);
+    }
+    // 128 MB for the leaf, twice its max_pending: it is cut off as a slow
+    // consumer rather than holding the publisher.
+    let payload = bytes::Bytes::from(vec![b'x'; 64 * 1024]);
+    for _ in 0..2048 {
+        publisher
+            .publish("flood", payload.clone())
+            .await
+            .expect("publish");
+    }
+    timeout(Duration::from_secs(30), round_trip(&publisher))
+        .await
+        .expect("the publisher is not held for good");
+    timeout(Duration::from_secs(5), round_trip(&other))
+        .await
+        .expect("another client is served meanwhile");
+    // The stuck leaf's connection is closed by the hub.
+    let closed = timeout(Duration::from_secs(30), async {
+        loop {
+            match stuck.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the stuck leaf was cut off");
+    hub.shutdown().await;
+}
