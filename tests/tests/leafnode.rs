@@ -999,3 +999,63 @@ async fn a_stuck_leaf_is_cut_off_and_stalls_no_local_client() {
     assert!(closed.is_ok(), "the stuck leaf was cut off");
     hub.shutdown().await;
 }
+
+#[tokio::test]
+async fn leaf_links_share_a_queue_group_by_their_weights() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let hub = start_from_config(&starling_hub()).await;
+    let addr = hub.leaf_addr().expect("leafnode port");
+    // Two leafs serve `grp`: one with 1 member behind it, one with 3 (its
+    // weight raised by a repeated LS+).
+    let mut leafs = Vec::new();
+    for (name, lines) in [
+        ("ONE", "LS+ work grp 1\r\n"),
+        ("THREE", "LS+ work grp 1\r\nLS+ work grp 3\r\n"),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        let hello = format!(
+            "CONNECT {{\"name\":\"{name}\",\"cluster\":\"{name}\",\"version\":\"2.9.10\"}}\r\n{lines}PING\r\n"
+        );
+        stream.write_all(hello.as_bytes()).await.expect("write");
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !String::from_utf8_lossy(&seen).contains("PONG") {
+            let n = match timeout(WAIT, stream.read(&mut buf)).await {
+                Ok(Ok(n)) => n,
+                other => panic!("{name}: {other:?} after {}", String::from_utf8_lossy(&seen)),
+            };
+            seen.extend_from_slice(&buf[..n]);
+        }
+        leafs.push(stream);
+    }
+    let publisher = client(hub.client_addr()).await;
+    for i in 0..400 {
+        publisher
+            .publish("work", format!("{i}").into())
+            .await
+            .expect("publish");
+    }
+    round_trip(&publisher).await;
+    // Each message goes to exactly one of them: read until all 400 came.
+    let mut counts = [0usize; 2];
+    let mut pending = [String::new(), String::new()];
+    let deadline = Instant::now() + WAIT;
+    let mut buf = [0u8; 65536];
+    while counts.iter().sum::<usize>() < 400 {
+        assert!(Instant::now() < deadline, "only {counts:?} of 400 arrived");
+        for (i, stream) in leafs.iter_mut().enumerate() {
+            if let Ok(Ok(n)) = timeout(Duration::from_millis(20), stream.read(&mut buf)).await {
+                pending[i].push_str(&String::from_utf8_lossy(&buf[..n]));
+                counts[i] += pending[i].matches("LMSG work | grp").count();
+                let keep = pending[i]
+                    .rfind("LMSG")
+                    .map_or(0, |at| at + 1)
+                    .min(pending[i].len());
+                pending[i] = pending[i][keep..].to_owned();
+            }
+        }
+    }
+    // 1:3 expected (100 and 300); far outside it is a bug, not chance.
+    assert!((40..=160).contains(&counts[0]), "{counts:?}");
+    hub.shutdown().await;
+}

@@ -58,6 +58,9 @@ pub(crate) struct Subscription {
     /// Auto-unsubscribe after this many messages; 0 means never.
     pub(crate) max: AtomicU64,
     pub(crate) delivered: AtomicU64,
+    /// A leaf link's queue subscription: the members behind it (its
+    /// `LS+` weight), its share in the choice among leaf links.
+    pub(crate) weight: std::sync::atomic::AtomicU32,
 }
 
 /// The router's handle: a subscription compared by identity.
@@ -203,6 +206,7 @@ mod tests {
             sid: Bytes::from_static(sid),
             max: 0.into(),
             delivered: 0.into(),
+            weight: 1.into(),
         })
     }
 

@@ -114,7 +114,9 @@ impl ClientState {
     }
 
     /// One member of a queue group: a local one if any takes it, else a
-    /// leaf link (which gets the group's name to serve).
+    /// leaf link (which gets the group's name to serve), chosen in
+    /// proportion to the members behind each (its `LS+` weight), as
+    /// nats-server weighs them.
     fn deliver_to_group(
         &mut self,
         members: &[SubHandle],
@@ -123,15 +125,24 @@ impl ClientState {
         route: Route<'_>,
     ) -> bool {
         let start = self.rng.below(members.len());
-        let mut leaf_member = None;
+        let mut leaf_member: Option<&Arc<Subscription>> = None;
+        let mut leaf_weight = 0usize;
         for i in 0..members.len() {
             let SubHandle(sub) = &members[(start + i) % members.len()];
             if self.is_own_echo(sub) {
                 continue;
             }
             if sub.subscriber.is_leaf() {
-                if !sub.subscriber.delivery_denied(sub, route.subject) {
-                    leaf_member = leaf_member.or(Some(sub));
+                if !sub.subscriber.link.is_closed()
+                    && !sub.subscriber.delivery_denied(sub, route.subject)
+                {
+                    // Weighted reservoir: one pass, no list.
+                    let weight =
+                        sub.weight.load(std::sync::atomic::Ordering::Relaxed).max(1) as usize;
+                    leaf_weight += weight;
+                    if self.rng.below(leaf_weight) < weight {
+                        leaf_member = Some(sub);
+                    }
                 }
                 continue;
             }
@@ -140,12 +151,12 @@ impl ClientState {
             }
         }
         match leaf_member {
-            Some(sub) if !sub.subscriber.link.is_closed() => {
+            Some(sub) => {
                 let subscriber = Arc::clone(&sub.subscriber);
                 self.leaf.target(&subscriber, Some(name));
                 true
             }
-            _ => false,
+            None => false,
         }
     }
 

@@ -54,6 +54,7 @@ impl ClientState {
             sid: op.sid_bytes(),
             max: 0.into(),
             delivered: 0.into(),
+            weight: 1.into(),
         });
         if self.me.add_subscription(&sub) && self.account.subscribe(&sub).is_err() {
             self.me.forget_subscription(&sub);

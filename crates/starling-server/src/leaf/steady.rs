@@ -34,35 +34,39 @@ pub(super) async fn run<S: Source>(
     let mut pings_out = 0u32;
     let mut ping_sent: Option<std::time::Instant> = None;
     let mut ended = Ended::Normally;
+    // Operations that came with CONNECT (pipelined) are handled first.
+    let mut buffered = !conn.buf.is_empty();
     loop {
         if link.is_closed() {
             return ended;
         }
-        tokio::select! {
-            biased;
-            read = conn.source.fill(&mut conn.buf) => match read {
-                Ok(0) => {
-                    link.close(CloseReason::ClientClosed);
-                    return ended;
+        if !std::mem::take(&mut buffered) {
+            tokio::select! {
+                biased;
+                read = conn.source.fill(&mut conn.buf) => match read {
+                    Ok(0) => {
+                        link.close(CloseReason::ClientClosed);
+                        return ended;
+                    }
+                    Ok(_) => {}
+                    Err(_) => {
+                        link.close(CloseReason::ReadError);
+                        return ended;
+                    }
+                },
+                () = &mut stop => return ended,
+                () = sleep_until(next_ping) => {
+                    if pings_out >= options.ping_max {
+                        conn.send_err("Stale Connection");
+                        link.close(CloseReason::StaleConnection);
+                        return ended;
+                    }
+                    pings_out += 1;
+                    ping_sent.get_or_insert_with(std::time::Instant::now);
+                    conn.send(encode::PING);
+                    next_ping = Instant::now() + options.ping_interval;
+                    continue;
                 }
-                Ok(_) => {}
-                Err(_) => {
-                    link.close(CloseReason::ReadError);
-                    return ended;
-                }
-            },
-            () = &mut stop => return ended,
-            () = sleep_until(next_ping) => {
-                if pings_out >= options.ping_max {
-                    conn.send_err("Stale Connection");
-                    link.close(CloseReason::StaleConnection);
-                    return ended;
-                }
-                pings_out += 1;
-                ping_sent.get_or_insert_with(std::time::Instant::now);
-                conn.send(encode::PING);
-                next_ping = Instant::now() + options.ping_interval;
-                continue;
             }
         }
         let now = Time::now();
@@ -90,7 +94,7 @@ pub(super) async fn run<S: Source>(
                     }
                     // Interest in what this side does not export is ignored.
                     if denies.exports(&sub.subject) {
-                        subscribe(me, account, sub.subject, sub.queue);
+                        subscribe(me, account, sub.subject, sub.queue, sub.weight);
                     }
                 }
                 LeafOp::Unsub(unsub) => {
@@ -145,10 +149,19 @@ fn key(subject: &Bytes, queue: Option<&Bytes>) -> Bytes {
 }
 
 /// The peer's `LS+`: a subscription of the link in the account (a repeated
-/// one only updates a queue group's weight, which selection ignores).
-fn subscribe(me: &Arc<Subscriber>, account: &Arc<Account>, subject: Bytes, queue: Option<Bytes>) {
+/// one updates a queue group's weight: its share when leaf links serve it).
+fn subscribe(
+    me: &Arc<Subscriber>,
+    account: &Arc<Account>,
+    subject: Bytes,
+    queue: Option<Bytes>,
+    weight: u32,
+) {
     let sid = key(&subject, queue.as_ref());
-    if me.subscription(&sid).is_some() {
+    if let Some(existing) = me.subscription(&sid) {
+        existing
+            .weight
+            .store(weight, std::sync::atomic::Ordering::Relaxed);
         return;
     }
     // Copied out of the read buffer, which a live subscription must not keep.
@@ -160,6 +173,7 @@ fn subscribe(me: &Arc<Subscriber>, account: &Arc<Account>, subject: Bytes, queue
         sid: Bytes::copy_from_slice(&sid),
         max: 0.into(),
         delivered: 0.into(),
+        weight: weight.into(),
     });
     if me.add_subscription(&subscription) && account.subscribe(&subscription).is_err() {
         me.forget_subscription(&subscription);
