@@ -1059,3 +1059,64 @@ async fn leaf_links_share_a_queue_group_by_their_weights() {
     assert!((40..=160).contains(&counts[0]), "{counts:?}");
     hub.shutdown().await;
 }
+
+/// The server ids that answer `$SYS.REQ.SERVER.PING.CONNZ` from `client`,
+/// once `want` of them have.
+async fn connz_answers(client: &Client, want: usize) -> std::collections::BTreeSet<String> {
+    let inbox = client.new_inbox();
+    let mut sub = client.subscribe(inbox.clone()).await.expect("subscribe");
+    round_trip(client).await;
+    client
+        .publish_with_reply("$SYS.REQ.SERVER.PING.CONNZ", inbox, "".into())
+        .await
+        .expect("publish");
+    let mut ids = std::collections::BTreeSet::new();
+    while ids.len() < want {
+        let Ok(Some(message)) = timeout(WAIT, sub.next()).await else {
+            break;
+        };
+        let answer: serde_json::Value = serde_json::from_slice(&message.payload).expect("JSON");
+        ids.insert(
+            answer["server"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+    }
+    ids
+}
+
+#[tokio::test]
+async fn imported_system_requests_cross_leaf_links() {
+    let hub = start_from_config(&starling_hub()).await;
+    let port = hub.leaf_addr().expect("leafnode port").port();
+    let remote = format!("leafnodes {{ remotes [ {{ url: \"nats://127.0.0.1:{port}\" }} ] }}\n");
+    let spoke = start_from_config(&format!("server_name: SYSSPOKE\n{remote}")).await;
+    let (a, b) = (
+        client(hub.client_addr()).await,
+        client(spoke.client_addr()).await,
+    );
+    until_linked(&a, &b, "link.up").await;
+    // Each side's own server answers, and the other's across the link.
+    let ids = connz_answers(&b, 2).await;
+    assert!(
+        ids.contains(hub.server_id()) && ids.contains(spoke.server_id()),
+        "{ids:?}"
+    );
+    let ids = connz_answers(&a, 2).await;
+    assert!(
+        ids.contains(hub.server_id()) && ids.contains(spoke.server_id()),
+        "{ids:?}"
+    );
+    spoke.shutdown().await;
+    if NatsServer::installed() {
+        let nats = NatsServer::start(&format!("server_name: NATSSYSLEAF\n{remote}"), &[]).await;
+        let b = client(nats.addr).await;
+        until_linked(&a, &b, "link.nats").await;
+        let ids = connz_answers(&b, 2).await;
+        assert!(ids.contains(hub.server_id()) && ids.len() == 2, "{ids:?}");
+        let ids = connz_answers(&a, 2).await;
+        assert!(ids.contains(hub.server_id()) && ids.len() == 2, "{ids:?}");
+    }
+    hub.shutdown().await;
+}

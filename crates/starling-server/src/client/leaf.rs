@@ -133,6 +133,7 @@ impl ClientState {
         if let Some(links) = self.links.clone() {
             self.cross_accounts(&links, &publish);
         }
+        self.system_request(&publish);
         // Keep the list's room for the next message.
         if let Some(mut named) = self.leaf.named.take() {
             named.clear();

@@ -64,11 +64,7 @@ impl ClientState {
         if let Some(links) = self.links.clone() {
             delivered |= self.cross_accounts(&links, publish);
         }
-        if has_prefix(subject, SYSTEM_REQUEST_PREFIX)
-            && let Some(imports) = self.broker.system_imports(&self.account)
-        {
-            delivered |= self.request_service(&imports, publish);
-        }
+        delivered |= self.system_request(publish);
         if !delivered
             && self.flags.no_responders
             && let Some(reply) = publish.reply()
@@ -200,6 +196,18 @@ impl ClientState {
 
     /// A service `links` imports, if the subject is one: the request goes
     /// to the exporter with a reply subject that routes the responses back.
+    /// A request to the system account's services this account imports
+    /// (`$SYS.REQ.SERVER.PING.CONNZ`...): true if one took it.
+    pub(super) fn system_request(&mut self, publish: &Publish) -> bool {
+        if !has_prefix(publish.subject(), SYSTEM_REQUEST_PREFIX) {
+            return false;
+        }
+        match self.broker.system_imports(&self.account) {
+            Some(imports) => self.request_service(&imports, publish),
+            None => false,
+        }
+    }
+
     fn request_service(&mut self, links: &AccountLinks, publish: &Publish) -> bool {
         let subject = publish.subject();
         let now = self.now.instant;

@@ -44,6 +44,12 @@ use source::Source;
 
 /// The first PING on a link comes this soon (nats-server's).
 const FIRST_PING: Duration = Duration::from_secs(1);
+/// The system account's requests every other account imports.
+const SYSTEM_IMPORTS: [&str; 3] = [
+    "$SYS.REQ.ACCOUNT.PING.CONNZ",
+    "$SYS.REQ.ACCOUNT.PING.STATZ",
+    "$SYS.REQ.SERVER.PING.CONNZ",
+];
 /// The auth timeout of an accepted leaf unless `authorization.timeout`.
 const AUTH_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -263,6 +269,13 @@ async fn run_link<S: Source>(
     account.watch_interest(Arc::clone(&watcher));
     let mut line = BytesMut::new();
     starling_proto::leaf::encode_sub(&mut line, &account.loop_subject, None);
+    // The system account's services the account imports are interest too
+    // (nats-server sends these three on every link).
+    if broker.system_imports(&account).is_some() {
+        for subject in SYSTEM_IMPORTS {
+            starling_proto::leaf::encode_sub(&mut line, subject.as_bytes(), None);
+        }
+    }
     conn.send(&line);
     let mut state = Box::new(ClientState::for_leaf(
         Arc::clone(broker),
