@@ -633,7 +633,7 @@ async fn leafs_over_tls_and_wss() {
     let remote_tls = format!("tls {{ ca_file: \"{cert}\" }}");
     // A Starling pair over TLS on the leafnode port, and over wss://.
     let hub = start_from_config(&format!(
-        "server_name: TLSHUB\nleafnodes {{ host: 127.0.0.1, port: -1, {tls} }}\nwebsocket {{ port: -1, {tls} }}\n"
+        "server_name: TLSHUB\nleafnodes {{ host: 127.0.0.1, port: -1, {tls} }}\nwebsocket {{ port: -1, compression: true, {tls} }}\n"
     ))
     .await;
     let (leaf_port, ws_port) = (
@@ -668,25 +668,52 @@ async fn leafs_over_tls_and_wss() {
         until_linked(&a, &b, "link.up").await;
         exchange(&a, &b).await;
         exchange(&b, &a).await;
-        // Starling as the leaf of a nats-server TLS hub.
-        let nats_leaf_port = free_port();
-        let nats_hub = NatsServer::start(
-            &format!("server_name: NATSTLSHUB\nleafnodes {{ host: 127.0.0.1, port: {nats_leaf_port}, {tls} }}\n"),
+        drop(nats);
+        // A nats-server leaf of the hub's wss:// port, deflated and unmasked.
+        let nats = NatsServer::start(
+            &format!("server_name: NATSWSSLEAF\nleafnodes {{ remotes [ {{ url: \"wss://127.0.0.1:{ws_port}\", {remote_tls}, ws_compression: true, ws_no_masking: true }} ] }}\n"),
             &[],
         )
         .await;
-        let spoke = start_from_config(&format!(
-            "server_name: STARTLSLEAF\nleafnodes {{ remotes [ {{ url: \"nats://127.0.0.1:{nats_leaf_port}\", {remote_tls} }} ] }}\n"
-        ))
-        .await;
-        let (a, b) = (
-            client(nats_hub.addr).await,
-            client(spoke.client_addr()).await,
-        );
+        let (a, b) = (client(hub.client_addr()).await, client(nats.addr).await);
         until_linked(&a, &b, "link.up").await;
         exchange(&a, &b).await;
         exchange(&b, &a).await;
-        spoke.shutdown().await;
+        drop(nats);
+        // Starling as the leaf of a nats-server TLS hub, on its leafnode
+        // port and on its wss:// port (plain, then deflated and unmasked).
+        let (nats_leaf_port, nats_ws_port) = (free_port(), free_port());
+        let nats_hub = NatsServer::start(
+            &format!("server_name: NATSTLSHUB\nleafnodes {{ host: 127.0.0.1, port: {nats_leaf_port}, {tls} }}\nwebsocket {{ host: 127.0.0.1, port: {nats_ws_port}, compression: true, {tls} }}\n"),
+            &[],
+        )
+        .await;
+        for (url, options, name) in [
+            (
+                format!("nats://127.0.0.1:{nats_leaf_port}"),
+                "",
+                "STARTLSLEAF",
+            ),
+            (format!("wss://127.0.0.1:{nats_ws_port}"), "", "STARWSSLEAF"),
+            (
+                format!("wss://127.0.0.1:{nats_ws_port}"),
+                ", ws_compression: true, ws_no_masking: true",
+                "STARWSSDEFLATED",
+            ),
+        ] {
+            let spoke = start_from_config(&format!(
+                "server_name: {name}\nleafnodes {{ remotes [ {{ url: \"{url}\", {remote_tls}{options} }} ] }}\n"
+            ))
+            .await;
+            let (a, b) = (
+                client(nats_hub.addr).await,
+                client(spoke.client_addr()).await,
+            );
+            until_linked(&a, &b, "link.up").await;
+            exchange(&a, &b).await;
+            exchange(&b, &a).await;
+            spoke.shutdown().await;
+        }
     } else {
         eprintln!("nats-server is not installed: the TLS leaf interop part is skipped");
     }
