@@ -58,8 +58,8 @@ const MORE_BROKERS: &[&str] = &[
 const WEBSOCKET: &[&str] = &["compression", "wss"];
 /// Browser only: `allowed_origins` as a browser exercises it.
 const BROWSER: &[&str] = &["origin_allowed", "origin_refused"];
-/// Rust only: clients on both sides of a leaf link between a Starling hub
-/// and a nats-server leaf (a Starling leaf where nats-server is missing).
+/// Clients on both sides of a leaf link between a Starling hub and a
+/// nats-server leaf (a Starling leaf where nats-server is missing).
 const LEAF: &[&str] = &["leaf_pubsub", "leaf_request_reply", "leaf_queue"];
 
 /// The main broker's max_payload: small, so the clients must honour INFO.
@@ -150,9 +150,7 @@ impl ClientSuite {
         if self.client == Client::Browser {
             names.extend_from_slice(BROWSER);
         }
-        if self.client == Client::Rust {
-            names.extend_from_slice(LEAF);
-        }
+        names.extend_from_slice(LEAF);
         names
     }
 }

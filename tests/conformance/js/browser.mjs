@@ -15,6 +15,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const files = {
   "/": ["index.html", "text/html"],
   "/scenarios.mjs": ["scenarios.mjs", "text/javascript"],
+  "/leaf.mjs": ["leaf.mjs", "text/javascript"],
   "/nats.js": ["node_modules/nats.ws/esm/nats.js", "text/javascript"],
 };
 const answers = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();

@@ -4,6 +4,8 @@
 // runs in both places; `control` asks cargo xtask conformance to act on the
 // broker (restart it) and resolves when it has.
 
+import { leafScenarios } from "./leaf.mjs";
+
 const STEP_TIMEOUT_MS = 5000;
 
 /** Runs every scenario in `env.scenarios`, reporting each as it ends. */
@@ -26,6 +28,7 @@ export async function run(nats, env, control, report) {
     origin_allowed: () => withConnection(nats, { ...env, url: env.origins_url }, (nc) => pubsub(nc, sc)),
     origin_refused: () => refused(nats, { ...env, url: env.origins_url }, null),
     reconnect: () => reconnect(nats, env, control, sc),
+    ...leafScenarios(nats, env, sc),
   };
   for (const name of env.scenarios) {
     const scenario = scenarios[name];

@@ -247,6 +247,90 @@ async def scenario_reconnect(_nc):
         await nc.close()
 
 
+async def crossed(src, dst, subject):
+    """Publishes probes on `subject` from `src` until `dst` gets one: the
+    interest of `dst` has crossed the leaf link between them."""
+    sub = await dst.subscribe(subject)
+    await dst.flush(timeout=STEP_TIMEOUT)
+    try:
+        for _ in range(100):
+            await src.publish(subject, b"probe")
+            await src.flush(timeout=STEP_TIMEOUT)
+            try:
+                await sub.next_msg(timeout=0.1)
+                return
+            except errors.TimeoutError:
+                pass
+        raise AssertionError(f"nothing crossed the leaf link on {subject}")
+    finally:
+        await sub.unsubscribe()
+
+
+async def leaf_pair():
+    """Clients on the hub and on its leaf, the link known to be up."""
+    hub = await connect(ENV["leaf_hub_url"])
+    spoke = await connect(ENV["leaf_spoke_url"])
+    await crossed(hub, spoke, "leaf.link")
+    return hub, spoke
+
+
+async def scenario_leaf_pubsub(_nc):
+    hub, spoke = await leaf_pair()
+    try:
+        for src, dst, side in [(hub, spoke, "hub to leaf"), (spoke, hub, "leaf to hub")]:
+            sub = await dst.subscribe("leaf.orders.>")
+            await crossed(src, dst, "leaf.orders.sync")
+            await src.publish("leaf.orders.new", b"order")
+            while True:
+                m = await sub.next_msg(timeout=STEP_TIMEOUT)
+                if m.subject == "leaf.orders.new":
+                    check(m.data == b"order", f"{side}: payload {m.data!r}")
+                    break
+            await sub.unsubscribe()
+    finally:
+        await hub.close()
+        await spoke.close()
+
+
+async def scenario_leaf_request_reply(_nc):
+    hub, spoke = await leaf_pair()
+    try:
+        for requester, responder in [(hub, spoke), (spoke, hub)]:
+            async def answer(msg, responder=responder):
+                if msg.reply:
+                    await responder.publish(msg.reply, msg.data)
+
+            service = await responder.subscribe("leaf.svc", cb=answer)
+            await crossed(requester, responder, "leaf.svc")
+            reply = await requester.request("leaf.svc", b"ping", timeout=STEP_TIMEOUT)
+            check(reply.data == b"ping", f"the answer's payload {reply.data!r}")
+            await service.unsubscribe()
+    finally:
+        await hub.close()
+        await spoke.close()
+
+
+async def scenario_leaf_queue(_nc):
+    """Members only on the far side: each message once. The fence's
+    interest crosses after the group's, and the fence after the messages,
+    so once it arrives (on the members' connection) every message has."""
+    hub, spoke = await leaf_pair()
+    try:
+        members = [await spoke.subscribe("leaf.work", queue="workers") for _ in range(2)]
+        fence = await spoke.subscribe("leaf.fence")
+        await crossed(hub, spoke, "leaf.fence")
+        for i in range(20):
+            await hub.publish("leaf.work", str(i).encode())
+        await hub.publish("leaf.fence", b"end")
+        while (await fence.next_msg(timeout=STEP_TIMEOUT)).data != b"end":
+            pass
+        got = sum(member.pending_msgs for member in members)
+        check(got == 20, f"{got} deliveries of 20 to the far queue group")
+    finally:
+        await hub.close()
+        await spoke.close()
+
+
 async def main():
     for name in ENV["scenarios"]:
         scenario = globals().get(f"scenario_{name}")

@@ -21,6 +21,7 @@ const JS_FILES: &[&str] = &[
     "package.json",
     "package-lock.json",
     "scenarios.mjs",
+    "leaf.mjs",
     "node.mjs",
     "browser.mjs",
     "index.html",
