@@ -122,21 +122,32 @@ impl Server {
         };
         // Each remote's TLS client and credentials, read once (a TLS file
         // missing fails the start; a creds file missing is logged and the
-        // remote dials without, as nats-server).
+        // remote dials without, as nats-server). A remote with neither a
+        // tls block nor tls:// or wss:// URLs builds its client only if a
+        // hub asks for TLS.
         let mut dialers = Vec::new();
         for remote in options.leaf.iter().flat_map(|leaf| &leaf.remotes) {
-            let tls = remote
-                .tls
-                .as_ref()
-                .map(|tls| {
-                    let cert = tls.cert.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
-                    crate::tls::connector(&tls.ca_file, cert)
-                })
-                .transpose()
-                .map_err(|source| ServerError::Tls {
+            let tls_urls = remote
+                .urls
+                .iter()
+                .any(|url| crate::options::RemoteUrl::parse(url).is_ok_and(|u| u.tls));
+            let tls = match (&remote.tls, tls_urls) {
+                (Some(tls), _) => Some(crate::tls::connector(tls)),
+                (None, true) => Some(crate::tls::connector(&crate::RemoteTls::default())),
+                (None, false) => None,
+            };
+            let tls = match tls {
+                // Without the system's roots nats-server starts too (its
+                // handshakes fail); the remote tries again when it dials.
+                Some(Err(error @ crate::tls::TlsError::SystemRoots(_))) => {
+                    tracing::warn!("Leafnode remote: {error}");
+                    None
+                }
+                other => other.transpose().map_err(|source| ServerError::Tls {
                     option: "leafnodes.remotes.tls",
                     source,
-                })?;
+                })?,
+            };
             let credentials = remote.credentials.as_ref().and_then(|path| {
                 let read = std::fs::read_to_string(path).ok();
                 let parsed = read.as_deref().and_then(starling_auth::nkey::parse_creds);
@@ -145,7 +156,14 @@ impl Server {
                 }
                 parsed.map(Arc::new)
             });
-            dialers.push(crate::leaf::Dialer { tls, credentials });
+            dialers.push(crate::leaf::Dialer::new(tls, credentials));
+        }
+        let remotes = options.leaf.iter().flat_map(|leaf| &leaf.remotes);
+        if remotes
+            .filter_map(|remote| remote.tls.as_ref())
+            .any(|tls| tls.insecure)
+        {
+            tracing::warn!("{}", crate::leaf::TLS_INSECURE_WARNING);
         }
         let monitor_listener = match options.monitor.port() {
             Some((port, _)) => {

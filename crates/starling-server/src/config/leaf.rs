@@ -176,30 +176,41 @@ fn strings(value: &Value, option: &str) -> Result<Vec<String>, ConfError> {
         .collect()
 }
 
-/// A remote's `tls`: `ca_file`, and `cert_file` with `key_file`.
+/// A remote's `tls`: `ca_file` (else the system's roots), `cert_file` with
+/// `key_file`, `insecure`, `timeout`; `verify` is read and, as in
+/// nats-server, means nothing on the dialling side.
 fn remote_tls(value: &Value) -> Result<crate::RemoteTls, ConfError> {
     let map = value.as_map("tls")?;
-    let (mut ca, mut cert, mut key) = (None, None, None);
+    let mut tls = crate::RemoteTls::default();
+    let (mut cert, mut key) = (None, None);
     for (k, v) in map.options() {
         let path = |option: &str| v.as_str(option).map(std::path::PathBuf::from);
         match k.name.to_ascii_lowercase().as_str() {
-            "ca_file" => ca = Some(path("ca_file")?),
+            "ca_file" => tls.ca_file = Some(path("ca_file")?),
             "cert_file" => cert = Some(path("cert_file")?),
             "key_file" => key = Some(path("key_file")?),
-            "verify" | "insecure" | "timeout" | "cipher_suites" | "curve_preferences"
-            | "pinned_certs" | "handshake_first" => {
+            "insecure" => tls.insecure = v.as_bool("insecure")?,
+            "verify" => {
+                v.as_bool("verify")?;
+            }
+            "timeout" => {
+                let timeout = v.as_duration("timeout")?;
+                if !timeout.is_zero() {
+                    tls.timeout = timeout;
+                }
+            }
+            "cipher_suites" | "curve_preferences" | "pinned_certs" | "handshake_first" => {
                 return Err(ConfError::not_supported_yet(k, NOT_YET));
             }
             _ => return Err(ConfError::unknown_field(k)),
         }
     }
-    let ca_file = ca.ok_or_else(|| value.error("tls: a leafnode remote needs 'ca_file'"))?;
-    let cert = match (cert, key) {
+    tls.cert = match (cert, key) {
         (Some(cert), Some(key)) => Some((cert, key)),
         (None, None) => None,
         _ => return Err(value.error("tls: 'cert_file' and 'key_file' go together")),
     };
-    Ok(crate::RemoteTls { ca_file, cert })
+    Ok(tls)
 }
 
 /// A remote's `proxy { url, username, password, timeout }`.
@@ -300,4 +311,38 @@ fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote
         errors.push(value.error("a leafnode remote needs a url"));
     }
     Some(remote)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    fn remote_tls(block: &str) -> Result<Option<crate::RemoteTls>, Vec<String>> {
+        let text = format!("leafnodes {{ remotes [ {{ url: \"tls://hub:7422\"{block} }} ] }}");
+        let root = starling_conf::parse_str(&text).map_err(|e| vec![e.to_string()])?;
+        let options = super::super::options_from_config(&root)
+            .map_err(|errors| errors.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        let leaf = options.server.leaf.expect("leafnodes");
+        Ok(leaf.remotes[0].tls.clone())
+    }
+
+    #[test]
+    fn a_remotes_tls_block() {
+        assert_eq!(remote_tls(""), Ok(None), "tls:// alone: the defaults");
+        let tls = remote_tls(", tls { insecure: true, timeout: \"500ms\", verify: true }")
+            .expect("valid")
+            .expect("tls");
+        assert!(tls.insecure && tls.ca_file.is_none());
+        assert_eq!(tls.timeout, Duration::from_millis(500));
+        let tls = remote_tls(", tls { ca_file: ca.pem, timeout: 0 }")
+            .expect("valid")
+            .expect("tls");
+        assert_eq!(tls.ca_file.as_deref(), Some(std::path::Path::new("ca.pem")));
+        assert_eq!(tls.timeout, Duration::from_secs(2), "0 keeps the default");
+        let refused = |block: &str| remote_tls(block).expect_err("refused").join("\n");
+        assert!(refused(", tls { cert_file: c.pem }").contains("go together"));
+        assert!(refused(", tls { insecure: 1 }").contains("insecure"));
+        assert!(refused(", tls { pinned_certs: [] }").contains("not supported yet"));
+        assert!(refused(", tls { sparkle: true }").contains("sparkle"));
+    }
 }

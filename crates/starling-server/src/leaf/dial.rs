@@ -1,9 +1,74 @@
-//! Reaching a hub: through an HTTP proxy (`CONNECT`, basic
-//! authentication), and reading its first line (the INFO, in plaintext
-//! even before TLS) without taking what follows.
+//! Reaching a hub: what a remote dials with (its TLS client and
+//! credentials), through an HTTP proxy (`CONNECT`, basic authentication),
+//! and reading its first line (the INFO, in plaintext even before TLS)
+//! without taking what follows.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use starling_auth::nkey::UserSeed;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use crate::LeafRemote;
+
+/// nats-server's warning when a remote's `tls` has `insecure: true`.
+pub(crate) const TLS_INSECURE_WARNING: &str = "TLS certificate chain and hostname of solicited leafnodes will not be verified. DO NOT USE IN PRODUCTION!";
+
+/// What a remote dials with, read once at start: its TLS client and its
+/// credentials (user JWT and seed).
+pub(crate) struct Dialer {
+    /// Built at start for a remote with a `tls` block or `tls://`/`wss://`
+    /// URLs; otherwise on the blocking pool the first time a hub asks for
+    /// TLS (nats-server then turns TLS on with the system's roots).
+    connector: tokio::sync::OnceCell<TlsConnector>,
+    credentials: Option<Arc<(String, UserSeed)>>,
+}
+
+impl Dialer {
+    pub(crate) fn new(
+        tls: Option<TlsConnector>,
+        credentials: Option<Arc<(String, UserSeed)>>,
+    ) -> Self {
+        Self {
+            connector: tokio::sync::OnceCell::new_with(tls),
+            credentials,
+        }
+    }
+
+    /// The user JWT and seed of the remote's `credentials`.
+    pub(crate) fn credentials(&self) -> Option<&(String, UserSeed)> {
+        self.credentials.as_deref()
+    }
+
+    /// The remote's TLS client and handshake deadline, built now if it
+    /// has none yet; `None` (logged) when it cannot be built.
+    pub(super) async fn tls(&self, remote: &LeafRemote) -> Option<(TlsConnector, Duration)> {
+        let settings = remote.tls.clone().unwrap_or_default();
+        let timeout = settings.timeout;
+        let built = self
+            .connector
+            .get_or_try_init(|| async move {
+                match tokio::task::spawn_blocking(move || crate::tls::connector(&settings)).await {
+                    Ok(Ok(connector)) => Ok(connector),
+                    Ok(Err(error)) => {
+                        tracing::warn!("Leafnode: the hub asks for TLS: {error}");
+                        Err(())
+                    }
+                    Err(_) => Err(()),
+                }
+            })
+            .await;
+        built.ok().map(|connector| (connector.clone(), timeout))
+    }
+}
+
+impl Default for Dialer {
+    fn default() -> Self {
+        Self::new(None, None)
+    }
+}
 
 /// A TCP stream to `address` through an HTTP proxy: `CONNECT`, with
 /// basic authentication when configured, and a `200` answer.

@@ -31,7 +31,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub(crate) use accept::{accept, accept_websocket};
-pub(crate) use remote::{Dialer, start_remotes};
+pub(crate) use dial::{Dialer, TLS_INSECURE_WARNING};
+pub(crate) use remote::start_remotes;
 
 use crate::account::{Account, InterestWatcher, OriginKind, Subscriber};
 use starling_auth::{PermissionEntry, Permissions, SubjectPermission};

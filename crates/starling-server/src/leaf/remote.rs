@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::dial::{first_line, tunnel};
+use super::dial::{Dialer, first_line, tunnel};
 use super::websocket::over_websocket;
 use super::{Conn, Ended, handshake, run_link, spawn_writer};
 use crate::LeafRemote;
@@ -22,10 +22,8 @@ use crate::client::Framing;
 use crate::identity::FastRng;
 use crate::link::{CloseReason, Link};
 use crate::options::RemoteUrl;
-use starling_auth::nkey::UserSeed;
 use starling_proto::encode;
 use starling_proto::leaf::LeafOp;
-use tokio_rustls::TlsConnector;
 
 use super::source::{Plain, Source};
 
@@ -35,18 +33,7 @@ const DIAL_TIMEOUT: Duration = Duration::from_secs(1);
 const INFO_WAIT: Duration = Duration::from_secs(1);
 const CONNECT_INFO_WAIT: Duration = Duration::from_secs(2);
 const WAIT_LONGER: Duration = Duration::from_secs(30);
-/// The TLS handshake's deadline.
-const TLS_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// Starts one task per configured remote; they stop when `stopped` says so.
-/// What a remote dials with, read once at start: its TLS client and its
-/// credentials (user JWT and seed).
-#[derive(Default)]
-pub(crate) struct Dialer {
-    pub(crate) tls: Option<TlsConnector>,
-    pub(crate) credentials: Option<Arc<(String, UserSeed)>>,
-}
-
 pub(crate) fn start_remotes(
     broker: &Arc<Broker>,
     dialers: Vec<Dialer>,
@@ -125,7 +112,6 @@ async fn attempt(
     url: &RemoteUrl,
     dialer: &Dialer,
 ) -> Ended {
-    let tls = dialer.tls.as_ref();
     let address = format!("{}:{}", url.host, url.port);
     let stream = match &remote.proxy {
         Some(proxy) => match tokio::time::timeout(proxy.timeout, tunnel(proxy, &address)).await {
@@ -181,18 +167,15 @@ async fn attempt(
                 tracing::warn!("Leafnode {address}: attempted to connect to wrong port");
                 return Ended::Normally;
             };
-            if url.tls || hub.tls_required || tls.is_some() {
-                let Some(connector) = tls else {
-                    tracing::warn!(
-                        "Leafnode {address}: the hub requires TLS and the remote has no tls block"
-                    );
+            if url.tls || hub.tls_required || remote.tls.is_some() {
+                let Some((connector, tls_timeout)) = dialer.tls(remote).await else {
                     return Ended::WaitLonger;
                 };
                 let Ok(name) = rustls_pki_types::ServerName::try_from(url.host.clone()) else {
                     return Ended::Normally;
                 };
                 let secured =
-                    tokio::time::timeout(TLS_TIMEOUT, connector.connect(name, stream)).await;
+                    tokio::time::timeout(tls_timeout, connector.connect(name, stream)).await;
                 let tls_stream = match secured {
                     Ok(Ok(tls_stream)) => tls_stream,
                     Ok(Err(error)) => {
@@ -228,13 +211,13 @@ async fn attempt(
             .await
         }
         Some(path) if url.tls => {
-            let Some(connector) = tls else {
+            let Some((connector, tls_timeout)) = dialer.tls(remote).await else {
                 return Ended::WaitLonger;
             };
             let Ok(name) = rustls_pki_types::ServerName::try_from(url.host.clone()) else {
                 return Ended::Normally;
             };
-            match tokio::time::timeout(TLS_TIMEOUT, connector.connect(name, stream)).await {
+            match tokio::time::timeout(tls_timeout, connector.connect(name, stream)).await {
                 Ok(Ok(tls_stream)) => {
                     over_websocket(
                         broker,
@@ -299,8 +282,8 @@ pub(super) async fn connect<S: Source>(
         .user
         .as_ref()
         .map(|(user, pass)| (user.as_str(), pass.as_str()));
-    let jwt = dialer.credentials.as_ref().map(|creds| {
-        let (jwt, seed) = &**creds;
+    let jwt = dialer.credentials().map(|creds| {
+        let (jwt, seed) = creds;
         (jwt.as_str(), seed.sign(hub.nonce.as_bytes()))
     });
     conn.send(&handshake::connect(

@@ -9,7 +9,8 @@ use starling_ws::handshake::{ClientUpgrade, check_response, client_request};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 
-use super::remote::{Dialer, connect};
+use super::dial::Dialer;
+use super::remote::connect;
 use super::source::Framed;
 use super::{Conn, Ended, spawn_writer};
 use crate::LeafRemote;

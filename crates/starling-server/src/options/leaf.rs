@@ -115,13 +115,32 @@ pub struct LeafProxy {
     pub timeout: Duration,
 }
 
-/// A remote's `tls { ca_file, cert_file, key_file }`.
+/// A remote's `tls { ca_file, cert_file, key_file, insecure, timeout }`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteTls {
-    /// The authority the hub's certificate must chain to.
-    pub ca_file: PathBuf,
+    /// The authority the hub's certificate must chain to; without one, the
+    /// system's roots (as nats-server, which uses Go's system pool).
+    pub ca_file: Option<PathBuf>,
     /// This side's certificate and key (`cert_file`, `key_file`).
     pub cert: Option<(PathBuf, PathBuf)>,
+    /// `insecure: true`: the hub's certificate is not verified (nats-server
+    /// warns at start-up, and so does Starling).
+    pub insecure: bool,
+    /// The handshake's deadline (`timeout`, 2 s by default).
+    pub timeout: Duration,
+}
+
+impl Default for RemoteTls {
+    /// What a `tls://` URL without a `tls` block gets, and a hub that asks
+    /// for TLS: the system's roots, 2 s.
+    fn default() -> Self {
+        Self {
+            ca_file: None,
+            cert: None,
+            insecure: false,
+            timeout: Duration::from_secs(2),
+        }
+    }
 }
 
 impl LeafOptions {
@@ -157,11 +176,7 @@ impl LeafOptions {
         }
         for remote in &self.remotes {
             for url in &remote.urls {
-                if RemoteUrl::parse(url)?.tls && remote.tls.is_none() {
-                    return Err(format!(
-                        "leafnode remote url {url:?} needs tls {{ ca_file }} (the system's roots are not read yet)"
-                    ));
-                }
+                RemoteUrl::parse(url)?;
             }
         }
         if let Some(name) = self

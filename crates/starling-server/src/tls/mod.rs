@@ -14,6 +14,10 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use starling_ws::TlsOptions;
 use tokio_rustls::TlsAcceptor;
 
+mod client;
+
+pub(crate) use client::connector;
+
 /// Why a TLS configuration could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -61,6 +65,10 @@ pub enum TlsError {
         /// What rustls said.
         reason: String,
     },
+    /// The system's root certificates could not be read (a remote with
+    /// no `ca_file`).
+    #[error("tls: can't read the system's root certificates: {0}")]
+    SystemRoots(String),
     /// rustls refused the configuration otherwise.
     #[error("tls: {0}")]
     Rustls(String),
@@ -69,40 +77,6 @@ pub enum TlsError {
 /// Builds the acceptor for `options`, reading each file once.
 pub(crate) fn acceptor(options: &TlsOptions) -> Result<TlsAcceptor, TlsError> {
     server_config(options).map(TlsAcceptor::from)
-}
-
-/// A TLS client (a leaf link dialling a hub): the hub's certificate must
-/// chain to `ca_file`; `cert` is this side's own certificate and key, for
-/// a hub that asks for one.
-pub(crate) fn connector(
-    ca_file: &Path,
-    cert: Option<(&Path, &Path)>,
-) -> Result<tokio_rustls::TlsConnector, TlsError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let roots = ca_roots(ca_file)?;
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| TlsError::Rustls(e.to_string()))?
-        .with_root_certificates(roots);
-    let config = match cert {
-        Some((cert_file, key_file)) => {
-            let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_file)
-                .and_then(Iterator::collect)
-                .map_err(|e| TlsError::Certificates {
-                    file: cert_file.to_owned(),
-                    reason: e.to_string(),
-                })?;
-            let key = PrivateKeyDer::from_pem_file(key_file).map_err(|e| TlsError::PrivateKey {
-                file: key_file.to_owned(),
-                reason: e.to_string(),
-            })?;
-            builder
-                .with_client_auth_cert(certs, key)
-                .map_err(|e| TlsError::Rustls(e.to_string()))?
-        }
-        None => builder.with_no_client_auth(),
-    };
-    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
 }
 
 /// The negotiated TLS version and cipher suite as nats-server's `/connz`
@@ -167,7 +141,7 @@ fn server_config(options: &TlsOptions) -> Result<Arc<ServerConfig>, TlsError> {
     Ok(Arc::new(config))
 }
 
-fn ca_roots(ca_file: &Path) -> Result<rustls::RootCertStore, TlsError> {
+pub(super) fn ca_roots(ca_file: &Path) -> Result<rustls::RootCertStore, TlsError> {
     let bad = |reason: String| TlsError::CaCertificates {
         file: ca_file.to_path_buf(),
         reason,
