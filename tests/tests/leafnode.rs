@@ -419,6 +419,93 @@ async fn the_leafnode_port_refuses_as_nats_server_does() {
     hub.shutdown().await;
 }
 
+/// A raw leaf that sends `PING`, `case`, `PING` once connected: what the
+/// hub answers until it closes or has answered both pings, with the INFO
+/// lines and the `$LDS.` subject (random per server) masked, the hub's own
+/// PINGs left out (their timing is its own), the lines sorted (nats-server
+/// sends its interest in map order); and whether it closed.
+async fn leaf_case(addr: SocketAddr, case: &str) -> (Vec<String>, bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let connect =
+        "CONNECT {\"name\":\"X\",\"version\":\"2.9.10\",\"cluster\":\"X\",\"headers\":true}\r\n";
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    stream
+        .write_all(format!("{connect}PING\r\n{case}PING\r\n").as_bytes())
+        .await
+        .expect("write");
+    let (mut seen, mut buf, mut closed) = (String::new(), [0u8; 4096], false);
+    let deadline = Instant::now() + WAIT;
+    while seen.matches("PONG\r\n").count() < 2 {
+        match tokio::time::timeout_at(deadline, stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => {
+                closed = true;
+                break;
+            }
+            Ok(Ok(n)) => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(_) => panic!("{addr}: neither closed nor answered after {case:?}: {seen}"),
+        }
+    }
+    let mut lines: Vec<String> = seen
+        .split_inclusive("\r\n")
+        .filter(|line| *line != "PING\r\n")
+        .map(|line| {
+            if line.starts_with("INFO ") {
+                "INFO {..}\r\n".to_owned()
+            } else if line.starts_with("LS+ $LDS.") {
+                "LS+ $LDS.*\r\n".to_owned()
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    lines.sort();
+    (lines, closed)
+}
+
+#[tokio::test]
+async fn malformed_leaf_lines_close_the_link_as_nats_server_does() {
+    if !NatsServer::installed() {
+        eprintln!("nats-server is not installed: the malformed leaf line differential is skipped");
+        return;
+    }
+    let config = "server_name: RAWHUB\nleafnodes { host: 127.0.0.1, port: -1 }\n";
+    let hub = start_from_config(config).await;
+    let nats_port = free_port();
+    let nats = NatsServer::start(
+        &format!("server_name: RAWHUB\nleafnodes {{ host: 127.0.0.1, port: {nats_port} }}\n"),
+        &[],
+    )
+    .await;
+    let starling = hub.leaf_addr().expect("leafnode port");
+    let nats_addr = SocketAddr::from(([127, 0, 0, 1], nats_port));
+    let mut closes = 0;
+    for case in [
+        "LS+ a b\r\n",
+        "LS+\r\n",
+        "LS+ \r\n",
+        "LS- \r\n",
+        "LS- a b c\r\n",
+        "LS+ a b c\r\n",
+        "LS+ a b -1\r\n",
+        "LMSG a\r\n",
+        "LMSG a 5 x\r\n",
+        "LMSG a 3\r\nhello\r\n",
+        "HMSG a 3 2\r\nabc\r\n",
+        "XYZ\r\n",
+    ] {
+        let ours = leaf_case(starling, case).await;
+        let theirs = leaf_case(nats_addr, case).await;
+        assert_eq!(ours, theirs, "after {case:?}: Starling, then nats-server");
+        closes += usize::from(ours.1);
+    }
+    assert_eq!(closes, 8, "the cases that close the link");
+    drop(nats);
+    // Every link was closed alone: a client is still served.
+    let probe = client(hub.client_addr()).await;
+    round_trip(&probe).await;
+    hub.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_second_link_from_the_same_server_replaces_the_first() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -278,10 +278,11 @@ impl LeafParser {
                     let (queue, weight) = match args.len() {
                         1 => (None, 1),
                         3 => {
+                            // nats-server takes any weight (a bad one reads
+                            // as -1) and keeps the member: here at least 1.
                             let weight = parse_size(&frame[range(&args[2])])
                                 .and_then(|w| u32::try_from(w).ok())
-                                .filter(|w| *w > 0)
-                                .ok_or(ProtoError::BadSize("LS+"))?;
+                                .map_or(1, |w| w.max(1));
                             (Some(arg(1)), weight)
                         }
                         _ => return Err(ProtoError::WrongArgumentCount("LS+")),
@@ -292,15 +293,15 @@ impl LeafParser {
                         weight,
                     })))
                 } else {
-                    let queue = match args.len() {
-                        1 => None,
-                        2 => Some(arg(1)),
-                        _ => return Err(ProtoError::WrongArgumentCount("LS-")),
+                    // nats-server looks the whole argument up as a key
+                    // and ignores what it does not know: no arguments, or
+                    // too many, name no interest (an empty subject).
+                    let (subject, queue) = match args.len() {
+                        1 => (arg(0), None),
+                        2 => (arg(0), Some(arg(1))),
+                        _ => (Bytes::new(), None),
                     };
-                    Ok(Some(LeafOp::Unsub(LeafUnsub {
-                        subject: arg(0),
-                        queue,
-                    })))
+                    Ok(Some(LeafOp::Unsub(LeafUnsub { subject, queue })))
                 }
             }
             Name::Lmsg | Name::Hmsg => {
@@ -560,9 +561,7 @@ LMSG bar.x | q1 1\r\nq\r\nLMSG bar.x + rep.2 q1 q2 2\r\nqr\r\nLMSG baz.1.2 0\r\n
     fn malformed_lines_are_refused() {
         for (input, expected) in [
             (&b"LS+ a b\r\n"[..], ProtoError::WrongArgumentCount("LS+")),
-            (b"LS+ a q 0\r\n", ProtoError::BadSize("LS+")),
-            (b"LS+ a q x\r\n", ProtoError::BadSize("LS+")),
-            (b"LS- a b c\r\n", ProtoError::WrongArgumentCount("LS-")),
+            (b"LS+\r\n", ProtoError::UnknownOperation),
             (b"LMSG a\r\n", ProtoError::WrongArgumentCount("LMSG")),
             (b"LMSG a b c 1\r\nx\r\n", ProtoError::BadReplyIndicator),
             (b"LMSG a + r 1\r\nx\r\n", ProtoError::BadReplyIndicator),
@@ -578,6 +577,28 @@ LMSG bar.x | q1 1\r\nq\r\nLMSG bar.x + rep.2 q1 q2 2\r\nqr\r\nLMSG baz.1.2 0\r\n
                 "{}",
                 String::from_utf8_lossy(input)
             );
+        }
+    }
+
+    #[test]
+    fn what_nats_server_lets_through_passes() {
+        // Any queue weight (a bad one counts as 1 here) and an LS- of no
+        // known key (nothing, or too much) keep the link up.
+        let (ops, error) = parse(b"LS+ a q 0\r\nLS+ a q x\r\nLS+ a q -1\r\nLS- \r\nLS- a b c\r\n");
+        assert_eq!(error, None);
+        let weights: Vec<u32> = ops
+            .iter()
+            .filter_map(|op| match op {
+                LeafOp::Sub(sub) => Some(sub.weight),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(weights, [1, 1, 1]);
+        for op in &ops[3..] {
+            let LeafOp::Unsub(unsub) = op else {
+                panic!("{op:?}")
+            };
+            assert!(unsub.subject.is_empty() && unsub.queue.is_none());
         }
     }
 

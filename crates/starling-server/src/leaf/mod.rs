@@ -99,6 +99,19 @@ impl<S: Source> Conn<S> {
         self.send(format!("-ERR '{text}'\r\n").as_bytes());
     }
 
+    /// A protocol error: nats-server's `-ERR` where it sends one (a broken
+    /// operation name or payload: `Unknown Protocol Operation`), then the
+    /// link closes; bad arguments close it without a word, as there.
+    fn parse_error(&self, error: &starling_proto::ProtoError) {
+        tracing::debug!(cid = self.link.cid, "Leafnode parser error: {error}");
+        if let Some(reply) = error.reply() {
+            let mut line = Vec::new();
+            reply.encode(&mut line);
+            self.send(&line);
+        }
+        self.link.close(CloseReason::ParseError);
+    }
+
     /// The next operation, read until `deadline`; `None` when the peer
     /// closed, broke the protocol (the link is then closing) or the
     /// deadline passed (the caller closes).
@@ -108,8 +121,7 @@ impl<S: Source> Conn<S> {
                 Ok(Some(op)) => return Some(op),
                 Ok(None) => {}
                 Err(error) => {
-                    tracing::debug!(cid = self.link.cid, "Leafnode parser error: {error}");
-                    self.link.close(CloseReason::ParseError);
+                    self.parse_error(&error);
                     return None;
                 }
             }

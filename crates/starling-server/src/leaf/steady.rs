@@ -75,8 +75,7 @@ pub(super) async fn run<S: Source>(
                 Ok(Some(op)) => op,
                 Ok(None) => break,
                 Err(error) => {
-                    tracing::debug!(cid = link.cid, "Leafnode parser error: {error}");
-                    link.close(CloseReason::ParseError);
+                    conn.parse_error(&error);
                     return ended;
                 }
             };
