@@ -1,4 +1,5 @@
-//! Fuzzes the leaf-node protocol parser (`LS+`, `LS-`, `LMSG`, `HMSG`...):
+//! Fuzzes the leaf-node and route protocol parser (`LS+`, `LS-`, `LMSG`,
+//! `HMSG`, `RS+`, `RMSG`...):
 //! any bytes, whole or split at any point, must give the same operations
 //! or the same error, and never panic.
 #![no_main]

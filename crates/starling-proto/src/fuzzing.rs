@@ -59,21 +59,27 @@ fn feed<T>(
     (ops, None)
 }
 
-/// [`check_parser`] for the leaf-node protocol parser.
+/// [`check_parser`] for the leaf-node protocol parser, in both dialects
+/// (the first byte's low bit picks leaf or route lines).
 pub fn check_leaf_parser(data: &[u8]) {
-    let whole = leaf_pieces(&[data]);
+    let route = data.first().is_some_and(|b| b & 1 == 1);
+    let whole = leaf_pieces(&[data], route);
     let at = data
         .first()
         .map_or(0, |&b| usize::from(b) % (data.len() + 1));
     let (head, tail) = data.split_at(at);
     assert_eq!(
-        leaf_pieces(&[head, tail]),
+        leaf_pieces(&[head, tail], route),
         whole,
         "a split changed the result"
     );
 }
 
-fn leaf_pieces(pieces: &[&[u8]]) -> (Vec<LeafOp>, Option<ProtoError>) {
-    let mut parser = LeafParser::new(FUZZ_LIMITS);
+fn leaf_pieces(pieces: &[&[u8]], route: bool) -> (Vec<LeafOp>, Option<ProtoError>) {
+    let mut parser = if route {
+        LeafParser::for_route(FUZZ_LIMITS)
+    } else {
+        LeafParser::new(FUZZ_LIMITS)
+    };
     feed(pieces, |buf| parser.decode(buf))
 }

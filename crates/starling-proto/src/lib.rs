@@ -45,6 +45,7 @@ mod json;
 pub mod leaf;
 mod op;
 mod parser;
+pub mod route;
 
 pub use err::{ErrReply, ProtoError};
 pub use json::{Connect, ServerInfo, redact_connect};

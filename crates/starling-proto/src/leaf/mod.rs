@@ -3,6 +3,12 @@
 //! (interest, with queue weights), `LMSG`/`HMSG` (messages, with the queue
 //! groups the receiver must serve), `PING`, `PONG`, `+OK`, `-ERR`.
 //!
+//! The same parser reads routes (`cluster.md` §4–5) with
+//! [`LeafParser::for_route`]: there `RS+`/`RS-`/`RMSG`/`HMSG` name the
+//! account first, `LS+`/`LMSG` the origin cluster too (read and set
+//! aside), and `A+`/`A-` are read and ignored; [`crate::route`] writes
+//! the route lines.
+//!
 //! [`LeafParser`] works like the client parser: incremental, zero-copy,
 //! operation names in any case, runs of spaces and tabs between arguments,
 //! and the same result whatever byte the input is split at. The encoders
@@ -26,15 +32,22 @@
 //! # Ok::<(), starling_proto::ProtoError>(())
 //! ```
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
-use crate::op::{Publish, Span};
+use crate::op::Span;
 use crate::parser::{
     Classified, classify_with, find_line, is_blank, parse_size, range, skip_blanks, span,
 };
 use crate::{ParserLimits, ProtoError};
 
-/// One complete operation from a leaf connection's peer.
+mod encode;
+mod message;
+
+pub(crate) use encode::encode_message;
+pub use encode::{encode_lmsg, encode_sub, encode_unsub};
+pub use message::{LeafMessage, LeafSub, LeafUnsub};
+
+/// One complete operation from a leaf connection's (or a route's) peer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LeafOp {
@@ -42,12 +55,12 @@ pub enum LeafOp {
     Info(Bytes),
     /// `CONNECT <json>`.
     Connect(Bytes),
-    /// `LS+`: the peer is interested in a subject (with a queue group and
-    /// its weight, the number of members behind it).
+    /// `LS+` (`RS+`): the peer is interested in a subject (with a queue
+    /// group and its weight, the number of members behind it).
     Sub(LeafSub),
-    /// `LS-`: the peer lost its interest.
+    /// `LS-` (`RS-`): the peer lost its interest.
     Unsub(LeafUnsub),
-    /// `LMSG` or `HMSG`.
+    /// `LMSG` or `HMSG` (`RMSG`).
     Msg(LeafMessage),
     /// `PING`.
     Ping,
@@ -57,116 +70,8 @@ pub enum LeafOp {
     Ok,
     /// `-ERR <text>`.
     Err(Bytes),
-}
-
-/// `LS+ <subject> [<queue> <weight>]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeafSub {
-    /// The subject filter, as sent.
-    pub subject: Bytes,
-    /// The queue group, if any.
-    pub queue: Option<Bytes>,
-    /// The queue group's weight (1 for plain interest).
-    pub weight: u32,
-}
-
-/// `LS- <subject> [<queue>]`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LeafUnsub {
-    /// The subject filter.
-    pub subject: Bytes,
-    /// The queue group, if any.
-    pub queue: Option<Bytes>,
-}
-
-/// An `LMSG` or `HMSG`: subject, reply, the queue groups the receiver must
-/// serve, headers and payload.
-#[derive(Clone, PartialEq, Eq)]
-pub struct LeafMessage {
-    frame: Bytes,
-    subject: Span,
-    reply: Option<Span>,
-    queues: Vec<Span>,
-    header_token: Option<Span>,
-    size_token: Span,
-    header_len: u32,
-    message: Span,
-}
-
-impl LeafMessage {
-    /// The subject.
-    pub fn subject(&self) -> &[u8] {
-        &self.frame[range(&self.subject)]
-    }
-
-    /// The subject as a shared slice of the read buffer.
-    pub fn subject_bytes(&self) -> Bytes {
-        self.frame.slice(range(&self.subject))
-    }
-
-    /// The reply subject, if any.
-    pub fn reply(&self) -> Option<&[u8]> {
-        self.reply.as_ref().map(|r| &self.frame[range(r)])
-    }
-
-    /// The queue groups named (the receiver delivers to one member of
-    /// each, besides its plain subscribers).
-    pub fn queues(&self) -> impl Iterator<Item = &[u8]> {
-        self.queues.iter().map(|q| &self.frame[range(q)])
-    }
-
-    /// The queue groups named, as shared slices of the read buffer.
-    pub fn queue_bytes(&self) -> impl Iterator<Item = Bytes> + '_ {
-        self.queues.iter().map(|q| self.frame.slice(range(q)))
-    }
-
-    /// The message as a [`Publish`] of its subject, reply, headers and
-    /// payload (sharing the read buffer, its size tokens as sent), so it
-    /// takes the path a client's does.
-    pub fn to_publish(&self) -> Publish {
-        Publish {
-            frame: self.frame.clone(),
-            subject: self.subject.clone(),
-            reply: self.reply.clone(),
-            header_token: self.header_token.clone(),
-            size_token: self.size_token.clone(),
-            message: self.message.clone(),
-            header_len: self.header_len,
-        }
-    }
-
-    /// Whether any queue group is named.
-    pub fn has_queues(&self) -> bool {
-        !self.queues.is_empty()
-    }
-
-    /// Headers and payload together.
-    pub fn message(&self) -> &[u8] {
-        &self.frame[range(&self.message)]
-    }
-
-    /// The header block (empty for `LMSG`).
-    pub fn headers(&self) -> &[u8] {
-        &self.message()[..self.header_len as usize]
-    }
-
-    /// The payload after the header block.
-    pub fn payload(&self) -> &[u8] {
-        &self.message()[self.header_len as usize..]
-    }
-}
-
-impl std::fmt::Debug for LeafMessage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
-        f.debug_struct("LeafMessage")
-            .field("subject", &text(self.subject()))
-            .field("reply", &self.reply().map(text))
-            .field("queues", &self.queues().map(text).collect::<Vec<_>>())
-            .field("headers", &text(self.headers()))
-            .field("payload", &text(self.payload()))
-            .finish()
-    }
+    /// A route's `A+`/`A-` (gateway interest): read, nothing to do.
+    Ignored,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -174,20 +79,44 @@ enum Name {
     Info,
     Connect,
     Sub,
+    /// A route's `LS+ <origin> <account> ...`.
+    OriginSub,
     Unsub,
+    /// `LMSG` (on a route: with an origin and a header size).
     Lmsg,
     Hmsg,
+    /// A route's `RMSG`.
+    Rmsg,
+    Account,
     Ping,
     Pong,
     Ok,
     Err,
 }
 
-const OPS: [(&[u8], Name, bool); 10] = [
+const LEAF_OPS: [(&[u8], Name, bool); 10] = [
     (b"LMSG", Name::Lmsg, true),
     (b"HMSG", Name::Hmsg, true),
     (b"LS+", Name::Sub, true),
     (b"LS-", Name::Unsub, true),
+    (b"PING", Name::Ping, false),
+    (b"PONG", Name::Pong, false),
+    (b"INFO", Name::Info, false),
+    (b"CONNECT", Name::Connect, false),
+    (b"+OK", Name::Ok, false),
+    (b"-ERR", Name::Err, true),
+];
+
+const ROUTE_OPS: [(&[u8], Name, bool); 15] = [
+    (b"RMSG", Name::Rmsg, true),
+    (b"HMSG", Name::Hmsg, true),
+    (b"RS+", Name::Sub, true),
+    (b"RS-", Name::Unsub, true),
+    (b"LMSG", Name::Lmsg, true),
+    (b"LS+", Name::OriginSub, true),
+    (b"LS-", Name::Unsub, true),
+    (b"A+", Name::Account, true),
+    (b"A-", Name::Account, true),
     (b"PING", Name::Ping, false),
     (b"PONG", Name::Pong, false),
     (b"INFO", Name::Info, false),
@@ -201,6 +130,7 @@ const OPS: [(&[u8], Name, bool); 10] = [
 struct Pending {
     line_len: usize,
     total: usize,
+    account: Option<Span>,
     subject: Span,
     reply: Option<Span>,
     queues: Vec<Span>,
@@ -209,11 +139,12 @@ struct Pending {
     header_len: u32,
 }
 
-/// Turns a leaf connection's byte stream into [`LeafOp`]s (see the
-/// client parser for how to drive it).
+/// Turns a leaf connection's (or a route's) byte stream into [`LeafOp`]s
+/// (see the client parser for how to drive it).
 #[derive(Debug, Clone)]
 pub struct LeafParser {
     limits: ParserLimits,
+    route: bool,
     scanned: usize,
     pending: Option<Pending>,
 }
@@ -223,8 +154,19 @@ impl LeafParser {
     pub fn new(limits: ParserLimits) -> Self {
         Self {
             limits,
+            route: false,
             scanned: 0,
             pending: None,
+        }
+    }
+
+    /// A parser of a route's lines, where every interest line and message
+    /// names its account (nats-server sets no payload limit on routes:
+    /// give a large one).
+    pub fn for_route(limits: ParserLimits) -> Self {
+        Self {
+            route: true,
+            ..Self::new(limits)
         }
     }
 
@@ -237,7 +179,8 @@ impl LeafParser {
         if buf.is_empty() {
             return Ok(None);
         }
-        let (name, name_len) = match classify_with(buf, &OPS) {
+        let table: &[(&[u8], Name, bool)] = if self.route { &ROUTE_OPS } else { &LEAF_OPS };
+        let (name, name_len) = match classify_with(buf, table) {
             Classified::Op(name, len) => (name, len),
             Classified::NeedMore => return Ok(None),
             Classified::Unknown => return Err(ProtoError::UnknownOperation),
@@ -255,6 +198,7 @@ impl LeafParser {
             Name::Ping => Ok(Some(consume(buf, line_len, LeafOp::Ping))),
             Name::Pong => Ok(Some(consume(buf, line_len, LeafOp::Pong))),
             Name::Ok => Ok(Some(consume(buf, line_len, LeafOp::Ok))),
+            Name::Account => Ok(Some(consume(buf, line_len, LeafOp::Ignored))),
             Name::Info | Name::Connect | Name::Err => {
                 let start = skip_blanks(buf, name_len, line_end);
                 // nats-server writes `INFO {...} \r\n`: the trailing blanks go.
@@ -270,90 +214,136 @@ impl LeafParser {
                     _ => LeafOp::Err(text),
                 }))
             }
-            Name::Sub | Name::Unsub => {
+            Name::Sub | Name::OriginSub => {
+                let what = if self.route { "RS+" } else { "LS+" };
+                // Before the subject: the account on routes, and the
+                // origin cluster before it in a route's LS+.
+                let leading = usize::from(self.route) + usize::from(name == Name::OriginSub);
                 let args = split(buf, name_len, line_end);
                 let frame = buf.split_to(line_len).freeze();
                 let arg = |i: usize| frame.slice(range(&args[i]));
-                if name == Name::Sub {
-                    let (queue, weight) = match args.len() {
-                        1 => (None, 1),
-                        3 => {
-                            // nats-server takes any weight (a bad one reads
-                            // as -1) and keeps the member: here at least 1.
-                            let weight = parse_size(&frame[range(&args[2])])
-                                .and_then(|w| u32::try_from(w).ok())
-                                .map_or(1, |w| w.max(1));
-                            (Some(arg(1)), weight)
-                        }
-                        _ => return Err(ProtoError::WrongArgumentCount("LS+")),
-                    };
-                    Ok(Some(LeafOp::Sub(LeafSub {
-                        subject: arg(0),
-                        queue,
-                        weight,
-                    })))
-                } else {
-                    // nats-server looks the whole argument up as a key
-                    // and ignores what it does not know: no arguments, or
-                    // too many, name no interest (an empty subject).
-                    let (subject, queue) = match args.len() {
-                        1 => (arg(0), None),
-                        2 => (arg(0), Some(arg(1))),
-                        _ => (Bytes::new(), None),
-                    };
-                    Ok(Some(LeafOp::Unsub(LeafUnsub { subject, queue })))
-                }
-            }
-            Name::Lmsg | Name::Hmsg => {
-                let headers = name == Name::Hmsg;
-                let what = if headers { "HMSG" } else { "LMSG" };
-                let args = split(buf, name_len, line_end);
-                let sizes = if headers { 2 } else { 1 };
-                if args.len() < 1 + sizes {
-                    return Err(ProtoError::WrongArgumentCount(what));
-                }
-                let size_of =
-                    |s: &Span| parse_size(&buf[range(s)]).ok_or(ProtoError::BadSize(what));
-                let total = size_of(&args[args.len() - 1])?;
-                let header_len = if headers {
-                    size_of(&args[args.len() - 2])?
-                } else {
-                    0
-                };
-                if header_len > total {
-                    return Err(ProtoError::HeaderSizeExceedsTotal);
-                }
-                if total > self.limits.max_payload {
-                    return Err(ProtoError::MaxPayloadExceeded);
-                }
-                let middle = &args[1..args.len() - sizes];
-                let (reply, queues) = match middle {
-                    [] => (None, Vec::new()),
-                    [reply] => (Some(reply.clone()), Vec::new()),
-                    [marker, rest @ ..] => {
-                        let marker = &buf[range(marker)];
-                        match (marker, rest) {
-                            (b"+", [reply, queues @ ..]) if !queues.is_empty() => {
-                                (Some(reply.clone()), queues.to_vec())
-                            }
-                            (b"|", queues) => (None, queues.to_vec()),
-                            _ => return Err(ProtoError::BadReplyIndicator),
-                        }
+                let (queue, weight) = match args.len().checked_sub(leading) {
+                    Some(1) => (None, 1),
+                    Some(3) => {
+                        // nats-server takes any weight (a bad one reads
+                        // as -1) and keeps the member: here at least 1.
+                        let weight = parse_size(&frame[range(&args[leading + 2])])
+                            .and_then(|w| u32::try_from(w).ok())
+                            .map_or(1, |w| w.max(1));
+                        (Some(arg(leading + 1)), weight)
                     }
+                    _ => return Err(ProtoError::WrongArgumentCount(what)),
                 };
-                let pending = Pending {
-                    line_len,
-                    total,
-                    subject: args[0].clone(),
-                    reply,
-                    queues,
-                    header_token: headers.then(|| args[args.len() - 2].clone()),
-                    size_token: args[args.len() - 1].clone(),
-                    header_len: header_len as u32,
+                Ok(Some(LeafOp::Sub(LeafSub {
+                    account: self.route.then(|| arg(leading - 1)),
+                    subject: arg(leading),
+                    queue,
+                    weight,
+                })))
+            }
+            Name::Unsub => {
+                let args = split(buf, name_len, line_end);
+                let frame = buf.split_to(line_len).freeze();
+                let arg = |i: usize| frame.slice(range(&args[i]));
+                if self.route {
+                    let (subject, queue) = match args.len() {
+                        2 => (arg(1), None),
+                        3 => (arg(1), Some(arg(2))),
+                        _ => return Err(ProtoError::WrongArgumentCount("RS-")),
+                    };
+                    return Ok(Some(LeafOp::Unsub(LeafUnsub {
+                        account: Some(arg(0)),
+                        subject,
+                        queue,
+                    })));
+                }
+                // nats-server looks the whole argument up as a key and
+                // ignores what it does not know: no arguments, or too
+                // many, name no interest (an empty subject).
+                let (subject, queue) = match args.len() {
+                    1 => (arg(0), None),
+                    2 => (arg(0), Some(arg(1))),
+                    _ => (Bytes::new(), None),
                 };
+                Ok(Some(LeafOp::Unsub(LeafUnsub {
+                    account: None,
+                    subject,
+                    queue,
+                })))
+            }
+            Name::Lmsg | Name::Hmsg | Name::Rmsg => {
+                let pending = self.message_line(buf, name, name_len, (line_end, line_len))?;
                 self.finish(buf, pending)
             }
         }
+    }
+
+    /// The line of a message: its account and subject, reply and queue
+    /// groups, sizes.
+    fn message_line(
+        &self,
+        buf: &[u8],
+        name: Name,
+        name_len: usize,
+        (line_end, line_len): (usize, usize),
+    ) -> Result<Pending, ProtoError> {
+        let what = match name {
+            Name::Hmsg => "HMSG",
+            Name::Rmsg => "RMSG",
+            _ => "LMSG",
+        };
+        // A route's LMSG has an origin, then an account, and always
+        // carries a header size.
+        let (leading, sizes) = match (self.route, name) {
+            (false, Name::Hmsg) => (0, 2),
+            (false, _) => (0, 1),
+            (true, Name::Lmsg) => (2, 2),
+            (true, Name::Hmsg) => (1, 2),
+            (true, _) => (1, 1),
+        };
+        let args = split(buf, name_len, line_end);
+        if args.len() < leading + 1 + sizes {
+            return Err(ProtoError::WrongArgumentCount(what));
+        }
+        let size_of = |s: &Span| parse_size(&buf[range(s)]).ok_or(ProtoError::BadSize(what));
+        let total = size_of(&args[args.len() - 1])?;
+        let header_len = if sizes == 2 {
+            size_of(&args[args.len() - 2])?
+        } else {
+            0
+        };
+        if header_len > total {
+            return Err(ProtoError::HeaderSizeExceedsTotal);
+        }
+        if total > self.limits.max_payload {
+            return Err(ProtoError::MaxPayloadExceeded);
+        }
+        let middle = &args[leading + 1..args.len() - sizes];
+        let (reply, queues) = match middle {
+            [] => (None, Vec::new()),
+            [reply] => (Some(reply.clone()), Vec::new()),
+            [marker, rest @ ..] => match (&buf[range(marker)], rest) {
+                (b"+", [reply, queues @ ..]) if !queues.is_empty() => {
+                    (Some(reply.clone()), queues.to_vec())
+                }
+                (b"|", queues) => (None, queues.to_vec()),
+                _ => return Err(ProtoError::BadReplyIndicator),
+            },
+        };
+        // A header size of 0 (a route's LMSG without headers) is none.
+        let header_token = (sizes == 2 && (header_len > 0 || name == Name::Hmsg))
+            .then(|| args[args.len() - 2].clone());
+        Ok(Pending {
+            line_len,
+            total,
+            account: (leading > 0).then(|| args[leading - 1].clone()),
+            subject: args[leading].clone(),
+            reply,
+            queues,
+            header_token,
+            size_token: args[args.len() - 1].clone(),
+            header_len: header_len as u32,
+        })
     }
 
     fn finish(&mut self, buf: &mut BytesMut, p: Pending) -> Result<Option<LeafOp>, ProtoError> {
@@ -369,6 +359,7 @@ impl LeafParser {
         let frame = buf.split_to(frame_len).freeze();
         Ok(Some(LeafOp::Msg(LeafMessage {
             frame,
+            account: p.account,
             subject: p.subject,
             reply: p.reply,
             queues: p.queues,
@@ -400,74 +391,6 @@ fn split(buf: &[u8], start: usize, end: usize) -> Vec<Span> {
         }
         args.push(span(arg_start, at));
     }
-}
-
-/// `LS+ <subject>\r\n`, or with a queue group `LS+ <subject> <queue> <weight>\r\n`.
-pub fn encode_sub<B: BufMut>(out: &mut B, subject: &[u8], queue: Option<(&[u8], u32)>) {
-    out.put_slice(b"LS+ ");
-    out.put_slice(subject);
-    if let Some((queue, weight)) = queue {
-        out.put_u8(b' ');
-        out.put_slice(queue);
-        out.put_u8(b' ');
-        out.put_slice(weight.to_string().as_bytes());
-    }
-    out.put_slice(b"\r\n");
-}
-
-/// `LS- <subject> [<queue>]\r\n`.
-pub fn encode_unsub<B: BufMut>(out: &mut B, subject: &[u8], queue: Option<&[u8]>) {
-    out.put_slice(b"LS- ");
-    out.put_slice(subject);
-    if let Some(queue) = queue {
-        out.put_u8(b' ');
-        out.put_slice(queue);
-    }
-    out.put_slice(b"\r\n");
-}
-
-/// `LMSG`, or `HMSG` when `headers` is not empty, with the queue groups
-/// the receiver must serve (`+ <reply> <queues>` or `| <queues>`).
-pub fn encode_lmsg<B: BufMut>(
-    out: &mut B,
-    subject: &[u8],
-    reply: Option<&[u8]>,
-    queues: &[&[u8]],
-    headers: &[u8],
-    payload: &[u8],
-) {
-    out.put_slice(if headers.is_empty() {
-        b"LMSG "
-    } else {
-        b"HMSG "
-    });
-    out.put_slice(subject);
-    match (reply, queues.is_empty()) {
-        (Some(reply), true) => {
-            out.put_u8(b' ');
-            out.put_slice(reply);
-        }
-        (Some(reply), false) => {
-            out.put_slice(b" + ");
-            out.put_slice(reply);
-        }
-        (None, false) => out.put_slice(b" |"),
-        (None, true) => {}
-    }
-    for queue in queues {
-        out.put_u8(b' ');
-        out.put_slice(queue);
-    }
-    out.put_u8(b' ');
-    if !headers.is_empty() {
-        out.put_slice(headers.len().to_string().as_bytes());
-        out.put_u8(b' ');
-    }
-    out.put_slice((headers.len() + payload.len()).to_string().as_bytes());
-    out.put_slice(b"\r\n");
-    out.put_slice(headers);
-    out.put_slice(payload);
-    out.put_slice(b"\r\n");
 }
 
 #[cfg(test)]
@@ -573,6 +496,97 @@ LMSG bar.x | q1 1\r\nq\r\nLMSG bar.x + rep.2 q1 q2 2\r\nqr\r\nLMSG baz.1.2 0\r\n
         ] {
             assert_eq!(
                 parse(input).1,
+                Some(expected),
+                "{}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    fn parse_route(input: &[u8]) -> (Vec<LeafOp>, Option<ProtoError>) {
+        let mut parser = LeafParser::for_route(ParserLimits {
+            max_control_line: 4096,
+            max_payload: 1 << 20,
+        });
+        let mut buf = BytesMut::from(input);
+        let mut ops = Vec::new();
+        loop {
+            match parser.decode(&mut buf) {
+                Ok(Some(op)) => ops.push(op),
+                Ok(None) => return (ops, None),
+                Err(error) => return (ops, Some(error)),
+            }
+        }
+    }
+
+    #[test]
+    fn the_route_lines_nats_server_writes() {
+        // cluster.md §4.2, §4.4, §5.1.
+        let input = b"RS+ $G foo\r\nRS+ $G bar.* q1 2\r\nRS- $G foo\r\nRS- $G bar.* q1\r\n\
+LS+ LEAF1 $G lq qq 1\r\nLS-  $G lsub\r\nA+ ACC\r\n\
+RMSG $G foo 5\r\nhello\r\nRMSG $G foo rep.1 2\r\nhi\r\nHMSG $G foo 18 21\r\nNATS/1.0\r\nA: b\r\n\r\nhdr\r\n\
+RMSG $G bar.x | q1 1\r\nq\r\nHMSG $G bar.y + rep.3 q1 18 20\r\nNATS/1.0\r\nA: b\r\n\r\nqh\r\n\
+LMSG LEAF1 $G lpub.x 0 5\r\nhello\r\n";
+        let (ops, error) = parse_route(input);
+        assert_eq!(error, None);
+        let LeafOp::Sub(sub) = &ops[1] else { panic!() };
+        assert_eq!(
+            (
+                sub.account.as_deref(),
+                &sub.subject[..],
+                sub.queue.as_deref(),
+                sub.weight
+            ),
+            (Some(&b"$G"[..]), &b"bar.*"[..], Some(&b"q1"[..]), 2)
+        );
+        let LeafOp::Sub(sub) = &ops[4] else { panic!() };
+        assert_eq!(
+            (sub.account.as_deref(), &sub.subject[..]),
+            (Some(&b"$G"[..]), &b"lq"[..])
+        );
+        let LeafOp::Unsub(unsub) = &ops[5] else {
+            panic!()
+        };
+        assert_eq!(
+            (&unsub.subject[..], unsub.queue.as_deref()),
+            (&b"lsub"[..], None)
+        );
+        assert_eq!(ops[6], LeafOp::Ignored);
+        assert_eq!(
+            message(&ops[7]),
+            ("foo".into(), None, vec![], String::new(), "hello".into())
+        );
+        let LeafOp::Msg(m) = &ops[7] else { panic!() };
+        assert_eq!(m.account(), Some(&b"$G"[..]));
+        assert_eq!(message(&ops[8]).1.as_deref(), Some("rep.1"));
+        assert_eq!(message(&ops[9]).3, "NATS/1.0\r\nA: b\r\n\r\n");
+        assert_eq!(message(&ops[10]).2, vec!["q1".to_owned()]);
+        let (_, reply, queues, headers, payload) = message(&ops[11]);
+        assert_eq!(
+            (reply.as_deref(), queues, headers.len(), payload.as_str()),
+            (Some("rep.3"), vec!["q1".to_owned()], 18, "qh")
+        );
+        let LeafOp::Msg(lmsg) = &ops[12] else {
+            panic!()
+        };
+        assert!(
+            !lmsg.to_publish().is_hpub(),
+            "a header size of 0 is no header"
+        );
+        assert_eq!(
+            (lmsg.account(), lmsg.payload()),
+            (Some(&b"$G"[..]), &b"hello"[..])
+        );
+        for (input, expected) in [
+            (&b"RS+ $G\r\n"[..], ProtoError::WrongArgumentCount("RS+")),
+            (b"RS+ $G a q\r\n", ProtoError::WrongArgumentCount("RS+")),
+            (b"RS- $G\r\n", ProtoError::WrongArgumentCount("RS-")),
+            (b"RMSG $G 5\r\n", ProtoError::WrongArgumentCount("RMSG")),
+            (b"RMSG $G a b c 1\r\nx\r\n", ProtoError::BadReplyIndicator),
+            (b"LS+ $G a\r\n", ProtoError::WrongArgumentCount("RS+")),
+        ] {
+            assert_eq!(
+                parse_route(input).1,
                 Some(expected),
                 "{}",
                 String::from_utf8_lossy(input)
