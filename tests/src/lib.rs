@@ -5,6 +5,7 @@
     reason = "test helpers fail the test on any error"
 )]
 
+pub mod crossing;
 pub mod json_shape;
 pub mod nats_server;
 pub mod sessions;

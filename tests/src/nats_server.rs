@@ -60,15 +60,16 @@ impl NatsServer {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let file = dir.join("server.conf");
         std::fs::write(&file, config).expect("config written");
+        let log = std::fs::File::create(dir.join("server.log")).expect("log file");
         let child = Command::new("nats-server")
             .args(["-a", "127.0.0.1", "-p", &port.to_string(), "-c"])
             .arg(&file)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("nats-server starts");
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let server = Self { child, addr, dir };
+        let mut server = Self { child, addr, dir };
         let targets = if wait_for.is_empty() {
             vec![addr]
         } else {
@@ -80,6 +81,13 @@ impl NatsServer {
                 if tokio::net::TcpStream::connect(target).await.is_ok() {
                     ready = true;
                     break;
+                }
+                if let Ok(Some(status)) = server.child.try_wait() {
+                    let log =
+                        std::fs::read_to_string(server.dir.join("server.log")).unwrap_or_default();
+                    panic!(
+                        "nats-server exited ({status}) before listening on {target}:\n{log}\n{config}"
+                    );
                 }
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }

@@ -40,6 +40,7 @@ mod listen;
 mod memory;
 mod monitor;
 mod options;
+mod route;
 mod server;
 mod system;
 mod tls;
@@ -49,8 +50,8 @@ pub use config::{
 };
 pub use listen::TlsError;
 pub use options::{
-    LeafAuth, LeafOptions, LeafProxy, LeafRemote, LeafUser, MonitorOptions, RemoteTls,
-    ServerOptions,
+    ClusterOptions, LeafAuth, LeafOptions, LeafProxy, LeafRemote, LeafUser, MonitorOptions,
+    RemoteTls, ServerOptions,
 };
 pub use server::{Server, Transport};
 

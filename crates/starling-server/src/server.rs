@@ -37,6 +37,7 @@ pub struct Server {
     client_addr: SocketAddr,
     websocket_addr: Option<SocketAddr>,
     leaf_addr: Option<SocketAddr>,
+    route_addr: Option<SocketAddr>,
     monitor_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     accept: Mutex<Vec<JoinHandle<()>>>,
@@ -165,6 +166,13 @@ impl Server {
         {
             tracing::warn!("{}", crate::leaf::TLS_INSECURE_WARNING);
         }
+        let route_listener = match options.cluster.as_ref() {
+            Some(cluster) => {
+                let port = u16::try_from(cluster.port.max(0)).unwrap_or(0);
+                Some(Listener::bind(&cluster.host, port, Handshake::Route).await?)
+            }
+            None => None,
+        };
         let monitor_listener = match options.monitor.port() {
             Some((port, _)) => {
                 let host = options.monitor.host.as_deref().unwrap_or(&options.host);
@@ -219,10 +227,19 @@ impl Server {
             let _ = broker.leaf_listen.set((host.clone(), port));
             listener.with_handshake(Handshake::Leaf(host, port, tls))
         });
+        if let Some(port) = websocket_addr.map(|a| a.port()) {
+            let _ = broker.websocket_port.set(port);
+        }
+        let _ = broker.stopped.set(stopped.clone());
+        let route_addr = route_listener.as_ref().map(Listener::local_addr);
+        if let (Some(cluster), Some(addr)) = (&broker.cluster, route_addr) {
+            let _ = cluster.listen.set(crate::route::advertised(&broker, addr));
+        }
         // Not waited for by shutdown: a remote's task stops by itself once
         // told to, and shutdown closes its link with the others.
         drop(crate::leaf::start_remotes(&broker, dialers, &stopped));
-        for listener in [Some(client), websocket, leaf_listener]
+        drop(crate::route::start_routes(&broker, &stopped));
+        for listener in [Some(client), websocket, leaf_listener, route_listener]
             .into_iter()
             .flatten()
         {
@@ -240,6 +257,7 @@ impl Server {
             client_addr,
             websocket_addr,
             leaf_addr,
+            route_addr,
             monitor_addr,
             stop,
             accept: Mutex::new(accept),
@@ -287,6 +305,11 @@ impl Server {
     /// The address the websocket listener is bound to, when configured.
     pub fn websocket_addr(&self) -> Option<SocketAddr> {
         self.websocket_addr
+    }
+
+    /// Where the cluster port listens, when one is configured.
+    pub fn route_addr(&self) -> Option<SocketAddr> {
+        self.route_addr
     }
 
     /// Where the leafnode port listens, when one is configured.

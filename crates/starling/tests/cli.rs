@@ -190,7 +190,10 @@ fn every_example_starts_and_serves() {
         let text = text
             .replace("0.0.0.0:8443", "127.0.0.1:-1")
             .replace("port: 8080", "port: -1")
-            .replace("port: 8081", "port: -1");
+            .replace("port: 8081", "port: -1")
+            .replace("listen: \"127.0.0.1:6222\"", "listen: \"127.0.0.1:-1\"")
+            .replace("listen: \"127.0.0.1:6223\"", "listen: \"127.0.0.1:-1\"")
+            .replace("listen: \"127.0.0.1:6224\"", "listen: \"127.0.0.1:-1\"");
         let copy = write_temp(
             &format!("example-{}", path.file_name().unwrap().to_string_lossy()),
             &text,

@@ -74,7 +74,7 @@ const EXCEPTIONS: &[(&str, &str)] = &[
 /// Starling must refuse them, naming the option and saying "not supported
 /// yet" (the configuration issue's rule: an option that is not supported
 /// is refused at start-up, never ignored).
-const NOT_SUPPORTED: &[&str] = &["err/0038_cluster_not_supported_yet.conf"];
+const NOT_SUPPORTED: &[&str] = &["err/0038_gateway_not_supported_yet.conf"];
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../starling-conf/tests/corpus")

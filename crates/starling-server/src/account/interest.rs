@@ -29,6 +29,9 @@ pub(crate) enum OriginKind {
     /// A leaf link on which this server plays the spoke (interest learnt
     /// from a hub, never sent to another hub).
     LeafSpoke,
+    /// A route to another member of the cluster (interest learnt there
+    /// goes to no other route, nor to a hub).
+    Route,
 }
 
 /// One change of an account's interest, or one entry of a snapshot.
@@ -49,6 +52,30 @@ pub(crate) trait InterestWatcher: Send + Sync + std::fmt::Debug {
     /// Called for each change, in order, under the interest table's lock:
     /// it must only queue what it sends.
     fn changed(&self, change: &InterestChange);
+}
+
+/// What a link has told its peer: how many subscriptions it passes on
+/// per subject and queue group. A change gives the count before and
+/// after, from which the link decides what to send (`+` on 0→1 or on any
+/// queue change, `-` on →0).
+#[derive(Debug, Default)]
+pub(crate) struct PassedOn(Mutex<HashMap<(Bytes, Option<Bytes>), u32>>);
+
+impl PassedOn {
+    /// Applies `change`; (before, after). Called under the interest
+    /// table's lock, so changes arrive in order.
+    pub(crate) fn apply(&self, change: &InterestChange) -> (u32, u32) {
+        let mut counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let key = (change.subject.clone(), change.queue.clone());
+        let before = counts.get(&key).copied().unwrap_or(0);
+        let after = u32::try_from((i64::from(before) + change.delta).max(0)).unwrap_or(u32::MAX);
+        if after == 0 {
+            counts.remove(&key);
+        } else {
+            counts.insert(key, after);
+        }
+        (before, after)
+    }
 }
 
 type Key = (Bytes, Option<Bytes>, Origin);

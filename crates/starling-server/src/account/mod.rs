@@ -21,7 +21,7 @@ use crate::link::Counters;
 
 #[cfg(test)]
 pub(crate) use interest::Origin;
-pub(crate) use interest::{Interest, InterestChange, InterestWatcher, OriginKind};
+pub(crate) use interest::{Interest, InterestChange, InterestWatcher, OriginKind, PassedOn};
 pub(crate) use subscriber::Subscriber;
 
 /// The name of the account clients are in when no account is configured

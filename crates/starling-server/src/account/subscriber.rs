@@ -18,8 +18,12 @@ use crate::link::Link;
 #[derive(Debug)]
 pub(crate) struct Subscriber {
     pub(crate) link: Arc<Link>,
-    /// A client's, or a leaf link's (and which role this server plays on it).
+    /// A client's, a leaf link's (and which role this server plays on
+    /// it) or a route's.
     kind: OriginKind,
+    /// On a route: the account its subscriptions are in (its deliveries
+    /// are `RMSG <account> ...`).
+    route_account: Option<Bytes>,
     subs: Mutex<HashMap<Bytes, Arc<Subscription>>>,
     /// Set at CONNECT: the client takes `HMSG`.
     headers: AtomicBool,
@@ -51,11 +55,30 @@ impl Subscriber {
         Self {
             link,
             kind,
+            route_account: None,
             subs: Mutex::new(HashMap::new()),
             headers: AtomicBool::new(false),
             delivery_denies: OnceLock::new(),
             responses: OnceLock::new(),
         }
+    }
+
+    /// The receiving side of a route in `account` (one per account that
+    /// shares the route's link).
+    pub(crate) fn for_route(link: Arc<Link>, account: Bytes) -> Self {
+        Self {
+            route_account: Some(account),
+            ..Self::of_kind(link, OriginKind::Route)
+        }
+    }
+
+    pub(crate) fn kind(&self) -> OriginKind {
+        self.kind
+    }
+
+    /// On a route: the account, as its lines name it.
+    pub(crate) fn route_account(&self) -> Option<&Bytes> {
+        self.route_account.as_ref()
     }
 
     /// Where its subscriptions come from, for interest propagation.
@@ -66,8 +89,9 @@ impl Subscriber {
         }
     }
 
-    /// Whether it is a leaf link (its deliveries are `LMSG`s).
-    pub(crate) fn is_leaf(&self) -> bool {
+    /// Whether it is a leaf link or a route (its deliveries are gathered
+    /// per publish into one `LMSG`/`RMSG`).
+    pub(crate) fn is_link(&self) -> bool {
         self.kind != OriginKind::Local
     }
 

@@ -3,9 +3,11 @@
 //! connections and the ids they get, and what monitoring reads ([`stats`]).
 //! It owns no socket.
 
+mod cluster;
 pub(crate) mod counters;
 pub(crate) mod stats;
 pub(crate) mod system;
+mod urls;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -21,6 +23,7 @@ use crate::account::links::{self, AccountLinks};
 use crate::account::{Account, GLOBAL_ACCOUNT, Subscriber};
 use crate::link::CloseReason;
 use crate::{NATS_VERSION, STARLING_VERSION, ServerOptions, identity};
+pub(crate) use cluster::{Cluster, RoutePeer};
 use system::{SystemAccount, SystemEvent};
 
 /// State every connection shares.
@@ -43,6 +46,13 @@ pub(crate) struct Broker {
     /// Where the leafnode listener is (as its INFO names it), once bound:
     /// leafs on the websocket port are accepted only when it is set.
     pub(crate) leaf_listen: std::sync::OnceLock<(String, u16)>,
+    /// The websocket listener's bound port, once known.
+    pub(crate) websocket_port: std::sync::OnceLock<u16>,
+    /// Cluster routes, when a `cluster` block sets a port.
+    pub(crate) cluster: Option<Cluster>,
+    /// Says when the server stops (for tasks started later, such as a
+    /// route learnt by gossip).
+    pub(crate) stopped: std::sync::OnceLock<tokio::sync::watch::Receiver<bool>>,
     /// Leaf links, accepted and solicited (not in `/connz`, as nats-server),
     /// with an accepted link's peer (its account, name and cluster).
     leafs: DashMap<u64, (Arc<Subscriber>, Option<LeafPeer>)>,
@@ -123,6 +133,9 @@ impl Broker {
             connections: DashMap::new(),
             leafs: DashMap::new(),
             leaf_listen: std::sync::OnceLock::new(),
+            websocket_port: std::sync::OnceLock::new(),
+            stopped: std::sync::OnceLock::new(),
+            cluster: options.cluster.clone().map(Cluster::new),
             stats: stats::Stats::new(),
             extra: counters::Extra::default(),
             tasks: AtomicUsize::new(0),
@@ -243,6 +256,9 @@ impl Broker {
         }
         for leaf in &self.leafs {
             leaf.0.link.close(reason);
+        }
+        for route in self.cluster.iter().flat_map(Cluster::routes) {
+            route.link.close(reason);
         }
     }
 

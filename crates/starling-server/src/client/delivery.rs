@@ -115,8 +115,9 @@ impl ClientState {
 }
 
 impl ClientState {
-    /// Sends the message gathered for leaf links: one `LMSG`/`HMSG` each,
-    /// naming the queue groups it must serve. True if any took it.
+    /// Sends the message gathered for leaf links and routes: one
+    /// `LMSG`/`RMSG` (`HMSG`) each, naming the queue groups it must serve.
+    /// True if any took it.
     pub(super) fn deliver_to_leafs(&mut self, publish: &Publish, route: Route<'_>) -> bool {
         let targets = self.leaf.take_targets();
         let mut delivered = false;
@@ -137,15 +138,24 @@ impl ClientState {
             };
             let names: Vec<&[u8]> = queues.iter().map(|q| &q[..]).collect();
             let size = headers.len() + payload.len();
-            let queued = link.queue_message(size, at, |out| {
-                starling_proto::leaf::encode_lmsg(
+            let queued = link.queue_message(size, at, |out| match receiver.route_account() {
+                Some(account) => starling_proto::route::encode_rmsg(
+                    out,
+                    account,
+                    route.subject,
+                    route.reply,
+                    &names,
+                    headers,
+                    payload,
+                ),
+                None => starling_proto::leaf::encode_lmsg(
                     out,
                     route.subject,
                     route.reply,
                     &names,
                     headers,
                     payload,
-                );
+                ),
             });
             match queued {
                 Queued::WakeWriter => self.wake_later(link),

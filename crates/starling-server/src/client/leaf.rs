@@ -70,9 +70,11 @@ impl LeafRouting {
 }
 
 impl ClientState {
-    /// The state of a leaf link: bound to `account`, authenticated by the
-    /// leaf handshake, never echoing, taking headers if the peer does.
-    pub(crate) fn for_leaf(
+    /// The state of a leaf link, or of a route in one account (its
+    /// subscriber's kind tells deliveries what may go where): bound to
+    /// `account`, authenticated by the link's handshake, never echoing,
+    /// taking headers if the peer does.
+    pub(crate) fn for_link(
         broker: Arc<Broker>,
         me: Arc<Subscriber>,
         account: Arc<Account>,
@@ -113,7 +115,7 @@ impl ClientState {
         state
     }
 
-    /// A message from the leaf peer, at `now`.
+    /// A message from the leaf (or route) peer, at `now`.
     pub(crate) fn handle_leaf_message(&mut self, message: &LeafMessage, now: Time) {
         self.now = now;
         self.touch();

@@ -7,6 +7,7 @@ mod counting;
 mod delivery;
 mod driver;
 mod flow;
+mod group;
 mod internal;
 mod leaf;
 mod publish;

@@ -10,6 +10,7 @@ use starling_proto::{ErrReply, Publish, encode};
 use starling_router::Matches;
 
 use super::delivery::{HeadedMessage, Route};
+use super::group::forwards;
 use super::state::ClientState;
 use crate::account::links::{AccountLinks, Pending, RESPONSE_PREFIX};
 use crate::account::{Account, SubHandle, Subscription};
@@ -75,9 +76,10 @@ impl ClientState {
         Ok(())
     }
 
-    /// Delivers to every plain match and one member of each queue group,
-    /// a local member first; a leaf link gets one message for all its
-    /// matches, naming the queue groups it must serve.
+    /// Delivers to every plain match and one member of each queue group;
+    /// a leaf link or route gets one message for all its matches, naming
+    /// the queue groups it must serve. What came from a route goes on to
+    /// no route (one hop), nor to a hub.
     pub(super) fn deliver_all(
         &mut self,
         matches: &Matches<SubHandle>,
@@ -89,8 +91,10 @@ impl ClientState {
             if self.is_own_echo(sub) {
                 continue;
             }
-            if sub.subscriber.is_leaf() {
-                if !sub.subscriber.delivery_denied(sub, route.subject) {
+            if sub.subscriber.is_link() {
+                if forwards(self.me.kind(), sub.subscriber.kind())
+                    && !sub.subscriber.delivery_denied(sub, route.subject)
+                {
                     self.leaf.target(&sub.subscriber, None);
                 }
                 continue;
@@ -107,53 +111,6 @@ impl ClientState {
             delivered |= self.deliver_to_leafs(publish, route);
         }
         delivered
-    }
-
-    /// One member of a queue group: a local one if any takes it, else a
-    /// leaf link (which gets the group's name to serve), chosen in
-    /// proportion to the members behind each (its `LS+` weight), as
-    /// nats-server weighs them.
-    fn deliver_to_group(
-        &mut self,
-        members: &[SubHandle],
-        name: &Bytes,
-        publish: &Publish,
-        route: Route<'_>,
-    ) -> bool {
-        let start = self.rng.below(members.len());
-        let mut leaf_member: Option<&Arc<Subscription>> = None;
-        let mut leaf_weight = 0usize;
-        for i in 0..members.len() {
-            let SubHandle(sub) = &members[(start + i) % members.len()];
-            if self.is_own_echo(sub) {
-                continue;
-            }
-            if sub.subscriber.is_leaf() {
-                if !sub.subscriber.link.is_closed()
-                    && !sub.subscriber.delivery_denied(sub, route.subject)
-                {
-                    // Weighted reservoir: one pass, no list.
-                    let weight =
-                        sub.weight.load(std::sync::atomic::Ordering::Relaxed).max(1) as usize;
-                    leaf_weight += weight;
-                    if self.rng.below(leaf_weight) < weight {
-                        leaf_member = Some(sub);
-                    }
-                }
-                continue;
-            }
-            if self.deliver(sub, publish, route) {
-                return true;
-            }
-        }
-        match leaf_member {
-            Some(sub) => {
-                let subscriber = Arc::clone(&sub.subscriber);
-                self.leaf.target(&subscriber, Some(name));
-                true
-            }
-            None => false,
-        }
     }
 
     /// Exports and imports: a response owed to another account, stream
@@ -284,7 +241,7 @@ impl ClientState {
         allowed || self.me.may_respond(subject, now)
     }
 
-    fn is_own_echo(&self, sub: &Subscription) -> bool {
+    pub(super) fn is_own_echo(&self, sub: &Subscription) -> bool {
         !self.flags.echo && Arc::ptr_eq(&sub.subscriber, &self.me)
     }
 }

@@ -3,7 +3,7 @@
 //! Starling cannot do yet (some TLS settings, JetStream) is refused with
 //! the reason.
 
-use starling_conf::{ConfError, Key, Value, ValueKind};
+use starling_conf::{ConfError, Key, Value};
 
 use crate::{LeafAuth, LeafOptions, LeafRemote, LeafUser};
 
@@ -36,21 +36,13 @@ fn leaf_key(
     let name = key.name.to_ascii_lowercase();
     match name.as_str() {
         "listen" => {
-            let text = match &value.kind {
-                ValueKind::Integer(port) => format!(":{port}"),
-                _ => value.as_str(&name)?.to_owned(),
-            };
-            let (host, port) = text
-                .rsplit_once(':')
-                .and_then(|(host, port)| Some((host, port.parse::<i64>().ok()?)))
-                .ok_or_else(|| value.error(format!("could not parse address string {text:?}")))?;
-            let host = host.trim_start_matches('[').trim_end_matches(']');
-            if !host.is_empty() {
-                leaf.host = host.to_owned();
+            let (host, port) = super::block_listen(value, &name)?;
+            if let Some(host) = host {
+                leaf.host = host;
             }
-            leaf.port = port_of(value, port)?;
+            leaf.port = port;
         }
-        "port" => leaf.port = port_of(value, value.as_integer(&name)?)?,
+        "port" => leaf.port = super::block_port(value, value.as_integer(&name)?)?,
         "host" | "net" => leaf.host = value.as_str(&name)?.to_owned(),
         "advertise" | "leafnode_advertise" => {
             leaf.advertise = Some(value.as_str(&name)?.to_owned());
@@ -88,14 +80,6 @@ fn leaf_key(
         _ => return Err(ConfError::unknown_field(key)),
     }
     Ok(())
-}
-
-fn port_of(value: &Value, port: i64) -> Result<i64, ConfError> {
-    if (-1..=i64::from(u16::MAX)).contains(&port) {
-        Ok(port)
-    } else {
-        Err(value.error(format!("{port} is not a port (0-65535, or -1 for any)")))
-    }
 }
 
 fn authorization(value: &Value, errors: &mut Vec<ConfError>) -> LeafAuth {

@@ -7,6 +7,7 @@
 //! it is for nats-server. Every problem in the file is reported, each with
 //! its file, line and column.
 
+mod cluster;
 mod leaf;
 mod top;
 
@@ -62,7 +63,7 @@ pub(super) const NOT_YET: &[(&[&str], &str)] = &[
         "trusted keys without an operator JWT (issue #15)",
     ),
     (&["allow_non_tls", "ocsp"], "optional TLS and OCSP stapling"),
-    (&["cluster", "gateway"], "clustering and gateways"),
+    (&["gateway"], "gateways"),
     (
         &["jetstream", "store_dir", "storedir", "default_js_domain"],
         "JetStream",
@@ -105,6 +106,33 @@ pub(super) const NOT_YET: &[(&[&str], &str)] = &[
         "error report intervals",
     ),
 ];
+
+/// A block's `listen` (`"host:port"` or a port): the host, if given, and
+/// the port (-1 for any free one).
+pub(super) fn block_listen(value: &Value, name: &str) -> Result<(Option<String>, i64), ConfError> {
+    let text = match &value.kind {
+        starling_conf::ValueKind::Integer(port) => format!(":{port}"),
+        _ => value.as_str(name)?.to_owned(),
+    };
+    let (host, port) = text
+        .rsplit_once(':')
+        .and_then(|(host, port)| Some((host, port.parse::<i64>().ok()?)))
+        .ok_or_else(|| value.error(format!("could not parse address string {text:?}")))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    Ok((
+        (!host.is_empty()).then(|| host.to_owned()),
+        block_port(value, port)?,
+    ))
+}
+
+/// A block's port: 0 to 65535, or -1 for any free one.
+pub(super) fn block_port(value: &Value, port: i64) -> Result<i64, ConfError> {
+    if (-1..=i64::from(u16::MAX)).contains(&port) {
+        Ok(port)
+    } else {
+        Err(value.error(format!("{port} is not a port (0-65535, or -1 for any)")))
+    }
+}
 
 /// Reads the top level of a configuration file over the defaults.
 pub fn options_from_config(root: &Value) -> Result<ConfigOptions, Vec<ConfError>> {

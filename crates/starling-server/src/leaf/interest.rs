@@ -9,14 +9,12 @@
 //! links where this server is the hub, never what it learnt from another
 //! hub, so a tree of hubs and spokes has no loops.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
 
-use bytes::Bytes;
 use starling_auth::Permissions;
 use starling_proto::leaf::{encode_sub, encode_unsub};
 
-use crate::account::{InterestChange, InterestWatcher, OriginKind};
+use crate::account::{InterestChange, InterestWatcher, OriginKind, PassedOn};
 use crate::link::{Link, Queued};
 
 /// One leaf link's view of its account's interest.
@@ -27,7 +25,7 @@ pub(super) struct LeafInterest {
     spoke: bool,
     /// `deny_imports`: no interest is sent for what is denied.
     imports: Option<Arc<Permissions>>,
-    counts: Mutex<HashMap<(Bytes, Option<Bytes>), u32>>,
+    counts: PassedOn,
 }
 
 impl LeafInterest {
@@ -36,14 +34,18 @@ impl LeafInterest {
             link,
             spoke,
             imports,
-            counts: Mutex::new(HashMap::new()),
+            counts: PassedOn::default(),
         }
     }
 
     /// Whether a subscription of `change`'s origin is passed on.
     fn passes(&self, change: &InterestChange) -> bool {
         change.origin.cid != self.link.cid
-            && !(self.spoke && change.origin.kind == OriginKind::LeafSpoke)
+            && !(self.spoke
+                && matches!(
+                    change.origin.kind,
+                    OriginKind::LeafSpoke | OriginKind::Route
+                ))
             && self
                 .imports
                 .as_ref()
@@ -56,15 +58,7 @@ impl InterestWatcher for LeafInterest {
         if !self.passes(change) {
             return;
         }
-        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
-        let key = (change.subject.clone(), change.queue.clone());
-        let before = counts.get(&key).copied().unwrap_or(0);
-        let after = u32::try_from((i64::from(before) + change.delta).max(0)).unwrap_or(u32::MAX);
-        if after == 0 {
-            counts.remove(&key);
-        } else {
-            counts.insert(key, after);
-        }
+        let (before, after) = self.counts.apply(change);
         let queue = change.queue.as_deref();
         let queued = match (queue, before, after) {
             (None, 0, 1..) => self
@@ -86,7 +80,7 @@ impl InterestWatcher for LeafInterest {
 
 #[cfg(test)]
 mod tests {
-    use bytes::BytesMut;
+    use bytes::{Bytes, BytesMut};
 
     use super::*;
     use crate::account::Origin;

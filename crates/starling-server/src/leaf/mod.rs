@@ -16,8 +16,8 @@ mod dial;
 mod handshake;
 mod interest;
 mod remote;
-mod source;
-mod steady;
+pub(crate) mod source;
+pub(crate) mod steady;
 mod websocket;
 
 use std::net::SocketAddr;
@@ -44,7 +44,7 @@ use interest::LeafInterest;
 use source::Source;
 
 /// The first PING on a link comes this soon (nats-server's).
-const FIRST_PING: Duration = Duration::from_secs(1);
+pub(crate) const FIRST_PING: Duration = Duration::from_secs(1);
 /// The system account's requests every other account imports.
 const SYSTEM_IMPORTS: [&str; 3] = [
     "$SYS.REQ.ACCOUNT.PING.CONNZ",
@@ -63,17 +63,18 @@ pub(crate) enum Ended {
     WaitLonger,
 }
 
-/// A link's socket being read: the bytes, the parser, the link.
-struct Conn<S> {
-    source: S,
-    buf: BytesMut,
-    parser: LeafParser,
-    link: Arc<Link>,
-    peer: SocketAddr,
+/// A link's socket being read: the bytes, the parser, the link (a
+/// route's too, with the route dialect).
+pub(crate) struct Conn<S> {
+    pub(crate) source: S,
+    pub(crate) buf: BytesMut,
+    pub(crate) parser: LeafParser,
+    pub(crate) link: Arc<Link>,
+    pub(crate) peer: SocketAddr,
 }
 
 impl<S: Source> Conn<S> {
-    fn new(broker: &Broker, source: S, link: Arc<Link>, peer: SocketAddr) -> Self {
+    pub(crate) fn new(broker: &Broker, source: S, link: Arc<Link>, peer: SocketAddr) -> Self {
         let limits = ParserLimits {
             max_control_line: broker.options.max_control_line.max(4096),
             max_payload: broker.options.max_payload,
@@ -87,14 +88,31 @@ impl<S: Source> Conn<S> {
         }
     }
 
+    /// A route's: nats-server sets no payload or control-line limit on
+    /// routes (the publisher's server enforced its own); here a message
+    /// is bounded by what a connection may have pending (`max_pending`).
+    pub(crate) fn for_route(broker: &Broker, source: S, link: Arc<Link>, peer: SocketAddr) -> Self {
+        let options = &broker.options;
+        Self {
+            source,
+            buf: BytesMut::with_capacity(4096),
+            parser: LeafParser::for_route(ParserLimits {
+                max_control_line: options.max_control_line.max(64 * 1024),
+                max_payload: options.max_pending.max(options.max_payload),
+            }),
+            link,
+            peer,
+        }
+    }
+
     /// Queues `bytes` for the peer.
-    fn send(&self, bytes: &[u8]) {
+    pub(crate) fn send(&self, bytes: &[u8]) {
         if self.link.queue(|out| out.put_slice(bytes)) == Queued::WakeWriter {
             self.link.writer_wake.notify_one();
         }
     }
 
-    fn send_err(&self, text: &str) {
+    pub(crate) fn send_err(&self, text: &str) {
         tracing::debug!(cid = self.link.cid, "Leafnode sending -ERR '{text}'");
         self.send(format!("-ERR '{text}'\r\n").as_bytes());
     }
@@ -102,7 +120,7 @@ impl<S: Source> Conn<S> {
     /// A protocol error: nats-server's `-ERR` where it sends one (a broken
     /// operation name or payload: `Unknown Protocol Operation`), then the
     /// link closes; bad arguments close it without a word, as there.
-    fn parse_error(&self, error: &starling_proto::ProtoError) {
+    pub(crate) fn parse_error(&self, error: &starling_proto::ProtoError) {
         tracing::debug!(cid = self.link.cid, "Leafnode parser error: {error}");
         if let Some(reply) = error.reply() {
             let mut line = Vec::new();
@@ -115,7 +133,7 @@ impl<S: Source> Conn<S> {
     /// The next operation, read until `deadline`; `None` when the peer
     /// closed, broke the protocol (the link is then closing) or the
     /// deadline passed (the caller closes).
-    async fn next_op(&mut self, deadline: Instant) -> Option<LeafOp> {
+    pub(crate) async fn next_op(&mut self, deadline: Instant) -> Option<LeafOp> {
         loop {
             match self.parser.decode(&mut self.buf) {
                 Ok(Some(op)) => return Some(op),
@@ -162,7 +180,7 @@ pub(crate) fn advertised(broker: &Broker, bound: SocketAddr) -> (String, u16) {
 }
 
 /// Starts the link's writer task.
-pub(super) fn spawn_writer<W>(
+pub(crate) fn spawn_writer<W>(
     broker: &Arc<Broker>,
     link: &Arc<Link>,
     writer: W,
@@ -290,7 +308,7 @@ async fn run_link<S: Source>(
         }
     }
     conn.send(&line);
-    let mut state = Box::new(ClientState::for_leaf(
+    let mut state = Box::new(ClientState::for_link(
         Arc::clone(broker),
         Arc::clone(&me),
         Arc::clone(&account),

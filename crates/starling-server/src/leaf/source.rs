@@ -14,12 +14,12 @@ use crate::link::{CloseReason, Link};
 /// A leaf link's byte stream. `fill` appends what arrives to `buf` and
 /// says how much (0: the peer is gone); it may be cancelled between reads
 /// without losing bytes.
-pub(super) trait Source {
+pub(crate) trait Source {
     fn fill(&mut self, buf: &mut BytesMut) -> impl Future<Output = std::io::Result<usize>>;
 }
 
 /// The socket's bytes as they are.
-pub(super) struct Plain<R>(pub(super) R);
+pub(crate) struct Plain<R>(pub(crate) R);
 
 impl<R: AsyncRead + Unpin> Source for Plain<R> {
     async fn fill(&mut self, buf: &mut BytesMut) -> std::io::Result<usize> {

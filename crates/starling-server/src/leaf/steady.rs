@@ -134,7 +134,7 @@ pub(super) async fn run<S: Source>(
 }
 
 /// The key of a peer's subscription: its subject, and queue group.
-fn key(subject: &Bytes, queue: Option<&Bytes>) -> Bytes {
+pub(crate) fn key(subject: &Bytes, queue: Option<&Bytes>) -> Bytes {
     match queue {
         None => subject.clone(),
         Some(queue) => {
@@ -147,9 +147,9 @@ fn key(subject: &Bytes, queue: Option<&Bytes>) -> Bytes {
     }
 }
 
-/// The peer's `LS+`: a subscription of the link in the account (a repeated
-/// one updates a queue group's weight: its share when leaf links serve it).
-fn subscribe(
+/// The peer's `LS+` (`RS+`): a subscription of the link in the account (a
+/// repeated one updates a queue group's weight: its share of the group).
+pub(crate) fn subscribe(
     me: &Arc<Subscriber>,
     account: &Arc<Account>,
     subject: Bytes,

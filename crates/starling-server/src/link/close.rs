@@ -33,6 +33,12 @@ pub(crate) enum CloseReason {
     AuthenticationExpired,
     /// A leaf link replaced by a newer one from the same server.
     DuplicateRemoteLeafnode,
+    /// A second route to a server already routed to (or to this one).
+    DuplicateRoute,
+    /// A route to a member of another cluster.
+    ClusterNameConflict,
+    /// A route peer with this server's own name.
+    DuplicateServerName,
 }
 
 impl CloseReason {
@@ -60,6 +66,9 @@ impl CloseReason {
             Self::AuthenticationTimeout => "Authentication Timeout",
             Self::AuthenticationExpired => "Authentication Expired",
             Self::DuplicateRemoteLeafnode => "Duplicate Remote LeafNode Connection",
+            Self::DuplicateRoute => "Duplicate Route",
+            Self::ClusterNameConflict => "Cluster Name Conflict",
+            Self::DuplicateServerName => "Duplicate Server Name",
         }
     }
 
@@ -82,7 +91,10 @@ impl CloseReason {
             | Self::WebsocketStalled
             | Self::AuthenticationTimeout
             | Self::AuthenticationExpired
-            | Self::DuplicateRemoteLeafnode => CloseCode::PolicyViolation,
+            | Self::DuplicateRemoteLeafnode
+            | Self::DuplicateRoute
+            | Self::ClusterNameConflict
+            | Self::DuplicateServerName => CloseCode::PolicyViolation,
             Self::NoRespondersRequiresHeaders => CloseCode::InternalError,
             Self::SlowConsumerPendingBytes
             | Self::SlowConsumerWriteDeadline

@@ -38,6 +38,8 @@ pub(crate) enum Handshake {
     /// A leaf connection (the leafnode port): its INFO names this address;
     /// with TLS, INFO in plaintext then the handshake the leaf starts.
     Leaf(String, u16, Option<TlsAcceptor>),
+    /// A route from another member of the cluster (the cluster port).
+    Route,
 }
 
 /// A bound listener and its handshake.
@@ -93,6 +95,9 @@ impl Listener {
             }
             Handshake::Leaf(..) => {
                 tracing::info!("Listening for leafnode connections on {}", self.addr);
+            }
+            Handshake::Route => {
+                tracing::info!("Listening for route connections on {}", self.addr);
             }
         }
     }
@@ -156,6 +161,9 @@ async fn serve(
             let listen = (host.clone(), *port);
             let tls = tls.clone();
             Box::pin(crate::leaf::accept(broker, stream, peer, cid, listen, tls)).await;
+        }
+        Handshake::Route => {
+            Box::pin(crate::route::accept(broker, stream, peer, cid)).await;
         }
     }
 }

@@ -107,21 +107,6 @@ pub(super) fn subsz(monitor: &Monitor, query: &Query, now: u64) -> Result<Value,
     Ok(answer)
 }
 
-pub(super) fn routez(monitor: &Monitor, query: &Query, now: u64) -> Result<Value, String> {
-    if let Some(subs) = query
-        .get("subs")
-        .filter(|s| !s.eq_ignore_ascii_case("detail"))
-    {
-        parse_bool("subs", subs)?;
-    }
-    Ok(json!({
-        "server_id": monitor.broker.info.server_id,
-        "now": rfc3339(now),
-        "num_routes": 0,
-        "routes": [],
-    }))
-}
-
 pub(super) fn gatewayz(monitor: &Monitor, query: &Query, now: u64) -> Result<Value, String> {
     flag(query, "accs")?;
     Ok(json!({

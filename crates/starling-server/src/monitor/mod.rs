@@ -13,6 +13,7 @@ pub(crate) mod format;
 mod metrics;
 mod process;
 mod query;
+mod routez;
 mod varz;
 
 use std::convert::Infallible;
@@ -108,13 +109,7 @@ const ENDPOINTS: &[(&str, &str, Count, bool, Handler)] = &[
         false,
         endpoints::subsz,
     ),
-    (
-        "/routez",
-        "/routez",
-        Count::Always,
-        false,
-        endpoints::routez,
-    ),
+    ("/routez", "/routez", Count::Always, false, routez::routez),
     (
         "/gatewayz",
         "/gatewayz",

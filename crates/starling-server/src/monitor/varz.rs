@@ -86,6 +86,10 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
     let options = &broker.options;
     let stats = &broker.stats;
     let totals = Totals::now(broker);
+    let route_count = broker
+        .cluster
+        .as_ref()
+        .map_or(0, |c| c.routes().len() as u64);
     let tls = options.tls.as_ref();
     let auth_timeout = options
         .auth
@@ -119,7 +123,7 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
         max_control_line: options.max_control_line,
         max_payload: options.max_payload,
         max_pending: options.max_pending,
-        cluster: json!({}),
+        cluster: cluster(monitor),
         gateway: json!({}),
         leaf: leaf(monitor),
         mqtt: json!({}),
@@ -138,8 +142,8 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
         cpu: go_float(monitor.process.cpu_percent()),
         connections: totals.connections,
         total_connections: broker.total_connections(),
-        routes: 0,
-        remotes: 0,
+        routes: route_count,
+        remotes: route_count,
         leafnodes: broker.leafs().len() as u64,
         in_msgs: totals.counters.in_msgs,
         out_msgs: totals.counters.out_msgs,
@@ -152,6 +156,34 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
         system_account: options.system_account_name().map(str::to_owned),
     };
     serde_json::to_value(varz).unwrap_or(Value::Null)
+}
+
+/// The `cluster` object (`cluster.md` §9.2): name, listener, auth timeout,
+/// the configured routes as `host:port`; `{}` without clustering.
+fn cluster(monitor: &Monitor) -> Value {
+    let Some(cluster) = &monitor.broker.cluster else {
+        return json!({});
+    };
+    let (host, port, _) = cluster.listen.get().cloned().unwrap_or_default();
+    let urls: Vec<String> = cluster
+        .options
+        .routes
+        .iter()
+        .filter_map(|url| crate::options::RouteUrl::parse(url).ok()?.address())
+        .collect();
+    let mut out = Map::new();
+    out.insert("name".into(), json!(cluster.name().0));
+    out.insert("addr".into(), json!(host));
+    out.insert("cluster_port".into(), json!(port));
+    out.insert(
+        "auth_timeout".into(),
+        go_float(cluster.options.auth_timeout.as_secs_f64()),
+    );
+    if !urls.is_empty() {
+        out.insert("urls".into(), json!(urls));
+    }
+    out.insert("tls_timeout".into(), go_float(2.0));
+    Value::Object(out)
 }
 
 /// The `leaf` object: the leafnode listener and the remotes (nats-server's

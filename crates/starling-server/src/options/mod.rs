@@ -3,10 +3,13 @@
 //! The configuration-file reader (a separate crate) fills these in; until
 //! then the binary sets them from flags. Every field that is here works.
 
+mod cluster;
 mod leaf;
 
 use std::time::Duration;
 
+pub use cluster::ClusterOptions;
+pub(crate) use cluster::RouteUrl;
 pub use leaf::{LeafAuth, LeafOptions, LeafProxy, LeafRemote, LeafUser, RemoteTls};
 pub(crate) use leaf::{RemoteUrl, version_triplet};
 
@@ -61,6 +64,8 @@ pub struct ServerOptions {
     pub no_system_account: bool,
     /// Leaf-node connections (`leafnodes`), when configured.
     pub leaf: Option<LeafOptions>,
+    /// Cluster routes (`cluster`), when configured with a port.
+    pub cluster: Option<ClusterOptions>,
 }
 
 /// Where the monitoring endpoints listen. Ports as configured: 0 is off,
@@ -113,6 +118,7 @@ impl Default for ServerOptions {
             system_account: None,
             no_system_account: false,
             leaf: None,
+            cluster: None,
         }
     }
 }
@@ -212,6 +218,11 @@ impl ServerOptions {
                 |name: &str| system == Some(name) || self.auth.accounts.iter().any(|a| a == name);
             leaf.validate(self.auth.operator.is_some(), known)
                 .or_else(|reason| invalid("leafnodes", reason))?;
+        }
+        if let Some(cluster) = &self.cluster {
+            cluster
+                .validate()
+                .or_else(|reason| invalid("cluster", reason))?;
         }
         if self.write_deadline.is_zero() {
             return invalid(

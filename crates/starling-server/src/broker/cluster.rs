@@ -1,0 +1,172 @@
+//! The cluster as this server sees it: its name (fixed, or dynamic until a
+//! peer's fixed one is adopted), the routes registered by the peer's
+//! server id, and the route INFO this server sends.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use dashmap::DashMap;
+
+use crate::account::{Account, InterestWatcher, Subscriber};
+use crate::link::Link;
+use crate::{ClusterOptions, NATS_VERSION, STARLING_VERSION};
+use starling_proto::route::RouteInfo;
+
+/// A watcher following an account's interest for a route.
+pub(crate) type Watching = (Arc<Account>, Arc<dyn InterestWatcher>);
+
+/// One registered route: the peer's INFO, the link, and per account the
+/// subscriber holding what the peer announced and the watcher telling it
+/// this server's interest.
+#[derive(Debug)]
+pub(crate) struct RoutePeer {
+    pub(crate) link: Arc<Link>,
+    pub(crate) info: RouteInfo,
+    pub(crate) peer: SocketAddr,
+    /// The URL this server dialled (a solicited route).
+    pub(crate) url: Option<String>,
+    /// Dialled from the configuration (not learnt by gossip).
+    pub(crate) configured: bool,
+    pub(crate) accounts: HashMap<String, (Arc<Account>, Arc<Subscriber>)>,
+    pub(crate) watchers: Mutex<Vec<Watching>>,
+}
+
+/// The cluster state every route shares.
+#[derive(Debug)]
+pub(crate) struct Cluster {
+    pub(crate) options: ClusterOptions,
+    /// The name, and whether it was made up (dynamic).
+    name: Mutex<(String, bool)>,
+    routes: DashMap<String, Arc<RoutePeer>>,
+    /// Host, port and `ip` of the route INFO, once the listener is bound.
+    pub(crate) listen: OnceLock<(String, u16, String)>,
+    /// Servers gossip named that a task is dialling now.
+    dialling: Mutex<std::collections::HashSet<String>>,
+}
+
+impl Cluster {
+    pub(crate) fn new(options: ClusterOptions) -> Self {
+        let name = match &options.name {
+            Some(name) => (name.clone(), false),
+            None => (crate::identity::server_id()[..22].to_owned(), true),
+        };
+        Self {
+            options,
+            name: Mutex::new(name),
+            routes: DashMap::new(),
+            listen: OnceLock::new(),
+            dialling: Mutex::new(std::collections::HashSet::new()),
+        }
+    }
+
+    /// The cluster name, and whether it is dynamic.
+    pub(crate) fn name(&self) -> (String, bool) {
+        self.name
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Meeting a peer of cluster `theirs` (`dynamic` if made up): whether
+    /// the route may go on. A dynamic name here takes a fixed one, or a
+    /// dynamic one that sorts after it (nats-server's rule).
+    pub(crate) fn meet(&self, theirs: &str, dynamic: bool) -> bool {
+        let mut name = self.name.lock().unwrap_or_else(PoisonError::into_inner);
+        if theirs == name.0 {
+            return true;
+        }
+        if name.1 && (!dynamic || theirs > name.0.as_str()) {
+            tracing::info!("Cluster name updated to {theirs}");
+            *name = (theirs.to_owned(), dynamic);
+            return true;
+        }
+        false
+    }
+
+    /// Registers `peer` under its server id; `false` when one is already
+    /// registered (the newcomer is the duplicate).
+    pub(crate) fn register(&self, peer: &Arc<RoutePeer>) -> bool {
+        match self.routes.entry(peer.info.server_id.clone()) {
+            dashmap::mapref::entry::Entry::Occupied(_) => false,
+            dashmap::mapref::entry::Entry::Vacant(slot) => {
+                slot.insert(Arc::clone(peer));
+                true
+            }
+        }
+    }
+
+    /// Forgets `peer` (if it is the one registered under its id).
+    pub(crate) fn deregister(&self, peer: &RoutePeer) {
+        self.routes.remove_if(&peer.info.server_id, |_, known| {
+            known.link.cid == peer.link.cid
+        });
+    }
+
+    /// Claims the dialling of `server_id` (learnt by gossip); `false` when
+    /// a task already dials it.
+    pub(crate) fn start_dialling(&self, server_id: &str) -> bool {
+        self.dialling
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(server_id.to_owned())
+    }
+
+    pub(crate) fn done_dialling(&self, server_id: &str) {
+        self.dialling
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(server_id);
+    }
+
+    pub(crate) fn has_route_to(&self, server_id: &str) -> bool {
+        self.routes.contains_key(server_id)
+    }
+
+    /// The routes up now, in no particular order.
+    pub(crate) fn routes(&self) -> Vec<Arc<RoutePeer>> {
+        self.routes.iter().map(|r| Arc::clone(r.value())).collect()
+    }
+
+    /// This server's route INFO (`nonce` for the initial one).
+    pub(crate) fn own_info(&self, broker: &crate::broker::Broker, nonce: String) -> RouteInfo {
+        let (host, port, ip) = self.listen.get().cloned().unwrap_or_default();
+        let (cluster, cluster_dynamic) = self.name();
+        let (connect_urls, ws_connect_urls) = if self.options.no_advertise {
+            (Vec::new(), Vec::new())
+        } else {
+            broker.own_client_urls()
+        };
+        RouteInfo {
+            server_id: broker.info.server_id.clone(),
+            server_name: broker.info.server_name.clone(),
+            version: NATS_VERSION.to_owned(),
+            proto: 2,
+            go: format!("starling {STARLING_VERSION}"),
+            host,
+            port,
+            headers: true,
+            auth_required: self.options.user.is_some(),
+            max_payload: i64::try_from(broker.options.max_payload).unwrap_or(i64::MAX),
+            nonce,
+            ip,
+            cluster,
+            cluster_dynamic,
+            connect_urls,
+            ws_connect_urls,
+            leafnode_urls: broker
+                .leaf_listen
+                .get()
+                .filter(|_| {
+                    broker
+                        .options
+                        .leaf
+                        .as_ref()
+                        .is_some_and(|l| !l.no_advertise)
+                })
+                .map(|(host, port)| vec![format!("{host}:{port}")])
+                .unwrap_or_default(),
+            ..RouteInfo::default()
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! What a route tells its peer of one account's interest (`cluster.md`
+//! §4.2): `RS+ <account> <subject>` when a subject gains its first
+//! subscription among those a route passes on, `RS-` when it loses its
+//! last; a queue group's `RS+` again with its new weight on every change.
+//!
+//! A route passes on the subscriptions of local clients (and the
+//! server's own) and of leaf links where this server is the hub; never
+//! what another route announced (one hop), nor what a hub told this
+//! server (the hub's cluster has it).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use starling_proto::route::{encode_sub, encode_unsub};
+
+use crate::account::{InterestChange, InterestWatcher, OriginKind, PassedOn};
+use crate::link::{Link, Queued};
+
+/// One route's view of one account's interest.
+#[derive(Debug)]
+pub(super) struct RouteInterest {
+    link: Arc<Link>,
+    account: Bytes,
+    counts: PassedOn,
+}
+
+impl RouteInterest {
+    pub(super) fn new(link: Arc<Link>, account: Bytes) -> Self {
+        Self {
+            link,
+            account,
+            counts: PassedOn::default(),
+        }
+    }
+}
+
+impl InterestWatcher for RouteInterest {
+    fn changed(&self, change: &InterestChange) {
+        if !matches!(change.origin.kind, OriginKind::Local | OriginKind::LeafHub) {
+            return;
+        }
+        let (before, after) = self.counts.apply(change);
+        let account = &self.account;
+        let queued = match (change.queue.as_deref(), before, after) {
+            (None, 0, 1..) => self
+                .link
+                .queue(|out| encode_sub(out, account, &change.subject, None)),
+            (Some(queue), _, 1..) if after != before => self.link.queue(|out| {
+                encode_sub(out, account, &change.subject, Some((queue, after)));
+            }),
+            (queue, 1.., 0) => self
+                .link
+                .queue(|out| encode_unsub(out, account, &change.subject, queue)),
+            _ => return,
+        };
+        if queued == Queued::WakeWriter {
+            self.link.writer_wake.notify_one();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::BytesMut;
+
+    use super::*;
+    use crate::account::Origin;
+
+    fn change(
+        subject: &'static str,
+        queue: Option<&'static str>,
+        kind: OriginKind,
+        delta: i64,
+    ) -> InterestChange {
+        InterestChange {
+            account: "$G".into(),
+            subject: Bytes::from_static(subject.as_bytes()),
+            queue: queue.map(|q| Bytes::from_static(q.as_bytes())),
+            origin: Origin { cid: 1, kind },
+            delta,
+        }
+    }
+
+    #[test]
+    fn as_nats_server_announces_it() {
+        // cluster.md §4.2's transcript, and what a route does not pass on.
+        let link = Arc::new(Link::new(7, 1 << 20));
+        let route = RouteInterest::new(Arc::clone(&link), Bytes::from_static(b"$G"));
+        for (subject, queue, delta) in [
+            ("foo", None, 1),
+            ("bar.*", Some("q1"), 1),
+            ("bar.*", Some("q1"), 1),
+            ("baz.>", None, 1),
+            ("foo", None, 1),
+            ("foo", None, -1),
+            ("foo", None, -1),
+            ("bar.*", Some("q1"), -1),
+            ("bar.*", Some("q1"), -1),
+            ("baz.>", None, -1),
+        ] {
+            route.changed(&change(subject, queue, OriginKind::Local, delta));
+        }
+        route.changed(&change("from.route", None, OriginKind::Route, 1));
+        route.changed(&change("from.hub", None, OriginKind::LeafSpoke, 1));
+        route.changed(&change("from.spoke", None, OriginKind::LeafHub, 1));
+        let mut out = BytesMut::new();
+        link.take_outbound(&mut out);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "RS+ $G foo\r\nRS+ $G bar.* q1 1\r\nRS+ $G bar.* q1 2\r\nRS+ $G baz.>\r\n\
+RS- $G foo\r\nRS+ $G bar.* q1 1\r\nRS- $G bar.* q1\r\nRS- $G baz.>\r\nRS+ $G from.spoke\r\n"
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! Cluster routes (`cluster.md`): one connection to every other member of
+//! the cluster, carrying every account's interest and messages, accepted
+//! on the cluster port or dialled to the configured routes and to the
+//! members gossip names.
+//!
+//! A route is a [`Link`] (its outbound buffer and writer, as a client's),
+//! and per account a [`Subscriber`] of route kind holding what the peer
+//! announced with `RS+` (so the account's router delivers to it, as
+//! `RMSG`s naming the queue groups it must serve) and a [`RouteInterest`]
+//! telling the peer the account's interest as it changes, in the same
+//! ordered stream as the messages. The peer's `RMSG`s take the path a
+//! client's publish takes, in a state per account whose kind stops them
+//! from going on to another route (one hop).
+
+mod handshake;
+mod interest;
+mod solicit;
+mod steady;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+
+pub(crate) use solicit::start_routes;
+
+use crate::account::{InterestWatcher, Subscriber};
+use crate::broker::{Broker, Cluster, RoutePeer};
+use crate::client::Framing;
+use crate::leaf::source::Plain;
+use crate::leaf::{Conn, spawn_writer};
+use crate::link::{CloseReason, Link};
+use interest::RouteInterest;
+use starling_proto::route::RouteInfo;
+
+/// How a route ended, for the soliciting side's next attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// It closed (or never came up): try again.
+    Closed,
+    /// The peer is already routed to: dial again only once that route is
+    /// gone.
+    Duplicate,
+}
+
+/// The accepting side: this server's INFO at once (a newer peer waits
+/// for it before sending its own), then the handshake and the route.
+pub(crate) async fn accept(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr, cid: u64) {
+    let Some(cluster) = &broker.cluster else {
+        return;
+    };
+    let link = Arc::new(Link::new(cid, broker.options.max_pending));
+    let (reader, writer) = stream.into_split();
+    let writer = spawn_writer(&broker, &link, writer, Framing::Raw);
+    let mut conn = Conn::for_route(&broker, Plain(reader), Arc::clone(&link), peer);
+    let nonce = crate::identity::nonce().unwrap_or_default();
+    conn.send(&cluster.own_info(&broker, nonce).line(true));
+    if let Ok(info) = handshake::handshake(&broker, &mut conn, true).await {
+        establish(&broker, conn, (None, false), info).await;
+    }
+    link.close(CloseReason::ClientClosed);
+    let _ = writer.await;
+}
+
+/// Registers a route whose peer sent `info`, runs it until it closes,
+/// then withdraws everything it brought.
+async fn establish<S: crate::leaf::source::Source>(
+    broker: &Arc<Broker>,
+    mut conn: Conn<S>,
+    (url, configured): (Option<String>, bool),
+    info: RouteInfo,
+) -> Ended {
+    let Some(cluster) = &broker.cluster else {
+        return Ended::Closed;
+    };
+    let link = Arc::clone(&conn.link);
+    let accounts = broker
+        .all_accounts()
+        .into_iter()
+        .map(|account| {
+            let subscriber = Arc::new(Subscriber::for_route(
+                Arc::clone(&link),
+                Bytes::from(account.name.clone()),
+            ));
+            subscriber.set_headers(info.headers);
+            (account.name.clone(), (account, subscriber))
+        })
+        .collect::<HashMap<_, _>>();
+    let peer = Arc::new(RoutePeer {
+        link: Arc::clone(&link),
+        info,
+        peer: conn.peer,
+        url,
+        configured,
+        accounts,
+        watchers: Mutex::new(Vec::new()),
+    });
+    if !cluster.register(&peer) {
+        tracing::debug!(
+            cid = link.cid,
+            "Detected duplicate remote route {:?}",
+            peer.info.server_id
+        );
+        link.close(CloseReason::DuplicateRoute);
+        return Ended::Duplicate;
+    }
+    {
+        let mut meta = link.meta();
+        meta.transport = "route";
+        meta.ip = conn.peer.ip().to_string();
+        meta.port = conn.peer.port();
+        meta.start_unix_nanos = crate::broker::stats::unix_nanos_now();
+    }
+    tracing::info!(
+        cid = link.cid,
+        "{} - rid:{} - Route connection created",
+        conn.peer,
+        link.cid
+    );
+    // The account's interest, then every change, in the link's order.
+    for (name, (account, _)) in &peer.accounts {
+        let watcher: Arc<dyn InterestWatcher> = Arc::new(RouteInterest::new(
+            Arc::clone(&link),
+            Bytes::from(name.clone()),
+        ));
+        account.watch_interest(Arc::clone(&watcher));
+        peer.watchers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push((Arc::clone(account), watcher));
+    }
+    gossip(broker, cluster, &peer);
+    steady::run(broker, &mut conn, &peer).await;
+    cluster.deregister(&peer);
+    let watchers = std::mem::take(
+        &mut *peer
+            .watchers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner),
+    );
+    for (account, watcher) in watchers {
+        account.unwatch_interest(&watcher);
+    }
+    for (_, subscriber) in peer.accounts.values() {
+        subscriber.remove_all();
+    }
+    link.close(CloseReason::ClientClosed);
+    let reason = link.close_reason().map_or("Unknown", CloseReason::as_str);
+    tracing::info!(
+        cid = link.cid,
+        "{} - rid:{} - Router connection closed: {reason}",
+        conn.peer,
+        link.cid
+    );
+    Ended::Closed
+}
+
+/// A new peer on a server with other routes: its INFO goes to each of
+/// them, so they dial it and the mesh stays full (`cluster.md` §3.1).
+fn gossip(broker: &Broker, cluster: &Cluster, peer: &RoutePeer) {
+    let others: Vec<Arc<RoutePeer>> = cluster
+        .routes()
+        .into_iter()
+        .filter(|other| other.link.cid != peer.link.cid)
+        .collect();
+    if others.is_empty() {
+        return;
+    }
+    let mut info = peer.info.clone();
+    info.nonce.clear();
+    if info.ip.is_empty() {
+        let host = match peer.peer.ip() {
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip @ std::net::IpAddr::V4(_) => ip.to_string(),
+        };
+        info.ip = format!("nats-route://{host}:{}/", info.port);
+    }
+    let line = info.line(false);
+    for other in others {
+        other.link.queue(|out| out.extend_from_slice(&line));
+        other.link.writer_wake.notify_one();
+    }
+    let _ = broker;
+}
+
+/// The cluster listener's address as the route INFO names it (`advertise`
+/// sets it and the `ip` peers dial).
+pub(crate) fn advertised(broker: &Broker, bound: SocketAddr) -> (String, u16, String) {
+    let cluster = broker.cluster.as_ref();
+    if let Some(advertise) = cluster.and_then(|c| c.options.advertise.as_deref()) {
+        let (host, port) = match advertise.rsplit_once(':') {
+            Some((host, port)) if !host.ends_with(':') => (
+                host.to_owned(),
+                port.parse().unwrap_or_else(|_| bound.port()),
+            ),
+            _ => (advertise.to_owned(), bound.port()),
+        };
+        let ip = format!("nats-route://{host}:{port}/");
+        return (host, port, ip);
+    }
+    let host = cluster.map_or_else(|| bound.ip().to_string(), |c| c.options.host.clone());
+    (host, bound.port(), String::new())
+}
+
+/// Spawns `future` for a route; the handle is not awaited (shutdown
+/// closes the route with the other links).
+fn spawn(future: impl Future<Output = ()> + Send + 'static) -> JoinHandle<()> {
+    tokio::spawn(future)
+}
