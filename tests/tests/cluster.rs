@@ -111,3 +111,112 @@ async fn a_mixed_cluster_meshes_through_gossip() {
     t.shutdown().await;
     s.shutdown().await;
 }
+
+/// The `connect_urls` of an INFO line, if it has any.
+fn connect_urls(info: &str) -> Option<Vec<String>> {
+    let json = info.trim().strip_prefix("INFO ")?;
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    let urls = value.get("connect_urls")?.as_array()?;
+    Some(
+        urls.iter()
+            .filter_map(|u| u.as_str().map(str::to_owned))
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn clients_learn_the_members_urls() {
+    if !NatsServer::installed() {
+        eprintln!("nats-server is not installed: the connect_urls test is skipped");
+        return;
+    }
+    use starling_tests::RawClient;
+    use std::time::Duration;
+    let ps = free_port();
+    let starling = start_from_config(&member("URLS", ps, &[])).await;
+    let own = starling.client_addr().to_string();
+    // Alone: no connect_urls (as nats-server standalone).
+    let mut early = RawClient::connect(starling.client_addr()).await;
+    assert_eq!(connect_urls(&early.info), None, "{}", early.info);
+    early
+        .send(b"CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n")
+        .await;
+    let (answer, _) = early.read_until(b"PONG\r\n", Duration::from_secs(5)).await;
+    assert!(answer.ends_with(b"PONG\r\n"));
+    // A protocol-0 client gets no update.
+    let mut old = RawClient::connect(starling.client_addr()).await;
+    old.send(b"CONNECT {\"verbose\":false}\r\nPING\r\n").await;
+    old.read_until(b"PONG\r\n", Duration::from_secs(5)).await;
+
+    // A nats-server member joins: the early client gets a fresh INFO with
+    // its server's URL first, then the peer's.
+    let pn = free_port();
+    let nats = NatsServer::start(&member("URLN", pn, &[ps]), &[]).await;
+    let (pushed, _) = early.read_until(b"}", Duration::from_secs(10)).await;
+    let pushed = String::from_utf8_lossy(&pushed).into_owned();
+    let nats_url = nats.addr.to_string();
+    assert_eq!(
+        connect_urls(&pushed),
+        Some(vec![own.clone(), nats_url.clone()]),
+        "{pushed}"
+    );
+    // The peer learnt Starling's URL from its route INFO.
+    let on_nats = RawClient::connect(nats.addr).await;
+    assert_eq!(
+        connect_urls(&on_nats.info),
+        Some(vec![nats_url.clone(), own.clone()]),
+        "{}",
+        on_nats.info
+    );
+    // A new client of Starling gets both at once.
+    let late = RawClient::connect(starling.client_addr()).await;
+    assert_eq!(
+        connect_urls(&late.info),
+        Some(vec![own.clone(), nats_url]),
+        "{}",
+        late.info
+    );
+    // The member leaves: only Starling's own URL is left.
+    drop(nats);
+    let (pushed, _) = early.read_until(b"}", Duration::from_secs(10)).await;
+    let pushed = String::from_utf8_lossy(&pushed).into_owned();
+    assert_eq!(connect_urls(&pushed), Some(vec![own]), "{pushed}");
+    // The protocol-0 client never got an update: a PING answers at once.
+    old.send(b"PING\r\n").await;
+    let (answer, _) = old.read_until(b"PONG\r\n", Duration::from_secs(5)).await;
+    assert_eq!(answer, b"PONG\r\n");
+    starling.shutdown().await;
+}
+
+#[tokio::test]
+async fn websocket_clients_learn_the_websocket_urls() {
+    use starling_tests::{raw_upgrade, read_frames};
+    // Starling's websocket block advertises a name; the peer's websocket
+    // URL comes from its route INFO. A websocket client gets those (not
+    // the client URLs) in `connect_urls`.
+    let (pa, pb) = (free_port(), free_port());
+    let a = start_from_config(&format!(
+        "{}websocket {{ port: -1, no_tls: true, advertise: \"ws.example:8443\" }}\n",
+        member("WSA", pa, &[])
+    ))
+    .await;
+    let b = start_from_config(&format!(
+        "{}websocket {{ port: -1, no_tls: true }}\n",
+        member("WSB", pb, &[pa])
+    ))
+    .await;
+    let (ca, cb) = (client(a.client_addr()).await, client(b.client_addr()).await);
+    until_linked(&ca, &cb, "route.up").await;
+    let (mut stream, _) = raw_upgrade(a.websocket_addr().expect("websocket"), "").await;
+    let (info, _) = read_frames(&mut stream, false, b"\r\n").await;
+    let info = String::from_utf8_lossy(&info).into_owned();
+    let b_ws = b.websocket_addr().expect("websocket").to_string();
+    assert_eq!(
+        connect_urls(&info),
+        Some(vec!["ws.example:8443".to_owned(), b_ws]),
+        "{info}"
+    );
+    assert!(!info.contains("ws_connect_urls"), "{info}");
+    b.shutdown().await;
+    a.shutdown().await;
+}

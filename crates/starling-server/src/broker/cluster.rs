@@ -43,6 +43,42 @@ pub(crate) struct Cluster {
     pub(crate) listen: OnceLock<(String, u16, String)>,
     /// Servers gossip named that a task is dialling now.
     dialling: Mutex<std::collections::HashSet<String>>,
+    /// The peers' client and websocket URLs, for clients' `connect_urls`.
+    urls: Mutex<PeerUrls>,
+    /// Bumped whenever either list of peer URLs changes.
+    urls_generation: std::sync::atomic::AtomicU64,
+}
+
+/// Peer URLs, each with how many routes named it.
+#[derive(Debug, Default)]
+struct PeerUrls {
+    tcp: Vec<(String, usize)>,
+    ws: Vec<(String, usize)>,
+    /// A peer was ever known (before, clients get no `connect_urls`).
+    ever: bool,
+}
+
+/// Counts `urls` in (or out of) `list`; whether an entry came or went.
+fn count(list: &mut Vec<(String, usize)>, urls: &[String], add: bool) -> bool {
+    let mut changed = false;
+    for url in urls {
+        match list.iter().position(|(known, _)| known == url) {
+            Some(at) if add => list[at].1 += 1,
+            Some(at) => {
+                list[at].1 -= 1;
+                if list[at].1 == 0 {
+                    list.remove(at);
+                    changed = true;
+                }
+            }
+            None if add => {
+                list.push((url.clone(), 1));
+                changed = true;
+            }
+            None => {}
+        }
+    }
+    changed
 }
 
 impl Cluster {
@@ -57,6 +93,8 @@ impl Cluster {
             routes: DashMap::new(),
             listen: OnceLock::new(),
             dialling: Mutex::new(std::collections::HashSet::new()),
+            urls: Mutex::new(PeerUrls::default()),
+            urls_generation: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -101,6 +139,46 @@ impl Cluster {
         self.routes.remove_if(&peer.info.server_id, |_, known| {
             known.link.cid == peer.link.cid
         });
+    }
+
+    /// A route's peer came (`add`) or went: its URLs join or leave the
+    /// lists (not with `no_advertise`). Which lists changed: (TCP, websocket).
+    pub(crate) fn peer_urls(&self, info: &RouteInfo, add: bool) -> (bool, bool) {
+        if self.options.no_advertise {
+            return (false, false);
+        }
+        let mut urls = self.urls.lock().unwrap_or_else(PoisonError::into_inner);
+        let tcp = count(&mut urls.tcp, &info.connect_urls, add);
+        let ws = count(&mut urls.ws, &info.ws_connect_urls, add);
+        urls.ever |= add;
+        if tcp || ws {
+            self.urls_generation
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        (tcp, ws)
+    }
+
+    pub(crate) fn urls_generation(&self) -> u64 {
+        self.urls_generation
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A client's `connect_urls`: its own URLs first, then the peers'
+    /// (websocket ones for a websocket client); none until a peer was
+    /// ever known (a standalone server sends none).
+    pub(crate) fn connect_urls(&self, own: Vec<String>, websocket: bool) -> Vec<String> {
+        let urls = self.urls.lock().unwrap_or_else(PoisonError::into_inner);
+        if !urls.ever {
+            return Vec::new();
+        }
+        let peers = if websocket { &urls.ws } else { &urls.tcp };
+        let mut list = own;
+        for (url, _) in peers {
+            if !list.contains(url) {
+                list.push(url.clone());
+            }
+        }
+        list
     }
 
     /// Claims the dialling of `server_id` (learnt by gossip); `false` when

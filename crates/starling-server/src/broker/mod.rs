@@ -172,6 +172,7 @@ impl Broker {
             tls_verify: kind == ConnectionKind::Standard
                 && self.options.tls.as_ref().is_some_and(|t| t.verify),
             nonce: nonce.to_owned(),
+            connect_urls: self.connect_urls(kind),
             ..self.info.clone()
         }
     }

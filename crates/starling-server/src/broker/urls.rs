@@ -2,6 +2,11 @@
 //! clients) are told them (`cluster.md` §6.1): `host:port` strings, the
 //! client listener's and the websocket listener's, or their `advertise`.
 
+use std::net::IpAddr;
+
+use starling_auth::ConnectionKind;
+use starling_proto::encode;
+
 use super::Broker;
 
 impl Broker {
@@ -17,6 +22,58 @@ impl Broker {
             _ => Vec::new(),
         };
         (tcp, ws)
+    }
+}
+
+impl Broker {
+    /// A client's `connect_urls` (see [`super::Cluster::connect_urls`]).
+    pub(crate) fn connect_urls(&self, kind: ConnectionKind) -> Vec<String> {
+        let Some(cluster) = &self.cluster else {
+            return Vec::new();
+        };
+        let websocket = kind == ConnectionKind::Websocket;
+        let (tcp, ws) = if cluster.options.no_advertise {
+            (Vec::new(), Vec::new())
+        } else {
+            self.own_client_urls()
+        };
+        cluster.connect_urls(if websocket { ws } else { tcp }, websocket)
+    }
+
+    /// The peer URLs changed: a fresh INFO to every client that takes
+    /// one (CONNECT `protocol` 1, first PONG sent), TCP clients when
+    /// `tcp` changed, websocket ones when `ws` did.
+    pub(crate) fn push_info(&self, (tcp, ws): (bool, bool)) {
+        for connection in self.connections() {
+            let link = &connection.link;
+            let (kind, ip) = {
+                let meta = link.meta();
+                if !meta.async_info {
+                    continue;
+                }
+                let kind = if meta.transport == "websocket" {
+                    ConnectionKind::Websocket
+                } else {
+                    ConnectionKind::Standard
+                };
+                (kind, meta.ip.parse::<IpAddr>())
+            };
+            let changed = if kind == ConnectionKind::Websocket {
+                ws
+            } else {
+                tcp
+            };
+            let Ok(ip) = ip else { continue };
+            if changed {
+                let info = self.client_info(link.cid, ip, kind, "");
+                if link.queue(|out| {
+                    let _ = encode::info(out, &info);
+                }) == crate::link::Queued::WakeWriter
+                {
+                    link.writer_wake.notify_one();
+                }
+            }
+        }
     }
 }
 

@@ -116,6 +116,31 @@ impl ClientState {
         }
     }
 
+    /// Before the first PONG: a client of `protocol` 1 takes INFO updates
+    /// from now on, and gets a fresh INFO first if the cluster's URLs
+    /// changed since its own (nats-server's `processPing`).
+    pub(super) fn first_pong(&mut self) {
+        let Some(generation) = self.flags.info_generation.take() else {
+            return;
+        };
+        if !self.flags.protocol {
+            return;
+        }
+        self.me.link.meta().async_info = true;
+        let Some(cluster) = &self.broker.cluster else {
+            return;
+        };
+        if cluster.urls_generation() != generation {
+            let ip = self.me.link.meta().ip.parse().ok();
+            if let Some(ip) = ip {
+                let info = self.broker.client_info(self.cid(), ip, self.kind, "");
+                self.send_with(|out| {
+                    let _ = starling_proto::encode::info(out, &info);
+                });
+            }
+        }
+    }
+
     /// What CONNECT sets besides credentials.
     fn connect_options(&mut self, connect: &Connect) -> Result<(), CloseReason> {
         if connect.account.as_deref().is_some_and(|a| !a.is_empty())
@@ -134,6 +159,7 @@ impl ClientState {
             self.send_err(ErrReply::NoRespondersRequiresHeaders);
             return Err(CloseReason::NoRespondersRequiresHeaders);
         }
+        self.flags.protocol = connect.protocol == Some(1);
         self.flags.verbose = connect.verbose;
         self.flags.pedantic = connect.pedantic;
         self.flags.echo = connect.echo;
@@ -223,4 +249,19 @@ impl ClientState {
         self.permissions = permissions;
         self.publish_allowed.clear();
     }
+}
+
+/// What CONNECT set (nats-server's defaults until then: verbose, pedantic,
+/// echo).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ConnectFlags {
+    pub(super) verbose: bool,
+    pub(super) pedantic: bool,
+    pub(super) echo: bool,
+    pub(super) headers: bool,
+    pub(super) no_responders: bool,
+    /// CONNECT `protocol` 1: takes INFO updates once its first PONG went.
+    pub(super) protocol: bool,
+    /// The generation of cluster URLs its INFO showed, until its first PONG.
+    pub(super) info_generation: Option<u64>,
 }

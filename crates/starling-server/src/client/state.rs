@@ -20,7 +20,7 @@ use starling_auth::{ConnectionKind, Permissions};
 use starling_proto::{ClientOp, Connect, ErrReply, ParserLimits, ProtoError, ServerInfo, encode};
 use starling_router::Matches;
 
-use super::connect::AuthJob;
+use super::connect::{AuthJob, ConnectFlags};
 use crate::account::links::AccountLinks;
 use crate::account::{Account, SubHandle, Subscriber};
 use crate::broker::Broker;
@@ -49,17 +49,6 @@ impl Time {
             unix,
         }
     }
-}
-
-/// What CONNECT set (nats-server's defaults until then: verbose, pedantic,
-/// echo).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct ConnectFlags {
-    pub(super) verbose: bool,
-    pub(super) pedantic: bool,
-    pub(super) echo: bool,
-    pub(super) headers: bool,
-    pub(super) no_responders: bool,
 }
 
 /// The ping timer (nats-server's `processPingTimer`).
@@ -160,6 +149,7 @@ impl ClientState {
             sent_at: None,
             last_activity: now.instant,
         };
+        let generation = broker.cluster.as_ref().map_or(0, |c| c.urls_generation());
         Self {
             broker,
             me,
@@ -169,6 +159,8 @@ impl ClientState {
                 echo: true,
                 headers: false,
                 no_responders: false,
+                protocol: false,
+                info_generation: Some(generation),
             },
             rng: FastRng::new(),
             wakes: Vec::new(),
@@ -217,6 +209,7 @@ impl ClientState {
             ClientOp::Ping => {
                 // A client PING counts as activity, as nats-server's `ping.last`.
                 self.touch();
+                self.first_pong();
                 self.send(encode::PONG);
                 Ok(())
             }

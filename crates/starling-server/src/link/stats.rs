@@ -35,6 +35,8 @@ pub(crate) struct ConnMeta {
     pub(crate) tls_cipher: Option<String>,
     /// The last round trip of a server PING.
     pub(crate) rtt: Option<Duration>,
+    /// Takes INFO updates (CONNECT `protocol` 1, and its first PONG sent).
+    pub(crate) async_info: bool,
 }
 
 /// A connection's message counters at one moment.

@@ -134,8 +134,10 @@ async fn establish<S: crate::leaf::source::Source>(
             .push((Arc::clone(account), watcher));
     }
     gossip(broker, cluster, &peer);
+    broker.push_info(cluster.peer_urls(&peer.info, true));
     steady::run(broker, &mut conn, &peer).await;
     cluster.deregister(&peer);
+    broker.push_info(cluster.peer_urls(&peer.info, false));
     let watchers = std::mem::take(
         &mut *peer
             .watchers
