@@ -46,7 +46,8 @@ mod system;
 mod tls;
 
 pub use config::{
-    ConfigOptions, LogOptions, describe, locate, options_from_config, read_config_file,
+    ClusterFlags, ConfigOptions, LogOptions, describe, flags, locate, options_from_config,
+    read_config_file,
 };
 pub use listen::TlsError;
 pub use options::{
@@ -54,6 +55,8 @@ pub use options::{
     RemoteTls, ServerOptions,
 };
 pub use server::{Server, Transport};
+/// A password as the options hold it (never logged).
+pub use starling_auth::Secret;
 
 /// The nats-server release whose client protocol Starling speaks; announced
 /// as `version` in INFO, because clients gate features on it.

@@ -2,22 +2,21 @@
 //! configuration file, sets up logging, runs the server until SIGINT or
 //! SIGTERM, and exits with nats-server's codes.
 //!
-//! Flags are parsed by hand because nats-server uses Go's `flag` package:
-//! `-p 4222`, `-p=4222`, `--port 4222` and `-port 4222` are all the same flag,
-//! and `-DV` is one flag, not two.
+//! Flags are parsed by `starling_server::flags` as Go's `flag` package
+//! parses nats-server's: `-p 4222`, `-p=4222`, `--port 4222` and
+//! `-port 4222` are all the same flag, and `-DV` is one flag, not two.
 #![allow(
     clippy::print_stdout,
     clippy::print_stderr,
     reason = "a command-line program talks on stdout and stderr"
 )]
 
-mod flags;
 mod log;
 
 use std::process::ExitCode;
 
-use flags::{Command, Flags};
 use starling_conf::Value;
+use starling_server::flags::{self, Command, Flags};
 use starling_server::{ConfigOptions, Server, describe, read_config_file};
 
 fn main() -> ExitCode {
@@ -110,7 +109,7 @@ fn load_options(flags: &Flags) -> Result<(ConfigOptions, Option<Value>), Vec<Str
         }
         None => (ConfigOptions::default(), None),
     };
-    flags.apply(&mut options);
+    flags.apply(&mut options).map_err(|e| vec![e])?;
     options
         .server
         .validate()

@@ -40,6 +40,28 @@ fn bad_flags_exit_2_with_a_reason() {
     assert!(err.contains("invalid value"), "{err}");
 }
 
+#[test]
+fn cluster_flags() {
+    // Routes need a cluster listener, as in nats-server.
+    let (code, _, err) = run(&["--routes", "nats://127.0.0.1:6222", "-t"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("solicited routes require cluster capabilities"),
+        "{err}"
+    );
+    let (code, out, err) = run(&[
+        "--cluster",
+        "nats://127.0.0.1:-1",
+        "--cluster_name",
+        "C1",
+        "--routes",
+        "nats://127.0.0.1:6222,nats://127.0.0.1:6223",
+        "--no_advertise",
+        "-t",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+}
+
 fn write_temp(name: &str, text: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("starling-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

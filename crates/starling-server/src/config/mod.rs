@@ -8,8 +8,12 @@
 //! its file, line and column.
 
 mod cluster;
+mod cluster_flags;
+pub mod flags;
 mod leaf;
 mod top;
+
+pub use cluster_flags::ClusterFlags;
 
 use std::path::PathBuf;
 

@@ -1,10 +1,14 @@
-//! nats-server's command-line flags, parsed as Go's `flag` package parses them.
+//! nats-server's command-line flags, parsed as Go's `flag` package parses
+//! them (`-p 4222`, `-p=4222`, `--port 4222` and `-port 4222` are one flag,
+//! `-DV` is one flag): what the `starling` binary reads.
 
 use std::path::PathBuf;
 
-use starling_server::ConfigOptions;
+use super::ClusterFlags;
+use crate::ConfigOptions;
 
-pub(crate) const USAGE: &str = "\
+/// The `-h` text.
+pub const USAGE: &str = "\
 Usage: starling [options]
 
 Server Options:
@@ -15,6 +19,14 @@ Server Options:
     -m, --http_port <port>           Use port for http monitoring
     -ms, --https_port <port>         Use port for https monitoring
     -t                               Test configuration and exit
+
+Cluster Options:
+        --routes <rurl-1, rurl-2>    Routes to solicit and connect
+        --cluster <cluster-url>      Cluster URL for solicited routes
+        --cluster_name <string>      Cluster Name, if not set one will be dynamically generated
+        --no_advertise <bool>        Do not advertise known cluster information to clients
+        --cluster_advertise <string> Cluster URL to advertise to other servers
+        --connect_retries <number>   For implicit routes, number of connect retries
 
 Logging Options:
     -l, --log <file>                 File to redirect log output
@@ -30,32 +42,52 @@ Common Options:
 
 /// What the command line asks for.
 #[derive(Debug)]
-pub(crate) enum Command {
-    Run(Flags),
+pub enum Command {
+    /// Run (or check, with `-t`) with these flags.
+    Run(Box<Flags>),
+    /// `-h`.
     Help,
+    /// `-v`.
     Version,
 }
 
 /// Everything a run needs from the command line. Options left `None` keep
 /// the configuration file's value (or the default); set ones override it.
 #[derive(Debug, Default)]
-pub(crate) struct Flags {
-    pub(crate) config: Option<PathBuf>,
-    pub(crate) check: bool,
-    pub(crate) host: Option<String>,
-    pub(crate) port: Option<u16>,
-    pub(crate) name: Option<String>,
-    pub(crate) http_port: Option<i64>,
-    pub(crate) https_port: Option<i64>,
-    pub(crate) debug: Option<bool>,
-    pub(crate) trace: Option<bool>,
-    pub(crate) logtime: Option<bool>,
-    pub(crate) log_file: Option<PathBuf>,
+pub struct Flags {
+    /// `-c`: the configuration file.
+    pub config: Option<PathBuf>,
+    /// `-t`: check the configuration and exit.
+    pub check: bool,
+    /// `-a`.
+    pub host: Option<String>,
+    /// `-p` (-1 made 0: any free port).
+    pub port: Option<u16>,
+    /// `-n`.
+    pub name: Option<String>,
+    /// `-m`.
+    pub http_port: Option<i64>,
+    /// `-ms`.
+    pub https_port: Option<i64>,
+    /// `-D`.
+    pub debug: Option<bool>,
+    /// `-V`.
+    pub trace: Option<bool>,
+    /// `-T`.
+    pub logtime: Option<bool>,
+    /// `-l`.
+    pub log_file: Option<PathBuf>,
+    /// The cluster flags.
+    pub cluster: ClusterFlags,
 }
 
 impl Flags {
     /// Lays the flags that were given over the file's options.
-    pub(crate) fn apply(&self, options: &mut ConfigOptions) {
+    ///
+    /// # Errors
+    ///
+    /// What the cluster flags refuse ([`ClusterFlags::apply`]).
+    pub fn apply(&self, options: &mut ConfigOptions) -> Result<(), String> {
         let (server, log) = (&mut options.server, &mut options.log);
         if let Some(host) = &self.host {
             server.host.clone_from(host);
@@ -74,11 +106,16 @@ impl Flags {
         if let Some(file) = &self.log_file {
             log.logfile = Some(file.clone());
         }
+        self.cluster.apply(server)
     }
 }
 
 /// Parses the arguments after the program name.
-pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
+///
+/// # Errors
+///
+/// nats-server's texts for an unknown flag, a missing or bad value.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> {
     let mut flags = Flags::default();
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
@@ -122,10 +159,15 @@ pub(crate) fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, S
             "D" | "debug" => flags.debug = Some(boolean(&inline)?),
             "V" | "trace" => flags.trace = Some(boolean(&inline)?),
             "DV" => (flags.debug, flags.trace) = (Some(true), Some(true)),
-            _ => return Err(format!("flag provided but not defined: -{name}")),
+            _ => {
+                let on = boolean(&inline)?;
+                if !flags.cluster.take(name, &mut value, on)? {
+                    return Err(format!("flag provided but not defined: -{name}"));
+                }
+            }
         }
     }
-    Ok(Command::Run(flags))
+    Ok(Command::Run(Box::new(flags)))
 }
 
 fn parse_port(text: &str) -> Result<u16, String> {
@@ -143,7 +185,7 @@ mod tests {
 
     fn run(args: &[&str]) -> Result<Flags, String> {
         match parse(args.iter().map(|s| (*s).to_owned()))? {
-            Command::Run(flags) => Ok(flags),
+            Command::Run(flags) => Ok(*flags),
             other => Err(format!("{other:?}")),
         }
     }
@@ -177,7 +219,8 @@ mod tests {
         options.log.debug = Some(true);
         run(&["-p", "2000", "-a", "127.0.0.1"])
             .unwrap()
-            .apply(&mut options);
+            .apply(&mut options)
+            .unwrap();
         assert_eq!(
             (options.server.port, options.server.host.as_str()),
             (2000, "127.0.0.1")
