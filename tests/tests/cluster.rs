@@ -220,3 +220,235 @@ async fn websocket_clients_learn_the_websocket_urls() {
     b.shutdown().await;
     a.shutdown().await;
 }
+
+/// Connects to a cluster port, reads its INFO, sends `lines`, and returns
+/// the INFO and what followed until the close (or `limit`).
+async fn raw_route(addr: std::net::SocketAddr, lines: &str) -> (String, String, bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let (mut seen, mut buf) = (Vec::new(), [0u8; 4096]);
+    let limit = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while !seen.windows(2).any(|w| w == b"\r\n") {
+        match tokio::time::timeout_at(limit, stream.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => seen.extend_from_slice(&buf[..n]),
+            _ => panic!("no INFO from {addr}"),
+        }
+    }
+    let at = seen.windows(2).position(|w| w == b"\r\n").expect("line") + 2;
+    let info = String::from_utf8_lossy(&seen[..at]).into_owned();
+    let mut rest = seen[at..].to_vec();
+    stream.write_all(lines.as_bytes()).await.expect("write");
+    let closed = loop {
+        match tokio::time::timeout_at(limit, stream.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => break true,
+            Ok(Ok(n)) => rest.extend_from_slice(&buf[..n]),
+            Err(_) => break false,
+        }
+    };
+    (info, String::from_utf8_lossy(&rest).into_owned(), closed)
+}
+
+#[tokio::test]
+async fn the_cluster_port_refuses_as_nats_server_does() {
+    if !NatsServer::installed() {
+        eprintln!("nats-server is not installed: the route refusal differential is skipped");
+        return;
+    }
+    let guarded = |name: &str, port: u16| {
+        format!(
+            "server_name: {name}\ncluster {{ name: C1, listen: \"127.0.0.1:{port}\", authorization {{ user: ruser, password: T0p, timeout: 0.5 }} }}\n"
+        )
+    };
+    let (ps, pn) = (free_port(), free_port());
+    let starling = start_from_config(&guarded("GUARD", ps)).await;
+    let _nats = NatsServer::start(&guarded("GUARD", pn), &[]).await;
+    let addrs = [
+        std::net::SocketAddr::from(([127, 0, 0, 1], ps)),
+        std::net::SocketAddr::from(([127, 0, 0, 1], pn)),
+    ];
+    let connect = |fields: &str| {
+        format!(
+            "CONNECT {{\"echo\":true,\"verbose\":false,\"pedantic\":false,\"tls_required\":false,\"headers\":true,\"name\":\"NTEST\",\"cluster\":\"C1\"{fields}}}\r\n"
+        )
+    };
+    let good = ",\"user\":\"ruser\",\"pass\":\"T0p\"";
+    let cases = [
+        (
+            "wrong password",
+            connect(",\"user\":\"ruser\",\"pass\":\"nope\""),
+        ),
+        ("no credentials", connect("")),
+        ("PING first", "PING\r\n".to_owned()),
+        ("a client", connect(&format!("{good},\"lang\":\"go\""))),
+        ("a gateway", connect(&format!("{good},\"gateway\":\"GW\""))),
+        (
+            "another cluster",
+            connect(good).replace("\"cluster\":\"C1\"", "\"cluster\":\"OTHER\""),
+        ),
+        ("silence", String::new()),
+        (
+            "this server's name",
+            format!(
+                "{}INFO {{\"server_id\":\"NTEST\",\"server_name\":\"GUARD\",\"cluster\":\"C1\",\"port\":1,\"proto\":2}}\r\n",
+                connect(good)
+            ),
+        ),
+    ];
+    for (what, lines) in &cases {
+        let (info, ours, closed) = raw_route(addrs[0], lines).await;
+        let (_, theirs, nats_closed) = raw_route(addrs[1], lines).await;
+        assert_eq!(
+            (&ours, closed),
+            (&theirs, nats_closed),
+            "{what}: Starling, then nats-server"
+        );
+        for field in [
+            "\"proto\":2",
+            "\"cluster\":\"C1\"",
+            "\"auth_required\":true",
+            "\"nonce\":",
+        ] {
+            assert!(info.contains(field), "{field} in {info}");
+        }
+        assert!(info.ends_with("} \r\n"), "{info}");
+    }
+    starling.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_member_that_dies_is_withdrawn_rejoined_and_failed_over_from() {
+    if !NatsServer::installed() {
+        eprintln!("nats-server is not installed: the failover test is skipped");
+        return;
+    }
+    use futures_util::StreamExt;
+    use std::time::Duration;
+    let (ps, pn, nats_client) = (free_port(), free_port(), free_port());
+    let starling = start_from_config(&member("STAY", ps, &[pn])).await;
+    let nats = NatsServer::start_on(&member("DIES", pn, &[]), nats_client).await;
+    let on_starling = client(starling.client_addr()).await;
+    let on_nats = client(nats.addr).await;
+    until_linked(&on_nats, &on_starling, "route.up").await;
+    // A service on the nats-server member, and a client of it that will
+    // fail over (it learnt Starling's URL from connect_urls).
+    let mut service = on_nats.subscribe("svc.dies").await.expect("subscribe");
+    let answering = on_nats.clone();
+    tokio::spawn(async move {
+        while let Some(request) = service.next().await {
+            if let Some(reply) = request.reply {
+                let _ = answering.publish(reply, "up".into()).await;
+            }
+        }
+    });
+    let mover = async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .connect(format!("nats://{}", nats.addr))
+        .await
+        .expect("connects");
+    let mut moved = mover.subscribe("moved").await.expect("subscribe");
+    until_linked(&on_starling, &on_nats, "svc.dies").await;
+    until_linked(&on_starling, &mover, "moved").await;
+    while tokio::time::timeout(Duration::from_millis(50), moved.next())
+        .await
+        .is_ok()
+    {}
+
+    // The member dies: its interest is withdrawn (a request now finds no
+    // responders), and the moving client reconnects to Starling.
+    drop(nats);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the dead member's interest stayed"
+        );
+        match tokio::time::timeout(
+            Duration::from_millis(500),
+            on_starling.request("svc.dies", "?".into()),
+        )
+        .await
+        {
+            Ok(Err(error)) if error.kind() == async_nats::RequestErrorKind::NoResponders => break,
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    until_linked(&on_starling, &mover, "moved").await;
+
+    // It comes back where it was: the route is dialled again and its
+    // interest crosses again.
+    let nats = NatsServer::start_on(&member("DIES", pn, &[]), nats_client).await;
+    let back = client(nats.addr).await;
+    until_linked(&on_starling, &back, "route.back").await;
+    until_linked(&back, &on_starling, "route.back").await;
+    starling.shutdown().await;
+}
+
+const ACCOUNTS: &str = "accounts {\n  AX { users [{user: ax, password: pw}], exports [{stream: \"s.>\"}, {service: \"svc\"}] }\n  BX { users [{user: bx, password: pw}], imports [{stream: {account: AX, subject: \"s.>\"}}, {service: {account: AX, subject: \"svc\"}}] }\n}\n";
+
+async fn user(addr: std::net::SocketAddr, name: &str) -> async_nats::Client {
+    async_nats::ConnectOptions::with_user_and_password(name.into(), "pw".into())
+        .connect(format!("nats://{addr}"))
+        .await
+        .expect("connects")
+}
+
+/// AX serves `svc` and publishes `s.x` on the first member; BX on the
+/// second imports both.
+async fn imports_cross(exporter: std::net::SocketAddr, importer: std::net::SocketAddr) {
+    use futures_util::StreamExt;
+    use std::time::Duration;
+    let ax = user(exporter, "ax").await;
+    let bx = user(importer, "bx").await;
+    let mut service = ax.subscribe("svc").await.expect("subscribe");
+    let answering = ax.clone();
+    tokio::spawn(async move {
+        while let Some(request) = service.next().await {
+            if let Some(reply) = request.reply {
+                let _ = answering.publish(reply, "served".into()).await;
+            }
+        }
+    });
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let answer = loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no answer across the route"
+        );
+        match tokio::time::timeout(Duration::from_millis(500), bx.request("svc", "?".into())).await
+        {
+            Ok(Ok(answer)) => break answer,
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    };
+    assert_eq!(&answer.payload[..], b"served");
+    let mut stream = bx.subscribe("s.x").await.expect("subscribe");
+    starling_tests::round_trip(&bx).await;
+    starling_tests::crossing::delivered(&ax, &mut stream, "s.x").await;
+}
+
+#[tokio::test]
+async fn imports_and_exports_cross_routes() {
+    let (pa, pb) = (free_port(), free_port());
+    let a = start_from_config(&format!("{ACCOUNTS}{}", member("IA", pa, &[]))).await;
+    let b = start_from_config(&format!("{ACCOUNTS}{}", member("IB", pb, &[pa]))).await;
+    let (ca, cb) = (
+        user(a.client_addr(), "ax").await,
+        user(b.client_addr(), "ax").await,
+    );
+    until_linked(&ca, &cb, "route.up").await;
+    imports_cross(a.client_addr(), b.client_addr()).await;
+    imports_cross(b.client_addr(), a.client_addr()).await;
+    if NatsServer::installed() {
+        let pn = free_port();
+        let nats = NatsServer::start(&format!("{ACCOUNTS}{}", member("IN", pn, &[pa])), &[]).await;
+        let cn = user(nats.addr, "ax").await;
+        until_linked(&ca, &cn, "route.up2").await;
+        until_linked(&cn, &ca, "route.up2").await;
+        imports_cross(nats.addr, a.client_addr()).await;
+        imports_cross(a.client_addr(), nats.addr).await;
+    } else {
+        eprintln!("nats-server is not installed: its part of the imports test is skipped");
+    }
+    b.shutdown().await;
+    a.shutdown().await;
+}

@@ -62,6 +62,13 @@ pub(crate) trait InterestWatcher: Send + Sync + std::fmt::Debug {
 pub(crate) struct PassedOn(Mutex<HashMap<(Bytes, Option<Bytes>), u32>>);
 
 impl PassedOn {
+    /// Counts one subscription that never goes (a route's standing
+    /// interest for imports).
+    pub(crate) fn hold(&self, subject: Bytes) {
+        let mut counts = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        *counts.entry((subject, None)).or_insert(0) += 1;
+    }
+
     /// Applies `change`; (before, after). Called under the interest
     /// table's lock, so changes arrive in order.
     pub(crate) fn apply(&self, change: &InterestChange) -> (u32, u32) {

@@ -48,6 +48,10 @@ pub(crate) struct Broker {
     pub(crate) leaf_listen: std::sync::OnceLock<(String, u16)>,
     /// The websocket listener's bound port, once known.
     pub(crate) websocket_port: std::sync::OnceLock<u16>,
+    /// This server's part of the `_R_.` reply subjects of requests that
+    /// cross accounts (`_R_.<prefix>.<token>`), so responses routed back
+    /// from other members come here.
+    pub(crate) reply_prefix: String,
     /// Cluster routes, when a `cluster` block sets a port.
     pub(crate) cluster: Option<Cluster>,
     /// Says when the server stops (for tasks started later, such as a
@@ -122,6 +126,7 @@ impl Broker {
                 }
             }
         }
+        let reply_prefix = info.server_id.chars().skip(1).take(6).collect();
         Self {
             system,
             global,
@@ -135,6 +140,7 @@ impl Broker {
             leaf_listen: std::sync::OnceLock::new(),
             websocket_port: std::sync::OnceLock::new(),
             stopped: std::sync::OnceLock::new(),
+            reply_prefix,
             cluster: options.cluster.clone().map(Cluster::new),
             stats: stats::Stats::new(),
             extra: counters::Extra::default(),

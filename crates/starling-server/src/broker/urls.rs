@@ -8,6 +8,7 @@ use starling_auth::ConnectionKind;
 use starling_proto::encode;
 
 use super::Broker;
+use crate::account::Account;
 
 impl Broker {
     /// The client URLs and the websocket URLs of this server.
@@ -38,6 +39,30 @@ impl Broker {
             self.own_client_urls()
         };
         cluster.connect_urls(if websocket { ws } else { tcp }, websocket)
+    }
+
+    /// What a route announces in `account` whatever its subscriptions:
+    /// the filters of stream imports out of it (their messages may be
+    /// published on any member), and `_R_.<this server>.>` when a service
+    /// of it is imported here (the responses come back to this server).
+    pub(crate) fn standing_interest(&self, account: &Account) -> Vec<bytes::Bytes> {
+        let mut standing: Vec<bytes::Bytes> = self
+            .links
+            .get(&account.name)
+            .map(|links| links.streams.iter().map(|s| s.filter.clone()).collect())
+            .unwrap_or_default();
+        let serves = self.links.values().any(|links| {
+            links
+                .services
+                .iter()
+                .any(|s| s.exporter.name == account.name)
+        });
+        if serves {
+            standing.push(bytes::Bytes::from(format!("_R_.{}.>", self.reply_prefix)));
+        }
+        standing.sort();
+        standing.dedup();
+        standing
     }
 
     /// The peer URLs changed: a fresh INFO to every client that takes

@@ -183,7 +183,7 @@ impl ClientState {
             None => subject,
         };
         let reply = publish.reply().map(|reply| {
-            let token = self.rng.token();
+            let token = format!("{}.{}", self.broker.reply_prefix, self.rng.token());
             service.responses.open(
                 &token,
                 Pending {

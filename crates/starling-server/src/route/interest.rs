@@ -25,11 +25,21 @@ pub(super) struct RouteInterest {
 }
 
 impl RouteInterest {
-    pub(super) fn new(link: Arc<Link>, account: Bytes) -> Self {
+    /// A route's view of `account`, holding `standing` interest from the
+    /// start (what imports need from the account: the stream imports'
+    /// filters, the replies of requests sent into it), sent at once.
+    pub(super) fn new(link: Arc<Link>, account: Bytes, standing: &[Bytes]) -> Self {
+        let counts = PassedOn::default();
+        for subject in standing {
+            counts.hold(subject.clone());
+            if link.queue(|out| encode_sub(out, &account, subject, None)) == Queued::WakeWriter {
+                link.writer_wake.notify_one();
+            }
+        }
         Self {
             link,
             account,
-            counts: PassedOn::default(),
+            counts,
         }
     }
 }
@@ -85,7 +95,7 @@ mod tests {
     fn as_nats_server_announces_it() {
         // cluster.md §4.2's transcript, and what a route does not pass on.
         let link = Arc::new(Link::new(7, 1 << 20));
-        let route = RouteInterest::new(Arc::clone(&link), Bytes::from_static(b"$G"));
+        let route = RouteInterest::new(Arc::clone(&link), Bytes::from_static(b"$G"), &[]);
         for (subject, queue, delta) in [
             ("foo", None, 1),
             ("bar.*", Some("q1"), 1),

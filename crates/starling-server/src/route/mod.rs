@@ -126,6 +126,7 @@ async fn establish<S: crate::leaf::source::Source>(
         let watcher: Arc<dyn InterestWatcher> = Arc::new(RouteInterest::new(
             Arc::clone(&link),
             Bytes::from(name.clone()),
+            &broker.standing_interest(account),
         ));
         account.watch_interest(Arc::clone(&watcher));
         peer.watchers
