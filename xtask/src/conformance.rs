@@ -59,8 +59,16 @@ const WEBSOCKET: &[&str] = &["compression", "wss"];
 /// Browser only: `allowed_origins` as a browser exercises it.
 const BROWSER: &[&str] = &["origin_allowed", "origin_refused"];
 /// Clients on both sides of a leaf link between a Starling hub and a
-/// nats-server leaf (a Starling leaf where nats-server is missing).
-const LEAF: &[&str] = &["leaf_pubsub", "leaf_request_reply", "leaf_queue"];
+/// nats-server leaf (a Starling leaf where nats-server is missing), and
+/// on two cluster members (Starling and nats-server, or Starling).
+const LEAF: &[&str] = &[
+    "leaf_pubsub",
+    "leaf_request_reply",
+    "leaf_queue",
+    "cluster_pubsub",
+    "cluster_request_reply",
+    "cluster_queue",
+];
 
 /// The main broker's max_payload: small, so the clients must honour INFO.
 const MAX_PAYLOAD: u64 = 65_536;

@@ -1,16 +1,20 @@
 // Leaf scenarios: a client on a Starling hub and one on its leaf
 // (nats-server when installed), the link known to be up once a probe has
-// crossed it. Shared by Node.js and the browser page, like scenarios.mjs.
+// crossed it; the cluster scenarios run the same between two members.
+// Shared by Node.js and the browser page, like scenarios.mjs.
 
 const STEP_TIMEOUT_MS = 5000;
 
-/** The leaf scenarios, by name. */
+/** The leaf scenarios, and the same between two cluster members, by name. */
 export function leafScenarios(nats, env, sc) {
-  return {
-    leaf_pubsub: () => withPair(nats, env, (hub, spoke) => pubsub(hub, spoke, sc)),
-    leaf_request_reply: () => withPair(nats, env, (hub, spoke) => requestReply(hub, spoke, sc)),
-    leaf_queue: () => withPair(nats, env, (hub, spoke) => queue(hub, spoke, sc)),
-  };
+  const cluster = { ...env, leaf_hub_url: env.cluster_a_url, leaf_spoke_url: env.cluster_b_url };
+  const scenarios = {};
+  for (const [prefix, at] of [["leaf", env], ["cluster", cluster]]) {
+    scenarios[`${prefix}_pubsub`] = () => withPair(nats, at, (a, b) => pubsub(a, b, sc));
+    scenarios[`${prefix}_request_reply`] = () => withPair(nats, at, (a, b) => requestReply(a, b, sc));
+    scenarios[`${prefix}_queue`] = () => withPair(nats, at, (a, b) => queue(a, b, sc));
+  }
+  return scenarios;
 }
 
 function check(condition, message) {

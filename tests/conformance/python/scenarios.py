@@ -266,16 +266,18 @@ async def crossed(src, dst, subject):
         await sub.unsubscribe()
 
 
-async def leaf_pair():
-    """Clients on the hub and on its leaf, the link known to be up."""
-    hub = await connect(ENV["leaf_hub_url"])
-    spoke = await connect(ENV["leaf_spoke_url"])
+async def leaf_pair(cluster=False):
+    """Clients on the hub and on its leaf (or on two cluster members), the
+    link known to be up."""
+    a, b = ("cluster_a_url", "cluster_b_url") if cluster else ("leaf_hub_url", "leaf_spoke_url")
+    hub = await connect(ENV[a])
+    spoke = await connect(ENV[b])
     await crossed(hub, spoke, "leaf.link")
     return hub, spoke
 
 
-async def scenario_leaf_pubsub(_nc):
-    hub, spoke = await leaf_pair()
+async def scenario_leaf_pubsub(_nc, cluster=False):
+    hub, spoke = await leaf_pair(cluster)
     try:
         for src, dst, side in [(hub, spoke, "hub to leaf"), (spoke, hub, "leaf to hub")]:
             sub = await dst.subscribe("leaf.orders.>")
@@ -292,8 +294,8 @@ async def scenario_leaf_pubsub(_nc):
         await spoke.close()
 
 
-async def scenario_leaf_request_reply(_nc):
-    hub, spoke = await leaf_pair()
+async def scenario_leaf_request_reply(_nc, cluster=False):
+    hub, spoke = await leaf_pair(cluster)
     try:
         for requester, responder in [(hub, spoke), (spoke, hub)]:
             async def answer(msg, responder=responder):
@@ -310,11 +312,11 @@ async def scenario_leaf_request_reply(_nc):
         await spoke.close()
 
 
-async def scenario_leaf_queue(_nc):
+async def scenario_leaf_queue(_nc, cluster=False):
     """Members only on the far side: each message once. The fence's
     interest crosses after the group's, and the fence after the messages,
     so once it arrives (on the members' connection) every message has."""
-    hub, spoke = await leaf_pair()
+    hub, spoke = await leaf_pair(cluster)
     try:
         members = [await spoke.subscribe("leaf.work", queue="workers") for _ in range(2)]
         fence = await spoke.subscribe("leaf.fence")
@@ -329,6 +331,18 @@ async def scenario_leaf_queue(_nc):
     finally:
         await hub.close()
         await spoke.close()
+
+
+async def scenario_cluster_pubsub(nc):
+    await scenario_leaf_pubsub(nc, cluster=True)
+
+
+async def scenario_cluster_request_reply(nc):
+    await scenario_leaf_request_reply(nc, cluster=True)
+
+
+async def scenario_cluster_queue(nc):
+    await scenario_leaf_queue(nc, cluster=True)
 
 
 async def main():

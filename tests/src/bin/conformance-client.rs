@@ -33,6 +33,8 @@ struct Env {
     accounts_url: String,
     leaf_hub_url: String,
     leaf_spoke_url: String,
+    cluster_a_url: String,
+    cluster_b_url: String,
     ca_file: String,
     max_payload: usize,
     scenarios: Vec<String>,
@@ -51,6 +53,8 @@ impl Env {
             accounts_url: text("accounts_url"),
             leaf_hub_url: text("leaf_hub_url"),
             leaf_spoke_url: text("leaf_spoke_url"),
+            cluster_a_url: text("cluster_a_url"),
+            cluster_b_url: text("cluster_b_url"),
             ca_file: text("ca_file"),
             max_payload: value["max_payload"]
                 .as_u64()
@@ -442,11 +446,19 @@ async fn reconnect(env: &Env, answers: &mut mpsc::UnboundedReceiver<String>) -> 
     check(message.payload == "back", || "payload changed".into())
 }
 
-/// Clients on the hub and on its leaf, the link known to be up once a
-/// probe has crossed it.
-async fn leaf_pair(env: &Env) -> Result<(async_nats::Client, async_nats::Client), String> {
-    let hub = connect(env, &env.leaf_hub_url, options()).await?;
-    let spoke = connect(env, &env.leaf_spoke_url, options()).await?;
+/// Clients on the hub and on its leaf (or on two cluster members), the
+/// link known to be up once a probe has crossed it.
+async fn leaf_pair(
+    env: &Env,
+    cluster: bool,
+) -> Result<(async_nats::Client, async_nats::Client), String> {
+    let (a, b) = if cluster {
+        (&env.cluster_a_url, &env.cluster_b_url)
+    } else {
+        (&env.leaf_hub_url, &env.leaf_spoke_url)
+    };
+    let hub = connect(env, a, options()).await?;
+    let spoke = connect(env, b, options()).await?;
     crossed(&hub, &spoke, "leaf.link").await?;
     Ok((hub, spoke))
 }
@@ -469,8 +481,8 @@ async fn crossed(
     Err(format!("nothing crossed the leaf link on {subject}"))
 }
 
-async fn leaf_pubsub(env: &Env) -> Outcome {
-    let (hub, spoke) = leaf_pair(env).await?;
+async fn leaf_pubsub(env: &Env, cluster: bool) -> Outcome {
+    let (hub, spoke) = leaf_pair(env, cluster).await?;
     for (from, to, side) in [(&hub, &spoke, "hub to leaf"), (&spoke, &hub, "leaf to hub")] {
         crossed(from, to, "leaf.orders.sync").await?;
         let mut sub = subscribe(to, "leaf.orders.>").await?;
@@ -489,8 +501,8 @@ async fn leaf_pubsub(env: &Env) -> Outcome {
     Ok(())
 }
 
-async fn leaf_request_reply(env: &Env) -> Outcome {
-    let (hub, spoke) = leaf_pair(env).await?;
+async fn leaf_request_reply(env: &Env, cluster: bool) -> Outcome {
+    let (hub, spoke) = leaf_pair(env, cluster).await?;
     for (requester, responder) in [(&hub, &spoke), (&spoke, &hub)] {
         let mut service = subscribe(responder, "leaf.svc").await?;
         crossed(requester, responder, "leaf.svc").await?;
@@ -518,8 +530,8 @@ async fn leaf_request_reply(env: &Env) -> Outcome {
     Ok(())
 }
 
-async fn leaf_queue(env: &Env) -> Outcome {
-    let (hub, spoke) = leaf_pair(env).await?;
+async fn leaf_queue(env: &Env, cluster: bool) -> Outcome {
+    let (hub, spoke) = leaf_pair(env, cluster).await?;
     // Members only on the far side: each message once. The fence's
     // interest crosses after the group's, and the fence itself after the
     // messages, so once it arrives every message has.
@@ -579,9 +591,12 @@ async fn scenario(name: &str, env: &Env, answers: &mut mpsc::UnboundedReceiver<S
         "auth_connection_types" => auth_connection_types(env).await,
         "accounts" => accounts(env).await,
         "reconnect" => reconnect(env, answers).await,
-        "leaf_pubsub" => leaf_pubsub(env).await,
-        "leaf_request_reply" => leaf_request_reply(env).await,
-        "leaf_queue" => leaf_queue(env).await,
+        "leaf_pubsub" => leaf_pubsub(env, false).await,
+        "cluster_pubsub" => leaf_pubsub(env, true).await,
+        "leaf_request_reply" => leaf_request_reply(env, false).await,
+        "cluster_request_reply" => leaf_request_reply(env, true).await,
+        "leaf_queue" => leaf_queue(env, false).await,
+        "cluster_queue" => leaf_queue(env, true).await,
         _ => Err("no such scenario in the Rust suite".into()),
     }
 }

@@ -21,6 +21,9 @@ use crate::wsclient::WsStream;
 mod flood;
 mod leaf;
 mod monitor;
+mod probe;
+
+pub(super) use probe::Probe;
 
 /// Idle connections per memory probe, and connections per rate probe.
 const CONNECTIONS: usize = 1000;
@@ -29,74 +32,6 @@ const FLOW_MESSAGES: usize = 100_000;
 const FLOW_SIZE: usize = 1024;
 /// bcrypt of "right", cost 11: about a tenth of a second of CPU per check.
 const BCRYPT_RIGHT: &str = "$2b$11$kLWKzydNmxycipagAD0e3urt7mJ4yQhcp9j51lxgyFhb1qgxbOHty";
-
-/// A capacity probe.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Probe {
-    IdleTcp,
-    IdleWs,
-    ConnectRateTcp,
-    UpgradeRateWs,
-    SlowReaders,
-    StuckReader,
-    BcryptFlood,
-    FloodTcp,
-    FloodWs,
-    LeftMidMessage,
-    VarzTime,
-    ConnzTime,
-    MetricsTime,
-    LeafHop16,
-    LeafHop1K,
-    LeafHopWs1K,
-}
-
-impl Probe {
-    pub(super) const ALL: [Self; 16] = [
-        Self::IdleTcp,
-        Self::IdleWs,
-        Self::ConnectRateTcp,
-        Self::UpgradeRateWs,
-        Self::SlowReaders,
-        Self::StuckReader,
-        Self::BcryptFlood,
-        Self::FloodTcp,
-        Self::FloodWs,
-        Self::LeftMidMessage,
-        Self::VarzTime,
-        Self::ConnzTime,
-        Self::MetricsTime,
-        Self::LeafHop16,
-        Self::LeafHop1K,
-        Self::LeafHopWs1K,
-    ];
-
-    /// A probe of something nats-server does not have.
-    pub(super) fn starling_only(self) -> bool {
-        self == Self::MetricsTime
-    }
-
-    pub(super) fn label(self) -> &'static str {
-        match self {
-            Self::IdleTcp => "memory per idle TCP connection (1,000)",
-            Self::IdleWs => "memory per idle websocket connection (1,000)",
-            Self::ConnectRateTcp => "TCP connects (CONNECT, PING/PONG) per second",
-            Self::UpgradeRateWs => "websocket upgrades (CONNECT, PING/PONG) per second",
-            Self::SlowReaders => "publisher rate, two readers at 50 MB/s",
-            Self::StuckReader => "publisher held behind a stuck reader",
-            Self::BcryptFlood => "PING p99 while 100 wrong bcrypt logins arrive",
-            Self::FloodTcp => "TCP flood answering 1 s pings, memory each",
-            Self::FloodWs => "websocket flood answering 1 s pings, memory each",
-            Self::LeftMidMessage => "memory kept after 4,000 clients left mid-message",
-            Self::VarzTime => "/varz answer with 10,000 clients",
-            Self::ConnzTime => "/connz of 10,000 connections",
-            Self::MetricsTime => "/metrics with 10,000 connections",
-            Self::LeafHop16 => "leaf hop (hub publisher, leaf subscriber) 16 B",
-            Self::LeafHop1K => "leaf hop (hub publisher, leaf subscriber) 1 KB",
-            Self::LeafHopWs1K => "leaf hop over websocket 1 KB",
-        }
-    }
-}
 
 /// What a probe measured: a number, its unit, whether lower is better,
 /// and a note (loss, the idle baseline).
@@ -229,6 +164,8 @@ pub(super) fn measure(probe: Probe, target: &Target) -> Result<Reading, String> 
         Probe::LeafHop16 => leaf::leaf_hop(target, 16, false).map_err(io),
         Probe::LeafHop1K => leaf::leaf_hop(target, 1024, false).map_err(io),
         Probe::LeafHopWs1K => leaf::leaf_hop(target, 1024, true).map_err(io),
+        Probe::CrossNode16 => leaf::cross_node(target, 16).map_err(io),
+        Probe::CrossNode1K => leaf::cross_node(target, 1024).map_err(io),
     }
 }
 

@@ -65,6 +65,9 @@ pub(super) struct Brokers {
     /// installed, else Starling.
     leaf_hub: Running,
     leaf_spoke: Running,
+    /// Two cluster members: Starling, and nats-server when installed.
+    cluster_a: Running,
+    cluster_b: Running,
 }
 
 impl Brokers {
@@ -96,30 +99,43 @@ impl Brokers {
         };
         let max_payload = format!("max_payload: {MAX_PAYLOAD}");
         let page_ports = [free_port()?, free_port()?];
-        let leaf_port = free_port()?;
-        let leaf_hub = start(
-            "leaf-hub",
-            &format!("server_name: HUB\nleafnodes {{ listen: \"127.0.0.1:{leaf_port}\" }}"),
-            "  no_tls: true",
-            &[],
-        )?;
-        let spoke_config = format!(
-            "server_name: SPOKE\nleafnodes {{ remotes [ {{ url: \"nats://127.0.0.1:{leaf_port}\" }} ] }}"
-        );
         let nats = std::process::Command::new("nats-server")
             .arg("--version")
             .output()
             .is_ok_and(|o| o.status.success());
-        let leaf_spoke = if nats {
-            start_with(
-                Path::new("nats-server"),
-                work,
-                ("leaf-spoke", &spoke_config, "  no_tls: true"),
-                &log("leaf-spoke"),
-            )?
-        } else {
-            start("leaf-spoke", &spoke_config, "  no_tls: true", &[])?
+        // A Starling server and its peer: nats-server when installed.
+        let pair = |name: &str, first: &str, second: &str| {
+            let a = start(&format!("{name}-a"), first, "  no_tls: true", &[])?;
+            let b = if nats {
+                start_with(
+                    Path::new("nats-server"),
+                    work,
+                    (&format!("{name}-b"), second, "  no_tls: true"),
+                    &log(&format!("{name}-b")),
+                )?
+            } else {
+                start(&format!("{name}-b"), second, "  no_tls: true", &[])?
+            };
+            Ok::<_, String>((a, b))
         };
+        let leaf_port = free_port()?;
+        let (leaf_hub, leaf_spoke) = pair(
+            "leaf",
+            &format!("server_name: HUB\nleafnodes {{ listen: \"127.0.0.1:{leaf_port}\" }}"),
+            &format!(
+                "server_name: SPOKE\nleafnodes {{ remotes [ {{ url: \"nats://127.0.0.1:{leaf_port}\" }} ] }}"
+            ),
+        )?;
+        let route_port = free_port()?;
+        let (cluster_a, cluster_b) = pair(
+            "cluster",
+            &format!(
+                "server_name: CA\ncluster {{ name: CONF, listen: \"127.0.0.1:{route_port}\" }}"
+            ),
+            &format!(
+                "server_name: CB\ncluster {{ name: CONF, listen: \"127.0.0.1:-1\", routes: [\"nats://127.0.0.1:{route_port}\"] }}"
+            ),
+        )?;
         Ok(Self {
             main: start("main", &max_payload, "  no_tls: true", &[])?,
             compression: start(
@@ -154,6 +170,8 @@ impl Brokers {
             embedded: start_embedded(embed, work, &log("embedded"))?,
             leaf_hub,
             leaf_spoke,
+            cluster_a,
+            cluster_b,
         })
     }
 
@@ -186,16 +204,20 @@ impl Brokers {
             "max_payload": MAX_PAYLOAD,
             "scenarios": suite.scenarios(),
         });
-        let (hub, spoke) = match suite.transport {
+        let urls = |a: &Running, b: &Running| match suite.transport {
             Transport::Tcp => (
-                format!("nats://127.0.0.1:{}", self.leaf_hub.tcp),
-                format!("nats://127.0.0.1:{}", self.leaf_spoke.tcp),
+                format!("nats://127.0.0.1:{}", a.tcp),
+                format!("nats://127.0.0.1:{}", b.tcp),
             ),
             Transport::Ws | Transport::Embedded => (
-                format!("ws://127.0.0.1:{}", self.leaf_hub.ws),
-                format!("ws://127.0.0.1:{}", self.leaf_spoke.ws),
+                format!("ws://127.0.0.1:{}", a.ws),
+                format!("ws://127.0.0.1:{}", b.ws),
             ),
         };
+        let (hub, spoke) = urls(&self.leaf_hub, &self.leaf_spoke);
+        let (member_a, member_b) = urls(&self.cluster_a, &self.cluster_b);
+        settings["cluster_a_url"] = json!(member_a);
+        settings["cluster_b_url"] = json!(member_b);
         settings["leaf_hub_url"] = json!(hub);
         settings["leaf_spoke_url"] = json!(spoke);
         if suite.transport == Transport::Embedded {

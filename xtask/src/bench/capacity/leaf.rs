@@ -1,7 +1,7 @@
-//! The leaf hop: a hub and a leaf of the same server program, linked by a
-//! leaf connection; a publisher on the hub, a subscriber on the leaf. How
-//! many messages per second cross (issue #12's row, Starling pair against
-//! nats-server pair).
+//! Two servers of the same program linked, a publisher on one and a
+//! subscriber on the other: how many messages per second cross. The leaf
+//! hop (a hub and its leaf, issue #12's row) and the cross-node row (two
+//! cluster members, issue #13's), Starling pair against nats-server pair.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -9,7 +9,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::{Client, QUIET, Reading, ready_client};
-use crate::bench::{Target, free_port, start};
+use crate::bench::{RunningServer, Target, free_port, start};
 
 const SUBJECT: &str = "bench.leaf";
 
@@ -38,17 +38,41 @@ pub(super) fn leaf_hop(target: &Target, size: usize, websocket: bool) -> std::io
     };
     let leaf_config = format!("leafnodes {{ remotes [ {{ url: \"{url}\" }} ] }}");
     let leaf = start(target, &leaf_config, "").map_err(std::io::Error::other)?;
-    let mut subscriber = tcp(ready_client(&leaf, false, QUIET)?)?;
+    let reading = hop(&hub, &leaf, size);
+    drop((hub, leaf));
+    reading
+}
+
+/// Messages per second from a publisher on one cluster member to a
+/// subscriber on the other, across their route.
+pub(super) fn cross_node(target: &Target, size: usize) -> std::io::Result<Reading> {
+    let port = free_port().map_err(std::io::Error::other)?;
+    let first = format!("cluster {{ name: BENCH, listen: \"127.0.0.1:{port}\" }}");
+    let first = start(target, &first, "").map_err(std::io::Error::other)?;
+    let second = format!(
+        "cluster {{ name: BENCH, listen: \"127.0.0.1:-1\", routes: [\"nats://127.0.0.1:{port}\"] }}"
+    );
+    let second = start(target, &second, "").map_err(std::io::Error::other)?;
+    let reading = hop(&first, &second, size);
+    drop((first, second));
+    reading
+}
+
+/// A publisher on `from`, a subscriber on `to`: once a probe crossed,
+/// messages per second.
+fn hop(from: &RunningServer, to: &RunningServer, size: usize) -> std::io::Result<Reading> {
+    let (hub, leaf) = (from, to);
+    let mut subscriber = tcp(ready_client(leaf, false, QUIET)?)?;
     subscriber.write_all(format!("SUB {SUBJECT} 1\r\nPING\r\n").as_bytes())?;
     super::read_until(&mut subscriber, b"PONG\r\n")?;
-    let mut publisher = tcp(ready_client(&hub, false, QUIET)?)?;
+    let mut publisher = tcp(ready_client(hub, false, QUIET)?)?;
     // The link is up when a probe crosses it.
     subscriber.set_read_timeout(Some(Duration::from_millis(100)))?;
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut buf = vec![0u8; 64 * 1024];
     loop {
         if Instant::now() > deadline {
-            return Err(std::io::Error::other("the leaf link did not come up"));
+            return Err(std::io::Error::other("the link did not come up"));
         }
         publisher.write_all(
             format!("PUB {SUBJECT}.probe 1\r\nx\r\nPUB {SUBJECT} 1\r\nx\r\n").as_bytes(),
@@ -98,7 +122,6 @@ pub(super) fn leaf_hop(target: &Target, size: usize, websocket: bool) -> std::io
     writer
         .join()
         .map_err(|_| std::io::Error::other("the publisher panicked"))??;
-    drop((hub, leaf));
     Ok(Reading {
         value: count as f64 / elapsed.as_secs_f64() / 1e6,
         unit: "M msgs/s",
