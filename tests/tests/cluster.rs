@@ -452,3 +452,75 @@ async fn imports_and_exports_cross_routes() {
     b.shutdown().await;
     a.shutdown().await;
 }
+
+/// A CA and a member certificate it signed (for localhost and 127.0.0.1,
+/// server and client use), written in a fresh directory:
+/// (directory, ca, cert, key).
+fn route_certificates(name: &str) -> (std::path::PathBuf, String, String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
+    let dir =
+        std::env::temp_dir().join(format!("starling-route-tls-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().expect("key");
+    let ca = ca_params.self_signed(&ca_key).expect("ca");
+    let mut params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .expect("params");
+    params.extended_key_usages = vec![
+        ExtendedKeyUsagePurpose::ServerAuth,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    ];
+    let key = KeyPair::generate().expect("key");
+    let cert = params.signed_by(&key, &ca, &ca_key).expect("cert");
+    let write = |file: &str, text: String| {
+        let path = dir.join(file);
+        std::fs::write(&path, text).expect("write");
+        path.to_string_lossy().into_owned()
+    };
+    let ca = write("ca.pem", ca.pem());
+    let cert = write("cert.pem", cert.pem());
+    let key = write("key.pem", key.serialize_pem());
+    (dir, ca, cert, key)
+}
+
+#[tokio::test]
+async fn routes_over_tls() {
+    let (dir, ca, cert, key) = route_certificates("members");
+    let tls = format!(
+        "tls {{ cert_file: \"{cert}\", key_file: \"{key}\", ca_file: \"{ca}\", timeout: 2 }}"
+    );
+    let secured = |name: &str, port: u16, routes: &[u16]| {
+        member(name, port, routes).replace(" }\n", &format!(", {tls} }}\n"))
+    };
+    let (pa, pb) = (free_port(), free_port());
+    let a = start_from_config(&secured("TA", pa, &[])).await;
+    let b = start_from_config(&secured("TB", pb, &[pa])).await;
+    pair(a.client_addr(), b.client_addr()).await;
+    // A plaintext peer gets nothing: TLS comes before the INFO.
+    let mut plain = tokio::net::TcpStream::connect(("127.0.0.1", pa))
+        .await
+        .expect("connect");
+    let mut byte = [0u8; 1];
+    let read = tokio::time::timeout(
+        std::time::Duration::from_millis(300),
+        tokio::io::AsyncReadExt::read(&mut plain, &mut byte),
+    )
+    .await;
+    assert!(!matches!(read, Ok(Ok(1))), "a plaintext peer got bytes");
+    if NatsServer::installed() {
+        // nats-server dials Starling over TLS, and Starling dials it.
+        let (pn, pm) = (free_port(), free_port());
+        let nats = NatsServer::start(&secured("TN", pn, &[pa]), &[]).await;
+        pair(a.client_addr(), nats.addr).await;
+        let nats_b = NatsServer::start(&secured("TM", pm, &[]), &[]).await;
+        let c = start_from_config(&secured("TC", free_port(), &[pm])).await;
+        pair(c.client_addr(), nats_b.addr).await;
+        c.shutdown().await;
+    } else {
+        eprintln!("nats-server is not installed: the TLS route interop part is skipped");
+    }
+    b.shutdown().await;
+    a.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

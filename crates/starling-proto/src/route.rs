@@ -109,6 +109,9 @@ pub struct RouteInfo {
     /// Whether the route is TLS.
     #[serde(skip_serializing_if = "is_false")]
     pub tls_required: bool,
+    /// Whether peers' certificates are verified (routes: always with TLS).
+    #[serde(skip_serializing_if = "is_false")]
+    pub tls_verify: bool,
     /// Its `max_payload` (informational on routes).
     pub max_payload: i64,
     /// A nonce (initial INFO only).

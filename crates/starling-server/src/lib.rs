@@ -51,8 +51,8 @@ pub use config::{
 };
 pub use listen::TlsError;
 pub use options::{
-    ClusterOptions, LeafAuth, LeafOptions, LeafProxy, LeafRemote, LeafUser, MonitorOptions,
-    RemoteTls, ServerOptions,
+    ClusterOptions, ClusterTls, LeafAuth, LeafOptions, LeafProxy, LeafRemote, LeafUser,
+    MonitorOptions, RemoteTls, ServerOptions,
 };
 pub use server::{Server, Transport};
 /// A password as the options hold it (never logged).

@@ -166,6 +166,16 @@ impl Server {
         {
             tracing::warn!("{}", crate::leaf::TLS_INSECURE_WARNING);
         }
+        let route_tls = options
+            .cluster
+            .as_ref()
+            .and_then(|c| c.tls.as_ref())
+            .map(crate::tls::route)
+            .transpose()
+            .map_err(|source| ServerError::Tls {
+                option: "cluster.tls",
+                source,
+            })?;
         let route_listener = match options.cluster.as_ref() {
             Some(cluster) => {
                 let port = u16::try_from(cluster.port.max(0)).unwrap_or(0);
@@ -234,6 +244,9 @@ impl Server {
         let route_addr = route_listener.as_ref().map(Listener::local_addr);
         if let (Some(cluster), Some(addr)) = (&broker.cluster, route_addr) {
             let _ = cluster.listen.set(crate::route::advertised(&broker, addr));
+            if let Some(tls) = route_tls {
+                let _ = cluster.tls.set(tls);
+            }
         }
         // Not waited for by shutdown: a remote's task stops by itself once
         // told to, and shutdown closes its link with the others.

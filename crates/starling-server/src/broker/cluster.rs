@@ -13,6 +13,22 @@ use crate::link::Link;
 use crate::{ClusterOptions, NATS_VERSION, STARLING_VERSION};
 use starling_proto::route::RouteInfo;
 
+/// Route TLS: the accepting and the dialling side's, and the handshake's
+/// deadline.
+pub(crate) struct RouteTls {
+    pub(crate) acceptor: tokio_rustls::TlsAcceptor,
+    pub(crate) connector: tokio_rustls::TlsConnector,
+    pub(crate) timeout: std::time::Duration,
+}
+
+impl std::fmt::Debug for RouteTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RouteTls")
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A watcher following an account's interest for a route.
 pub(crate) type Watching = (Arc<Account>, Arc<dyn InterestWatcher>);
 
@@ -41,6 +57,9 @@ pub(crate) struct Cluster {
     routes: DashMap<String, Arc<RoutePeer>>,
     /// Host, port and `ip` of the route INFO, once the listener is bound.
     pub(crate) listen: OnceLock<(String, u16, String)>,
+    /// With `tls`: the accepting and the dialling side's TLS, and the
+    /// handshake's deadline.
+    pub(crate) tls: OnceLock<RouteTls>,
     /// Servers gossip named that a task is dialling now.
     dialling: Mutex<std::collections::HashSet<String>>,
     /// The peers' client and websocket URLs, for clients' `connect_urls`.
@@ -92,6 +111,7 @@ impl Cluster {
             name: Mutex::new(name),
             routes: DashMap::new(),
             listen: OnceLock::new(),
+            tls: OnceLock::new(),
             dialling: Mutex::new(std::collections::HashSet::new()),
             urls: Mutex::new(PeerUrls::default()),
             urls_generation: std::sync::atomic::AtomicU64::new(0),
@@ -225,6 +245,8 @@ impl Cluster {
             port,
             headers: true,
             auth_required: self.options.user.is_some(),
+            tls_required: self.options.tls.is_some(),
+            tls_verify: self.options.tls.is_some(),
             max_payload: i64::try_from(broker.options.max_payload).unwrap_or(i64::MAX),
             nonce,
             ip,

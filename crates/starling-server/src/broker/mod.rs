@@ -23,7 +23,7 @@ use crate::account::links::{self, AccountLinks};
 use crate::account::{Account, GLOBAL_ACCOUNT, Subscriber};
 use crate::link::CloseReason;
 use crate::{NATS_VERSION, STARLING_VERSION, ServerOptions, identity};
-pub(crate) use cluster::{Cluster, RoutePeer};
+pub(crate) use cluster::{Cluster, RoutePeer, RouteTls};
 use system::{SystemAccount, SystemEvent};
 
 /// State every connection shares.

@@ -70,10 +70,64 @@ fn cluster_key(
             cluster.connect_retries = u32::try_from(retries)
                 .map_err(|_| value.error(format!("{name}: must not be negative")))?;
         }
-        "tls" | "permissions" => return Err(ConfError::not_supported_yet(key, NOT_YET)),
+        "tls" => cluster.tls = Some(tls(value)?),
+        "permissions" => return Err(ConfError::not_supported_yet(key, NOT_YET)),
         _ => return Err(ConfError::unknown_field(key)),
     }
     Ok(())
+}
+
+/// `tls { cert_file, key_file, ca_file, insecure, timeout }` (`verify` is
+/// read: routes verify both ways whatever it says, as nats-server's).
+fn tls(value: &Value) -> Result<crate::ClusterTls, ConfError> {
+    let map = value.as_map("tls")?;
+    let (mut cert, mut key) = (None, None);
+    let mut tls = crate::ClusterTls {
+        cert_file: std::path::PathBuf::new(),
+        key_file: std::path::PathBuf::new(),
+        ca_file: None,
+        insecure: false,
+        timeout: std::time::Duration::from_secs(2),
+    };
+    for (k, v) in map.options() {
+        let path = |option: &str| v.as_str(option).map(std::path::PathBuf::from);
+        match k.name.to_ascii_lowercase().as_str() {
+            "cert_file" => cert = Some(path("cert_file")?),
+            "key_file" => key = Some(path("key_file")?),
+            "ca_file" => tls.ca_file = Some(path("ca_file")?),
+            "insecure" => tls.insecure = v.as_bool("insecure")?,
+            "verify" => {
+                v.as_bool("verify")?;
+            }
+            "timeout" => {
+                let timeout = v.as_duration("timeout")?;
+                if !timeout.is_zero() {
+                    tls.timeout = timeout;
+                }
+            }
+            "verify_and_map"
+            | "verify_cert_and_check_known_urls"
+            | "cipher_suites"
+            | "curve_preferences"
+            | "pinned_certs"
+            | "handshake_first" => {
+                return Err(ConfError::not_supported_yet(
+                    k,
+                    "this TLS setting (issue #15)",
+                ));
+            }
+            _ => return Err(ConfError::unknown_field(k)),
+        }
+    }
+    match (cert, key) {
+        (Some(cert), Some(key)) => {
+            tls.cert_file = cert;
+            tls.key_file = key;
+            Ok(tls)
+        }
+        (None, _) => Err(value.error("tls: missing 'cert_file'")),
+        (_, None) => Err(value.error("tls: missing 'key_file'")),
+    }
 }
 
 /// `authorization { user, password, timeout }`; tokens and users lists
@@ -153,7 +207,8 @@ mod tests {
         assert!(
             refused("cluster { port: 1, routes: \"nats://a:1\" }").contains("interface conversion")
         );
-        assert!(refused("cluster { port: 1, tls { } }").contains("not supported yet"));
+        assert!(refused("cluster { port: 1, tls { } }").contains("missing 'cert_file'"));
+        assert!(refused("cluster { port: 1, permissions { } }").contains("not supported yet"));
         assert!(refused("cluster { port: 1, pool_size: 3 }").contains("pool_size"));
     }
 }

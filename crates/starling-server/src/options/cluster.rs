@@ -28,6 +28,25 @@ pub struct ClusterOptions {
     pub auth_timeout: Duration,
     /// Extra attempts for a route learnt by gossip (`connect_retries`).
     pub connect_retries: u32,
+    /// `tls`: routes in mutual TLS, the handshake before anything else.
+    pub tls: Option<ClusterTls>,
+}
+
+/// A cluster's `tls { cert_file, key_file, ca_file, insecure, timeout }`:
+/// this server's certificate both ways (as the accepting and as the
+/// dialling side), peers verified against `ca_file` both ways.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterTls {
+    /// This server's certificate chain.
+    pub cert_file: std::path::PathBuf,
+    /// Its key.
+    pub key_file: std::path::PathBuf,
+    /// The authority every member's certificate chains to.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// `insecure: true`: a dialled peer's certificate is not verified.
+    pub insecure: bool,
+    /// The handshake's deadline (`timeout`, 2 s).
+    pub timeout: Duration,
 }
 
 impl Default for ClusterOptions {
@@ -42,6 +61,7 @@ impl Default for ClusterOptions {
             user: None,
             auth_timeout: Duration::from_secs(2),
             connect_retries: 0,
+            tls: None,
         }
     }
 }
@@ -100,6 +120,13 @@ impl ClusterOptions {
     pub(crate) fn validate(&self) -> Result<(), String> {
         for url in &self.routes {
             RouteUrl::parse(url)?;
+        }
+        if self.tls.as_ref().is_some_and(|tls| tls.ca_file.is_none()) {
+            return Err(
+                "cluster tls needs a ca_file: Starling verifies members against it both ways \
+                 (the system's roots for route certificates are not supported yet, issue #13)"
+                    .into(),
+            );
         }
         Ok(())
     }

@@ -8,8 +8,8 @@ mod leaf;
 
 use std::time::Duration;
 
-pub use cluster::ClusterOptions;
 pub(crate) use cluster::RouteUrl;
+pub use cluster::{ClusterOptions, ClusterTls};
 pub use leaf::{LeafAuth, LeafOptions, LeafProxy, LeafRemote, LeafUser, RemoteTls};
 pub(crate) use leaf::{RemoteUrl, version_triplet};
 

@@ -182,6 +182,7 @@ pub(super) fn connect_line(
     broker: &Broker,
     url_user: Option<(String, String)>,
     auth_required: bool,
+    tls_required: bool,
 ) -> Vec<u8> {
     let Some(cluster) = &broker.cluster else {
         return Vec::new();
@@ -199,6 +200,7 @@ pub(super) fn connect_line(
         echo: true,
         user,
         pass,
+        tls_required,
         headers: true,
         name: broker.info.server_id.clone(),
         cluster: name,

@@ -23,6 +23,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
@@ -47,20 +48,44 @@ enum Ended {
     Duplicate,
 }
 
-/// The accepting side: this server's INFO at once (a newer peer waits
-/// for it before sending its own), then the handshake and the route.
+/// The accepting side: the TLS handshake first when the cluster has TLS,
+/// then this server's INFO at once (a newer peer waits for it before
+/// sending its own), the handshake and the route.
 pub(crate) async fn accept(broker: Arc<Broker>, stream: TcpStream, peer: SocketAddr, cid: u64) {
     let Some(cluster) = &broker.cluster else {
         return;
     };
+    match cluster.tls.get() {
+        Some(tls) => {
+            let handshake = tokio::time::timeout(tls.timeout, tls.acceptor.accept(stream));
+            match Box::pin(handshake).await {
+                Ok(Ok(secured)) => {
+                    let (reader, writer) = tokio::io::split(secured);
+                    accepted(&broker, (reader, writer), peer, cid).await;
+                }
+                Ok(Err(error)) => tracing::debug!("{peer} - route TLS handshake error: {error}"),
+                Err(_) => tracing::debug!("{peer} - route TLS handshake timeout"),
+            }
+        }
+        None => accepted(&broker, stream.into_split(), peer, cid).await,
+    }
+}
+
+async fn accepted<R, W>(broker: &Arc<Broker>, (reader, writer): (R, W), peer: SocketAddr, cid: u64)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Send + 'static,
+{
+    let Some(cluster) = &broker.cluster else {
+        return;
+    };
     let link = Arc::new(Link::new(cid, broker.options.max_pending));
-    let (reader, writer) = stream.into_split();
-    let writer = spawn_writer(&broker, &link, writer, Framing::Raw);
-    let mut conn = Conn::for_route(&broker, Plain(reader), Arc::clone(&link), peer);
+    let writer = spawn_writer(broker, &link, writer, Framing::Raw);
+    let mut conn = Conn::for_route(broker, Plain(reader), Arc::clone(&link), peer);
     let nonce = crate::identity::nonce().unwrap_or_default();
-    conn.send(&cluster.own_info(&broker, nonce).line(true));
-    if let Ok(info) = handshake::handshake(&broker, &mut conn, true).await {
-        establish(&broker, conn, (None, false), info).await;
+    conn.send(&cluster.own_info(broker, nonce).line(true));
+    if let Ok(info) = handshake::handshake(broker, &mut conn, true).await {
+        establish(broker, conn, (None, false), info).await;
     }
     link.close(CloseReason::ClientClosed);
     let _ = writer.await;

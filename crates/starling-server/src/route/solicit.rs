@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -156,12 +157,56 @@ async fn attempt(
         return (Err(Refused::Closed), None);
     };
     let (cid, _guard) = broker.task();
+    match cluster.tls.get() {
+        Some(tls) => {
+            let Ok(name) = rustls_pki_types::ServerName::try_from(parsed.host.clone()) else {
+                return (Err(Refused::Closed), None);
+            };
+            let handshake = tokio::time::timeout(tls.timeout, tls.connector.connect(name, stream));
+            match Box::pin(handshake).await {
+                Ok(Ok(secured)) => {
+                    let halves = tokio::io::split(secured);
+                    run(broker, halves, (url, parsed, implicit), (peer, cid)).await
+                }
+                Ok(Err(error)) => {
+                    tracing::warn!("Route {address}: TLS handshake error: {error}");
+                    (Err(Refused::Closed), None)
+                }
+                Err(_) => (Err(Refused::Closed), None),
+            }
+        }
+        None => {
+            run(
+                broker,
+                stream.into_split(),
+                (url, parsed, implicit),
+                (peer, cid),
+            )
+            .await
+        }
+    }
+}
+
+/// CONNECT and INFO in one write, without waiting for the peer's; then
+/// its INFO, and the route.
+async fn run<R, W>(
+    broker: &Arc<Broker>,
+    (reader, writer): (R, W),
+    (url, parsed, implicit): (&str, &RouteUrl, Option<bool>),
+    (peer, cid): (std::net::SocketAddr, u64),
+) -> (Result<Ended, Refused>, Option<String>)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Send + 'static,
+{
+    let Some(cluster) = &broker.cluster else {
+        return (Err(Refused::Closed), None);
+    };
     let link = Arc::new(Link::new(cid, broker.options.max_pending));
-    let (reader, writer) = stream.into_split();
     let writer = spawn_writer(broker, &link, writer, Framing::Raw);
     let mut conn = Conn::for_route(broker, Plain(reader), Arc::clone(&link), peer);
-    // CONNECT then INFO, in one write, without waiting for the peer's.
-    let mut hello = connect_line(broker, parsed.user.clone(), implicit == Some(true));
+    let tls = cluster.tls.get().is_some();
+    let mut hello = connect_line(broker, parsed.user.clone(), implicit == Some(true), tls);
     let nonce = crate::identity::nonce().unwrap_or_default();
     hello.extend_from_slice(&cluster.own_info(broker, nonce).line(true));
     conn.send(&hello);

@@ -15,8 +15,10 @@ use starling_ws::TlsOptions;
 use tokio_rustls::TlsAcceptor;
 
 mod client;
+mod route;
 
 pub(crate) use client::connector;
+pub(crate) use route::route;
 
 /// Why a TLS configuration could not be built.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
