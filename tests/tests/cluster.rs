@@ -524,3 +524,90 @@ async fn routes_over_tls() {
     a.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Messages waiting on `sub` now (after a fence).
+async fn waiting(sub: &mut async_nats::Subscriber) -> Vec<String> {
+    use futures_util::StreamExt;
+    let mut got = Vec::new();
+    while let Ok(Some(m)) =
+        tokio::time::timeout(std::time::Duration::from_millis(50), sub.next()).await
+    {
+        got.push(m.subject.to_string());
+    }
+    got
+}
+
+/// On a member with `import: "allowed.>"` and `export: {allow: exp.>,
+/// deny: exp.secret}` (`restricted`), and its peer: what crosses each way.
+async fn permissions_hold(restricted: std::net::SocketAddr, peer: std::net::SocketAddr) {
+    use starling_tests::crossing::delivered;
+    let (ca, cb) = (client(restricted).await, client(peer).await);
+    let mut on_a = Vec::new();
+    for subject in ["allowed.x", "other.x"] {
+        on_a.push(ca.subscribe(subject).await.expect("subscribe"));
+    }
+    let mut on_b = Vec::new();
+    for subject in ["exp.y", "noexp.y", "exp.secret"] {
+        on_b.push(cb.subscribe(subject).await.expect("subscribe"));
+    }
+    starling_tests::round_trip(&ca).await;
+    starling_tests::round_trip(&cb).await;
+    // Fences on allowed subjects: once one crossed, what was sent before has.
+    let mut fence_a = ca.subscribe("allowed.fence").await.expect("subscribe");
+    let mut fence_b = cb.subscribe("exp.fence").await.expect("subscribe");
+    starling_tests::round_trip(&ca).await;
+    starling_tests::round_trip(&cb).await;
+    delivered(&cb, &mut fence_a, "allowed.fence").await;
+    delivered(&ca, &mut fence_b, "exp.fence").await;
+    for subject in ["allowed.x", "other.x"] {
+        cb.publish(subject, "b".into()).await.expect("publish");
+    }
+    for subject in ["exp.y", "noexp.y", "exp.secret"] {
+        ca.publish(subject, "a".into()).await.expect("publish");
+    }
+    delivered(&cb, &mut fence_a, "allowed.fence").await;
+    delivered(&ca, &mut fence_b, "exp.fence").await;
+    let got_a: Vec<Vec<String>> =
+        futures_util::future::join_all(on_a.iter_mut().map(waiting)).await;
+    let got_b: Vec<Vec<String>> =
+        futures_util::future::join_all(on_b.iter_mut().map(waiting)).await;
+    assert_eq!(
+        got_a,
+        vec![vec!["allowed.x".to_owned()], vec![]],
+        "imported by the restricted member"
+    );
+    assert_eq!(
+        got_b,
+        vec![vec!["exp.y".to_owned()], vec![], vec![]],
+        "exported by the restricted member"
+    );
+}
+
+#[tokio::test]
+async fn route_permissions_hold_as_nats_servers_do() {
+    let restricted = |name: &str, port: u16, routes: &[u16]| {
+        member(name, port, routes).replace(
+            " }\n",
+            ", permissions { import: \"allowed.>\", export: { allow: [\"exp.>\"], deny: [\"exp.secret\"] } } }\n",
+        )
+    };
+    let (pa, pb) = (free_port(), free_port());
+    let a = start_from_config(&restricted("PA", pa, &[])).await;
+    let b = start_from_config(&member("PB", pb, &[pa])).await;
+    permissions_hold(a.client_addr(), b.client_addr()).await;
+    if NatsServer::installed() {
+        // The same with nats-server on either side.
+        let pn = free_port();
+        let nats = NatsServer::start(&member("PN", pn, &[pa]), &[]).await;
+        permissions_hold(a.client_addr(), nats.addr).await;
+        let pr = free_port();
+        let restricted_nats = NatsServer::start(&restricted("PR", pr, &[]), &[]).await;
+        let c = start_from_config(&member("PC", free_port(), &[pr])).await;
+        permissions_hold(restricted_nats.addr, c.client_addr()).await;
+        c.shutdown().await;
+    } else {
+        eprintln!("nats-server is not installed: the permission interop part is skipped");
+    }
+    b.shutdown().await;
+    a.shutdown().await;
+}

@@ -51,4 +51,6 @@ pub use authenticate::{AuthError, AuthRequest, Authenticator, Identity, password
 pub use config::{AuthConfig, Secret, User, WebsocketAuth};
 pub use kind::ConnectionKind;
 pub use operator::{AccountJwt, OperatorMode};
-pub use permissions::{PermissionEntry, Permissions, ResponsePermission, SubjectPermission};
+pub use permissions::{
+    PermissionEntry, Permissions, ResponsePermission, SubjectPermission, read_permissions,
+};

@@ -145,8 +145,13 @@ fn queue_matches(entry: &PermissionEntry, queue: &[u8]) -> bool {
         .is_some_and(|q| matches(q.as_bytes(), queue))
 }
 
-/// Reads a `permissions` block.
-pub(crate) fn read_permissions(value: &Value) -> Result<Permissions, ConfError> {
+/// Reads a `permissions` block (`publish`/`pub`/`import`,
+/// `subscribe`/`sub`/`export`, `allow_responses`).
+///
+/// # Errors
+///
+/// An unknown key, a bad subject, a bad `allow_responses`.
+pub fn read_permissions(value: &Value) -> Result<Permissions, ConfError> {
     let map = value.as_map("permissions")?;
     let mut permissions = Permissions::default();
     for (key, value) in map.options() {

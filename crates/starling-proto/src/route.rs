@@ -132,6 +132,12 @@ pub struct RouteInfo {
     /// Its websocket URLs (`host:port`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub ws_connect_urls: Vec<String>,
+    /// Its cluster `import` permission (`{"allow":[..],"deny":[..]}`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub import: Option<serde_json::Value>,
+    /// Its cluster `export` permission.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub export: Option<serde_json::Value>,
     /// Its leafnode URL.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub leafnode_urls: Vec<String>,

@@ -60,6 +60,8 @@ pub(crate) struct Cluster {
     /// With `tls`: the accepting and the dialling side's TLS, and the
     /// handshake's deadline.
     pub(crate) tls: OnceLock<RouteTls>,
+    /// `permissions` (`import` as publish, `export` as subscribe).
+    pub(crate) permissions: Option<Arc<starling_auth::Permissions>>,
     /// Servers gossip named that a task is dialling now.
     dialling: Mutex<std::collections::HashSet<String>>,
     /// The peers' client and websocket URLs, for clients' `connect_urls`.
@@ -107,6 +109,7 @@ impl Cluster {
             None => (crate::identity::server_id()[..22].to_owned(), true),
         };
         Self {
+            permissions: options.permissions.clone().map(Arc::new),
             options,
             name: Mutex::new(name),
             routes: DashMap::new(),
@@ -254,6 +257,16 @@ impl Cluster {
             cluster_dynamic,
             connect_urls,
             ws_connect_urls,
+            import: self
+                .options
+                .permissions
+                .as_ref()
+                .and_then(|p| rule_json(p.publish.as_ref())),
+            export: self
+                .options
+                .permissions
+                .as_ref()
+                .and_then(|p| rule_json(p.subscribe.as_ref())),
             leafnode_urls: broker
                 .leaf_listen
                 .get()
@@ -269,4 +282,20 @@ impl Cluster {
             ..RouteInfo::default()
         }
     }
+}
+
+/// A permission rule as the route INFO shows it (`{"allow":[..],"deny":[..]}`).
+fn rule_json(rule: Option<&starling_auth::SubjectPermission>) -> Option<serde_json::Value> {
+    let rule = rule?;
+    let subjects = |entries: &[starling_auth::PermissionEntry]| -> Vec<String> {
+        entries.iter().map(|e| e.subject.clone()).collect()
+    };
+    let mut map = serde_json::Map::new();
+    if let Some(allow) = &rule.allow {
+        map.insert("allow".into(), serde_json::json!(subjects(allow)));
+    }
+    if !rule.deny.is_empty() {
+        map.insert("deny".into(), serde_json::json!(subjects(&rule.deny)));
+    }
+    Some(serde_json::Value::Object(map))
 }

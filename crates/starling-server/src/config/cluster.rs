@@ -6,8 +6,6 @@ use starling_conf::{ConfError, Key, Value};
 
 use crate::ClusterOptions;
 
-const NOT_YET: &str = "cluster routes: issue #13";
-
 /// Reads the block; `None` when it sets no port (clustering stays off, as
 /// in nats-server). Every problem goes to `errors`.
 pub(super) fn cluster_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<ClusterOptions> {
@@ -71,7 +69,7 @@ fn cluster_key(
                 .map_err(|_| value.error(format!("{name}: must not be negative")))?;
         }
         "tls" => cluster.tls = Some(tls(value)?),
-        "permissions" => return Err(ConfError::not_supported_yet(key, NOT_YET)),
+        "permissions" => cluster.permissions = Some(permissions(value)?),
         _ => return Err(ConfError::unknown_field(key)),
     }
     Ok(())
@@ -130,6 +128,16 @@ fn tls(value: &Value) -> Result<crate::ClusterTls, ConfError> {
     }
 }
 
+/// `permissions { import, export }`; dynamic responses refused with
+/// nats-server's text.
+fn permissions(value: &Value) -> Result<starling_auth::Permissions, ConfError> {
+    let permissions = starling_auth::read_permissions(value)?;
+    if permissions.responses.is_some() {
+        return Err(value.error("Cluster permissions do not support dynamic responses"));
+    }
+    Ok(permissions)
+}
+
 /// `authorization { user, password, timeout }`; tokens and users lists
 /// refused with nats-server's texts.
 fn authorization(cluster: &mut ClusterOptions, value: &Value, errors: &mut Vec<ConfError>) {
@@ -153,7 +161,10 @@ fn authorization(cluster: &mut ClusterOptions, value: &Value, errors: &mut Vec<C
             }),
             "token" => Err(value.error("Cluster authorization does not support tokens")),
             "users" => Err(value.error("Cluster authorization does not allow multiple users")),
-            "permissions" => Err(ConfError::not_supported_yet(key, NOT_YET)),
+            // Deprecated there; used when the block has none of its own.
+            "permissions" => permissions(value).map(|p| {
+                cluster.permissions.get_or_insert(p);
+            }),
             _ => Err(ConfError::unknown_field(key)),
         };
         if let Err(error) = read {
@@ -208,7 +219,19 @@ mod tests {
             refused("cluster { port: 1, routes: \"nats://a:1\" }").contains("interface conversion")
         );
         assert!(refused("cluster { port: 1, tls { } }").contains("missing 'cert_file'"));
-        assert!(refused("cluster { port: 1, permissions { } }").contains("not supported yet"));
+        assert!(
+            refused("cluster { port: 1, permissions { allow_responses: true } }")
+                .contains("dynamic responses")
+        );
+        let c = cluster("cluster { port: 1, permissions { import: \"allowed.>\", export: { allow: [\"exp.>\"], deny: [\"exp.secret\"] } } }")
+            .expect("valid")
+            .expect("on");
+        let permissions = c.permissions.expect("permissions");
+        assert!(permissions.can_publish(b"allowed.x") && !permissions.can_publish(b"other.x"));
+        assert!(
+            permissions.can_subscribe(b"exp.y", None)
+                && !permissions.can_subscribe(b"exp.secret", None)
+        );
         assert!(refused("cluster { port: 1, pool_size: 3 }").contains("pool_size"));
     }
 }

@@ -30,6 +30,10 @@ pub struct ClusterOptions {
     pub connect_retries: u32,
     /// `tls`: routes in mutual TLS, the handshake before anything else.
     pub tls: Option<ClusterTls>,
+    /// `permissions`: `import` (as `publish`: what this server announces,
+    /// so what peers send it) and `export` (as `subscribe`: what peers'
+    /// interest it takes, so what it sends them).
+    pub permissions: Option<starling_auth::Permissions>,
 }
 
 /// A cluster's `tls { cert_file, key_file, ca_file, insecure, timeout }`:
@@ -62,6 +66,7 @@ impl Default for ClusterOptions {
             auth_timeout: Duration::from_secs(2),
             connect_retries: 0,
             tls: None,
+            permissions: None,
         }
     }
 }

@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use bytes::Bytes;
+use starling_auth::Permissions;
 use starling_proto::route::{encode_sub, encode_unsub};
 
 use crate::account::{InterestChange, InterestWatcher, OriginKind, PassedOn};
@@ -21,6 +22,8 @@ use crate::link::{Link, Queued};
 pub(super) struct RouteInterest {
     link: Arc<Link>,
     account: Bytes,
+    /// The cluster's `import`: only interest it allows is announced.
+    import: Option<Arc<Permissions>>,
     counts: PassedOn,
 }
 
@@ -28,9 +31,15 @@ impl RouteInterest {
     /// A route's view of `account`, holding `standing` interest from the
     /// start (what imports need from the account: the stream imports'
     /// filters, the replies of requests sent into it), sent at once.
-    pub(super) fn new(link: Arc<Link>, account: Bytes, standing: &[Bytes]) -> Self {
+    pub(super) fn new(
+        link: Arc<Link>,
+        account: Bytes,
+        standing: &[Bytes],
+        import: Option<Arc<Permissions>>,
+    ) -> Self {
         let counts = PassedOn::default();
-        for subject in standing {
+        let allowed = |subject: &[u8]| import.as_ref().is_none_or(|p| p.can_publish(subject));
+        for subject in standing.iter().filter(|s| allowed(s)) {
             counts.hold(subject.clone());
             if link.queue(|out| encode_sub(out, &account, subject, None)) == Queued::WakeWriter {
                 link.writer_wake.notify_one();
@@ -39,6 +48,7 @@ impl RouteInterest {
         Self {
             link,
             account,
+            import,
             counts,
         }
     }
@@ -46,7 +56,12 @@ impl RouteInterest {
 
 impl InterestWatcher for RouteInterest {
     fn changed(&self, change: &InterestChange) {
-        if !matches!(change.origin.kind, OriginKind::Local | OriginKind::LeafHub) {
+        if !matches!(change.origin.kind, OriginKind::Local | OriginKind::LeafHub)
+            || self
+                .import
+                .as_ref()
+                .is_some_and(|p| !p.can_publish(&change.subject))
+        {
             return;
         }
         let (before, after) = self.counts.apply(change);
@@ -95,7 +110,7 @@ mod tests {
     fn as_nats_server_announces_it() {
         // cluster.md §4.2's transcript, and what a route does not pass on.
         let link = Arc::new(Link::new(7, 1 << 20));
-        let route = RouteInterest::new(Arc::clone(&link), Bytes::from_static(b"$G"), &[]);
+        let route = RouteInterest::new(Arc::clone(&link), Bytes::from_static(b"$G"), &[], None);
         for (subject, queue, delta) in [
             ("foo", None, 1),
             ("bar.*", Some("q1"), 1),

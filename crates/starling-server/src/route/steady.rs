@@ -86,7 +86,19 @@ pub(super) async fn run<S: Source>(
             match op {
                 LeafOp::Sub(sub) => {
                     let account = sub.account.as_deref().and_then(|a| account_of(peer, a));
+                    let exported = |filter: &[u8]| {
+                        broker
+                            .cluster
+                            .as_ref()
+                            .and_then(|c| c.permissions.as_ref())
+                            .is_none_or(|p| p.can_subscribe(filter, None))
+                    };
                     match account {
+                        Some(_) if !exported(&sub.subject) => tracing::debug!(
+                            cid = link.cid,
+                            "Can not export {:?}, ignoring remote subscription request",
+                            String::from_utf8_lossy(&sub.subject)
+                        ),
                         Some((account, me)) => {
                             subscribe(me, account, sub.subject, sub.queue, sub.weight);
                         }
