@@ -611,3 +611,119 @@ async fn route_permissions_hold_as_nats_servers_do() {
     b.shutdown().await;
     a.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_stuck_route_is_cut_off_and_stalls_no_local_client() {
+    use std::time::Duration;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let port = free_port();
+    let server = start_from_config(&member("HOLDS", port, &[])).await;
+    // A peer that completes the handshake, wants `flood`, then reads
+    // nothing more.
+    let mut stuck = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect");
+    stuck
+        .write_all(
+            b"CONNECT {\"echo\":true,\"verbose\":false,\"pedantic\":false,\"tls_required\":false,\"headers\":true,\"name\":\"NSTUCK\",\"cluster\":\"C1\"}\r\n\
+INFO {\"server_id\":\"NSTUCK\",\"server_name\":\"STUCK\",\"cluster\":\"C1\",\"port\":1,\"proto\":2,\"headers\":true}\r\n\
+RS+ $G flood\r\nPING\r\n",
+        )
+        .await
+        .expect("write");
+    // The interest is in once the peer's PING is answered (operations
+    // are handled in order).
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains("PONG") {
+        let n = tokio::time::timeout(Duration::from_secs(10), stuck.read(&mut buf))
+            .await
+            .expect("PONG")
+            .expect("read");
+        assert!(n > 0, "closed: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let publisher = client(server.client_addr()).await;
+    let other = client(server.client_addr()).await;
+    // 128 MB for the route, twice its max_pending: it is cut off as a slow
+    // consumer rather than holding the publisher.
+    let payload = bytes::Bytes::from(vec![b'x'; 64 * 1024]);
+    for _ in 0..2048 {
+        publisher
+            .publish("flood", payload.clone())
+            .await
+            .expect("publish");
+    }
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        starling_tests::round_trip(&publisher),
+    )
+    .await
+    .expect("the publisher is not held for good");
+    tokio::time::timeout(Duration::from_secs(5), starling_tests::round_trip(&other))
+        .await
+        .expect("another client is served meanwhile");
+    let closed = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match stuck.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the stuck route was cut off");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn monitoring_shows_the_routes() {
+    let (pa, pb) = (free_port(), free_port());
+    let a = start_from_config(&format!("http_port: -1\n{}", member("MA", pa, &[]))).await;
+    let b = start_from_config(&member("MB", pb, &[pa])).await;
+    let (ca, cb) = (client(a.client_addr()).await, client(b.client_addr()).await);
+    // B's subscription, as A sees the route (in before the probe's).
+    let _kept = cb.subscribe("kept").await.expect("subscribe");
+    until_linked(&ca, &cb, "route.up").await;
+    let get = |path: &'static str| {
+        let addr = a.monitor_addr().expect("monitor");
+        async move {
+            let answer = starling_tests::http_exchange(
+                addr,
+                format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+            )
+            .await;
+            let text = String::from_utf8_lossy(&answer).into_owned();
+            let body = text
+                .split_once("\r\n\r\n")
+                .map(|(_, b)| b.to_owned())
+                .unwrap_or_default();
+            serde_json::from_str::<serde_json::Value>(&body).expect("JSON")
+        }
+    };
+    let varz = get("/varz").await;
+    assert_eq!(varz["cluster"]["name"], "C1");
+    assert_eq!(varz["cluster"]["cluster_port"], pa);
+    assert_eq!(
+        (varz["routes"].as_u64(), varz["remotes"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(
+        varz["connect_urls"],
+        serde_json::json!([a.client_addr().to_string(), b.client_addr().to_string()])
+    );
+    let routez = get("/routez?subs=1").await;
+    assert_eq!(routez["num_routes"], 1);
+    let route = &routez["routes"][0];
+    assert_eq!(
+        (
+            route["did_solicit"].as_bool(),
+            route["is_configured"].as_bool()
+        ),
+        (Some(false), Some(false))
+    );
+    let list = route["subscriptions_list"].as_array().expect("list");
+    assert!(list.iter().any(|s| s == "kept"), "{route}");
+    b.shutdown().await;
+    a.shutdown().await;
+}

@@ -69,6 +69,12 @@ struct Varz {
     config_load_time: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     system_account: Option<String>,
+    /// The client URLs of the cluster, own first (none standalone).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    connect_urls: Vec<String>,
+    /// The websocket URLs of the cluster, own first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    ws_connect_urls: Vec<String>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -154,6 +160,12 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
         http_req_stats: stats.http_requests(),
         config_load_time: rfc3339(stats.started_unix_nanos),
         system_account: options.system_account_name().map(str::to_owned),
+        connect_urls: broker.connect_urls(starling_auth::ConnectionKind::Standard),
+        ws_connect_urls: if options.websocket.is_some() {
+            broker.connect_urls(starling_auth::ConnectionKind::Websocket)
+        } else {
+            Vec::new()
+        },
     };
     serde_json::to_value(varz).unwrap_or(Value::Null)
 }
