@@ -41,6 +41,11 @@ impl NatsServer {
             .is_ok_and(|o| o.status.success())
     }
 
+    /// The process id (for signals: `USR2` is lame-duck mode).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `nats-server -a 127.0.0.1 -p <free port> -c <config>`, returned once
     /// its client port accepts connections, or, when `wait_for` names
     /// addresses, once those do (a probe of the client port is a

@@ -727,3 +727,46 @@ async fn monitoring_shows_the_routes() {
     b.shutdown().await;
     a.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_member_in_lame_duck_mode_leaves_the_clients_urls() {
+    if !NatsServer::installed() {
+        eprintln!("nats-server is not installed: the lame-duck test is skipped");
+        return;
+    }
+    use starling_tests::RawClient;
+    use std::time::Duration;
+    let (ps, pn) = (free_port(), free_port());
+    let starling = start_from_config(&member("LDS", ps, &[])).await;
+    let nats = NatsServer::start(&member("LDN", pn, &[ps]), &[]).await;
+    let (cs, cn) = (
+        client(starling.client_addr()).await,
+        client(nats.addr).await,
+    );
+    until_linked(&cn, &cs, "route.up").await;
+    let own = starling.client_addr().to_string();
+    let mut watcher = RawClient::connect(starling.client_addr()).await;
+    assert_eq!(
+        connect_urls(&watcher.info),
+        Some(vec![own.clone(), nats.addr.to_string()]),
+        "{}",
+        watcher.info
+    );
+    watcher
+        .send(b"CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n")
+        .await;
+    watcher
+        .read_until(b"PONG\r\n", Duration::from_secs(5))
+        .await;
+    // nats-server enters lame-duck mode: its route INFO says `ldm`, and
+    // Starling's clients are told to stop counting on it.
+    let signalled = std::process::Command::new("kill")
+        .args(["-USR2", &nats.pid().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(signalled.success());
+    let (pushed, _) = watcher.read_until(b"}", Duration::from_secs(10)).await;
+    let pushed = String::from_utf8_lossy(&pushed).into_owned();
+    assert_eq!(connect_urls(&pushed), Some(vec![own]), "{pushed}");
+    starling.shutdown().await;
+}

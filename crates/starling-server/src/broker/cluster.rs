@@ -46,6 +46,9 @@ pub(crate) struct RoutePeer {
     pub(crate) configured: bool,
     pub(crate) accounts: HashMap<String, (Arc<Account>, Arc<Subscriber>)>,
     pub(crate) watchers: Mutex<Vec<Watching>>,
+    /// Its client URLs were taken out of the lists (it entered lame-duck
+    /// mode, or the route closed): once only.
+    pub(crate) urls_withdrawn: std::sync::atomic::AtomicBool,
 }
 
 /// The cluster state every route shares.

@@ -123,6 +123,7 @@ async fn establish<S: crate::leaf::source::Source>(
         configured,
         accounts,
         watchers: Mutex::new(Vec::new()),
+        urls_withdrawn: std::sync::atomic::AtomicBool::new(false),
     });
     if !cluster.register(&peer) {
         tracing::debug!(
@@ -164,7 +165,7 @@ async fn establish<S: crate::leaf::source::Source>(
     broker.push_info(cluster.peer_urls(&peer.info, true));
     steady::run(broker, &mut conn, &peer).await;
     cluster.deregister(&peer);
-    broker.push_info(cluster.peer_urls(&peer.info, false));
+    withdraw_urls(broker, &peer);
     let watchers = std::mem::take(
         &mut *peer
             .watchers
@@ -186,6 +187,17 @@ async fn establish<S: crate::leaf::source::Source>(
         link.cid
     );
     Ended::Closed
+}
+
+/// The peer's client URLs leave the lists (once), and clients are told.
+pub(super) fn withdraw_urls(broker: &Broker, peer: &RoutePeer) {
+    if let Some(cluster) = &broker.cluster
+        && !peer
+            .urls_withdrawn
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+    {
+        broker.push_info(cluster.peer_urls(&peer.info, false));
+    }
 }
 
 /// A new peer on a server with other routes: its INFO goes to each of

@@ -195,6 +195,12 @@ fn gossiped(broker: &Arc<Broker>, peer: &RoutePeer, json: &[u8]) {
     let Some(info) = RouteInfo::parse(json) else {
         return;
     };
+    if info.server_id == peer.info.server_id && info.ldm {
+        // The peer entered lame-duck mode: clients stop being sent to it.
+        tracing::info!("Peer {:?} entered lame duck mode", info.server_name);
+        super::withdraw_urls(broker, peer);
+        return;
+    }
     if info.server_id == peer.info.server_id
         || info.server_id == broker.info.server_id
         || cluster.has_route_to(&info.server_id)
