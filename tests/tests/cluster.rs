@@ -770,3 +770,63 @@ async fn a_member_in_lame_duck_mode_leaves_the_clients_urls() {
     assert_eq!(connect_urls(&pushed), Some(vec![own]), "{pushed}");
     starling.shutdown().await;
 }
+
+#[tokio::test]
+async fn route_authorization_both_ways_and_through_gossip() {
+    if !NatsServer::installed() {
+        eprintln!("nats-server is not installed: the route authorization test is skipped");
+        return;
+    }
+    // Every member requires ruser/T0p; routes carry it in their URLs, and
+    // a route learnt by gossip uses the member's own.
+    let guarded = |name: &str, port: u16, routes: &[u16]| {
+        let routes: Vec<String> = routes
+            .iter()
+            .map(|p| format!("\"nats://ruser:T0p@127.0.0.1:{p}\""))
+            .collect();
+        format!(
+            "server_name: {name}\ncluster {{ name: C1, listen: \"127.0.0.1:{port}\", authorization {{ user: ruser, password: T0p }}, routes: [{}] }}\n",
+            routes.join(", ")
+        )
+    };
+    let (pn, ps, pm) = (free_port(), free_port(), free_port());
+    let nats = NatsServer::start(&guarded("AN", pn, &[]), &[]).await;
+    // Starling dials nats-server with credentials.
+    let starling = start_from_config(&guarded("AS", ps, &[pn])).await;
+    // A second nats-server dials Starling only: nats-server must then
+    // learn it through gossip and dial it with its own credentials, and
+    // Starling's credentials are checked on the way in.
+    let nats_m = NatsServer::start(&guarded("AM", pm, &[ps]), &[]).await;
+    let clients = [
+        client(nats.addr).await,
+        client(starling.client_addr()).await,
+        client(nats_m.addr).await,
+    ];
+    for (i, from) in clients.iter().enumerate() {
+        for (j, to) in clients.iter().enumerate() {
+            if i != j {
+                until_linked(from, to, &format!("auth.{i}.{j}")).await;
+            }
+        }
+    }
+    // A member without the credentials is refused.
+    let wrong = start_from_config(&member("AW", free_port(), &[ps])).await;
+    let cw = client(wrong.client_addr()).await;
+    let mut probe = cw.subscribe("never").await.expect("subscribe");
+    starling_tests::round_trip(&cw).await;
+    for _ in 0..20 {
+        clients[1]
+            .publish("never", "x".into())
+            .await
+            .expect("publish");
+    }
+    starling_tests::round_trip(&clients[1]).await;
+    let got = tokio::time::timeout(
+        std::time::Duration::from_millis(500),
+        futures_util::StreamExt::next(&mut probe),
+    )
+    .await;
+    assert!(got.is_err(), "a member without credentials got a message");
+    wrong.shutdown().await;
+    starling.shutdown().await;
+}
