@@ -830,3 +830,54 @@ async fn route_authorization_both_ways_and_through_gossip() {
     wrong.shutdown().await;
     starling.shutdown().await;
 }
+
+#[tokio::test]
+async fn leafs_learn_the_members_leafnode_urls() {
+    if !NatsServer::installed() {
+        eprintln!("nats-server is not installed: the leafnode_urls test is skipped");
+        return;
+    }
+    use tokio::io::AsyncWriteExt;
+    let (pa, pn, leaf_n) = (free_port(), free_port(), free_port());
+    let hub = start_from_config(&format!(
+        "leafnodes {{ host: 127.0.0.1, port: -1 }}\n{}",
+        member("LA", pa, &[])
+    ))
+    .await;
+    let own = hub.leaf_addr().expect("leafnode port").to_string();
+    let mut leaf = tokio::net::TcpStream::connect(hub.leaf_addr().expect("leafnode port"))
+        .await
+        .expect("connect");
+    leaf.write_all(b"CONNECT {\"name\":\"RAWLEAF\",\"version\":\"2.9.10\"}\r\nPING\r\n")
+        .await
+        .expect("write");
+    let mut seen = String::new();
+    read_until(&mut leaf, &mut seen, "PONG\r\n").await;
+    // A nats-server member with a leafnode port joins: the leaf is told.
+    let _nats = NatsServer::start(
+        &format!(
+            "leafnodes {{ host: 127.0.0.1, port: {leaf_n} }}\n{}",
+            member("LN", pn, &[pa])
+        ),
+        &[],
+    )
+    .await;
+    let both = format!("\"leafnode_urls\":[\"{own}\",\"127.0.0.1:{leaf_n}\"]");
+    read_until(&mut leaf, &mut seen, &both).await;
+    hub.shutdown().await;
+}
+
+/// Reads from `stream` into `seen` until it holds `pattern`.
+async fn read_until(stream: &mut tokio::net::TcpStream, seen: &mut String, pattern: &str) {
+    use tokio::io::AsyncReadExt;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut buf = [0u8; 4096];
+    while !seen.contains(pattern) {
+        let n = tokio::time::timeout_at(deadline, stream.read(&mut buf))
+            .await
+            .unwrap_or_else(|_| panic!("no {pattern:?} in {seen}"))
+            .expect("read");
+        assert!(n > 0, "closed: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+}

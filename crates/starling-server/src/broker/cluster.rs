@@ -78,6 +78,7 @@ pub(crate) struct Cluster {
 struct PeerUrls {
     tcp: Vec<(String, usize)>,
     ws: Vec<(String, usize)>,
+    leaf: Vec<(String, usize)>,
     /// A peer was ever known (before, clients get no `connect_urls`).
     ever: bool,
 }
@@ -168,12 +169,14 @@ impl Cluster {
     }
 
     /// A route's peer came (`add`) or went: its URLs join or leave the
-    /// lists (not with `no_advertise`). Which lists changed: (TCP, websocket).
-    pub(crate) fn peer_urls(&self, info: &RouteInfo, add: bool) -> (bool, bool) {
-        if self.options.no_advertise {
-            return (false, false);
-        }
+    /// lists (client ones not with `no_advertise`). Which lists changed:
+    /// (TCP, websocket, leafnode).
+    pub(crate) fn peer_urls(&self, info: &RouteInfo, add: bool) -> (bool, bool, bool) {
         let mut urls = self.urls.lock().unwrap_or_else(PoisonError::into_inner);
+        let leaf = count(&mut urls.leaf, &info.leafnode_urls, add);
+        if self.options.no_advertise {
+            return (false, false, leaf);
+        }
         let tcp = count(&mut urls.tcp, &info.connect_urls, add);
         let ws = count(&mut urls.ws, &info.ws_connect_urls, add);
         urls.ever |= add;
@@ -181,7 +184,13 @@ impl Cluster {
             self.urls_generation
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
-        (tcp, ws)
+        (tcp, ws, leaf)
+    }
+
+    /// The peers' leafnode URLs (for leafs' `leafnode_urls`).
+    pub(crate) fn peer_leaf_urls(&self) -> Vec<String> {
+        let urls = self.urls.lock().unwrap_or_else(PoisonError::into_inner);
+        urls.leaf.iter().map(|(url, _)| url.clone()).collect()
     }
 
     pub(crate) fn urls_generation(&self) -> u64 {

@@ -293,6 +293,15 @@ impl Broker {
         self.leafs.remove(&leaf.link.cid);
     }
 
+    /// The accepted leaf links up now (this server's leafnode port's).
+    pub(crate) fn accepted_leafs(&self) -> Vec<Arc<Subscriber>> {
+        self.leafs
+            .iter()
+            .filter(|l| l.1.is_some())
+            .map(|l| Arc::clone(&l.0))
+            .collect()
+    }
+
     /// The leaf links up now, in no particular order.
     pub(crate) fn leafs(&self) -> Vec<Arc<Subscriber>> {
         self.leafs.iter().map(|l| Arc::clone(&l.0)).collect()

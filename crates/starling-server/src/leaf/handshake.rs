@@ -54,7 +54,12 @@ pub(super) fn info(
         put("connect_info", json!(true));
         put("remote_account", json!(account));
     }
-    put("leafnode_urls", json!([url]));
+    // This server's, then its cluster's members' (so a leaf can fail over).
+    let mut urls = vec![url];
+    if let Some(cluster) = &broker.cluster {
+        urls.extend(cluster.peer_leaf_urls());
+    }
+    put("leafnode_urls", json!(urls));
     let mut line = b"INFO ".to_vec();
     line.extend_from_slice(&serde_json::to_vec(&Value::Object(info)).unwrap_or_default());
     line.extend_from_slice(b" \r\n");

@@ -160,6 +160,28 @@ impl<S: Source> Conn<S> {
     }
 }
 
+/// The cluster's leafnode URLs changed: a fresh INFO (with the new
+/// `leafnode_urls`) to every leaf accepted here, as nats-server's
+/// `sendAsyncLeafNodeInfo`.
+pub(crate) fn push_info(broker: &Broker) {
+    let Some((host, port)) = broker.leaf_listen.get() else {
+        return;
+    };
+    let tls_verify = broker
+        .options
+        .leaf
+        .as_ref()
+        .and_then(|l| l.tls.as_ref())
+        .map(|t| t.verify);
+    for leaf in broker.accepted_leafs() {
+        let link = &leaf.link;
+        let info = handshake::info(broker, (host, *port), link.cid, None, None, tls_verify);
+        if link.queue(|out| out.put_slice(&info)) == Queued::WakeWriter {
+            link.writer_wake.notify_one();
+        }
+    }
+}
+
 /// The listener's address as the leaf INFO names it.
 pub(crate) fn advertised(broker: &Broker, bound: SocketAddr) -> (String, u16) {
     let leaf = broker.options.leaf.as_ref();

@@ -162,7 +162,11 @@ async fn establish<S: crate::leaf::source::Source>(
             .push((Arc::clone(account), watcher));
     }
     gossip(broker, cluster, &peer);
-    broker.push_info(cluster.peer_urls(&peer.info, true));
+    let (tcp, ws, leaf) = cluster.peer_urls(&peer.info, true);
+    broker.push_info((tcp, ws));
+    if leaf {
+        crate::leaf::push_info(broker);
+    }
     steady::run(broker, &mut conn, &peer).await;
     cluster.deregister(&peer);
     withdraw_urls(broker, &peer);
@@ -196,7 +200,11 @@ pub(super) fn withdraw_urls(broker: &Broker, peer: &RoutePeer) {
             .urls_withdrawn
             .swap(true, std::sync::atomic::Ordering::AcqRel)
     {
-        broker.push_info(cluster.peer_urls(&peer.info, false));
+        let (tcp, ws, leaf) = cluster.peer_urls(&peer.info, false);
+        broker.push_info((tcp, ws));
+        if leaf {
+            crate::leaf::push_info(broker);
+        }
     }
 }
 
