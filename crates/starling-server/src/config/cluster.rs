@@ -6,9 +6,25 @@ use starling_conf::{ConfError, Key, Value};
 
 use crate::ClusterOptions;
 
+/// Settings newer nats-server releases added to the block (pooled and
+/// per-account routes, compression, route pings and write deadline).
+const NEWER: [&str; 8] = [
+    "pool_size",
+    "accounts",
+    "compression",
+    "ping_interval",
+    "ping_max",
+    "write_deadline",
+    "write_timeout",
+    "connect_backoff",
+];
+
 /// Reads the block; `None` when it sets no port (clustering stays off, as
 /// in nats-server). Every problem goes to `errors`.
-pub(super) fn cluster_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<ClusterOptions> {
+pub(super) fn cluster_block(
+    value: &Value,
+    (errors, warnings): (&mut Vec<ConfError>, &mut Vec<ConfError>),
+) -> Option<ClusterOptions> {
     let Ok(map) = value.as_map("cluster") else {
         errors.push(value.error(format!(
             "Expected map to define cluster, got {}",
@@ -18,6 +34,15 @@ pub(super) fn cluster_block(value: &Value, errors: &mut Vec<ConfError>) -> Optio
     };
     let mut cluster = ClusterOptions::default();
     for (key, value) in map.options() {
+        let name = key.name.to_ascii_lowercase();
+        if NEWER.contains(&name.as_str()) {
+            // nats-server 2.10+'s: a newer peer keeps one route to this
+            // server in the 2.9 protocol whatever they say.
+            warnings.push(value.error(format!(
+                "cluster {name}: a setting of nats-server 2.10 and later, ignored (one route per peer, uncompressed, the server's own ping and write settings)"
+            )));
+            continue;
+        }
         if let Err(error) = cluster_key(&mut cluster, key, value, errors) {
             errors.push(error);
         }
@@ -232,6 +257,11 @@ mod tests {
             permissions.can_subscribe(b"exp.y", None)
                 && !permissions.can_subscribe(b"exp.secret", None)
         );
-        assert!(refused("cluster { port: 1, pool_size: 3 }").contains("pool_size"));
+        let root =
+            starling_conf::parse_str("cluster { port: 1, pool_size: 3, compression: s2_auto }")
+                .expect("parses");
+        let options = super::super::options_from_config(&root).expect("valid");
+        assert_eq!(options.warnings.len(), 2, "{:?}", options.warnings);
+        assert!(options.warnings[0].to_string().contains("pool_size"));
     }
 }

@@ -88,7 +88,9 @@ pub(super) fn apply(
             Err(block_errors) => errors.extend(block_errors),
         },
         "leafnodes" | "leaf" => server.leaf = super::leaf::leaf_block(value, errors),
-        "cluster" => server.cluster = super::cluster::cluster_block(value, errors),
+        "cluster" => {
+            server.cluster = super::cluster::cluster_block(value, (errors, &mut options.warnings));
+        }
         "websocket" | "ws" => match starling_ws::WebsocketOptions::from_value(value) {
             Ok(websocket) => server.websocket = websocket,
             Err(block_errors) => errors.extend(block_errors),
