@@ -46,6 +46,8 @@ pub(crate) struct Broker {
     /// Where the leafnode listener is (as its INFO names it), once bound:
     /// leafs on the websocket port are accepted only when it is set.
     pub(crate) leaf_listen: std::sync::OnceLock<(String, u16)>,
+    /// This server's client and websocket URLs, worked out once.
+    own_urls: std::sync::OnceLock<(Vec<String>, Vec<String>)>,
     /// The websocket listener's bound port, once known.
     pub(crate) websocket_port: std::sync::OnceLock<u16>,
     /// This server's part of the `_R_.` reply subjects of requests that
@@ -139,6 +141,7 @@ impl Broker {
             leafs: DashMap::new(),
             leaf_listen: std::sync::OnceLock::new(),
             websocket_port: std::sync::OnceLock::new(),
+            own_urls: std::sync::OnceLock::new(),
             stopped: std::sync::OnceLock::new(),
             reply_prefix,
             cluster: options.cluster.clone().map(Cluster::new),

@@ -11,18 +11,65 @@ use super::Broker;
 use crate::account::Account;
 
 impl Broker {
-    /// The client URLs and the websocket URLs of this server.
+    /// The client URLs and the websocket URLs of this server: the
+    /// advertised address, else the listener's (one per global unicast
+    /// interface address for `0.0.0.0` or `::`, as nats-server lists
+    /// them). Worked out once, when first asked (after the listeners are
+    /// bound).
     pub(crate) fn own_client_urls(&self) -> (Vec<String>, Vec<String>) {
-        let tcp = vec![host_port(&self.options.host, self.info.port)];
-        let ws = match (&self.options.websocket, self.websocket_port.get()) {
-            (Some(ws), Some(&port)) => vec![match &ws.advertise {
-                Some(advertise) if advertise.contains(':') => advertise.clone(),
-                Some(host) => host_port(host, port),
-                None => host_port(&ws.host, port),
-            }],
-            _ => Vec::new(),
-        };
-        (tcp, ws)
+        self.own_urls
+            .get_or_init(|| {
+                let tcp = host_ports(&self.options.host, self.info.port);
+                let ws = match (&self.options.websocket, self.websocket_port.get()) {
+                    (Some(ws), Some(&port)) => match &ws.advertise {
+                        Some(advertise) if advertise.contains(':') => vec![advertise.clone()],
+                        Some(host) => vec![host_port(host, port)],
+                        None => host_ports(&ws.host, port),
+                    },
+                    _ => Vec::new(),
+                };
+                (tcp, ws)
+            })
+            .clone()
+    }
+}
+
+/// `host:port` for each address a listener on `host` is reached at.
+fn host_ports(host: &str, port: u16) -> Vec<String> {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let any = bare.parse::<IpAddr>().is_ok_and(|ip| ip.is_unspecified());
+    if any {
+        let addresses: Vec<String> = if_addrs::get_if_addrs()
+            .unwrap_or_default()
+            .iter()
+            .map(if_addrs::Interface::ip)
+            .filter(is_global_unicast)
+            .map(|ip| host_port(&ip.to_string(), port))
+            .collect();
+        if !addresses.is_empty() {
+            return addresses;
+        }
+    }
+    vec![host_port(host, port)]
+}
+
+/// Go's `IP.IsGlobalUnicast`: not unspecified, loopback, multicast,
+/// link-local or the IPv4 broadcast address (private ranges count).
+fn is_global_unicast(ip: &IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            !(v4.is_unspecified()
+                || v4.is_loopback()
+                || v4.is_multicast()
+                || v4.is_link_local()
+                || v4.is_broadcast())
+        }
+        IpAddr::V6(v6) => {
+            !(v6.is_unspecified()
+                || v6.is_loopback()
+                || v6.is_multicast()
+                || (v6.segments()[0] & 0xffc0) == 0xfe80)
+        }
     }
 }
 
@@ -109,5 +156,36 @@ fn host_port(host: &str, port: u16) -> String {
         format!("[{host}]:{port}")
     } else {
         format!("{host}:{port}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses_as_go_sorts_them() {
+        for (ip, global) in [
+            ("10.1.2.3", true),
+            ("192.0.2.2", true),
+            ("127.0.0.1", false),
+            ("169.254.1.1", false),
+            ("224.0.0.1", false),
+            ("fd00::2", true),
+            ("fe80::1", false),
+            ("::1", false),
+        ] {
+            let ip: IpAddr = ip.parse().expect("ip");
+            assert_eq!(is_global_unicast(&ip), global, "{ip}");
+        }
+        assert_eq!(host_ports("127.0.0.1", 4222), ["127.0.0.1:4222"]);
+        assert_eq!(host_ports("::1", 4222), ["[::1]:4222"]);
+        // 0.0.0.0: the machine's global addresses, or itself when it has none.
+        let any = host_ports("0.0.0.0", 4222);
+        assert!(
+            !any.is_empty() && any.iter().all(|u| u.ends_with(":4222")),
+            "{any:?}"
+        );
+        assert!(!any.iter().any(|u| u.starts_with("127.")), "{any:?}");
     }
 }
