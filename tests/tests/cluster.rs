@@ -881,3 +881,17 @@ async fn read_until(stream: &mut tokio::net::TcpStream, seen: &mut String, patte
         seen.push_str(&String::from_utf8_lossy(&buf[..n]));
     }
 }
+
+#[tokio::test]
+async fn a_member_without_a_name_takes_the_clusters() {
+    // No `name`: the member makes one up and takes its peer's fixed one.
+    let (pa, pb) = (free_port(), free_port());
+    let a = start_from_config(&member("NA", pa, &[])).await;
+    let b = start_from_config(&format!(
+        "server_name: NB\ncluster {{ listen: \"127.0.0.1:{pb}\", routes: [\"nats://127.0.0.1:{pa}\"] }}\n"
+    ))
+    .await;
+    pair(a.client_addr(), b.client_addr()).await;
+    b.shutdown().await;
+    a.shutdown().await;
+}

@@ -144,6 +144,11 @@ impl Cluster {
         if name.1 && (!dynamic || theirs > name.0.as_str()) {
             tracing::info!("Cluster name updated to {theirs}");
             *name = (theirs.to_owned(), dynamic);
+            drop(name);
+            // As nats-server: the other routes go, and come back under it.
+            for route in self.routes() {
+                route.link.close(crate::link::CloseReason::ClientClosed);
+            }
             return true;
         }
         false
