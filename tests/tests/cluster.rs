@@ -12,13 +12,32 @@ use starling_tests::crossing::{Queues, client, exchange, until_linked};
 use starling_tests::nats_server::{NatsServer, free_port};
 use starling_tests::start_from_config;
 
+/// A Starling member's cluster port: any free one, bound by the server
+/// itself (a port picked beforehand could be taken by then).
+const ANY: u16 = 0;
+
+/// The listen address of a cluster block on `port` ([`ANY`]: any).
+fn listen(port: u16) -> String {
+    if port == ANY {
+        "127.0.0.1:-1".to_owned()
+    } else {
+        format!("127.0.0.1:{port}")
+    }
+}
+
+/// A Starling server's bound cluster port.
+fn route_port(server: &starling_server::Server) -> u16 {
+    server.route_addr().expect("cluster port").port()
+}
+
 fn member(name: &str, port: u16, routes: &[u16]) -> String {
     let routes: Vec<String> = routes
         .iter()
         .map(|p| format!("\"nats://127.0.0.1:{p}\""))
         .collect();
     format!(
-        "server_name: {name}\ncluster {{ name: C1, listen: \"127.0.0.1:{port}\", routes: [{}] }}\n",
+        "server_name: {name}\ncluster {{ name: C1, listen: \"{}\", routes: [{}] }}\n",
+        listen(port),
         routes.join(", ")
     )
 }
@@ -30,13 +49,26 @@ async fn pair(a: std::net::SocketAddr, b: std::net::SocketAddr) {
     until_linked(&cb, &ca, "route.up").await;
     exchange(&ca, &cb, Queues::Anywhere).await;
     exchange(&cb, &ca, Queues::Anywhere).await;
+    // A payload of max_payload exactly (1 MB), both ways.
+    for (from, to) in [(&ca, &cb), (&cb, &ca)] {
+        use futures_util::StreamExt;
+        let mut sub = to.subscribe("big.one").await.expect("subscribe");
+        until_linked(from, to, "big.fence").await;
+        let big = bytes::Bytes::from(vec![b'm'; 1024 * 1024]);
+        from.publish("big.one", big.clone()).await.expect("publish");
+        let got = tokio::time::timeout(std::time::Duration::from_secs(10), sub.next())
+            .await
+            .expect("in time")
+            .expect("open");
+        assert_eq!(got.payload, big);
+    }
 }
 
 #[tokio::test]
 async fn a_starling_pair() {
-    let (pa, pb) = (free_port(), free_port());
-    let a = start_from_config(&member("SA", pa, &[])).await;
-    let b = start_from_config(&member("SB", pb, &[pa])).await;
+    let a = start_from_config(&member("SA", ANY, &[])).await;
+    let pa = route_port(&a);
+    let b = start_from_config(&member("SB", ANY, &[pa])).await;
     pair(a.client_addr(), b.client_addr()).await;
     b.shutdown().await;
     a.shutdown().await;
@@ -49,8 +81,9 @@ async fn starling_and_nats_server_both_ways() {
         return;
     }
     // nats-server solicits Starling, then Starling solicits nats-server.
-    let (ps, pn) = (free_port(), free_port());
-    let starling = start_from_config(&member("STAR", ps, &[])).await;
+    let pn = free_port();
+    let starling = start_from_config(&member("STAR", ANY, &[])).await;
+    let ps = route_port(&starling);
     let nats = NatsServer::start(&member("NATS", pn, &[ps]), &[]).await;
     let (cs, cn) = (
         client(starling.client_addr()).await,
@@ -63,9 +96,9 @@ async fn starling_and_nats_server_both_ways() {
     drop(nats);
     starling.shutdown().await;
 
-    let (ps, pn) = (free_port(), free_port());
+    let pn = free_port();
     let nats = NatsServer::start(&member("NATS2", pn, &[]), &[]).await;
-    let starling = start_from_config(&member("STAR2", ps, &[pn])).await;
+    let starling = start_from_config(&member("STAR2", ANY, &[pn])).await;
     let (cs, cn) = (
         client(starling.client_addr()).await,
         client(nats.addr).await,
@@ -86,11 +119,12 @@ async fn a_mixed_cluster_meshes_through_gossip() {
     // N1 alone; Starling S routes to N1; N2 routes to S only, so N1 and N2
     // meet only if S tells N1 about N2. Then Starling T routes to N1 only:
     // N1's gossip must bring S (and N2) to dial T.
-    let (p1, ps, p2, pt) = (free_port(), free_port(), free_port(), free_port());
+    let (p1, p2) = (free_port(), free_port());
     let n1 = NatsServer::start(&member("N1", p1, &[]), &[]).await;
-    let s = start_from_config(&member("S", ps, &[p1])).await;
+    let s = start_from_config(&member("S", ANY, &[p1])).await;
+    let ps = route_port(&s);
     let n2 = NatsServer::start(&member("N2", p2, &[ps]), &[]).await;
-    let t = start_from_config(&member("T", pt, &[p1])).await;
+    let t = start_from_config(&member("T", ANY, &[p1])).await;
     let clients = [
         client(n1.addr).await,
         client(s.client_addr()).await,
@@ -132,8 +166,8 @@ async fn clients_learn_the_members_urls() {
     }
     use starling_tests::RawClient;
     use std::time::Duration;
-    let ps = free_port();
-    let starling = start_from_config(&member("URLS", ps, &[])).await;
+    let starling = start_from_config(&member("URLS", ANY, &[])).await;
+    let ps = route_port(&starling);
     let own = starling.client_addr().to_string();
     // Alone: no connect_urls (as nats-server standalone).
     let mut early = RawClient::connect(starling.client_addr()).await;
@@ -194,15 +228,15 @@ async fn websocket_clients_learn_the_websocket_urls() {
     // Starling's websocket block advertises a name; the peer's websocket
     // URL comes from its route INFO. A websocket client gets those (not
     // the client URLs) in `connect_urls`.
-    let (pa, pb) = (free_port(), free_port());
     let a = start_from_config(&format!(
         "{}websocket {{ port: -1, no_tls: true, advertise: \"ws.example:8443\" }}\n",
-        member("WSA", pa, &[])
+        member("WSA", ANY, &[])
     ))
     .await;
+    let pa = route_port(&a);
     let b = start_from_config(&format!(
         "{}websocket {{ port: -1, no_tls: true }}\n",
-        member("WSB", pb, &[pa])
+        member("WSB", ANY, &[pa])
     ))
     .await;
     let (ca, cb) = (client(a.client_addr()).await, client(b.client_addr()).await);
@@ -256,11 +290,13 @@ async fn the_cluster_port_refuses_as_nats_server_does() {
     }
     let guarded = |name: &str, port: u16| {
         format!(
-            "server_name: {name}\ncluster {{ name: C1, listen: \"127.0.0.1:{port}\", authorization {{ user: ruser, password: T0p, timeout: 0.5 }} }}\n"
+            "server_name: {name}\ncluster {{ name: C1, listen: \"{}\", authorization {{ user: ruser, password: T0p, timeout: 0.5 }} }}\n",
+            listen(port)
         )
     };
-    let (ps, pn) = (free_port(), free_port());
-    let starling = start_from_config(&guarded("GUARD", ps)).await;
+    let pn = free_port();
+    let starling = start_from_config(&guarded("GUARD", ANY)).await;
+    let ps = route_port(&starling);
     let _nats = NatsServer::start(&guarded("GUARD", pn), &[]).await;
     let addrs = [
         std::net::SocketAddr::from(([127, 0, 0, 1], ps)),
@@ -323,8 +359,8 @@ async fn a_member_that_dies_is_withdrawn_rejoined_and_failed_over_from() {
     }
     use futures_util::StreamExt;
     use std::time::Duration;
-    let (ps, pn, nats_client) = (free_port(), free_port(), free_port());
-    let starling = start_from_config(&member("STAY", ps, &[pn])).await;
+    let (pn, nats_client) = (free_port(), free_port());
+    let starling = start_from_config(&member("STAY", ANY, &[pn])).await;
     let nats = NatsServer::start_on(&member("DIES", pn, &[]), nats_client).await;
     let on_starling = client(starling.client_addr()).await;
     let on_nats = client(nats.addr).await;
@@ -428,9 +464,9 @@ async fn imports_cross(exporter: std::net::SocketAddr, importer: std::net::Socke
 
 #[tokio::test]
 async fn imports_and_exports_cross_routes() {
-    let (pa, pb) = (free_port(), free_port());
-    let a = start_from_config(&format!("{ACCOUNTS}{}", member("IA", pa, &[]))).await;
-    let b = start_from_config(&format!("{ACCOUNTS}{}", member("IB", pb, &[pa]))).await;
+    let a = start_from_config(&format!("{ACCOUNTS}{}", member("IA", ANY, &[]))).await;
+    let pa = route_port(&a);
+    let b = start_from_config(&format!("{ACCOUNTS}{}", member("IB", ANY, &[pa]))).await;
     let (ca, cb) = (
         user(a.client_addr(), "ax").await,
         user(b.client_addr(), "ax").await,
@@ -493,9 +529,9 @@ async fn routes_over_tls() {
     let secured = |name: &str, port: u16, routes: &[u16]| {
         member(name, port, routes).replace(" }\n", &format!(", {tls} }}\n"))
     };
-    let (pa, pb) = (free_port(), free_port());
-    let a = start_from_config(&secured("TA", pa, &[])).await;
-    let b = start_from_config(&secured("TB", pb, &[pa])).await;
+    let a = start_from_config(&secured("TA", ANY, &[])).await;
+    let pa = route_port(&a);
+    let b = start_from_config(&secured("TB", ANY, &[pa])).await;
     pair(a.client_addr(), b.client_addr()).await;
     // A plaintext peer gets nothing: TLS comes before the INFO.
     let mut plain = tokio::net::TcpStream::connect(("127.0.0.1", pa))
@@ -514,7 +550,7 @@ async fn routes_over_tls() {
         let nats = NatsServer::start(&secured("TN", pn, &[pa]), &[]).await;
         pair(a.client_addr(), nats.addr).await;
         let nats_b = NatsServer::start(&secured("TM", pm, &[]), &[]).await;
-        let c = start_from_config(&secured("TC", free_port(), &[pm])).await;
+        let c = start_from_config(&secured("TC", ANY, &[pm])).await;
         pair(c.client_addr(), nats_b.addr).await;
         c.shutdown().await;
     } else {
@@ -591,9 +627,9 @@ async fn route_permissions_hold_as_nats_servers_do() {
             ", permissions { import: \"allowed.>\", export: { allow: [\"exp.>\"], deny: [\"exp.secret\"] } } }\n",
         )
     };
-    let (pa, pb) = (free_port(), free_port());
-    let a = start_from_config(&restricted("PA", pa, &[])).await;
-    let b = start_from_config(&member("PB", pb, &[pa])).await;
+    let a = start_from_config(&restricted("PA", ANY, &[])).await;
+    let pa = route_port(&a);
+    let b = start_from_config(&member("PB", ANY, &[pa])).await;
     permissions_hold(a.client_addr(), b.client_addr()).await;
     if NatsServer::installed() {
         // The same with nats-server on either side.
@@ -602,7 +638,7 @@ async fn route_permissions_hold_as_nats_servers_do() {
         permissions_hold(a.client_addr(), nats.addr).await;
         let pr = free_port();
         let restricted_nats = NatsServer::start(&restricted("PR", pr, &[]), &[]).await;
-        let c = start_from_config(&member("PC", free_port(), &[pr])).await;
+        let c = start_from_config(&member("PC", ANY, &[pr])).await;
         permissions_hold(restricted_nats.addr, c.client_addr()).await;
         c.shutdown().await;
     } else {
@@ -616,8 +652,8 @@ async fn route_permissions_hold_as_nats_servers_do() {
 async fn a_stuck_route_is_cut_off_and_stalls_no_local_client() {
     use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let port = free_port();
-    let server = start_from_config(&member("HOLDS", port, &[])).await;
+    let server = start_from_config(&member("HOLDS", ANY, &[])).await;
+    let port = route_port(&server);
     // A peer that completes the handshake, wants `flood`, then reads
     // nothing more.
     let mut stuck = tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -678,9 +714,9 @@ RS+ $G flood\r\nPING\r\n",
 
 #[tokio::test]
 async fn monitoring_shows_the_routes() {
-    let (pa, pb) = (free_port(), free_port());
-    let a = start_from_config(&format!("http_port: -1\n{}", member("MA", pa, &[]))).await;
-    let b = start_from_config(&member("MB", pb, &[pa])).await;
+    let a = start_from_config(&format!("http_port: -1\n{}", member("MA", ANY, &[]))).await;
+    let pa = route_port(&a);
+    let b = start_from_config(&member("MB", ANY, &[pa])).await;
     let (ca, cb) = (client(a.client_addr()).await, client(b.client_addr()).await);
     // B's subscription, as A sees the route (in before the probe's).
     let _kept = cb.subscribe("kept").await.expect("subscribe");
@@ -736,8 +772,9 @@ async fn a_member_in_lame_duck_mode_leaves_the_clients_urls() {
     }
     use starling_tests::RawClient;
     use std::time::Duration;
-    let (ps, pn) = (free_port(), free_port());
-    let starling = start_from_config(&member("LDS", ps, &[])).await;
+    let pn = free_port();
+    let starling = start_from_config(&member("LDS", ANY, &[])).await;
+    let ps = route_port(&starling);
     let nats = NatsServer::start(&member("LDN", pn, &[ps]), &[]).await;
     let (cs, cn) = (
         client(starling.client_addr()).await,
@@ -785,14 +822,16 @@ async fn route_authorization_both_ways_and_through_gossip() {
             .map(|p| format!("\"nats://ruser:T0p@127.0.0.1:{p}\""))
             .collect();
         format!(
-            "server_name: {name}\ncluster {{ name: C1, listen: \"127.0.0.1:{port}\", authorization {{ user: ruser, password: T0p }}, routes: [{}] }}\n",
+            "server_name: {name}\ncluster {{ name: C1, listen: \"{}\", authorization {{ user: ruser, password: T0p }}, routes: [{}] }}\n",
+            listen(port),
             routes.join(", ")
         )
     };
-    let (pn, ps, pm) = (free_port(), free_port(), free_port());
+    let (pn, pm) = (free_port(), free_port());
     let nats = NatsServer::start(&guarded("AN", pn, &[]), &[]).await;
     // Starling dials nats-server with credentials.
-    let starling = start_from_config(&guarded("AS", ps, &[pn])).await;
+    let starling = start_from_config(&guarded("AS", ANY, &[pn])).await;
+    let ps = route_port(&starling);
     // A second nats-server dials Starling only: nats-server must then
     // learn it through gossip and dial it with its own credentials, and
     // Starling's credentials are checked on the way in.
@@ -810,7 +849,7 @@ async fn route_authorization_both_ways_and_through_gossip() {
         }
     }
     // A member without the credentials is refused.
-    let wrong = start_from_config(&member("AW", free_port(), &[ps])).await;
+    let wrong = start_from_config(&member("AW", ANY, &[ps])).await;
     let cw = client(wrong.client_addr()).await;
     let mut probe = cw.subscribe("never").await.expect("subscribe");
     starling_tests::round_trip(&cw).await;
@@ -838,12 +877,13 @@ async fn leafs_learn_the_members_leafnode_urls() {
         return;
     }
     use tokio::io::AsyncWriteExt;
-    let (pa, pn, leaf_n) = (free_port(), free_port(), free_port());
+    let (pn, leaf_n) = (free_port(), free_port());
     let hub = start_from_config(&format!(
         "leafnodes {{ host: 127.0.0.1, port: -1 }}\n{}",
-        member("LA", pa, &[])
+        member("LA", ANY, &[])
     ))
     .await;
+    let pa = route_port(&hub);
     let own = hub.leaf_addr().expect("leafnode port").to_string();
     let mut leaf = tokio::net::TcpStream::connect(hub.leaf_addr().expect("leafnode port"))
         .await
@@ -885,10 +925,10 @@ async fn read_until(stream: &mut tokio::net::TcpStream, seen: &mut String, patte
 #[tokio::test]
 async fn a_member_without_a_name_takes_the_clusters() {
     // No `name`: the member makes one up and takes its peer's fixed one.
-    let (pa, pb) = (free_port(), free_port());
-    let a = start_from_config(&member("NA", pa, &[])).await;
+    let a = start_from_config(&member("NA", ANY, &[])).await;
+    let pa = route_port(&a);
     let b = start_from_config(&format!(
-        "server_name: NB\ncluster {{ listen: \"127.0.0.1:{pb}\", routes: [\"nats://127.0.0.1:{pa}\"] }}\n"
+        "server_name: NB\ncluster {{ listen: \"127.0.0.1:-1\", routes: [\"nats://127.0.0.1:{pa}\"] }}\n"
     ))
     .await;
     pair(a.client_addr(), b.client_addr()).await;
