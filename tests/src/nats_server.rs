@@ -6,9 +6,25 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// A free loopback port (nothing else binds it before the server does,
-/// in practice).
+/// A free loopback port for a server to bind a moment later. Taken below
+/// the kernel's ephemeral range (32768 and up on Linux), where outgoing
+/// connections take their local ports, so none of the test's own
+/// connections can take it meanwhile; each call in a process gets another
+/// port (a counter from an offset of the process id), checked free.
 pub fn free_port() -> u16 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const FIRST: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let offset = std::process::id().wrapping_mul(7919) % SPAN;
+    for _ in 0..SPAN {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = FIRST + (offset + n) % SPAN;
+        let port = u16::try_from(port).expect("below 32000");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
     TcpListener::bind("127.0.0.1:0")
         .expect("a free port")
         .local_addr()
