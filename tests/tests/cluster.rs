@@ -30,15 +30,20 @@ fn route_port(server: &starling_server::Server) -> u16 {
     server.route_addr().expect("cluster port").port()
 }
 
-fn member(name: &str, port: u16, routes: &[u16]) -> String {
+/// `"nats://127.0.0.1:<port>", ...` for a `routes` list.
+fn route_urls(routes: &[u16]) -> String {
     let routes: Vec<String> = routes
         .iter()
         .map(|p| format!("\"nats://127.0.0.1:{p}\""))
         .collect();
+    routes.join(", ")
+}
+
+fn member(name: &str, port: u16, routes: &[u16]) -> String {
     format!(
         "server_name: {name}\ncluster {{ name: C1, listen: \"{}\", routes: [{}] }}\n",
         listen(port),
-        routes.join(", ")
+        route_urls(routes)
     )
 }
 
@@ -147,6 +152,17 @@ async fn a_mixed_cluster_meshes_through_gossip() {
 }
 
 /// The `connect_urls` of an INFO line, if it has any.
+/// CONNECT with `protocol` 1 (INFO updates wanted), through the first PONG.
+async fn takes_info_updates(client: &mut starling_tests::RawClient) {
+    client
+        .send(b"CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n")
+        .await;
+    let (answer, _) = client
+        .read_until(b"PONG\r\n", std::time::Duration::from_secs(5))
+        .await;
+    assert!(answer.ends_with(b"PONG\r\n"), "{answer:?}");
+}
+
 fn connect_urls(info: &str) -> Option<Vec<String>> {
     let json = info.trim().strip_prefix("INFO ")?;
     let value: serde_json::Value = serde_json::from_str(json).ok()?;
@@ -172,11 +188,7 @@ async fn clients_learn_the_members_urls() {
     // Alone: no connect_urls (as nats-server standalone).
     let mut early = RawClient::connect(starling.client_addr()).await;
     assert_eq!(connect_urls(&early.info), None, "{}", early.info);
-    early
-        .send(b"CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n")
-        .await;
-    let (answer, _) = early.read_until(b"PONG\r\n", Duration::from_secs(5)).await;
-    assert!(answer.ends_with(b"PONG\r\n"));
+    takes_info_updates(&mut early).await;
     // A protocol-0 client gets no update.
     let mut old = RawClient::connect(starling.client_addr()).await;
     old.send(b"CONNECT {\"verbose\":false}\r\nPING\r\n").await;
@@ -789,12 +801,7 @@ async fn a_member_in_lame_duck_mode_leaves_the_clients_urls() {
         "{}",
         watcher.info
     );
-    watcher
-        .send(b"CONNECT {\"verbose\":false,\"protocol\":1}\r\nPING\r\n")
-        .await;
-    watcher
-        .read_until(b"PONG\r\n", Duration::from_secs(5))
-        .await;
+    takes_info_updates(&mut watcher).await;
     // nats-server enters lame-duck mode: its route INFO says `ldm`, and
     // Starling's clients are told to stop counting on it.
     let signalled = std::process::Command::new("kill")
@@ -934,4 +941,70 @@ async fn a_member_without_a_name_takes_the_clusters() {
     pair(a.client_addr(), b.client_addr()).await;
     b.shutdown().await;
     a.shutdown().await;
+}
+
+/// A member named `name` without a cluster name, routing to `routes`.
+fn nameless(name: &str, routes: &[u16]) -> String {
+    format!(
+        "server_name: {name}\ncluster {{ listen: \"127.0.0.1:-1\", routes: [{}] }}\n",
+        route_urls(routes)
+    )
+}
+
+#[tokio::test]
+async fn members_without_names_meet_at_the_first_attempt() {
+    use starling_tests::RawClient;
+    use std::time::Duration;
+    // Both names made up: the one that sorts last wins on both sides at
+    // once (nats-server refuses the first route and meets again a second
+    // later, so its clients see the peer come and go). The names are
+    // random: a few rounds meet both orders.
+    for round in 0..4 {
+        let a = start_from_config(&nameless("DA", &[])).await;
+        let mut watcher = RawClient::connect(a.client_addr()).await;
+        takes_info_updates(&mut watcher).await;
+        let b = start_from_config(&nameless("DB", &[route_port(&a)])).await;
+        pair(a.client_addr(), b.client_addr()).await;
+        watcher.send(b"PING\r\n").await;
+        let (seen, _) = watcher
+            .read_until(b"PONG\r\n", Duration::from_secs(5))
+            .await;
+        let seen = String::from_utf8_lossy(&seen).into_owned();
+        let infos: Vec<&str> = seen.lines().filter(|l| l.starts_with("INFO ")).collect();
+        assert_eq!(infos.len(), 1, "round {round}: {seen}");
+        assert!(
+            infos[0].contains(&b.client_addr().to_string()),
+            "round {round}: {seen}"
+        );
+        b.shutdown().await;
+        a.shutdown().await;
+    }
+    if !NatsServer::installed() {
+        eprintln!("nats-server is not installed: the nameless interop is skipped");
+        return;
+    }
+    // With nats-server on either side the members end under one name.
+    for round in 0..2 {
+        let starling = start_from_config(&nameless("DS", &[])).await;
+        let pn = free_port();
+        let nats_config = format!(
+            "server_name: DN\ncluster {{ listen: \"127.0.0.1:{pn}\", routes: [\"nats://127.0.0.1:{}\"] }}\n",
+            route_port(&starling)
+        );
+        let nats = NatsServer::start(&nats_config, &[]).await;
+        pair(starling.client_addr(), nats.addr).await;
+        drop(nats);
+        starling.shutdown().await;
+        let pn = free_port();
+        let nats = NatsServer::start(
+            &format!("server_name: DN2\ncluster {{ listen: \"127.0.0.1:{pn}\" }}\n"),
+            &[],
+        )
+        .await;
+        let starling = start_from_config(&nameless("DS2", &[pn])).await;
+        pair(starling.client_addr(), nats.addr).await;
+        drop(nats);
+        starling.shutdown().await;
+        eprintln!("round {round}: met nats-server both ways");
+    }
 }

@@ -15,7 +15,9 @@
 //! The differential suite replays the raw-protocol sessions and the
 //! websocket upgrade requests of `tests/src/sessions.rs` against Starling
 //! and nats-server, both started from the same config text, and lists every
-//! reply that differs.
+//! reply that differs. The `natsgo-cluster` suite runs nats.go's own
+//! cluster tests, unchanged, with every server they start a Starling
+//! process (`conformance/natsgo.rs`).
 //!
 //! What a suite needs and the machine lacks is installed into
 //! `target/conformance/` (pip and npm packages) or from Debian (Chromium,
@@ -25,6 +27,8 @@ mod brokers;
 mod clients;
 mod differential;
 mod install;
+mod natsgo;
+mod report;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -34,6 +38,7 @@ use std::time::{Duration, Instant};
 use crate::workspace_root;
 use brokers::Brokers;
 use clients::run_client_suite;
+use report::{print_progress, print_table};
 
 /// The scenarios every client runs, over TCP and websocket: these need
 /// the main broker alone (the embedded one runs them too)...
@@ -134,6 +139,8 @@ const CLIENT_SUITES: &[ClientSuite] = &[
     suite("browser-embed", Client::Browser, Transport::Embedded),
 ];
 const DIFFERENTIAL: &str = "differential";
+/// nats.go's own cluster tests (see `natsgo.rs`).
+const NATS_GO: &str = "natsgo-cluster";
 
 const fn suite(name: &'static str, client: Client, transport: Transport) -> ClientSuite {
     ClientSuite {
@@ -210,6 +217,7 @@ pub(crate) fn run(args: Vec<String>) -> Result<(), String> {
                 println!(
                     "{DIFFERENTIAL:<12} raw-protocol sessions and websocket upgrades vs nats-server"
                 );
+                println!("{NATS_GO:<12} {}", natsgo::TESTS.join(" "));
                 return Ok(());
             }
             other => return Err(format!("unknown conformance option {other:?}")),
@@ -218,7 +226,7 @@ pub(crate) fn run(args: Vec<String>) -> Result<(), String> {
     let known: Vec<&str> = CLIENT_SUITES
         .iter()
         .map(|s| s.name)
-        .chain([DIFFERENTIAL])
+        .chain([DIFFERENTIAL, NATS_GO])
         .collect();
     if let Some(unknown) = only.iter().find(|n| !known.contains(&n.as_str())) {
         return Err(format!(
@@ -233,6 +241,7 @@ pub(crate) fn run(args: Vec<String>) -> Result<(), String> {
         .filter(|s| wanted(s.name))
         .collect();
     let run_differential = wanted(DIFFERENTIAL);
+    let run_natsgo = wanted(NATS_GO);
     let started = Instant::now();
 
     let root = workspace_root();
@@ -248,7 +257,7 @@ pub(crate) fn run(args: Vec<String>) -> Result<(), String> {
     cargo_build(&work.root)?;
     let starling = work.root.join("target/release/starling");
 
-    let total = suites.len() + usize::from(run_differential);
+    let total = suites.len() + usize::from(run_differential) + usize::from(run_natsgo);
     let mut reports: Vec<(String, Vec<Outcome>)> = Vec::new();
     if !suites.is_empty() {
         let ready = install::prepare(&work, &suites.iter().map(|s| s.client).collect::<Vec<_>>())?;
@@ -271,7 +280,10 @@ pub(crate) fn run(args: Vec<String>) -> Result<(), String> {
         }
     }
     if run_differential {
-        print!("conformance [{total}/{total}] {DIFFERENTIAL:<12} ");
+        print!(
+            "conformance [{}/{total}] {DIFFERENTIAL:<12} ",
+            suites.len() + 1
+        );
         let _ = std::io::stdout().flush();
         let t = Instant::now();
         let outcomes = if install::nats_server_installed() {
@@ -284,6 +296,15 @@ pub(crate) fn run(args: Vec<String>) -> Result<(), String> {
             print_progress(&outcomes, t.elapsed());
         }
         reports.push((DIFFERENTIAL.to_owned(), outcomes));
+    }
+    if run_natsgo {
+        // Last: its tests take nats.go's fixed ports (4222, 6222, ...).
+        print!("conformance [{total}/{total}] {NATS_GO:<12} ");
+        let _ = std::io::stdout().flush();
+        let t = Instant::now();
+        let outcomes = natsgo::run(&starling, &work);
+        print_progress(&outcomes, t.elapsed());
+        reports.push((NATS_GO.to_owned(), outcomes));
     }
     print_table(&reports);
     let passed = reports.iter().flat_map(|(_, o)| o).filter(|o| o.ok).count();
@@ -331,64 +352,4 @@ fn cargo_build(root: &Path) -> Result<(), String> {
     } else {
         Err("the release build failed".into())
     }
-}
-
-fn print_progress(outcomes: &[Outcome], took: Duration) {
-    let failed: Vec<&Outcome> = outcomes.iter().filter(|o| !o.ok).collect();
-    println!(
-        "{} passed, {} failed ({:.1} s)",
-        outcomes.len() - failed.len(),
-        failed.len(),
-        took.as_secs_f64()
-    );
-    for outcome in outcomes {
-        if !outcome.ok {
-            println!("    FAIL {}: {}", outcome.scenario, outcome.detail);
-        } else if !outcome.detail.is_empty() {
-            println!("    note {}: {}", outcome.scenario, outcome.detail);
-        }
-    }
-}
-
-/// Client × transport, then the differential suite.
-fn print_table(reports: &[(String, Vec<Outcome>)]) {
-    let cell = |name: &str| -> String {
-        reports.iter().find(|(n, _)| n == name).map_or_else(
-            || "-".to_owned(),
-            |(_, o)| format!("{}/{}", o.iter().filter(|o| o.ok).count(), o.len()),
-        )
-    };
-    println!();
-    println!("{:<22} {:>8} {:>8} {:>8}", "client", "tcp", "ws", "embed");
-    for client in Client::ALL {
-        let by = |transport: Transport| {
-            CLIENT_SUITES
-                .iter()
-                .find(|s| s.client == client && s.transport == transport)
-                .map_or_else(|| "n/a".to_owned(), |s| cell(s.name))
-        };
-        println!(
-            "{:<22} {:>8} {:>8} {:>8}",
-            client.label(),
-            by(Transport::Tcp),
-            by(Transport::Ws),
-            by(Transport::Embedded)
-        );
-    }
-    if let Some((_, outcomes)) = reports.iter().find(|(n, _)| n == DIFFERENTIAL) {
-        let same = outcomes.iter().filter(|o| o.ok).count();
-        if outcomes.is_empty() {
-            println!(
-                "{:<22} skipped (nats-server not installed)",
-                "vs nats-server"
-            );
-        } else {
-            println!(
-                "{:<22} {same}/{} replies as nats-server's",
-                "vs nats-server",
-                outcomes.len()
-            );
-        }
-    }
-    println!();
 }

@@ -163,7 +163,6 @@ impl RouteInfo {
     }
 
     /// Reads an INFO's JSON (`None` if it is not an INFO object).
-    /// Reads a CONNECT's JSON (`None` if it is not a CONNECT object).
     pub fn parse(json: &[u8]) -> Option<Self> {
         serde_json::from_slice(json).ok()
     }

@@ -185,7 +185,7 @@ fn install_chromium() -> Result<(), String> {
 }
 
 /// apt-get install, refreshing the package lists first if they are stale.
-fn apt_install(package: &str) -> Result<(), String> {
+pub(crate) fn apt_install(package: &str) -> Result<(), String> {
     let install = || {
         run(
             Command::new("apt-get")

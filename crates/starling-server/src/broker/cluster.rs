@@ -133,12 +133,20 @@ impl Cluster {
             .clone()
     }
 
-    /// Meeting a peer of cluster `theirs` (`dynamic` if made up): whether
-    /// the route may go on. A dynamic name here takes a fixed one, or a
-    /// dynamic one that sorts after it (nats-server's rule).
-    pub(crate) fn meet(&self, theirs: &str, dynamic: bool) -> bool {
+    /// Meeting a peer of cluster `theirs` (`dynamic` if made up), having
+    /// told it `told` on this route: whether the route may go on. A
+    /// dynamic name here takes a fixed one, or a dynamic one that sorts
+    /// after it (nats-server's rule). By the same rule a peer whose name
+    /// is made up takes the name this server told it when that one is
+    /// fixed or sorts after its own, so the route goes on under one name
+    /// (nats-server refuses it and meets again a second later; a client
+    /// meanwhile sees the peer come and go).
+    pub(crate) fn meet(&self, theirs: &str, dynamic: bool, told: &str) -> bool {
         let mut name = self.name.lock().unwrap_or_else(PoisonError::into_inner);
         if theirs == name.0 {
+            return true;
+        }
+        if dynamic && told == name.0 && (!name.1 || name.0.as_str() > theirs) {
             return true;
         }
         if name.1 && (!dynamic || theirs > name.0.as_str()) {
@@ -315,4 +323,36 @@ fn rule_json(rule: Option<&starling_auth::SubjectPermission>) -> Option<serde_js
         map.insert("deny".into(), serde_json::json!(subjects(&rule.deny)));
     }
     Some(serde_json::Value::Object(map))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cluster(name: Option<&str>) -> Cluster {
+        Cluster::new(ClusterOptions {
+            name: name.map(str::to_owned),
+            ..ClusterOptions::default()
+        })
+    }
+
+    #[test]
+    fn names_meet_as_nats_server_settles_them_without_a_retry() {
+        // Dynamic here, dynamic there: the name that sorts last wins on
+        // both sides, at once.
+        let dynamic = cluster(None);
+        let ours = dynamic.name().0;
+        assert!(dynamic.meet("A", true, &ours), "they take ours");
+        assert_eq!(dynamic.name().0, ours);
+        assert!(!dynamic.meet("A", true, "told them another"));
+        assert!(dynamic.meet("ZZZ", true, &ours), "we take theirs");
+        assert_eq!(dynamic.name(), ("ZZZ".to_owned(), true));
+        assert!(dynamic.meet("B", false, "ZZZ"), "a fixed name wins");
+        assert_eq!(dynamic.name(), ("B".to_owned(), false));
+        // Fixed here: a dynamic peer takes it; another fixed one is refused.
+        let fixed = cluster(Some("C"));
+        assert!(fixed.meet("Z", true, "C"));
+        assert!(!fixed.meet("D", false, "C"));
+        assert_eq!(fixed.name(), ("C".to_owned(), false));
+    }
 }

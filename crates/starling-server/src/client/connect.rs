@@ -116,8 +116,8 @@ impl ClientState {
         }
     }
 
-    /// Before the first PONG: a client of `protocol` 1 takes INFO updates
-    /// from now on, and gets a fresh INFO first if the cluster's URLs
+    /// After the first PONG is queued: a client of `protocol` 1 takes INFO
+    /// updates from now on, and gets a fresh INFO now if the cluster's URLs
     /// changed since its own (nats-server's `processPing`).
     pub(super) fn first_pong(&mut self) {
         let Some(generation) = self.flags.info_generation.take() else {

@@ -209,8 +209,10 @@ impl ClientState {
             ClientOp::Ping => {
                 // A client PING counts as activity, as nats-server's `ping.last`.
                 self.touch();
-                self.first_pong();
+                // PONG first: nats.go's connect reads PONG or -ERR after
+                // its CONNECT and PING, nothing else.
                 self.send(encode::PONG);
+                self.first_pong();
                 Ok(())
             }
             ClientOp::Pong => {

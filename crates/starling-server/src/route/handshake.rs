@@ -30,11 +30,12 @@ pub(super) enum Refused {
 }
 
 /// Reads until the peer's INFO, answering PINGs; `accepted` checks the
-/// CONNECT first.
+/// CONNECT first. `told` is the cluster name this server sent the peer.
 pub(super) async fn handshake<S: Source>(
     broker: &Arc<Broker>,
     conn: &mut Conn<S>,
     accepted: bool,
+    told: &str,
 ) -> Result<RouteInfo, Refused> {
     let Some(cluster) = &broker.cluster else {
         return Err(Refused::Closed);
@@ -58,7 +59,7 @@ pub(super) async fn handshake<S: Source>(
         };
         match op {
             LeafOp::Connect(json) if accepted => {
-                check_connect(broker, conn, &json).await?;
+                check_connect(broker, conn, &json, told).await?;
                 connected = true;
             }
             _ if auth && !connected => {
@@ -67,7 +68,7 @@ pub(super) async fn handshake<S: Source>(
                 return Err(Refused::Closed);
             }
             LeafOp::Ping => conn.send(encode::PONG),
-            LeafOp::Info(json) => return check_info(broker, conn, &json, accepted),
+            LeafOp::Info(json) => return check_info(broker, conn, &json, (accepted, told)),
             LeafOp::Err(text) => {
                 tracing::warn!(
                     cid = conn.link.cid,
@@ -87,6 +88,7 @@ async fn check_connect<S: Source>(
     broker: &Arc<Broker>,
     conn: &mut Conn<S>,
     json: &[u8],
+    told: &str,
 ) -> Result<(), Refused> {
     let refuse = |conn: &mut Conn<S>, text: &str, reason: CloseReason| {
         conn.send_err(text);
@@ -133,7 +135,7 @@ async fn check_connect<S: Source>(
         let text = format!("Rejecting connection from gateway {gateway:?} on the Route port");
         return refuse(conn, &text, CloseReason::ProtocolViolation);
     }
-    if !cluster.meet(&connect.cluster, connect.cluster_dynamic) {
+    if !cluster.meet(&connect.cluster, connect.cluster_dynamic, told) {
         let text = format!(
             "Rejecting connection, cluster name {:?} does not match {:?}",
             connect.cluster,
@@ -150,7 +152,7 @@ fn check_info<S: Source>(
     broker: &Broker,
     conn: &Conn<S>,
     json: &[u8],
-    accepted: bool,
+    (accepted, told): (bool, &str),
 ) -> Result<RouteInfo, Refused> {
     let Some(cluster) = &broker.cluster else {
         return Err(Refused::Closed);
@@ -164,7 +166,7 @@ fn check_info<S: Source>(
         conn.link.close(CloseReason::DuplicateRoute);
         return Err(Refused::ToSelf);
     }
-    if !info.cluster.is_empty() && !cluster.meet(&info.cluster, info.cluster_dynamic) {
+    if !info.cluster.is_empty() && !cluster.meet(&info.cluster, info.cluster_dynamic, told) {
         conn.link.close(CloseReason::ClusterNameConflict);
         return Err(Refused::Closed);
     }
@@ -180,14 +182,13 @@ fn check_info<S: Source>(
 /// learnt by gossip to a peer that asks) this server's own.
 pub(super) fn connect_line(
     broker: &Broker,
+    (name, dynamic): (String, bool),
     url_user: Option<(String, String)>,
-    auth_required: bool,
-    tls_required: bool,
+    (auth_required, tls_required): (bool, bool),
 ) -> Vec<u8> {
     let Some(cluster) = &broker.cluster else {
         return Vec::new();
     };
-    let (name, dynamic) = cluster.name();
     let (user, pass) = match url_user {
         Some((user, pass)) => (Some(user), Some(pass)),
         None if auth_required => match &cluster.options.user {

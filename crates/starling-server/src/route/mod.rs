@@ -83,8 +83,9 @@ where
     let writer = spawn_writer(broker, &link, writer, Framing::Raw);
     let mut conn = Conn::for_route(broker, Plain(reader), Arc::clone(&link), peer);
     let nonce = crate::identity::nonce().unwrap_or_default();
-    conn.send(&cluster.own_info(broker, nonce).line(true));
-    if let Ok(info) = handshake::handshake(broker, &mut conn, true).await {
+    let info = cluster.own_info(broker, nonce);
+    conn.send(&info.line(true));
+    if let Ok(info) = handshake::handshake(broker, &mut conn, true, &info.cluster).await {
         establish(broker, conn, (None, false), info).await;
     }
     link.close(CloseReason::ClientClosed);

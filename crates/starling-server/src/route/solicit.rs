@@ -206,11 +206,17 @@ where
     let writer = spawn_writer(broker, &link, writer, Framing::Raw);
     let mut conn = Conn::for_route(broker, Plain(reader), Arc::clone(&link), peer);
     let tls = cluster.tls.get().is_some();
-    let mut hello = connect_line(broker, parsed.user.clone(), implicit == Some(true), tls);
+    let told = cluster.name();
+    let mut hello = connect_line(
+        broker,
+        told.clone(),
+        parsed.user.clone(),
+        (implicit == Some(true), tls),
+    );
     let nonce = crate::identity::nonce().unwrap_or_default();
     hello.extend_from_slice(&cluster.own_info(broker, nonce).line(true));
     conn.send(&hello);
-    let result = match handshake(broker, &mut conn, false).await {
+    let result = match handshake(broker, &mut conn, false, &told.0).await {
         Ok(info) => {
             let id = info.server_id.clone();
             let ended = establish(

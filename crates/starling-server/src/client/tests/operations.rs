@@ -107,3 +107,23 @@ fn verbose_and_pedantic_are_nats_servers_defaults_until_connect() {
         .send(clock, "PUB foo.*.bar 0\r\n\r\nPING\r\n");
     assert_eq!(client.output(), "PONG\r\n");
 }
+
+#[test]
+fn an_info_updated_before_the_first_ping_follows_its_pong() {
+    let clock = Clock::new();
+    let broker = broker_from("cluster { name: c, port: 6222 }");
+    let mut client = Client::new(&broker, clock);
+    client.link.meta().ip = "127.0.0.1".to_owned();
+    client.send(clock, "CONNECT {\"verbose\":false,\"protocol\":1}\r\n");
+    let peer = starling_proto::route::RouteInfo::parse(
+        br#"{"server_id":"NPEER","connect_urls":["127.0.0.1:4223"]}"#,
+    )
+    .expect("an INFO");
+    let cluster = broker.cluster.as_ref().expect("a cluster");
+    assert_eq!(cluster.peer_urls(&peer, true), (true, false, false));
+    client.send(clock, "PING\r\n");
+    // nats.go's connect reads PONG (or -ERR) after its PING, nothing else.
+    let output = client.output();
+    assert!(output.starts_with("PONG\r\nINFO {"), "{output}");
+    assert!(output.contains("127.0.0.1:4223"), "{output}");
+}

@@ -1,0 +1,186 @@
+//! nats.go's own cluster tests against Starling: the tests of nats.go's
+//! `test` package that start clusters of servers (all of
+//! `cluster_test.go`, and the cluster tests of `conn_test.go` and
+//! `headers_test.go`), compiled from Debian's copy of nats.go's sources
+//! as they are written. They call nats-server's `server` and `test`
+//! packages to start servers in-process; here those packages are the
+//! stand-in of `tests/conformance/go/natsserver`, whose servers are the
+//! release `starling` binary, one process each. `tests/conformance/go/
+//! extract` copies the chosen tests with what they use and nothing else
+//! (the rest of the package reaches into JetStream and server internals).
+//!
+//! Debian leaves nats.go's `test/configs` out of its package; the one
+//! configuration these tests read (`tlsverify.conf`: a client port 4443
+//! that requires client certificates) is written here with the test
+//! certificates of `crates/starling/tests/certs`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::{Outcome, Workdir, install};
+
+/// Where Debian's golang-github-nats-io-go-nats-dev puts nats.go.
+const NATS_GO: &str = "/usr/share/gocode/src/github.com/nats-io/nats.go";
+/// Debian's Go package tree (nats.go's dependencies: nkeys, nuid, x/crypto).
+const GOCODE: &str = "/usr/share/gocode";
+
+/// The tests run, by name.
+pub(crate) const TESTS: &[&str] = &[
+    // cluster_test.go, whole
+    "TestServersOption",
+    "TestNewStyleServersOption",
+    "TestAuthServers",
+    "TestBasicClusterReconnect",
+    "TestHotSpotReconnect",
+    "TestProperReconnectDelay",
+    "TestProperFalloutAfterMaxAttempts",
+    "TestProperFalloutAfterMaxAttemptsWithAuthMismatch",
+    "TestTimeoutOnNoServers",
+    "TestPingReconnect",
+    "TestServerPoolUpdatedWhenRouteGoesAway",
+    // conn_test.go: servers discovered through the cluster, client ids
+    // kept across async INFO
+    "TestNewServers",
+    "TestGetClientID",
+    // headers_test.go: requests while a member comes and goes
+    "TestRequestMsgRaceAsyncInfo",
+];
+
+/// Runs [`TESTS`]; one outcome each.
+pub(crate) fn run(starling: &Path, work: &Workdir) -> Vec<Outcome> {
+    match prepare(work).and_then(|gopath| go_test(starling, work, &gopath)) {
+        Ok(outcomes) => outcomes,
+        Err(why) => TESTS
+            .iter()
+            .map(|t| Outcome::fail(t, why.clone()))
+            .collect(),
+    }
+}
+
+/// Go and nats.go's sources (from Debian when missing), the stand-in
+/// linked in as nats-server's packages, the tests extracted: the GOPATH.
+fn prepare(work: &Workdir) -> Result<PathBuf, String> {
+    if !Command::new("go")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        install::apt_install("golang-go")?;
+    }
+    if !Path::new(NATS_GO).join("test/cluster_test.go").exists() {
+        install::apt_install("golang-github-nats-io-go-nats-dev")?;
+    }
+    let gopath = work.dir.join("go");
+    let own = work.root.join("tests/conformance/go");
+    let vendor = gopath.join("src/github.com/nats-io/nats-server");
+    let package = gopath.join("src/natsgo/test");
+    let _ = std::fs::remove_dir_all(gopath.join("src"));
+    std::fs::create_dir_all(&vendor)
+        .map_err(|e| format!("can't create {}: {e}", vendor.display()))?;
+    std::os::unix::fs::symlink(own.join("natsserver"), vendor.join("v2"))
+        .map_err(|e| format!("can't link the stand-in: {e}"))?;
+    let extract = gopath.join("extract");
+    go(&gopath, work)
+        .args(["build", "-o"])
+        .arg(&extract)
+        .arg(".")
+        .current_dir(own.join("extract"))
+        .output()
+        .map_err(|e| format!("can't run go: {e}"))
+        .and_then(|o| checked(&o, "go build extract"))?;
+    let output = Command::new(&extract)
+        .arg(Path::new(NATS_GO).join("test"))
+        .arg(&package)
+        .args(TESTS)
+        .output()
+        .map_err(|e| format!("can't run extract: {e}"))?;
+    checked(&output, "extract")?;
+    let certs = work.root.join("crates/starling/tests/certs");
+    let configs = package.join("configs");
+    std::fs::create_dir_all(&configs)
+        .map_err(|e| format!("can't create {}: {e}", configs.display()))?;
+    let tlsverify = format!(
+        "host: 127.0.0.1\nport: 4443\ntls {{\n  cert_file: {:?}\n  key_file: {:?}\n  ca_file: {:?}\n  verify: true\n}}\n",
+        certs.join("hub-cert.pem"),
+        certs.join("hub-key.pem"),
+        certs.join("ca.pem"),
+    );
+    std::fs::write(configs.join("tlsverify.conf"), tlsverify)
+        .map_err(|e| format!("can't write tlsverify.conf: {e}"))?;
+    Ok(gopath)
+}
+
+/// `go` in GOPATH mode over `gopath` then Debian's tree, offline.
+fn go(gopath: &Path, work: &Workdir) -> Command {
+    let mut command = Command::new("go");
+    let path = std::env::join_paths([gopath, Path::new(GOCODE)]).unwrap_or_default();
+    command
+        .env("GO111MODULE", "off")
+        .env("GOPATH", path)
+        .env("GOCACHE", work.dir.join("go-cache"))
+        .env("GOFLAGS", "")
+        .env("GOPROXY", "off");
+    command
+}
+
+fn checked(output: &std::process::Output, what: &str) -> Result<(), String> {
+    if output.status.success() {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    Err(format!("{what} failed: {}", stderr.trim()))
+}
+
+/// `go test -v` of the extracted package; its `--- PASS/FAIL/SKIP` lines
+/// read into outcomes (a test without one failed: the run ended early).
+fn go_test(starling: &Path, work: &Workdir, gopath: &Path) -> Result<Vec<Outcome>, String> {
+    let logs = work.logs.join("natsgo");
+    let _ = std::fs::remove_dir_all(&logs);
+    std::fs::create_dir_all(&logs).map_err(|e| format!("can't create {}: {e}", logs.display()))?;
+    let output = go(gopath, work)
+        .args(["test", "-count=1", "-v", "-timeout", "240s", "natsgo/test"])
+        .current_dir(gopath.join("src/natsgo/test"))
+        .env("STARLING_BIN", starling)
+        .env("STARLING_LOGS", &logs)
+        .output()
+        .map_err(|e| format!("can't run go test: {e}"))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let log = logs.join("go-test.log");
+    let _ = std::fs::write(&log, [&output.stdout[..], &output.stderr[..]].concat());
+    Ok(TESTS
+        .iter()
+        .map(|test| outcome(test, &stdout, &log))
+        .collect())
+}
+
+fn outcome(test: &str, stdout: &str, log: &Path) -> Outcome {
+    let result = stdout.lines().find_map(|line| {
+        let rest = line.trim_start().strip_prefix("--- ")?;
+        let (verdict, rest) = rest.split_once(": ")?;
+        (rest.split_whitespace().next() == Some(test)).then_some(verdict)
+    });
+    match result {
+        Some("PASS") => Outcome::pass(test, ""),
+        Some("SKIP") => Outcome::fail(test, format!("skipped (see {})", log.display())),
+        Some(_) => Outcome::fail(test, failure(test, stdout)),
+        None => Outcome::fail(test, format!("no result (see {})", log.display())),
+    }
+}
+
+/// The lines a failed test printed (its `t.Fatal` and the like).
+fn failure(test: &str, stdout: &str) -> String {
+    let mut inside = false;
+    let mut said = Vec::new();
+    for line in stdout.lines() {
+        if line.starts_with("=== RUN") {
+            inside = line.split_whitespace().nth(2) == Some(test);
+        } else if inside && line.starts_with("    ") {
+            said.push(line.trim());
+        }
+    }
+    if said.is_empty() {
+        "failed".to_owned()
+    } else {
+        said.join(" / ")
+    }
+}
