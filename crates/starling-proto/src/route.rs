@@ -16,6 +16,22 @@
 //!     b"RS+ $G orders.* q1 2\r\nRS- $G orders.* q1\r\nRMSG $G orders.new | q1 2\r\nhi\r\n"
 //! );
 //! ```
+//!
+//! A leaf's interest and messages carry its cluster (the origin) to peers
+//! that said `lnoc`, as nats-server writes them (`cluster.md` §4.4, §5.6):
+//!
+//! ```
+//! use starling_proto::route::{encode_origin_msg, encode_origin_sub, encode_origin_unsub};
+//!
+//! let mut out = Vec::new();
+//! encode_origin_sub(&mut out, b"LEAF1", b"$G", b"lq", Some((&b"qq"[..], 1)));
+//! encode_origin_unsub(&mut out, b"$G", b"lsub", None);
+//! encode_origin_msg(&mut out, (b"LEAF1", b"$G"), b"lpub.x", None, &[], (b"", b"hello"));
+//! assert_eq!(
+//!     out,
+//!     b"LS+ LEAF1 $G lq qq 1\r\nLS-  $G lsub\r\nLMSG LEAF1 $G lpub.x 0 5\r\nhello\r\n"
+//! );
+//! ```
 
 use bytes::BufMut;
 use serde::{Deserialize, Serialize};
@@ -31,29 +47,86 @@ pub fn encode_sub<B: BufMut>(
     queue: Option<(&[u8], u32)>,
 ) {
     out.put_slice(b"RS+ ");
+    interest_tail(out, account, subject, queue.map(|(q, w)| (q, Some(w))));
+}
+
+/// `RS- <account> <subject> [<queue>]\r\n`.
+pub fn encode_unsub<B: BufMut>(out: &mut B, account: &[u8], subject: &[u8], queue: Option<&[u8]>) {
+    out.put_slice(b"RS- ");
+    interest_tail(out, account, subject, queue.map(|q| (q, None)));
+}
+
+/// `LS+ <origin> <account> <subject> [<queue> <weight>]\r\n`: interest of a
+/// leaf whose cluster is `origin` (to peers that said `lnoc`).
+pub fn encode_origin_sub<B: BufMut>(
+    out: &mut B,
+    origin: &[u8],
+    account: &[u8],
+    subject: &[u8],
+    queue: Option<(&[u8], u32)>,
+) {
+    out.put_slice(b"LS+ ");
+    out.put_slice(origin);
+    out.put_u8(b' ');
+    interest_tail(out, account, subject, queue.map(|(q, w)| (q, Some(w))));
+}
+
+/// `LS-  <account> <subject> [<queue>]\r\n`: its withdrawal, written as
+/// nats-server 2.9.10 writes it (an empty origin, hence two spaces).
+pub fn encode_origin_unsub<B: BufMut>(
+    out: &mut B,
+    account: &[u8],
+    subject: &[u8],
+    queue: Option<&[u8]>,
+) {
+    out.put_slice(b"LS-  ");
+    interest_tail(out, account, subject, queue.map(|q| (q, None)));
+}
+
+/// `<account> <subject>[ <queue>[ <weight>]]\r\n`.
+fn interest_tail<B: BufMut>(
+    out: &mut B,
+    account: &[u8],
+    subject: &[u8],
+    queue: Option<(&[u8], Option<u32>)>,
+) {
     out.put_slice(account);
     out.put_u8(b' ');
     out.put_slice(subject);
     if let Some((queue, weight)) = queue {
         out.put_u8(b' ');
         out.put_slice(queue);
-        out.put_u8(b' ');
-        out.put_slice(weight.to_string().as_bytes());
+        if let Some(weight) = weight {
+            out.put_u8(b' ');
+            out.put_slice(weight.to_string().as_bytes());
+        }
     }
     out.put_slice(b"\r\n");
 }
 
-/// `RS- <account> <subject> [<queue>]\r\n`.
-pub fn encode_unsub<B: BufMut>(out: &mut B, account: &[u8], subject: &[u8], queue: Option<&[u8]>) {
-    out.put_slice(b"RS- ");
-    out.put_slice(account);
+/// `LMSG <origin> <account> ...`: a message from a leaf whose cluster is
+/// `origin` (to peers that said `lnoc`); the header size is always
+/// written, 0 without headers.
+pub fn encode_origin_msg<B: BufMut>(
+    out: &mut B,
+    (origin, account): (&[u8], &[u8]),
+    subject: &[u8],
+    reply: Option<&[u8]>,
+    queues: &[&[u8]],
+    (headers, payload): (&[u8], &[u8]),
+) {
+    out.put_slice(b"LMSG ");
+    out.put_slice(origin);
     out.put_u8(b' ');
-    out.put_slice(subject);
-    if let Some(queue) = queue {
-        out.put_u8(b' ');
-        out.put_slice(queue);
-    }
-    out.put_slice(b"\r\n");
+    encode_message(
+        out,
+        (b"", Some(account)),
+        subject,
+        reply,
+        queues,
+        (headers, payload),
+        true,
+    );
 }
 
 /// `RMSG <account> ...`, or `HMSG <account> ...` when `headers` is not
@@ -79,6 +152,7 @@ pub fn encode_rmsg<B: BufMut>(
         reply,
         queues,
         (headers, payload),
+        false,
     );
 }
 
@@ -138,6 +212,10 @@ pub struct RouteInfo {
     /// Its cluster `export` permission.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub export: Option<serde_json::Value>,
+    /// It reads and writes the leaf origin cluster (`LS+ <origin> ...`,
+    /// `LMSG <origin> ...`).
+    #[serde(skip_serializing_if = "is_false")]
+    pub lnoc: bool,
     /// Its leafnode URL.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub leafnode_urls: Vec<String>,
@@ -195,6 +273,9 @@ pub struct RouteConnect {
     /// The name was made up (no `cluster.name`).
     #[serde(skip_serializing_if = "is_false")]
     pub cluster_dynamic: bool,
+    /// It reads and writes the leaf origin cluster.
+    #[serde(skip_serializing_if = "is_false")]
+    pub lnoc: bool,
     /// Set by a client on the wrong port.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,

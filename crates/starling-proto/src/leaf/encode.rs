@@ -48,11 +48,13 @@ pub fn encode_lmsg<B: BufMut>(
         reply,
         queues,
         (headers, payload),
+        false,
     );
 }
 
 /// A message line and its payload: `verb`, the account when on a route,
-/// then as [`encode_lmsg`].
+/// then as [`encode_lmsg`]; the header size is written when there are
+/// headers, or always with `header_size`.
 pub(crate) fn encode_message<B: BufMut>(
     out: &mut B,
     (verb, account): (&[u8], Option<&[u8]>),
@@ -60,6 +62,7 @@ pub(crate) fn encode_message<B: BufMut>(
     reply: Option<&[u8]>,
     queues: &[&[u8]],
     (headers, payload): (&[u8], &[u8]),
+    header_size: bool,
 ) {
     out.put_slice(verb);
     if let Some(account) = account {
@@ -84,7 +87,7 @@ pub(crate) fn encode_message<B: BufMut>(
         out.put_slice(queue);
     }
     out.put_u8(b' ');
-    if !headers.is_empty() {
+    if header_size || !headers.is_empty() {
         out.put_slice(headers.len().to_string().as_bytes());
         out.put_u8(b' ');
     }

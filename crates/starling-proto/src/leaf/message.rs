@@ -9,6 +9,8 @@ use crate::parser::range;
 /// `LS+ <subject> [<queue> <weight>]` (`RS+ <account> ...` on a route).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeafSub {
+    /// The leaf cluster the interest comes from, on a route's `LS+`.
+    pub origin: Option<Bytes>,
     /// The account, on a route.
     pub account: Option<Bytes>,
     /// The subject filter, as sent.
@@ -35,6 +37,7 @@ pub struct LeafUnsub {
 #[derive(Clone, PartialEq, Eq)]
 pub struct LeafMessage {
     pub(super) frame: Bytes,
+    pub(super) origin: Option<Span>,
     pub(super) account: Option<Span>,
     pub(super) subject: Span,
     pub(super) reply: Option<Span>,
@@ -46,6 +49,16 @@ pub struct LeafMessage {
 }
 
 impl LeafMessage {
+    /// The leaf cluster the message comes from, on a route's `LMSG`.
+    pub fn origin(&self) -> Option<&[u8]> {
+        self.origin.as_ref().map(|o| &self.frame[range(o)])
+    }
+
+    /// The origin as a shared slice of the read buffer.
+    pub fn origin_bytes(&self) -> Option<Bytes> {
+        self.origin.as_ref().map(|o| self.frame.slice(range(o)))
+    }
+
     /// The account, on a route.
     pub fn account(&self) -> Option<&[u8]> {
         self.account.as_ref().map(|a| &self.frame[range(a)])

@@ -130,6 +130,7 @@ const ROUTE_OPS: [(&[u8], Name, bool); 15] = [
 struct Pending {
     line_len: usize,
     total: usize,
+    origin: Option<Span>,
     account: Option<Span>,
     subject: Span,
     reply: Option<Span>,
@@ -235,6 +236,7 @@ impl LeafParser {
                     _ => return Err(ProtoError::WrongArgumentCount(what)),
                 };
                 Ok(Some(LeafOp::Sub(LeafSub {
+                    origin: (name == Name::OriginSub).then(|| arg(0)),
                     account: self.route.then(|| arg(leading - 1)),
                     subject: arg(leading),
                     queue,
@@ -336,6 +338,7 @@ impl LeafParser {
         Ok(Pending {
             line_len,
             total,
+            origin: (leading > 1).then(|| args[0].clone()),
             account: (leading > 0).then(|| args[leading - 1].clone()),
             subject: args[leading].clone(),
             reply,
@@ -359,6 +362,7 @@ impl LeafParser {
         let frame = buf.split_to(frame_len).freeze();
         Ok(Some(LeafOp::Msg(LeafMessage {
             frame,
+            origin: p.origin,
             account: p.account,
             subject: p.subject,
             reply: p.reply,
@@ -539,10 +543,15 @@ LMSG LEAF1 $G lpub.x 0 5\r\nhello\r\n";
             ),
             (Some(&b"$G"[..]), &b"bar.*"[..], Some(&b"q1"[..]), 2)
         );
+        assert_eq!(sub.origin, None);
         let LeafOp::Sub(sub) = &ops[4] else { panic!() };
         assert_eq!(
-            (sub.account.as_deref(), &sub.subject[..]),
-            (Some(&b"$G"[..]), &b"lq"[..])
+            (
+                sub.origin.as_deref(),
+                sub.account.as_deref(),
+                &sub.subject[..]
+            ),
+            (Some(&b"LEAF1"[..]), Some(&b"$G"[..]), &b"lq"[..])
         );
         let LeafOp::Unsub(unsub) = &ops[5] else {
             panic!()
@@ -574,9 +583,10 @@ LMSG LEAF1 $G lpub.x 0 5\r\nhello\r\n";
             "a header size of 0 is no header"
         );
         assert_eq!(
-            (lmsg.account(), lmsg.payload()),
-            (Some(&b"$G"[..]), &b"hello"[..])
+            (lmsg.origin(), lmsg.account(), lmsg.payload()),
+            (Some(&b"LEAF1"[..]), Some(&b"$G"[..]), &b"hello"[..])
         );
+        assert_eq!(m.origin(), None);
         for (input, expected) in [
             (&b"RS+ $G\r\n"[..], ProtoError::WrongArgumentCount("RS+")),
             (b"RS+ $G a q\r\n", ProtoError::WrongArgumentCount("RS+")),

@@ -10,12 +10,16 @@ use bytes::Bytes;
 
 /// Where a subscription comes from, as interest propagation sees it: a
 /// leaf link sends its peer the interest of some origins and not others
-/// (never its own; a spoke only local and hub-side interest).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// (never its own; a spoke only local and hub-side interest; nothing of
+/// the peer's own leaf cluster).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Origin {
     /// The connection holding the subscription.
     pub(crate) cid: u64,
     pub(crate) kind: OriginKind,
+    /// The leaf cluster it comes from: a leaf link's peer's, or what a
+    /// route's `LS+` named.
+    pub(crate) cluster: Option<Bytes>,
 }
 
 /// The kind of connection a subscription belongs to.
@@ -112,7 +116,7 @@ impl Interest {
         let mut inner = self.lock();
         *inner
             .counts
-            .entry((subject.clone(), queue.cloned(), origin))
+            .entry((subject.clone(), queue.cloned(), origin.clone()))
             .or_insert(0) += 1;
         inner.notify(account, subject, queue, origin, 1);
     }
@@ -126,7 +130,7 @@ impl Interest {
         origin: Origin,
     ) {
         let mut inner = self.lock();
-        let key = (subject.clone(), queue.cloned(), origin);
+        let key = (subject.clone(), queue.cloned(), origin.clone());
         let Some(count) = inner.counts.get_mut(&key) else {
             return;
         };
@@ -148,7 +152,7 @@ impl Interest {
                 account: account.to_owned(),
                 subject: subject.clone(),
                 queue: queue.clone(),
-                origin: *origin,
+                origin: origin.clone(),
                 delta: i64::from(count),
             });
         }
@@ -217,18 +221,20 @@ mod tests {
         let local = Origin {
             cid: 1,
             kind: OriginKind::Local,
+            cluster: None,
         };
         let leaf = Origin {
             cid: 2,
             kind: OriginKind::LeafHub,
+            cluster: None,
         };
-        interest.add("A", &foo, None, local);
-        interest.add("A", &foo, None, local);
+        interest.add("A", &foo, None, local.clone());
+        interest.add("A", &foo, None, local.clone());
         let log = Arc::new(Log::default());
         let watcher = Arc::clone(&log) as Arc<dyn InterestWatcher>;
         interest.watch("A", Arc::clone(&watcher));
-        interest.add("A", &foo, None, leaf);
-        interest.remove("A", &foo, None, local);
+        interest.add("A", &foo, None, leaf.clone());
+        interest.remove("A", &foo, None, local.clone());
         interest.remove("A", &foo, None, Origin { cid: 9, ..local });
         interest.unwatch(&watcher);
         interest.remove("A", &foo, None, leaf);

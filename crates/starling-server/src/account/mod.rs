@@ -19,9 +19,9 @@ use starling_router::{Matches, Router};
 
 use crate::link::Counters;
 
-#[cfg(test)]
-pub(crate) use interest::Origin;
-pub(crate) use interest::{Interest, InterestChange, InterestWatcher, OriginKind, PassedOn};
+pub(crate) use interest::{
+    Interest, InterestChange, InterestWatcher, Origin, OriginKind, PassedOn,
+};
 pub(crate) use subscriber::Subscriber;
 
 /// The name of the account clients are in when no account is configured
@@ -61,6 +61,9 @@ pub(crate) struct Subscription {
     /// A leaf link's queue subscription: the members behind it (its
     /// `LS+` weight), its share in the choice among leaf links.
     pub(crate) weight: std::sync::atomic::AtomicU32,
+    /// The leaf cluster it comes from (a leaf link's peer's, or a route's
+    /// `LS+` origin).
+    pub(crate) origin_cluster: Option<Bytes>,
 }
 
 /// The router's handle: a subscription compared by identity.
@@ -123,12 +126,8 @@ impl Account {
         self.router
             .insert(sub.subject.clone(), sub.queue.clone(), handle)
             .map_err(|_| InvalidSubject)?;
-        self.interest.add(
-            &self.name,
-            &sub.subject,
-            sub.queue.as_ref(),
-            sub.subscriber.origin(),
-        );
+        self.interest
+            .add(&self.name, &sub.subject, sub.queue.as_ref(), sub.origin());
         Ok(())
     }
 
@@ -139,12 +138,8 @@ impl Account {
             .router
             .remove(&sub.subject, sub.queue.as_deref(), &handle)
         {
-            self.interest.remove(
-                &self.name,
-                &sub.subject,
-                sub.queue.as_ref(),
-                sub.subscriber.origin(),
-            );
+            self.interest
+                .remove(&self.name, &sub.subject, sub.queue.as_ref(), sub.origin());
         }
     }
 
@@ -161,6 +156,14 @@ impl Account {
 }
 
 impl Subscription {
+    /// Where it comes from, for interest propagation.
+    pub(crate) fn origin(&self) -> Origin {
+        Origin {
+            cluster: self.origin_cluster.clone(),
+            ..self.subscriber.origin()
+        }
+    }
+
     /// Removes the subscription from its account and its connection.
     pub(crate) fn remove(self: &Arc<Self>) {
         self.account.unsubscribe(self);
@@ -207,6 +210,7 @@ mod tests {
             max: 0.into(),
             delivered: 0.into(),
             weight: 1.into(),
+            origin_cluster: None,
         })
     }
 

@@ -33,6 +33,12 @@ pub(crate) struct Subscriber {
     /// With `allow_responses`: the reply subjects of messages it received,
     /// which it may then publish to (nats-server's `replies`).
     responses: OnceLock<ResponseTracker>,
+    /// On a leaf link: the cluster of the server at the other end (its
+    /// CONNECT's, or the hub's INFO's), what keeps a leaf cluster's own
+    /// messages and interest from coming back into it.
+    leaf_cluster: OnceLock<Bytes>,
+    /// On a route: the peer said `lnoc` (it reads the leaf origin).
+    lnoc: AtomicBool,
 }
 
 /// Reply subjects a client may answer, with `allow_responses`' limits.
@@ -60,6 +66,8 @@ impl Subscriber {
             headers: AtomicBool::new(false),
             delivery_denies: OnceLock::new(),
             responses: OnceLock::new(),
+            leaf_cluster: OnceLock::new(),
+            lnoc: AtomicBool::new(false),
         }
     }
 
@@ -81,12 +89,37 @@ impl Subscriber {
         self.route_account.as_ref()
     }
 
-    /// Where its subscriptions come from, for interest propagation.
+    /// Where its subscriptions come from, for interest propagation (a
+    /// subscription adds its leaf cluster).
     pub(crate) fn origin(&self) -> Origin {
         Origin {
             cid: self.link.cid,
             kind: self.kind,
+            cluster: None,
         }
+    }
+
+    /// On a leaf link: the peer's cluster (empty names none).
+    pub(crate) fn set_leaf_cluster(&self, cluster: &str) {
+        if !cluster.is_empty() {
+            let _ = self
+                .leaf_cluster
+                .set(Bytes::copy_from_slice(cluster.as_bytes()));
+        }
+    }
+
+    /// On a leaf link: the peer's cluster, if it named one.
+    pub(crate) fn leaf_cluster(&self) -> Option<&Bytes> {
+        self.leaf_cluster.get()
+    }
+
+    /// On a route: whether the peer reads the leaf origin.
+    pub(crate) fn set_lnoc(&self, lnoc: bool) {
+        self.lnoc.store(lnoc, Ordering::Relaxed);
+    }
+
+    pub(crate) fn lnoc(&self) -> bool {
+        self.lnoc.load(Ordering::Relaxed)
     }
 
     /// Whether it is a leaf link or a route (its deliveries are gathered

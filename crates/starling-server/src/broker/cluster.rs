@@ -280,6 +280,7 @@ impl Cluster {
             ip,
             cluster,
             cluster_dynamic,
+            lnoc: true,
             connect_urls,
             ws_connect_urls,
             import: self

@@ -291,6 +291,14 @@ impl Broker {
         replaced
     }
 
+    /// The cluster name leafs see: the cluster's, else (as nats-server
+    /// names a server without one) the server name.
+    pub(crate) fn cluster_name(&self) -> String {
+        self.cluster
+            .as_ref()
+            .map_or_else(|| self.info.server_name.clone(), |c| c.name().0)
+    }
+
     /// A leaf link is gone.
     pub(crate) fn deregister_leaf(&self, leaf: &Subscriber) {
         self.leafs.remove(&leaf.link.cid);

@@ -9,7 +9,7 @@ use bytes::BytesMut;
 use starling_proto::{Publish, encode};
 
 use super::state::ClientState;
-use crate::account::Subscription;
+use crate::account::{OriginKind, Subscription};
 use crate::link::Queued;
 
 /// The subject and reply a delivery carries: the publisher's, or mapped by
@@ -138,7 +138,22 @@ impl ClientState {
             };
             let names: Vec<&[u8]> = queues.iter().map(|q| &q[..]).collect();
             let size = headers.len() + payload.len();
+            // A leaf cluster's message names it to a route that reads it.
+            let origin = self
+                .leaf
+                .origin()
+                .filter(|_| self.me.kind() != OriginKind::Route && receiver.lnoc());
             let queued = link.queue_message(size, at, |out| match receiver.route_account() {
+                Some(account) if let Some(origin) = origin => {
+                    starling_proto::route::encode_origin_msg(
+                        out,
+                        (origin, account),
+                        route.subject,
+                        route.reply,
+                        &names,
+                        (headers, payload),
+                    );
+                }
                 Some(account) => starling_proto::route::encode_rmsg(
                     out,
                     account,

@@ -61,6 +61,7 @@ impl ClientState {
             if kind == OriginKind::Local {
                 locals += usize::from(!self.is_own_echo(sub));
             } else if forwards(from, kind)
+                && !self.leaf.back_to_origin(&sub.subscriber)
                 && !sub.subscriber.link.is_closed()
                 && !sub.subscriber.delivery_denied(sub, route.subject)
             {

@@ -5,7 +5,10 @@
 //! they came from, and only the queue groups the message names (none
 //! named: no queue delivery). Deliveries to leaf links are gathered per
 //! publish, so a link with several matching subscriptions gets one message
-//! naming the queue groups it must serve.
+//! naming the queue groups it must serve. A message of a leaf cluster (from
+//! one of its links, or a route's `LMSG <origin>`) goes back to no link of
+//! that cluster (`cluster.md` §5.6), and to `lnoc` routes as `LMSG
+//! <origin>`.
 
 use std::sync::Arc;
 
@@ -15,7 +18,7 @@ use starling_proto::leaf::LeafMessage;
 
 use super::delivery::Route;
 use super::state::{ClientState, LastLookup, Time};
-use crate::account::{Account, Subscriber};
+use crate::account::{Account, OriginKind, Subscriber};
 use crate::broker::Broker;
 
 /// Deliveries to leaf links gathered during one publish, and the queue
@@ -26,6 +29,8 @@ pub(crate) struct LeafRouting {
     targets: Vec<(Arc<Subscriber>, Vec<Bytes>)>,
     /// Handling a message from a leaf link: only these groups are served.
     named: Option<Vec<Bytes>>,
+    /// Handling a message of a leaf cluster: its name.
+    origin: Option<Bytes>,
 }
 
 impl LeafRouting {
@@ -59,6 +64,19 @@ impl LeafRouting {
     pub(super) fn restore_targets(&mut self, mut targets: Vec<(Arc<Subscriber>, Vec<Bytes>)>) {
         targets.clear();
         self.targets = targets;
+    }
+
+    /// Whether `link` leads back into the leaf cluster the message came
+    /// from.
+    pub(super) fn back_to_origin(&self, link: &Subscriber) -> bool {
+        matches!(link.kind(), OriginKind::LeafHub | OriginKind::LeafSpoke)
+            && self.origin.is_some()
+            && link.leaf_cluster() == self.origin.as_ref()
+    }
+
+    /// The leaf cluster the message comes from, if any.
+    pub(super) fn origin(&self) -> Option<&Bytes> {
+        self.origin.as_ref()
     }
 
     /// Whether queue group `name` may get this message.
@@ -125,6 +143,10 @@ impl ClientState {
         named.clear();
         named.extend(message.queue_bytes());
         self.leaf.named = Some(named);
+        self.leaf.origin = match message.origin_bytes() {
+            Some(origin) => Some(origin),
+            None => self.me.leaf_cluster().cloned(),
+        };
         let matches = self.lookup(publish.subject());
         let route = Route {
             subject: publish.subject(),
@@ -136,6 +158,7 @@ impl ClientState {
             self.cross_accounts(&links, &publish);
         }
         self.system_request(&publish);
+        self.leaf.origin = None;
         // Keep the list's room for the next message.
         if let Some(mut named) = self.leaf.named.take() {
             named.clear();

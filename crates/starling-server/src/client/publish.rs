@@ -93,6 +93,7 @@ impl ClientState {
             }
             if sub.subscriber.is_link() {
                 if forwards(self.me.kind(), sub.subscriber.kind())
+                    && !self.leaf.back_to_origin(&sub.subscriber)
                     && !sub.subscriber.delivery_denied(sub, route.subject)
                 {
                     self.leaf.target(&sub.subscriber, None);

@@ -55,6 +55,7 @@ impl ClientState {
             max: 0.into(),
             delivered: 0.into(),
             weight: 1.into(),
+            origin_cluster: None,
         });
         if self.me.add_subscription(&sub) && self.account.subscribe(&sub).is_err() {
             self.me.forget_subscription(&sub);

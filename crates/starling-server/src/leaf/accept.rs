@@ -252,6 +252,7 @@ async fn handshake_accepted<S: Source>(
         account.name,
         accepted.name
     );
+    let cluster = accepted.cluster.clone();
     let peer = LeafPeer {
         account: account.name.clone(),
         name: accepted.name,
@@ -266,7 +267,7 @@ async fn handshake_accepted<S: Source>(
         account,
         kind,
         headers,
-        (Some(peer), denies),
+        (Some(peer), denies, &cluster),
     )
     .await;
 }

@@ -49,6 +49,9 @@ pub(super) fn info(
     if let Some(nonce) = nonce {
         put("nonce", json!(nonce));
     }
+    if let Some(cluster) = &broker.cluster {
+        put("cluster", json!(cluster.name().0));
+    }
     put("info_on_connect", json!(true));
     if let Some(account) = remote_account {
         put("connect_info", json!(true));
@@ -82,8 +85,7 @@ pub(super) fn connect(
     put("tls_required", json!(false));
     put("server_id", json!(broker.info.server_id));
     put("name", json!(broker.info.server_name));
-    // Without a cluster, nats-server's cluster name is the server name.
-    put("cluster", json!(broker.info.server_name));
+    put("cluster", json!(broker.cluster_name()));
     put("headers", json!(true));
     if hub {
         put("is_hub", json!(true));
@@ -171,7 +173,7 @@ pub(super) fn accept_connect(
         return Err(Refusal::WrongPort);
     }
     let account = authenticate(broker, &connect, nonce, kind, unix_now)?;
-    if text("cluster") == Some(broker.info.server_name.as_str()) {
+    if text("cluster") == Some(broker.cluster_name().as_str()) {
         return Err(Refusal::SameCluster);
     }
     if let Some(min) = broker
@@ -274,6 +276,11 @@ pub(super) fn hub_info(json: &[u8]) -> Option<HubInfo> {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned(),
+        cluster: info
+            .get("cluster")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
         tls_required,
         nonce: info
             .get("nonce")
@@ -289,6 +296,8 @@ pub(super) struct HubInfo {
     pub(super) info_on_connect: bool,
     pub(super) headers: bool,
     pub(super) name: String,
+    /// Its cluster name, if it has one.
+    pub(super) cluster: String,
     /// The hub wants TLS on the leaf protocol.
     pub(super) tls_required: bool,
     /// What a credentials file's seed signs.

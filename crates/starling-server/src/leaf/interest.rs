@@ -7,10 +7,13 @@
 //! rules): never its own peer's; a link on which this server is the hub
 //! passes on all others; a spoke passes on only local ones and those of
 //! links where this server is the hub, never what it learnt from another
-//! hub, so a tree of hubs and spokes has no loops.
+//! hub, so a tree of hubs and spokes has no loops; nothing of the peer's
+//! own leaf cluster (learnt from another of its members, here or through a
+//! route's `LS+`) goes back to it, the loop-detection subject aside.
 
 use std::sync::Arc;
 
+use bytes::Bytes;
 use starling_auth::Permissions;
 use starling_proto::leaf::{encode_sub, encode_unsub};
 
@@ -25,15 +28,23 @@ pub(super) struct LeafInterest {
     spoke: bool,
     /// `deny_imports`: no interest is sent for what is denied.
     imports: Option<Arc<Permissions>>,
+    /// The peer's cluster.
+    peer_cluster: Option<Bytes>,
     counts: PassedOn,
 }
 
 impl LeafInterest {
-    pub(super) fn new(link: Arc<Link>, spoke: bool, imports: Option<Arc<Permissions>>) -> Self {
+    pub(super) fn new(
+        link: Arc<Link>,
+        spoke: bool,
+        imports: Option<Arc<Permissions>>,
+        peer_cluster: Option<Bytes>,
+    ) -> Self {
         Self {
             link,
             spoke,
             imports,
+            peer_cluster,
             counts: PassedOn::default(),
         }
     }
@@ -41,6 +52,9 @@ impl LeafInterest {
     /// Whether a subscription of `change`'s origin is passed on.
     fn passes(&self, change: &InterestChange) -> bool {
         change.origin.cid != self.link.cid
+            && (change.origin.cluster.is_none()
+                || change.origin.cluster != self.peer_cluster
+                || change.subject.starts_with(b"$LDS."))
             && !(self.spoke
                 && matches!(
                     change.origin.kind,
@@ -80,7 +94,7 @@ impl InterestWatcher for LeafInterest {
 
 #[cfg(test)]
 mod tests {
-    use bytes::{Bytes, BytesMut};
+    use bytes::BytesMut;
 
     use super::*;
     use crate::account::Origin;
@@ -96,7 +110,11 @@ mod tests {
             account: "$G".into(),
             subject: Bytes::from_static(subject.as_bytes()),
             queue: queue.map(|q| Bytes::from_static(q.as_bytes())),
-            origin: Origin { cid, kind },
+            origin: Origin {
+                cid,
+                kind,
+                cluster: None,
+            },
             delta,
         }
     }
@@ -111,7 +129,7 @@ mod tests {
     #[test]
     fn ref_counted_with_queue_weights_and_the_spoke_rule() {
         let link = Arc::new(Link::new(7, 1 << 20));
-        let spoke = LeafInterest::new(Arc::clone(&link), true, None);
+        let spoke = LeafInterest::new(Arc::clone(&link), true, None, None);
         spoke.changed(&change("foo", None, 1, OriginKind::Local, 1));
         spoke.changed(&change("foo", None, 2, OriginKind::Local, 1));
         spoke.changed(&change("bar.*", Some("q1"), 1, OriginKind::Local, 1));
@@ -127,8 +145,32 @@ mod tests {
             sent(&link),
             "LS+ foo\r\nLS+ bar.* q1 1\r\nLS+ bar.* q1 2\r\nLS- foo\r\nLS+ bar.* q1 1\r\nLS- bar.* q1\r\n"
         );
-        let hub = LeafInterest::new(Arc::clone(&link), false, None);
+        let hub = LeafInterest::new(Arc::clone(&link), false, None, None);
         hub.changed(&change("hub.only", None, 4, OriginKind::LeafSpoke, 2));
         assert_eq!(sent(&link), "LS+ hub.only\r\n");
+    }
+
+    #[test]
+    fn nothing_of_the_peers_own_cluster_goes_back_to_it() {
+        let link = Arc::new(Link::new(7, 1 << 20));
+        let hub = LeafInterest::new(
+            Arc::clone(&link),
+            false,
+            None,
+            Some(Bytes::from_static(b"L")),
+        );
+        let of = |subject, cluster: Option<&'static str>| InterestChange {
+            origin: Origin {
+                cid: 3,
+                kind: OriginKind::Route,
+                cluster: cluster.map(|c| Bytes::from_static(c.as_bytes())),
+            },
+            ..change(subject, None, 3, OriginKind::Route, 1)
+        };
+        hub.changed(&of("from.l", Some("L")));
+        hub.changed(&of("from.m", Some("M")));
+        hub.changed(&of("plain", None));
+        hub.changed(&of("$LDS.x", Some("L")));
+        assert_eq!(sent(&link), "LS+ from.m\r\nLS+ plain\r\nLS+ $LDS.x\r\n");
     }
 }

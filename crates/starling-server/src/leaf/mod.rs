@@ -286,10 +286,11 @@ async fn run_link<S: Source>(
     account: Arc<Account>,
     kind: OriginKind,
     headers: bool,
-    (peer, denies): (Option<LeafPeer>, Denies),
+    (peer, denies, cluster): (Option<LeafPeer>, Denies, &str),
 ) -> Ended {
     let link = Arc::clone(&conn.link);
     let me = Arc::new(Subscriber::of_kind(Arc::clone(&link), kind));
+    me.set_leaf_cluster(cluster);
     if let Some(exports) = &denies.exports {
         // What this side will not send: wildcard interest of the hub gets
         // no message on those subjects.
@@ -318,6 +319,7 @@ async fn run_link<S: Source>(
         Arc::clone(&link),
         kind == OriginKind::LeafSpoke,
         denies.imports.clone(),
+        me.leaf_cluster().cloned(),
     ));
     account.watch_interest(Arc::clone(&watcher));
     let mut line = BytesMut::new();

@@ -339,7 +339,7 @@ pub(super) async fn connect<S: Source>(
         account,
         kind,
         hub.headers,
-        (None, denies),
+        (None, denies, &hub.cluster),
     )
     .await
 }

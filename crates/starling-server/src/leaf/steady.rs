@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use bytes::{BufMut, Bytes, BytesMut};
 use starling_proto::encode;
-use starling_proto::leaf::LeafOp;
+use starling_proto::leaf::{LeafOp, LeafSub};
 use tokio::time::{Instant, sleep_until};
 
 use super::source::Source;
@@ -93,7 +93,7 @@ pub(super) async fn run<S: Source>(
                     }
                     // Interest in what this side does not export is ignored.
                     if denies.exports(&sub.subject) {
-                        subscribe(me, account, sub.subject, sub.queue, sub.weight);
+                        subscribe(me, account, sub);
                     }
                 }
                 LeafOp::Unsub(unsub) => {
@@ -149,13 +149,19 @@ pub(crate) fn key(subject: &Bytes, queue: Option<&Bytes>) -> Bytes {
 
 /// The peer's `LS+` (`RS+`): a subscription of the link in the account (a
 /// repeated one updates a queue group's weight: its share of the group).
-pub(crate) fn subscribe(
-    me: &Arc<Subscriber>,
-    account: &Arc<Account>,
-    subject: Bytes,
-    queue: Option<Bytes>,
-    weight: u32,
-) {
+/// Its leaf cluster: what a route's `LS+` names, else a leaf link's peer's.
+pub(crate) fn subscribe(me: &Arc<Subscriber>, account: &Arc<Account>, sub: LeafSub) {
+    let LeafSub {
+        origin,
+        subject,
+        queue,
+        weight,
+        ..
+    } = sub;
+    let origin_cluster = match origin {
+        Some(origin) => Some(Bytes::copy_from_slice(&origin)),
+        None => me.leaf_cluster().cloned(),
+    };
     let sid = key(&subject, queue.as_ref());
     if let Some(existing) = me.subscription(&sid) {
         existing
@@ -173,6 +179,7 @@ pub(crate) fn subscribe(
         max: 0.into(),
         delivered: 0.into(),
         weight: weight.into(),
+        origin_cluster,
     });
     if me.add_subscription(&subscription) && account.subscribe(&subscription).is_err() {
         me.forget_subscription(&subscription);

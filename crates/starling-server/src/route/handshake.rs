@@ -206,6 +206,7 @@ pub(super) fn connect_line(
         name: broker.info.server_id.clone(),
         cluster: name,
         cluster_dynamic: dynamic,
+        lnoc: true,
         ..RouteConnect::default()
     }
     .line()

@@ -6,13 +6,15 @@
 //! A route passes on the subscriptions of local clients (and the
 //! server's own) and of leaf links where this server is the hub; never
 //! what another route announced (one hop), nor what a hub told this
-//! server (the hub's cluster has it).
+//! server (the hub's cluster has it). A leaf's interest goes to a peer
+//! that said `lnoc` as `LS+ <origin> ...` (its leaf cluster; §4.4), so
+//! the peer sends that cluster nothing of its own.
 
 use std::sync::Arc;
 
 use bytes::Bytes;
 use starling_auth::Permissions;
-use starling_proto::route::{encode_sub, encode_unsub};
+use starling_proto::route::{encode_origin_sub, encode_origin_unsub, encode_sub, encode_unsub};
 
 use crate::account::{InterestChange, InterestWatcher, OriginKind, PassedOn};
 use crate::link::{Link, Queued};
@@ -24,6 +26,8 @@ pub(super) struct RouteInterest {
     account: Bytes,
     /// The cluster's `import`: only interest it allows is announced.
     import: Option<Arc<Permissions>>,
+    /// The peer reads the leaf origin.
+    lnoc: bool,
     counts: PassedOn,
 }
 
@@ -35,7 +39,7 @@ impl RouteInterest {
         link: Arc<Link>,
         account: Bytes,
         standing: &[Bytes],
-        import: Option<Arc<Permissions>>,
+        (import, lnoc): (Option<Arc<Permissions>>, bool),
     ) -> Self {
         let counts = PassedOn::default();
         let allowed = |subject: &[u8]| import.as_ref().is_none_or(|p| p.can_publish(subject));
@@ -49,6 +53,7 @@ impl RouteInterest {
             link,
             account,
             import,
+            lnoc,
             counts,
         }
     }
@@ -66,16 +71,21 @@ impl InterestWatcher for RouteInterest {
         }
         let (before, after) = self.counts.apply(change);
         let account = &self.account;
+        let subject = &change.subject;
+        let origin = change.origin.cluster.as_deref().filter(|_| self.lnoc);
+        let sub = |out: &mut bytes::BytesMut, queue| match origin {
+            Some(origin) => encode_origin_sub(out, origin, account, subject, queue),
+            None => encode_sub(out, account, subject, queue),
+        };
         let queued = match (change.queue.as_deref(), before, after) {
-            (None, 0, 1..) => self
-                .link
-                .queue(|out| encode_sub(out, account, &change.subject, None)),
-            (Some(queue), _, 1..) if after != before => self.link.queue(|out| {
-                encode_sub(out, account, &change.subject, Some((queue, after)));
+            (None, 0, 1..) => self.link.queue(|out| sub(out, None)),
+            (Some(queue), _, 1..) if after != before => {
+                self.link.queue(|out| sub(out, Some((queue, after))))
+            }
+            (queue, 1.., 0) => self.link.queue(|out| match origin {
+                Some(_) => encode_origin_unsub(out, account, subject, queue),
+                None => encode_unsub(out, account, subject, queue),
             }),
-            (queue, 1.., 0) => self
-                .link
-                .queue(|out| encode_unsub(out, account, &change.subject, queue)),
             _ => return,
         };
         if queued == Queued::WakeWriter {
@@ -101,7 +111,11 @@ mod tests {
             account: "$G".into(),
             subject: Bytes::from_static(subject.as_bytes()),
             queue: queue.map(|q| Bytes::from_static(q.as_bytes())),
-            origin: Origin { cid: 1, kind },
+            origin: Origin {
+                cid: 1,
+                kind,
+                cluster: None,
+            },
             delta,
         }
     }
@@ -110,7 +124,12 @@ mod tests {
     fn as_nats_server_announces_it() {
         // cluster.md §4.2's transcript, and what a route does not pass on.
         let link = Arc::new(Link::new(7, 1 << 20));
-        let route = RouteInterest::new(Arc::clone(&link), Bytes::from_static(b"$G"), &[], None);
+        let route = RouteInterest::new(
+            Arc::clone(&link),
+            Bytes::from_static(b"$G"),
+            &[],
+            (None, false),
+        );
         for (subject, queue, delta) in [
             ("foo", None, 1),
             ("bar.*", Some("q1"), 1),
@@ -134,6 +153,38 @@ mod tests {
             String::from_utf8_lossy(&out),
             "RS+ $G foo\r\nRS+ $G bar.* q1 1\r\nRS+ $G bar.* q1 2\r\nRS+ $G baz.>\r\n\
 RS- $G foo\r\nRS+ $G bar.* q1 1\r\nRS- $G bar.* q1\r\nRS- $G baz.>\r\nRS+ $G from.spoke\r\n"
+        );
+    }
+
+    #[test]
+    fn a_leafs_interest_names_its_cluster_to_lnoc_peers() {
+        // cluster.md §4.4's transcript (leaf LEAF1 attached to A, route A→B).
+        let link = Arc::new(Link::new(7, 1 << 20));
+        let route = RouteInterest::new(
+            Arc::clone(&link),
+            Bytes::from_static(b"$G"),
+            &[],
+            (None, true),
+        );
+        let leaf = |subject, queue, delta| InterestChange {
+            origin: Origin {
+                cid: 2,
+                kind: OriginKind::LeafHub,
+                cluster: Some(Bytes::from_static(b"LEAF1")),
+            },
+            ..change(subject, queue, OriginKind::LeafHub, delta)
+        };
+        route.changed(&leaf("lsub", None, 1));
+        route.changed(&leaf("lq", Some("qq"), 1));
+        route.changed(&leaf("lsub", None, -1));
+        route.changed(&leaf("lq", Some("qq"), -1));
+        route.changed(&change("local", None, OriginKind::Local, 1));
+        let mut out = BytesMut::new();
+        link.take_outbound(&mut out);
+        assert_eq!(
+            String::from_utf8_lossy(&out),
+            "LS+ LEAF1 $G lsub\r\nLS+ LEAF1 $G lq qq 1\r\nLS-  $G lsub\r\nLS-  $G lq qq\r\n\
+RS+ $G local\r\n"
         );
     }
 }

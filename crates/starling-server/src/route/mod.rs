@@ -113,6 +113,7 @@ async fn establish<S: crate::leaf::source::Source>(
                 Bytes::from(account.name.clone()),
             ));
             subscriber.set_headers(info.headers);
+            subscriber.set_lnoc(info.lnoc);
             (account.name.clone(), (account, subscriber))
         })
         .collect::<HashMap<_, _>>();
@@ -154,7 +155,7 @@ async fn establish<S: crate::leaf::source::Source>(
             Arc::clone(&link),
             Bytes::from(name.clone()),
             &broker.standing_interest(account),
-            cluster.permissions.clone(),
+            (cluster.permissions.clone(), peer.info.lnoc),
         ));
         account.watch_interest(Arc::clone(&watcher));
         peer.watchers

@@ -100,7 +100,7 @@ pub(super) async fn run<S: Source>(
                             String::from_utf8_lossy(&sub.subject)
                         ),
                         Some((account, me)) => {
-                            subscribe(me, account, sub.subject, sub.queue, sub.weight);
+                            subscribe(me, account, sub);
                         }
                         None => tracing::debug!(
                             cid = link.cid,
