@@ -75,11 +75,11 @@ pub(crate) async fn accept(
     let tls_stream = match Box::pin(handshake).await {
         Ok(Ok(tls_stream)) => tls_stream,
         Ok(Err(error)) => {
-            tracing::debug!(cid, "{peer} - leafnode TLS handshake error: {error}");
+            tracing::error!("{peer} - lid:{cid} - TLS leafnode handshake error: {error}");
             return;
         }
         Err(_) => {
-            tracing::debug!(cid, "{peer} - leafnode TLS handshake timeout");
+            tracing::error!("{peer} - lid:{cid} - TLS handshake timeout");
             return;
         }
     };

@@ -38,14 +38,16 @@ pub struct ClusterOptions {
 
 /// A cluster's `tls { cert_file, key_file, ca_file, insecure, timeout }`:
 /// this server's certificate both ways (as the accepting and as the
-/// dialling side), peers verified against `ca_file` both ways.
+/// dialling side), peers verified against `ca_file` both ways (the
+/// system's roots without one, as nats-server's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterTls {
     /// This server's certificate chain.
     pub cert_file: std::path::PathBuf,
     /// Its key.
     pub key_file: std::path::PathBuf,
-    /// The authority every member's certificate chains to.
+    /// The authority every member's certificate chains to (`None`: the
+    /// system's roots).
     pub ca_file: Option<std::path::PathBuf>,
     /// `insecure: true`: a dialled peer's certificate is not verified.
     pub insecure: bool,
@@ -125,13 +127,6 @@ impl ClusterOptions {
     pub(crate) fn validate(&self) -> Result<(), String> {
         for url in &self.routes {
             RouteUrl::parse(url)?;
-        }
-        if self.tls.as_ref().is_some_and(|tls| tls.ca_file.is_none()) {
-            return Err(
-                "cluster tls needs a ca_file: Starling verifies members against it both ways \
-                 (the system's roots for route certificates are not supported yet, issue #13)"
-                    .into(),
-            );
         }
         Ok(())
     }

@@ -63,8 +63,11 @@ pub(crate) async fn accept(broker: Arc<Broker>, stream: TcpStream, peer: SocketA
                     let (reader, writer) = tokio::io::split(secured);
                     accepted(&broker, (reader, writer), peer, cid).await;
                 }
-                Ok(Err(error)) => tracing::debug!("{peer} - route TLS handshake error: {error}"),
-                Err(_) => tracing::debug!("{peer} - route TLS handshake timeout"),
+                // nats-server's texts and level.
+                Ok(Err(error)) => {
+                    tracing::error!("{peer} - rid:{cid} - TLS route handshake error: {error}");
+                }
+                Err(_) => tracing::error!("{peer} - rid:{cid} - TLS handshake timeout"),
             }
         }
         None => accepted(&broker, stream.into_split(), peer, cid).await,

@@ -57,7 +57,7 @@ pub(crate) fn connector(tls: &RemoteTls) -> Result<TlsConnector, TlsError> {
 
 /// The system's roots; an unparsable one is skipped, none at all is an
 /// error (no hub could be verified).
-fn system_roots() -> Result<rustls::RootCertStore, TlsError> {
+pub(super) fn system_roots() -> Result<rustls::RootCertStore, TlsError> {
     let certs = rustls_native_certs::load_native_certs()
         .map_err(|e| TlsError::SystemRoots(e.to_string()))?;
     let mut roots = rustls::RootCertStore::empty();

@@ -78,7 +78,14 @@ pub enum TlsError {
 
 /// Builds the acceptor for `options`, reading each file once.
 pub(crate) fn acceptor(options: &TlsOptions) -> Result<TlsAcceptor, TlsError> {
-    server_config(options).map(TlsAcceptor::from)
+    server_config(options, false).map(TlsAcceptor::from)
+}
+
+/// An acceptor that requires a client certificate and verifies it against
+/// `ca_file`, or the system's roots without one (Go's behaviour with no
+/// `ClientCAs`; what nats-server's route port does).
+pub(crate) fn mutual_acceptor(options: &TlsOptions) -> Result<TlsAcceptor, TlsError> {
+    server_config(options, true).map(TlsAcceptor::from)
 }
 
 /// The negotiated TLS version and cipher suite as nats-server's `/connz`
@@ -94,7 +101,7 @@ pub(crate) fn describe(connection: &rustls::ServerConnection) -> Option<(String,
     Some((version, suite.replacen("TLS13_", "TLS_", 1)))
 }
 
-fn server_config(options: &TlsOptions) -> Result<Arc<ServerConfig>, TlsError> {
+fn server_config(options: &TlsOptions, system_roots: bool) -> Result<Arc<ServerConfig>, TlsError> {
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&options.cert_file)
         .and_then(Iterator::collect)
         .map_err(|e| TlsError::Certificates {
@@ -115,9 +122,14 @@ fn server_config(options: &TlsOptions) -> Result<Arc<ServerConfig>, TlsError> {
     let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_safe_default_protocol_versions()
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
-    let builder = match (&options.ca_file, options.verify) {
-        (Some(ca_file), verify) => {
-            let roots = Arc::new(ca_roots(ca_file)?);
+    let roots = match &options.ca_file {
+        Some(ca_file) => Some(ca_roots(ca_file)?),
+        None if system_roots => Some(client::system_roots()?),
+        None => None,
+    };
+    let builder = match (roots, options.verify) {
+        (Some(roots), verify) => {
+            let roots = Arc::new(roots);
             let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider);
             let verifier = if verify {
                 verifier

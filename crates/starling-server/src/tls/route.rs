@@ -1,16 +1,17 @@
 //! Route TLS (`cluster.md` §8.2): mutual both ways, as nats-server forces
 //! it whatever `verify` says: the accepting side requires and verifies
-//! the peer's certificate against `ca_file`, the dialling side presents
-//! this server's and verifies the peer's (unless `insecure`).
+//! the peer's certificate against `ca_file` (the system's roots without
+//! one), the dialling side presents this server's and verifies the
+//! peer's the same way (unless `insecure`).
 
-use super::{TlsError, acceptor, connector};
+use super::{TlsError, connector, mutual_acceptor};
 use crate::broker::RouteTls;
 use crate::{ClusterTls, RemoteTls};
 
 /// Builds both sides from the cluster's `tls` block (files read once, at
 /// start-up).
 pub(crate) fn route(tls: &ClusterTls) -> Result<RouteTls, TlsError> {
-    let acceptor = acceptor(&starling_ws::TlsOptions {
+    let acceptor = mutual_acceptor(&starling_ws::TlsOptions {
         cert_file: tls.cert_file.clone(),
         key_file: tls.key_file.clone(),
         ca_file: tls.ca_file.clone(),

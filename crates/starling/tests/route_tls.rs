@@ -1,0 +1,50 @@
+//! Routes in TLS without a `ca_file` verify members against the system's
+//! roots both ways, as nats-server's do: the binary, with `SSL_CERT_FILE`
+//! naming the roots it reads (set per process, which an in-process test
+//! cannot do). The members present a certificate of the route test CA in
+//! `tests/certs/` (for server and client use); every wait is for a line
+//! the servers log.
+
+mod common;
+
+use common::{Running, test_cert};
+
+/// A member's cluster block: TLS without `ca_file`, `routes` appended.
+fn member(routes: &str) -> String {
+    let (cert, key) = (test_cert("member-cert.pem"), test_cert("member-key.pem"));
+    format!(
+        "cluster {{ name: C, host: 127.0.0.1, port: -1, tls {{ cert_file: {cert:?}, key_file: {key:?} }}{routes} }}\n"
+    )
+}
+
+/// `, routes: [...]` to the member whose log says where it listens.
+fn routes_to(member: &mut Running) -> String {
+    let marker = "Listening for route connections on ";
+    let line = member.until(marker);
+    let (_, address) = line.split_once(marker).expect("address");
+    format!(", routes: [\"nats://{}\"]", address.trim())
+}
+
+#[test]
+fn routes_without_a_ca_file_trust_the_system_roots() {
+    let roots = test_cert("route-ca.pem");
+    // The CA among both members' system roots: the route comes up.
+    let mut a = Running::start("A", &member(""), Some(&roots));
+    let to_a = routes_to(&mut a);
+    let mut b = Running::start("B", &member(&to_a), Some(&roots));
+    b.until("Route connection created");
+    a.until("Route connection created");
+
+    // The dialling member's usual roots do not hold it: it refuses the
+    // accepting member's certificate.
+    let mut c = Running::start("C", &member(&to_a), None);
+    let failed = c.until("TLS handshake error");
+    assert!(failed.contains("certificate"), "{failed}");
+
+    // The accepting member's do not: it refuses the dialling member's.
+    let mut d = Running::start("D", &member(""), None);
+    let to_d = routes_to(&mut d);
+    let _e = Running::start("E", &member(&to_d), Some(&roots));
+    let failed = d.until("TLS route handshake error");
+    assert!(failed.contains("certificate"), "{failed}");
+}
