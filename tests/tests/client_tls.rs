@@ -30,6 +30,7 @@ async fn clients_connect_over_tls() {
             key_file: key_file.clone(),
             ca_file: None,
             verify: false,
+            timeout: starling_ws::DEFAULT_TLS_TIMEOUT,
         });
     })
     .await;
@@ -90,6 +91,7 @@ async fn monitoring_shows_tls_and_https_asks_no_client_certificate() {
             key_file: key_file.clone(),
             ca_file: Some(cert_file.clone()),
             verify: true,
+            timeout: starling_ws::DEFAULT_TLS_TIMEOUT,
         });
         o.monitor.https_port = -1;
     })
@@ -120,6 +122,7 @@ async fn connz_names_the_tls_version_and_cipher_suite() {
             key_file: key_file.clone(),
             ca_file: None,
             verify: false,
+            timeout: starling_ws::DEFAULT_TLS_TIMEOUT,
         });
         o.monitor.http_port = -1;
     })
@@ -149,6 +152,36 @@ async fn connz_names_the_tls_version_and_cipher_suite() {
     assert!(
         cipher.starts_with("TLS_") && !cipher.starts_with("TLS13"),
         "{cipher}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_silent_tls_peer_is_closed_at_the_blocks_timeout() {
+    let dir = std::env::temp_dir().join(format!("starling-tls-timeout-{}", std::process::id()));
+    let (cert_file, key_file) = self_signed(&dir);
+    let config = format!(
+        "tls {{ cert_file: {cert_file:?}, key_file: {key_file:?}, timeout: 3 }}\nhttp_port: -1\n"
+    );
+    let server = starling_tests::start_from_config(&config).await;
+    // /varz says it, as nats-server's.
+    let varz = starling_tests::http_exchange(
+        server.monitor_addr().unwrap(),
+        b"GET /varz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let varz = String::from_utf8_lossy(&varz);
+    assert!(varz.contains("\"tls_timeout\": 3,"), "{varz}");
+    // A peer that reads the INFO and never starts the handshake is closed
+    // at the block's 3 s, not at the default 2 s (load can only delay it).
+    let started = std::time::Instant::now();
+    let mut silent = RawClient::connect(server.client_addr()).await;
+    let (_, closed) = silent.read_to_close(Duration::from_secs(15)).await;
+    assert!(closed, "still open after 15 s");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(2900),
+        "closed after {waited:?}"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -76,6 +76,7 @@ async fn secure_websocket_with_a_self_signed_certificate() {
             key_file: key_file.clone(),
             ca_file: None,
             verify: false,
+            timeout: starling_ws::DEFAULT_TLS_TIMEOUT,
         });
     })
     .await;

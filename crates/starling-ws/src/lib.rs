@@ -58,7 +58,7 @@ pub use codec::{
     encode_client_frame, encode_pong,
 };
 pub use frame::FrameError;
-pub use options::{DEFAULT_HANDSHAKE_TIMEOUT, TlsOptions, WebsocketOptions};
+pub use options::{DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_TLS_TIMEOUT, TlsOptions, WebsocketOptions};
 
 /// Close codes the server sends or accepts (RFC 6455 §7.4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -26,7 +26,15 @@ pub struct TlsOptions {
     pub ca_file: Option<PathBuf>,
     /// Require and verify client certificates.
     pub verify: bool,
+    /// The TLS handshake's deadline (`timeout`, seconds or a duration; 2 s
+    /// when unset or 0, as nats-server). The client and leafnode ports
+    /// apply it; on the websocket port, as in nats-server, the whole
+    /// upgrade (TLS included) is bounded by `handshake_timeout` instead.
+    pub timeout: Duration,
 }
+
+/// nats-server's TLS handshake deadline when `timeout` is unset.
+pub const DEFAULT_TLS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The websocket listener's options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,6 +229,7 @@ impl TlsOptions {
 fn tls(value: &Value) -> Result<TlsOptions, Vec<ConfError>> {
     let map = value.as_map("tls").map_err(|e| vec![e])?;
     let (mut cert, mut key, mut ca, mut verify) = (None, None, None, false);
+    let mut timeout = DEFAULT_TLS_TIMEOUT;
     let mut errors = Vec::new();
     for (k, v) in map.options() {
         let result = match k.name.to_ascii_lowercase().as_str() {
@@ -228,12 +237,16 @@ fn tls(value: &Value) -> Result<TlsOptions, Vec<ConfError>> {
             "key_file" => v.as_str("key_file").map(|p| key = Some(PathBuf::from(p))),
             "ca_file" => v.as_str("ca_file").map(|p| ca = Some(PathBuf::from(p))),
             "verify" => v.as_bool("verify").map(|b| verify = b),
+            "timeout" => v.as_duration("timeout").map(|d| {
+                if !d.is_zero() {
+                    timeout = d;
+                }
+            }),
             "insecure"
             | "verify_and_map"
             | "verify_cert_and_check_known_urls"
             | "cipher_suites"
             | "curve_preferences"
-            | "timeout"
             | "connection_rate_limit"
             | "pinned_certs" => Err(ConfError::not_supported_yet(k, "this TLS setting")),
             _ => Err(ConfError::unknown_field(k)),
@@ -248,6 +261,7 @@ fn tls(value: &Value) -> Result<TlsOptions, Vec<ConfError>> {
             key_file,
             ca_file: ca,
             verify,
+            timeout,
         }),
         (cert, key) => {
             if cert.is_none() {

@@ -205,6 +205,12 @@ pub(crate) fn apt_install(package: &str) -> Result<(), String> {
 
 /// A fresh CA and a server certificate for 127.0.0.1 and localhost.
 fn make_certs(dir: &Path) -> Result<Certs, String> {
+    make_certs_for(dir, "IP:127.0.0.1,DNS:localhost")
+}
+
+/// A fresh CA and a server certificate for `san` (openssl's
+/// `subjectAltName` syntax), in `dir`.
+pub(crate) fn make_certs_for(dir: &Path, san: &str) -> Result<Certs, String> {
     if Command::new("openssl").arg("version").output().is_err() {
         apt_install("openssl")?;
     }
@@ -219,7 +225,7 @@ fn make_certs(dir: &Path) -> Result<Certs, String> {
     let ext = dir.join("server.ext");
     std::fs::write(
         &ext,
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+        format!("subjectAltName={san}\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n"),
     )
     .map_err(|e| format!("can't write {}: {e}", ext.display()))?;
     let ec = [

@@ -9,10 +9,14 @@
 //! extract` copies the chosen tests with what they use and nothing else
 //! (the rest of the package reaches into JetStream and server internals).
 //!
-//! Debian leaves nats.go's `test/configs` out of its package; the one
-//! configuration these tests read (`tlsverify.conf`: a client port 4443
-//! that requires client certificates) is written here with the test
-//! certificates of `crates/starling/tests/certs`.
+//! Debian leaves nats.go's `test/configs` out of its package; the
+//! configurations these tests read are written here as nats.go has them:
+//! `tlsverify.conf` (a client port 4443 that requires client
+//! certificates, with the test certificates of `crates/starling/tests/
+//! certs`) and `tls_noip_a.conf`/`tls_noip_b.conf` (two TLS members whose
+//! certificate names `localhost` and no IP, made here with openssl). The
+//! stand-in reads what the tests use of them with nats-server's own
+//! `conf` package (Debian's).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -44,6 +48,9 @@ pub(crate) const TESTS: &[&str] = &[
     "TestGetClientID",
     // headers_test.go: requests while a member comes and goes
     "TestRequestMsgRaceAsyncInfo",
+    // reconnect_test.go: a TLS cluster that tells clients IPs its
+    // certificate does not name
+    "TestReconnectTLSHostNoIP",
 ];
 
 /// Runs [`TESTS`]; one outcome each.
@@ -75,10 +82,21 @@ fn prepare(work: &Workdir) -> Result<PathBuf, String> {
     let vendor = gopath.join("src/github.com/nats-io/nats-server");
     let package = gopath.join("src/natsgo/test");
     let _ = std::fs::remove_dir_all(gopath.join("src"));
-    std::fs::create_dir_all(&vendor)
-        .map_err(|e| format!("can't create {}: {e}", vendor.display()))?;
-    std::os::unix::fs::symlink(own.join("natsserver"), vendor.join("v2"))
-        .map_err(|e| format!("can't link the stand-in: {e}"))?;
+    // nats-server's packages as the tests import them: the stand-in's
+    // `server` and `test`, and nats-server's own `conf` parser.
+    let v2 = vendor.join("v2");
+    std::fs::create_dir_all(&v2).map_err(|e| format!("can't create {}: {e}", v2.display()))?;
+    for (name, target) in [
+        ("server", own.join("natsserver/server")),
+        ("test", own.join("natsserver/test")),
+        (
+            "conf",
+            Path::new(GOCODE).join("src/github.com/nats-io/nats-server/conf"),
+        ),
+    ] {
+        std::os::unix::fs::symlink(&target, v2.join(name))
+            .map_err(|e| format!("can't link {}: {e}", target.display()))?;
+    }
     let extract = gopath.join("extract");
     go(&gopath, work)
         .args(["build", "-o"])
@@ -107,7 +125,34 @@ fn prepare(work: &Workdir) -> Result<PathBuf, String> {
     );
     std::fs::write(configs.join("tlsverify.conf"), tlsverify)
         .map_err(|e| format!("can't write tlsverify.conf: {e}"))?;
+    write_noip(&configs)?;
     Ok(gopath)
+}
+
+/// nats.go's `tls_noip_a.conf` and `tls_noip_b.conf`, and their
+/// certificates (`certs/ca.pem`, a server certificate for `localhost`
+/// only, as nats.go's `server_noip.pem`).
+fn write_noip(configs: &Path) -> Result<(), String> {
+    let certs = install::make_certs_for(&configs.join("certs"), "DNS:localhost")?;
+    let rename = |from: &Path, to: &str| {
+        std::fs::rename(from, configs.join("certs").join(to))
+            .map_err(|e| format!("can't name {}: {e}", from.display()))
+    };
+    rename(&certs.cert, "server_noip.pem")?;
+    rename(&certs.key, "key_noip.pem")?;
+    for (name, listen, cluster, peer) in [
+        ("tls_noip_a.conf", "localhost:5222", 5244, 5246),
+        ("tls_noip_b.conf", "127.0.0.1:5224", 5246, 5244),
+    ] {
+        let text = format!(
+            "listen: {listen}\n\
+tls {{\n  cert_file: \"./configs/certs/server_noip.pem\"\n  key_file: \"./configs/certs/key_noip.pem\"\n  timeout: 2\n}}\n\
+authorization {{\n  user: derek\n  password: porkchop\n  timeout: 1\n}}\n\
+cluster {{\n  listen: 127.0.0.1:{cluster}\n  routes = [nats-route://127.0.0.1:{peer}]\n}}\n"
+        );
+        std::fs::write(configs.join(name), text).map_err(|e| format!("can't write {name}: {e}"))?;
+    }
+    Ok(())
 }
 
 /// `go` in GOPATH mode over `gopath` then Debian's tree, offline.

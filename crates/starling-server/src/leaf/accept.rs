@@ -5,7 +5,6 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use starling_auth::ConnectionKind;
 use starling_proto::leaf::LeafOp;
@@ -55,7 +54,8 @@ pub(crate) async fn accept(
         return handshake_accepted(broker, conn, writer, accepting).await;
     };
     // With TLS, nats-server 2.9.10 sends the INFO in plaintext, then the
-    // leaf starts the handshake, which must end within 2 s.
+    // leaf starts the handshake, which must end within the block's
+    // `timeout` (2 s).
     let (host, port) = (accepting.listen.0.as_str(), accepting.listen.1);
     let info = handshake::info(
         &broker,
@@ -71,7 +71,13 @@ pub(crate) async fn accept(
     {
         return;
     }
-    let handshake = tokio::time::timeout(TLS_TIMEOUT, acceptor.accept(stream));
+    let deadline = broker
+        .options
+        .leaf
+        .as_ref()
+        .and_then(|leaf| leaf.tls.as_ref())
+        .map_or(starling_ws::DEFAULT_TLS_TIMEOUT, |tls| tls.timeout);
+    let handshake = tokio::time::timeout(deadline, acceptor.accept(stream));
     let tls_stream = match Box::pin(handshake).await {
         Ok(Ok(tls_stream)) => tls_stream,
         Ok(Err(error)) => {
@@ -92,9 +98,6 @@ pub(crate) async fn accept(
     };
     handshake_accepted(broker, conn, writer, accepting).await;
 }
-
-/// The TLS handshake's deadline on the leafnode port (nats-server's).
-const TLS_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What an accepted link's handshake knows before CONNECT.
 struct Accepting {

@@ -23,9 +23,6 @@ use crate::ServerError;
 use crate::broker::Broker;
 use crate::client::{ClientAddr, Framing, run_connection};
 
-/// nats-server's TLS handshake timeout on the client port.
-const TLS_TIMEOUT: Duration = Duration::from_secs(2);
-
 /// What an accepted stream goes through before it is a client connection.
 pub(crate) enum Handshake {
     /// NATS over plain TCP.
@@ -186,7 +183,12 @@ async fn serve_tls(
         return;
     }
     // Boxed: the handshake's state stays out of the connection's future.
-    match Box::pin(tokio::time::timeout(TLS_TIMEOUT, acceptor.accept(stream))).await {
+    let deadline = broker
+        .options
+        .tls
+        .as_ref()
+        .map_or(starling_ws::DEFAULT_TLS_TIMEOUT, |tls| tls.timeout);
+    match Box::pin(tokio::time::timeout(deadline, acceptor.accept(stream))).await {
         Ok(Ok(tls)) => {
             let client = ClientAddr {
                 tls: crate::tls::describe(tls.get_ref().1),

@@ -135,7 +135,12 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
         mqtt: json!({}),
         websocket: websocket(options, monitor.websocket_port),
         jetstream: json!({}),
-        tls_timeout: go_float(2.0),
+        tls_timeout: go_float(
+            options
+                .tls
+                .as_ref()
+                .map_or(2.0, |tls| tls.timeout.as_secs_f64()),
+        ),
         write_deadline: options.write_deadline.as_nanos(),
         start: rfc3339(stats.started_unix_nanos),
         now: rfc3339(now_unix_nanos),
@@ -194,7 +199,12 @@ fn cluster(monitor: &Monitor) -> Value {
     if !urls.is_empty() {
         out.insert("urls".into(), json!(urls));
     }
-    out.insert("tls_timeout".into(), go_float(2.0));
+    let tls_timeout = cluster
+        .options
+        .tls
+        .as_ref()
+        .map_or(2.0, |tls| tls.timeout.as_secs_f64());
+    out.insert("tls_timeout".into(), go_float(tls_timeout));
     Value::Object(out)
 }
 
@@ -210,7 +220,11 @@ fn leaf(monitor: &Monitor) -> Value {
         out.insert("port".into(), json!(monitor.leaf_port.unwrap_or(0)));
         let timeout = leaf.auth.timeout.map_or(2.0, seconds);
         out.insert("auth_timeout".into(), go_float(timeout));
-        out.insert("tls_timeout".into(), go_float(2.0));
+        let tls_timeout = leaf
+            .tls
+            .as_ref()
+            .map_or(2.0, |tls| tls.timeout.as_secs_f64());
+        out.insert("tls_timeout".into(), go_float(tls_timeout));
     }
     let remotes: Vec<Value> = leaf
         .remotes

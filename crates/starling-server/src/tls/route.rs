@@ -16,6 +16,7 @@ pub(crate) fn route(tls: &ClusterTls) -> Result<RouteTls, TlsError> {
         key_file: tls.key_file.clone(),
         ca_file: tls.ca_file.clone(),
         verify: true,
+        timeout: tls.timeout,
     })?;
     let connector = connector(&RemoteTls {
         ca_file: tls.ca_file.clone(),

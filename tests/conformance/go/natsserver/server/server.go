@@ -75,10 +75,6 @@ func (o *Options) config() string {
 	}
 	// As in nats-server, a cluster without a port listens nowhere: only
 	// its name is kept.
-	if o.Cluster.Port != 0 {
-		// Where the stand-in asks whether the cluster has formed.
-		b.WriteString("http: \"127.0.0.1:-1\"\n")
-	}
 	if o.Cluster.Port != 0 || o.Cluster.Name != "" {
 		b.WriteString("cluster {\n")
 		if o.Cluster.Name != "" {
@@ -132,9 +128,13 @@ func Start(o *Options) (*Server, error) {
 }
 
 // StartWithConfig runs Starling with a configuration file of the test's,
-// as nats-server's RunServerWithConfig does. The options it returns are
-// the client listener's host and port as bound (the tests read no more).
+// as nats-server's RunServerWithConfig does, and returns the options the
+// tests read from it (see LoadConfig).
 func StartWithConfig(path string) (*Server, *Options, error) {
+	opts, err := LoadConfig(path)
+	if err != nil {
+		return nil, nil, err
+	}
 	bin, base, err := files()
 	if err != nil {
 		return nil, nil, err
@@ -143,7 +143,7 @@ func StartWithConfig(path string) (*Server, *Options, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	return s, &Options{Host: s.clientAddr.IP.String(), Port: s.clientAddr.Port}, nil
+	return s, opts, nil
 }
 
 // files names the binary, and the path (without extension) of this
@@ -166,7 +166,9 @@ func startWith(bin, config, base string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "-c", config)
+	// A monitoring port of its own: where the stand-in asks whether the
+	// cluster has formed, and how many routes there are.
+	cmd := exec.Command(bin, "-c", config, "-m", "-1")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		logFile.Close()
@@ -263,6 +265,19 @@ func (s *Server) ClientURL() string {
 		addr.IP = net.IPv4(127, 0, 0, 1)
 	}
 	return fmt.Sprintf("nats://%s", &addr)
+}
+
+// NumRoutes is the number of routes, as the server's /routez counts
+// them (0 when it cannot be asked).
+func (s *Server) NumRoutes() int {
+	if s.monitorAddr == nil {
+		return 0
+	}
+	routes, err := s.routes()
+	if err != nil {
+		return 0
+	}
+	return len(routes)
 }
 
 // ClusterAddr is the address of the route listener, nil without one.
