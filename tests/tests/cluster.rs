@@ -1008,3 +1008,70 @@ async fn members_without_names_meet_at_the_first_attempt() {
         eprintln!("round {round}: met nats-server both ways");
     }
 }
+
+#[tokio::test]
+async fn client_advertise_is_what_clients_and_members_are_told() {
+    use starling_tests::RawClient;
+    let a = start_from_config(&format!(
+        "client_advertise: \"a.example:4333\"\n{}",
+        member("ADVA", ANY, &[])
+    ))
+    .await;
+    let b = start_from_config(&member("ADVB", ANY, &[route_port(&a)])).await;
+    let (ca, cb) = (client(a.client_addr()).await, client(b.client_addr()).await);
+    until_linked(&ca, &cb, "adv.up").await;
+    until_linked(&cb, &ca, "adv.up").await;
+    let b_url = b.client_addr().to_string();
+    // INFO's host and port are the advertised ones, and so is this
+    // server's entry in connect_urls, here and on the peer.
+    let on_a = RawClient::connect(a.client_addr()).await;
+    assert!(
+        on_a.info.contains("\"host\":\"a.example\",\"port\":4333"),
+        "{}",
+        on_a.info
+    );
+    let mut expected = vec!["a.example:4333".to_owned(), b_url.clone()];
+    assert_eq!(
+        connect_urls(&on_a.info),
+        Some(expected.clone()),
+        "{}",
+        on_a.info
+    );
+    let on_b = RawClient::connect(b.client_addr()).await;
+    assert_eq!(
+        connect_urls(&on_b.info),
+        Some(vec![b_url, "a.example:4333".to_owned()]),
+        "{}",
+        on_b.info
+    );
+    if NatsServer::installed() {
+        // A nats-server member with its own: each side's clients get the
+        // other's advertised URL.
+        let pn = free_port();
+        let nats = NatsServer::start(
+            &format!(
+                "client_advertise: \"n.example:4444\"\n{}",
+                member("ADVN", pn, &[route_port(&a)])
+            ),
+            &[],
+        )
+        .await;
+        let cn = client(nats.addr).await;
+        until_linked(&ca, &cn, "adv.nats").await;
+        until_linked(&cn, &ca, "adv.nats").await;
+        expected.push("n.example:4444".to_owned());
+        let on_a = RawClient::connect(a.client_addr()).await;
+        assert_eq!(connect_urls(&on_a.info), Some(expected), "{}", on_a.info);
+        let on_nats = RawClient::connect(nats.addr).await;
+        let urls = connect_urls(&on_nats.info).unwrap_or_default();
+        assert!(
+            urls.contains(&"a.example:4333".to_owned()),
+            "{}",
+            on_nats.info
+        );
+    } else {
+        eprintln!("nats-server is not installed: its part of the client_advertise test is skipped");
+    }
+    b.shutdown().await;
+    a.shutdown().await;
+}

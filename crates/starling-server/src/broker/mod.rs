@@ -84,6 +84,13 @@ impl Broker {
     /// one, when the options asked for any free port).
     pub(crate) fn new(options: ServerOptions, port: u16) -> Self {
         let server_id = identity::server_id();
+        // INFO's host and port: `client_advertise`'s, else the listener's
+        // (checked when the options were read).
+        let (host, port) = options
+            .client_advertise
+            .as_deref()
+            .and_then(|advertise| crate::options::advertised(advertise, port).ok())
+            .unwrap_or_else(|| (options.host.clone(), port));
         let info = ServerInfo {
             server_name: options
                 .server_name
@@ -93,7 +100,7 @@ impl Broker {
             version: NATS_VERSION.to_owned(),
             proto: 1,
             go: format!("starling {STARLING_VERSION}"),
-            host: options.host.clone(),
+            host,
             port,
             headers: true,
             max_payload: options.max_payload,

@@ -12,14 +12,18 @@ use crate::account::Account;
 
 impl Broker {
     /// The client URLs and the websocket URLs of this server: the
-    /// advertised address, else the listener's (one per global unicast
+    /// advertised address (`client_advertise`, `websocket.advertise`),
+    /// else the listener's (one per global unicast
     /// interface address for `0.0.0.0` or `::`, as nats-server lists
     /// them). Worked out once, when first asked (after the listeners are
     /// bound).
     pub(crate) fn own_client_urls(&self) -> (Vec<String>, Vec<String>) {
         self.own_urls
             .get_or_init(|| {
-                let tcp = host_ports(&self.options.host, self.info.port);
+                let tcp = match &self.options.client_advertise {
+                    Some(_) => vec![host_port(&self.info.host, self.info.port)],
+                    None => host_ports(&self.options.host, self.info.port),
+                };
                 let ws = match (&self.options.websocket, self.websocket_port.get()) {
                     (Some(ws), Some(&port)) => match &ws.advertise {
                         Some(advertise) if advertise.contains(':') => vec![advertise.clone()],

@@ -15,6 +15,7 @@ Server Options:
     -a, --addr, --net <host>         Bind to host address (default: 0.0.0.0)
     -p, --port <port>                Use port for clients (default: 4222; -1 picks a free one)
     -n, --name, --server_name <name> Server name (default: the server id)
+        --client_advertise <string>  Client URL to advertise to other servers
     -c, --config <file>              Configuration file
     -m, --http_port <port>           Use port for http monitoring
     -ms, --https_port <port>         Use port for https monitoring
@@ -65,6 +66,8 @@ pub struct Flags {
     pub port: Option<u16>,
     /// `-n`.
     pub name: Option<String>,
+    /// `--client_advertise`.
+    pub client_advertise: Option<String>,
     /// `-m`.
     pub http_port: Option<i64>,
     /// `-ms`.
@@ -97,6 +100,12 @@ impl Flags {
         }
         if let Some(name) = &self.name {
             server.server_name = Some(name.clone());
+        }
+        if let Some(advertise) = &self.client_advertise {
+            crate::options::advertised(advertise, server.port).map_err(|err| {
+                format!("Invalid ClientAdvertise value of {advertise}, err={err}")
+            })?;
+            server.client_advertise = Some(advertise.clone());
         }
         server.monitor.http_port = self.http_port.unwrap_or(server.monitor.http_port);
         server.monitor.https_port = self.https_port.unwrap_or(server.monitor.https_port);
@@ -150,6 +159,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "a" | "addr" | "net" => flags.host = Some(value()?),
             "p" | "port" => flags.port = Some(parse_port(&value()?)?),
             "n" | "name" | "server_name" => flags.name = Some(value()?),
+            "client_advertise" => flags.client_advertise = Some(value()?),
             "m" | "http_port" => flags.http_port = Some(monitor_port(value()?)?),
             "ms" | "https_port" => flags.https_port = Some(monitor_port(value()?)?),
             "c" | "config" => flags.config = Some(PathBuf::from(value()?)),

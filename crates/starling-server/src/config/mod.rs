@@ -74,7 +74,6 @@ pub(super) const NOT_YET: &[(&[&str], &str)] = &[
     ),
     (&["mqtt"], "MQTT"),
     (&["mappings", "maps"], "subject mappings"),
-    (&["client_advertise"], "client_advertise"),
     (
         &["lame_duck_duration", "lame_duck_grace_period"],
         "lame-duck mode",

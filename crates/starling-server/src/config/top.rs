@@ -30,6 +30,15 @@ pub(super) fn apply(
             }
         }
         "host" | "net" => server.host = value.read(&name)?,
+        "client_advertise" => {
+            let text = value.as_str(&name)?;
+            crate::options::advertised(text, 4222).map_err(|err| {
+                value.error(format!(
+                    "Invalid ClientAdvertise value of {text}, err={err}"
+                ))
+            })?;
+            server.client_advertise = Some(text.to_owned());
+        }
         "server_name" => {
             let text = value.as_str(&name)?;
             if text.contains(' ') {

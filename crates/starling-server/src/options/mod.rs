@@ -24,6 +24,10 @@ pub struct ServerOptions {
     pub port: u16,
     /// The name in INFO (`server_name`); the server id when unset.
     pub server_name: Option<String>,
+    /// `client_advertise` (`host[:port]`, the port defaulting to the
+    /// client port's): what INFO's `host`/`port` and this server's entry
+    /// in the cluster's `connect_urls` say instead of the listener.
+    pub client_advertise: Option<String>,
     /// Largest payload a client may publish, headers included (1 MB).
     pub max_payload: usize,
     /// Longest protocol line a client may send (4 KB).
@@ -102,6 +106,7 @@ impl Default for ServerOptions {
             host: "0.0.0.0".to_owned(),
             port: 4222,
             server_name: None,
+            client_advertise: None,
             max_payload: 1024 * 1024,
             max_control_line: 4096,
             max_connections: 64 * 1024,
@@ -121,6 +126,33 @@ impl Default for ServerOptions {
             cluster: None,
         }
     }
+}
+
+/// `host[:port]` read as nats-server's `parseHostPort` reads an
+/// advertise value: a missing, 0 or -1 port is `default_port`; IPv6 in
+/// brackets. `Err` says why it is not one.
+pub(crate) fn advertised(text: &str, default_port: u16) -> Result<(String, u16), String> {
+    let text = text.trim();
+    if !text.starts_with('[') && text.matches(':').count() > 1 {
+        // Go's SplitHostPort: IPv6 goes in brackets.
+        return Err(format!("address {text}: too many colons in address"));
+    }
+    let (host, port) = match text.rsplit_once(':') {
+        // `[v6]` alone has no port.
+        Some((host, port)) if !port.ends_with(']') => (host, Some(port)),
+        _ => (text, None),
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']').trim();
+    if host.is_empty() && port.is_none() {
+        return Err("no hostport specified".into());
+    }
+    let port = match port.map(str::trim) {
+        None | Some("0" | "-1") => default_port,
+        Some(port) => port
+            .parse::<u16>()
+            .map_err(|_| format!("invalid port {port:?} in {text:?}"))?,
+    };
+    Ok((host.to_owned(), port))
 }
 
 /// The account nats-server creates as the system account when none is
@@ -272,5 +304,19 @@ mod tests {
             ..ServerOptions::default()
         };
         assert!(o.validate().is_err());
+    }
+
+    #[test]
+    fn advertise_values_read_as_nats_server_reads_them() {
+        let ok = |text: &str| advertised(text, 4222);
+        assert_eq!(ok("nats.example"), Ok(("nats.example".into(), 4222)));
+        assert_eq!(ok(" host:5555 "), Ok(("host".into(), 5555)));
+        assert_eq!(ok("host:0"), Ok(("host".into(), 4222)));
+        assert_eq!(ok("host:-1"), Ok(("host".into(), 4222)));
+        assert_eq!(ok("[::1]:4333"), Ok(("::1".into(), 4333)));
+        assert_eq!(ok("[::1]"), Ok(("::1".into(), 4222)));
+        assert!(ok("").is_err());
+        assert!(ok("host:port").is_err());
+        assert!(ok("::1").is_err_and(|e| e.contains("too many colons")));
     }
 }
