@@ -51,6 +51,10 @@ pub struct ServerInfo {
     /// Other servers' client URLs (websocket URLs for websocket clients).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub connect_urls: Vec<String>,
+    /// The server entered lame-duck mode: it accepts no one and will close
+    /// its clients (in the one INFO that says so).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ldm: bool,
 }
 
 impl ServerInfo {

@@ -34,6 +34,7 @@ mod broker;
 mod client;
 mod config;
 mod identity;
+mod lame_duck;
 mod leaf;
 mod link;
 mod listen;

@@ -41,6 +41,10 @@ pub struct Server {
     monitor_addr: Option<SocketAddr>,
     stop: watch::Sender<bool>,
     accept: Mutex<Vec<JoinHandle<()>>>,
+    /// The client and websocket listeners: lame-duck mode stops them
+    /// before the rest.
+    front_stop: watch::Sender<bool>,
+    front: Mutex<Vec<JoinHandle<()>>>,
 }
 
 /// How the bytes of a connection handed to [`Server::serve_connection`]
@@ -121,51 +125,7 @@ impl Server {
             }
             None => None,
         };
-        // Each remote's TLS client and credentials, read once (a TLS file
-        // missing fails the start; a creds file missing is logged and the
-        // remote dials without, as nats-server). A remote with neither a
-        // tls block nor tls:// or wss:// URLs builds its client only if a
-        // hub asks for TLS.
-        let mut dialers = Vec::new();
-        for remote in options.leaf.iter().flat_map(|leaf| &leaf.remotes) {
-            let tls_urls = remote
-                .urls
-                .iter()
-                .any(|url| crate::options::RemoteUrl::parse(url).is_ok_and(|u| u.tls));
-            let tls = match (&remote.tls, tls_urls) {
-                (Some(tls), _) => Some(crate::tls::connector(tls)),
-                (None, true) => Some(crate::tls::connector(&crate::RemoteTls::default())),
-                (None, false) => None,
-            };
-            let tls = match tls {
-                // Without the system's roots nats-server starts too (its
-                // handshakes fail); the remote tries again when it dials.
-                Some(Err(error @ crate::tls::TlsError::SystemRoots(_))) => {
-                    tracing::warn!("Leafnode remote: {error}");
-                    None
-                }
-                other => other.transpose().map_err(|source| ServerError::Tls {
-                    option: "leafnodes.remotes.tls",
-                    source,
-                })?,
-            };
-            let credentials = remote.credentials.as_ref().and_then(|path| {
-                let read = std::fs::read_to_string(path).ok();
-                let parsed = read.as_deref().and_then(starling_auth::nkey::parse_creds);
-                if parsed.is_none() {
-                    tracing::error!("Error reading leafnode credentials file {}", path.display());
-                }
-                parsed.map(Arc::new)
-            });
-            dialers.push(crate::leaf::Dialer::new(tls, credentials));
-        }
-        let remotes = options.leaf.iter().flat_map(|leaf| &leaf.remotes);
-        if remotes
-            .filter_map(|remote| remote.tls.as_ref())
-            .any(|tls| tls.insecure)
-        {
-            tracing::warn!("{}", crate::leaf::TLS_INSECURE_WARNING);
-        }
+        let dialers = crate::leaf::dialers(&options)?;
         let route_tls = options
             .cluster
             .as_ref()
@@ -252,14 +212,22 @@ impl Server {
         // told to, and shutdown closes its link with the others.
         drop(crate::leaf::start_remotes(&broker, dialers, &stopped));
         drop(crate::route::start_routes(&broker, &stopped));
-        for listener in [Some(client), websocket, leaf_listener, route_listener]
-            .into_iter()
-            .flatten()
-        {
+        let (front_stop, front_stopped) = watch::channel(false);
+        let mut front = Vec::new();
+        for (listener, is_front) in [
+            (Some(client), true),
+            (websocket, true),
+            (leaf_listener, false),
+            (route_listener, false),
+        ] {
+            let Some(listener) = listener else { continue };
             listener.announce();
-            accept.push(tokio::spawn(
-                listener.run(Arc::clone(&broker), stopped.clone()),
-            ));
+            let (tasks, stop) = if is_front {
+                (&mut front, front_stopped.clone())
+            } else {
+                (&mut accept, stopped.clone())
+            };
+            tasks.push(tokio::spawn(listener.run(Arc::clone(&broker), stop)));
         }
         tokio::spawn(crate::memory::release_after_closes(
             Arc::clone(&broker),
@@ -274,6 +242,8 @@ impl Server {
             monitor_addr,
             stop,
             accept: Mutex::new(accept),
+            front_stop,
+            front: Mutex::new(front),
         })
     }
 
@@ -349,6 +319,7 @@ impl Server {
     /// (each bounded by `write_deadline`), and closes every connection.
     pub async fn shutdown(&self) {
         tracing::info!("Initiating Shutdown...");
+        self.stop_accepting().await;
         let _ = self.stop.send(true);
         let accept =
             std::mem::take(&mut *self.accept.lock().unwrap_or_else(PoisonError::into_inner));
@@ -365,6 +336,22 @@ impl Server {
             );
         }
         tracing::info!("Server Exiting..");
+    }
+}
+
+impl Server {
+    /// Stops the client and websocket listeners, and waits until they no
+    /// longer accept (their ports are closed).
+    pub(crate) async fn stop_accepting(&self) {
+        let _ = self.front_stop.send(true);
+        let front = std::mem::take(&mut *self.front.lock().unwrap_or_else(PoisonError::into_inner));
+        for task in front {
+            let _ = task.await;
+        }
+    }
+
+    pub(crate) fn broker(&self) -> &Arc<Broker> {
+        &self.broker
     }
 }
 

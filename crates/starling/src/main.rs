@@ -1,6 +1,7 @@
 //! The `starling` binary: parses nats-server's flags, reads the
 //! configuration file, sets up logging, runs the server until SIGINT or
-//! SIGTERM, and exits with nats-server's codes.
+//! SIGTERM, enters lame-duck mode on SIGUSR2, and exits with
+//! nats-server's codes.
 //!
 //! Flags are parsed by `starling_server::flags` as Go's `flag` package
 //! parses nats-server's: `-p 4222`, `-p=4222`, `--port 4222` and
@@ -120,7 +121,7 @@ fn load_options(flags: &Flags) -> Result<(ConfigOptions, Option<Value>), Vec<Str
 async fn run(options: ConfigOptions, root: Option<Value>) -> ExitCode {
     // Handlers first: once "Server is ready" is logged, a signal always
     // means a clean shutdown.
-    let signals = match signals() {
+    let (signals, lame_duck_signal) = match signals() {
         Ok(signals) => signals,
         Err(error) => {
             eprintln!("starling: can't listen for signals: {error}");
@@ -137,21 +138,36 @@ async fn run(options: ConfigOptions, root: Option<Value>) -> ExitCode {
         }
     };
     tracing::info!("Server is ready");
-    signals.await;
-    server.shutdown().await;
+    tokio::pin!(signals);
+    tokio::select! {
+        () = &mut signals => server.shutdown().await,
+        () = lame_duck_signal => {
+            tracing::info!("Trapped \"user defined signal 2\" signal");
+            // A SIGINT or SIGTERM meanwhile still stops at once.
+            tokio::select! {
+                () = server.lame_duck() => {}
+                () = signals => server.shutdown().await,
+            }
+        }
+    }
     ExitCode::SUCCESS
 }
 
-/// Installs the SIGINT and SIGTERM handlers; the future ends when one
-/// arrives.
-fn signals() -> std::io::Result<impl Future<Output = ()>> {
+/// Installs the handlers: the first future ends at SIGINT or SIGTERM,
+/// the second at SIGUSR2 (lame-duck mode, as nats-server).
+fn signals() -> std::io::Result<(impl Future<Output = ()>, impl Future<Output = ()>)> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
-    Ok(async move {
+    let mut user2 = signal(SignalKind::user_defined2())?;
+    let stop = async move {
         tokio::select! {
             _ = interrupt.recv() => tracing::info!("Trapped \"interrupt\" signal"),
             _ = terminate.recv() => tracing::info!("Trapped \"terminated\" signal"),
         }
-    })
+    };
+    let lame_duck = async move {
+        user2.recv().await;
+    };
+    Ok((stop, lame_duck))
 }

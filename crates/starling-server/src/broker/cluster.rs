@@ -254,6 +254,24 @@ impl Cluster {
         self.routes.iter().map(|r| Arc::clone(r.value())).collect()
     }
 
+    /// Lame-duck mode began: every route is told (an INFO saying `ldm`,
+    /// once, as nats-server's `sendLDMToRoutes`), so the peers stop
+    /// giving this server's URLs to their clients.
+    pub(crate) fn push_lame_duck(&self, broker: &crate::broker::Broker) {
+        let line = RouteInfo {
+            ldm: true,
+            ..self.own_info(broker, String::new())
+        }
+        .line(false);
+        for route in self.routes() {
+            if route.link.queue(|out| out.extend_from_slice(&line))
+                == crate::link::Queued::WakeWriter
+            {
+                route.link.writer_wake.notify_one();
+            }
+        }
+    }
+
     /// This server's route INFO (`nonce` for the initial one).
     pub(crate) fn own_info(&self, broker: &crate::broker::Broker, nonce: String) -> RouteInfo {
         let (host, port, ip) = self.listen.get().cloned().unwrap_or_default();

@@ -59,6 +59,9 @@ pub(crate) struct Broker {
     /// Says when the server stops (for tasks started later, such as a
     /// route learnt by gossip).
     pub(crate) stopped: std::sync::OnceLock<tokio::sync::watch::Receiver<bool>>,
+    /// In lame-duck mode: this server's own URLs are no longer given to
+    /// clients.
+    pub(crate) lame_duck: std::sync::atomic::AtomicBool,
     /// Leaf links, accepted and solicited (not in `/connz`, as nats-server),
     /// with an accepted link's peer (its account, name and cluster).
     leafs: DashMap<u64, (Arc<Subscriber>, Option<LeafPeer>)>,
@@ -150,6 +153,7 @@ impl Broker {
             websocket_port: std::sync::OnceLock::new(),
             own_urls: std::sync::OnceLock::new(),
             stopped: std::sync::OnceLock::new(),
+            lame_duck: std::sync::atomic::AtomicBool::new(false),
             reply_prefix,
             cluster: options.cluster.clone().map(Cluster::new),
             stats: stats::Stats::new(),

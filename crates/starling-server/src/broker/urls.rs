@@ -84,7 +84,8 @@ impl Broker {
             return Vec::new();
         };
         let websocket = kind == ConnectionKind::Websocket;
-        let (tcp, ws) = if cluster.options.no_advertise {
+        let lame_duck = self.lame_duck.load(std::sync::atomic::Ordering::Acquire);
+        let (tcp, ws) = if cluster.options.no_advertise || lame_duck {
             (Vec::new(), Vec::new())
         } else {
             self.own_client_urls()
@@ -119,7 +120,18 @@ impl Broker {
     /// The peer URLs changed: a fresh INFO to every client that takes
     /// one (CONNECT `protocol` 1, first PONG sent), TCP clients when
     /// `tcp` changed, websocket ones when `ws` did.
-    pub(crate) fn push_info(&self, (tcp, ws): (bool, bool)) {
+    pub(crate) fn push_info(&self, changed: (bool, bool)) {
+        self.push_client_info(changed, false);
+    }
+
+    /// Lame-duck mode began: an INFO saying `ldm` (and only the peers'
+    /// URLs) to every client that takes one, as nats-server's
+    /// `sendLDMToClients`.
+    pub(crate) fn push_lame_duck_info(&self) {
+        self.push_client_info((true, true), true);
+    }
+
+    fn push_client_info(&self, (tcp, ws): (bool, bool), ldm: bool) {
         for connection in self.connections() {
             let link = &connection.link;
             let (kind, ip) = {
@@ -141,7 +153,10 @@ impl Broker {
             };
             let Ok(ip) = ip else { continue };
             if changed {
-                let info = self.client_info(link.cid, ip, kind, "");
+                let info = starling_proto::ServerInfo {
+                    ldm,
+                    ..self.client_info(link.cid, ip, kind, "")
+                };
                 if link.queue(|out| {
                     let _ = encode::info(out, &info);
                 }) == crate::link::Queued::WakeWriter

@@ -75,10 +75,6 @@ pub(super) const NOT_YET: &[(&[&str], &str)] = &[
     (&["mqtt"], "MQTT"),
     (&["mappings", "maps"], "subject mappings"),
     (
-        &["lame_duck_duration", "lame_duck_grace_period"],
-        "lame-duck mode",
-    ),
-    (
         &[
             "syslog",
             "remote_syslog",

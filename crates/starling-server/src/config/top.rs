@@ -30,6 +30,18 @@ pub(super) fn apply(
             }
         }
         "host" | "net" => server.host = value.read(&name)?,
+        // nats-server reads these as duration strings only.
+        "lame_duck_duration" => {
+            let duration = lame_duck(value, &name)?;
+            if duration < std::time::Duration::from_secs(30) {
+                return Err(value.error(format!(
+                    "invalid lame_duck_duration of {}, minimum is 30 seconds",
+                    crate::options::go_duration(duration)
+                )));
+            }
+            server.lame_duck_duration = duration;
+        }
+        "lame_duck_grace_period" => server.lame_duck_grace_period = lame_duck(value, &name)?,
         "client_advertise" => {
             let text = value.as_str(&name)?;
             crate::options::advertised(text, 4222).map_err(|err| {
@@ -223,6 +235,18 @@ fn set_size(target: &mut usize, value: &Value, option: &str) -> Result<(), ConfE
 
 /// A duration; 0 keeps the default. A plain number of seconds is accepted
 /// with nats-server's warning.
+/// A lame-duck setting: a duration string (`"30s"`, `"2m"`).
+fn lame_duck(value: &Value, option: &str) -> Result<std::time::Duration, ConfError> {
+    if !matches!(value.kind, ValueKind::String(_)) {
+        return Err(value.error(format!(
+            "error parsing {option}: expected a duration string such as \"30s\""
+        )));
+    }
+    value
+        .as_duration(option)
+        .map_err(|e| value.error(format!("error parsing {option}: {e}")))
+}
+
 fn set_duration(
     target: &mut std::time::Duration,
     value: &Value,

@@ -14,7 +14,7 @@ use tokio_rustls::TlsConnector;
 use crate::LeafRemote;
 
 /// nats-server's warning when a remote's `tls` has `insecure: true`.
-pub(crate) const TLS_INSECURE_WARNING: &str = "TLS certificate chain and hostname of solicited leafnodes will not be verified. DO NOT USE IN PRODUCTION!";
+const TLS_INSECURE_WARNING: &str = "TLS certificate chain and hostname of solicited leafnodes will not be verified. DO NOT USE IN PRODUCTION!";
 
 /// What a remote dials with, read once at start: its TLS client and its
 /// credentials (user JWT and seed).
@@ -113,4 +113,55 @@ pub(super) async fn first_line(stream: &mut TcpStream) -> std::io::Result<Vec<u8
         line.push(byte[0]);
     }
     Ok(line)
+}
+
+/// Each remote's TLS client and credentials, read once at start-up (a TLS
+/// file missing fails the start; a creds file missing is logged and the
+/// remote dials without, as nats-server). A remote with neither a tls
+/// block nor tls:// or wss:// URLs builds its client only if a hub asks
+/// for TLS.
+pub(crate) fn dialers(options: &crate::ServerOptions) -> Result<Vec<Dialer>, crate::ServerError> {
+    let mut dialers = Vec::new();
+    for remote in options.leaf.iter().flat_map(|leaf| &leaf.remotes) {
+        let tls_urls = remote
+            .urls
+            .iter()
+            .any(|url| crate::options::RemoteUrl::parse(url).is_ok_and(|u| u.tls));
+        let tls = match (&remote.tls, tls_urls) {
+            (Some(tls), _) => Some(crate::tls::connector(tls)),
+            (None, true) => Some(crate::tls::connector(&crate::RemoteTls::default())),
+            (None, false) => None,
+        };
+        let tls = match tls {
+            // Without the system's roots nats-server starts too (its
+            // handshakes fail); the remote tries again when it dials.
+            Some(Err(error @ crate::tls::TlsError::SystemRoots(_))) => {
+                tracing::warn!("Leafnode remote: {error}");
+                None
+            }
+            other => other
+                .transpose()
+                .map_err(|source| crate::ServerError::Tls {
+                    option: "leafnodes.remotes.tls",
+                    source,
+                })?,
+        };
+        let credentials = remote.credentials.as_ref().and_then(|path| {
+            let read = std::fs::read_to_string(path).ok();
+            let parsed = read.as_deref().and_then(starling_auth::nkey::parse_creds);
+            if parsed.is_none() {
+                tracing::error!("Error reading leafnode credentials file {}", path.display());
+            }
+            parsed.map(Arc::new)
+        });
+        dialers.push(Dialer::new(tls, credentials));
+    }
+    let remotes = options.leaf.iter().flat_map(|leaf| &leaf.remotes);
+    if remotes
+        .filter_map(|remote| remote.tls.as_ref())
+        .any(|tls| tls.insecure)
+    {
+        tracing::warn!("{}", TLS_INSECURE_WARNING);
+    }
+    Ok(dialers)
 }

@@ -31,7 +31,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub(crate) use accept::{accept, accept_websocket};
-pub(crate) use dial::{Dialer, TLS_INSECURE_WARNING};
+pub(crate) use dial::dialers;
 pub(crate) use remote::start_remotes;
 
 use crate::account::{Account, InterestWatcher, OriginKind, Subscriber};

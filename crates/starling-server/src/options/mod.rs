@@ -24,6 +24,12 @@ pub struct ServerOptions {
     pub port: u16,
     /// The name in INFO (`server_name`); the server id when unset.
     pub server_name: Option<String>,
+    /// `lame_duck_duration`: lame-duck mode closes the clients spread
+    /// over this (2 minutes; at least 30 s, as nats-server).
+    pub lame_duck_duration: Duration,
+    /// `lame_duck_grace_period`: how long lame-duck mode waits before it
+    /// starts closing clients (10 s; less than the duration).
+    pub lame_duck_grace_period: Duration,
     /// `client_advertise` (`host[:port]`, the port defaulting to the
     /// client port's): what INFO's `host`/`port` and this server's entry
     /// in the cluster's `connect_urls` say instead of the listener.
@@ -107,6 +113,8 @@ impl Default for ServerOptions {
             port: 4222,
             server_name: None,
             client_advertise: None,
+            lame_duck_duration: Duration::from_secs(120),
+            lame_duck_grace_period: Duration::from_secs(10),
             max_payload: 1024 * 1024,
             max_control_line: 4096,
             max_connections: 64 * 1024,
@@ -126,6 +134,25 @@ impl Default for ServerOptions {
             cluster: None,
         }
     }
+}
+
+/// A duration as Go prints one (`1m30s`, `10s`, `1.5s`, `500ms`).
+pub(crate) fn go_duration(d: Duration) -> String {
+    let total = d.as_secs_f64();
+    if total < 1.0 && !d.is_zero() {
+        return format!("{}ms", d.as_millis());
+    }
+    let (hours, minutes) = (d.as_secs() / 3600, d.as_secs() % 3600 / 60);
+    let seconds = total - (hours * 3600 + minutes * 60) as f64;
+    let mut out = String::new();
+    if hours > 0 {
+        out.push_str(&format!("{hours}h"));
+    }
+    if hours > 0 || minutes > 0 {
+        out.push_str(&format!("{minutes}m"));
+    }
+    out.push_str(&format!("{seconds}s"));
+    out
 }
 
 /// `host[:port]` read as nats-server's `parseHostPort` reads an
@@ -205,6 +232,16 @@ impl ServerOptions {
             return invalid(
                 "max_control_line",
                 "max_control_line must be greater than 0".into(),
+            );
+        }
+        if self.lame_duck_grace_period >= self.lame_duck_duration {
+            return invalid(
+                "lame_duck_grace_period",
+                format!(
+                    "lame duck grace period ({}) should be strictly lower than lame duck duration ({})",
+                    go_duration(self.lame_duck_grace_period),
+                    go_duration(self.lame_duck_duration)
+                ),
             );
         }
         if self.ping_interval.is_zero() {

@@ -70,6 +70,18 @@ impl Running {
         running
     }
 
+    /// The process id (for signals).
+    #[allow(dead_code, reason = "not every test binary signals")]
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the process to exit; whether it exited with success.
+    #[allow(dead_code, reason = "not every test binary waits for an exit")]
+    pub(crate) fn exits_cleanly(&mut self) -> bool {
+        self.child.wait().is_ok_and(|status| status.success())
+    }
+
     /// Waits for a line containing `text` logged after the last line an
     /// earlier wait matched, and returns it.
     pub(crate) fn until(&mut self, text: &str) -> String {
@@ -88,6 +100,7 @@ impl Running {
     }
 }
 
+#[allow(dead_code, reason = "not every test binary uses certificates")]
 pub(crate) fn test_cert(file: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/certs")
