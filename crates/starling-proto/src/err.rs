@@ -95,6 +95,9 @@ pub enum ErrReply<'a> {
     SubscriptionViolation(&'a [u8]),
     /// `Permissions Violation for Subscription to "<subject>" using queue "<queue>"`.
     QueueSubscriptionViolation(&'a [u8], &'a [u8]),
+    /// `Permissions Violation for Subscription to "<subject>", too many
+    /// tokens` (`max_sub_tokens`; stays open).
+    TooManySubjectTokens(&'a [u8]),
 }
 
 impl ErrReply<'_> {
@@ -109,6 +112,7 @@ impl ErrReply<'_> {
                 | Self::PublishReplyViolation(_)
                 | Self::SubscriptionViolation(_)
                 | Self::QueueSubscriptionViolation(..)
+                | Self::TooManySubjectTokens(_)
         )
     }
 
@@ -130,6 +134,11 @@ impl ErrReply<'_> {
                 out.put_slice(b"Permissions Violation for Subscription to \"");
                 out.put_slice(subject);
                 out.put_slice(b"\"");
+            }
+            Self::TooManySubjectTokens(subject) => {
+                out.put_slice(b"Permissions Violation for Subscription to \"");
+                out.put_slice(subject);
+                out.put_slice(b"\", too many tokens");
             }
             Self::QueueSubscriptionViolation(subject, queue) => {
                 out.put_slice(b"Permissions Violation for Subscription to \"");
@@ -161,7 +170,8 @@ impl ErrReply<'_> {
             Self::PublishViolation(_)
             | Self::PublishReplyViolation(_)
             | Self::SubscriptionViolation(_)
-            | Self::QueueSubscriptionViolation(..) => "Permissions Violation",
+            | Self::QueueSubscriptionViolation(..)
+            | Self::TooManySubjectTokens(_) => "Permissions Violation",
         }
     }
 }

@@ -31,6 +31,9 @@ pub struct Router<S> {
     inserts: AtomicU64,
     removes: AtomicU64,
     generation: AtomicU64,
+    /// Off: every lookup walks the trie (nats-server's
+    /// `disable_sublist_cache`).
+    cached: bool,
 }
 
 #[derive(Debug)]
@@ -81,6 +84,17 @@ impl<S: Clone + PartialEq> Router<S> {
             inserts: AtomicU64::new(0),
             removes: AtomicU64::new(0),
             generation: AtomicU64::new(0),
+            cached: true,
+        }
+    }
+
+    /// An empty router without the match cache: every lookup walks the
+    /// trie (less memory for many distinct subjects, more work per
+    /// message).
+    pub fn without_cache() -> Self {
+        Self {
+            cached: false,
+            ..Self::new()
         }
     }
 
@@ -121,6 +135,10 @@ impl<S: Clone + PartialEq> Router<S> {
 
     /// Everything `subject` matches, shared; from the cache when possible.
     pub fn lookup(&self, subject: &[u8]) -> Arc<Matches<S>> {
+        if !self.cached {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return Arc::new(self.read().trie.matches(subject));
+        }
         if let Some(found) = self.read().cache.get(subject) {
             self.hits.fetch_add(1, Ordering::Relaxed);
             return Arc::clone(found);
@@ -188,6 +206,20 @@ impl<S> Inner<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_the_cache_lookups_walk_the_trie() {
+        let router: Router<u32> = Router::without_cache();
+        router.insert("a.*", None, 1).unwrap();
+        assert_eq!(router.lookup(b"a.b").plain, vec![1]);
+        assert_eq!(router.lookup(b"a.b").plain, vec![1]);
+        router.insert("a.b", None, 2).unwrap();
+        let mut both = router.lookup(b"a.b").plain.clone();
+        both.sort_unstable();
+        assert_eq!(both, vec![1, 2]);
+        let stats = router.stats();
+        assert_eq!((stats.cached_subjects, stats.cache_hits), (0, 0));
+    }
 
     #[test]
     fn cache_is_patched_on_change() {

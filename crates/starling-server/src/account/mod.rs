@@ -81,13 +81,24 @@ impl PartialEq for SubHandle {
 pub(crate) struct InvalidSubject;
 
 impl Account {
+    #[cfg(test)]
     pub(crate) fn new(name: impl Into<String>) -> Self {
+        Self::with_match_cache(name, true)
+    }
+
+    /// An account whose router keeps a match cache or not
+    /// (`disable_sublist_cache`).
+    pub(crate) fn with_match_cache(name: impl Into<String>, cached: bool) -> Self {
         let mut rng = crate::identity::FastRng::new();
         let loop_subject = format!("$LDS.{}{}", rng.token(), &rng.token()[..6]);
         Self {
             name: name.into(),
             loop_subject: Bytes::from(loop_subject),
-            router: Router::new(),
+            router: if cached {
+                Router::new()
+            } else {
+                Router::without_cache()
+            },
             interest: Interest::default(),
             closed: Mutex::new((Counters::default(), 0)),
         }

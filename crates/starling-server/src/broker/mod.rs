@@ -86,6 +86,8 @@ impl Broker {
     /// The broker for `options`, whose client port is `port` (the bound
     /// one, when the options asked for any free port).
     pub(crate) fn new(options: ServerOptions, port: u16) -> Self {
+        let cached = !options.disable_sublist_cache;
+        let new_account = |name: String| Account::with_match_cache(name, cached);
         let server_id = identity::server_id();
         // INFO's host and port: `client_advertise`'s, else the listener's
         // (checked when the options were read).
@@ -113,16 +115,16 @@ impl Broker {
             .auth
             .accounts
             .iter()
-            .map(|name| (name.clone(), Arc::new(Account::new(name.clone()))))
+            .map(|name| (name.clone(), Arc::new(new_account(name.clone()))))
             .collect();
         // nats-server creates `$SYS` when no account is the system one.
         let system = options.system_account_name().map(|name| {
             let account = accounts
                 .entry(name.to_owned())
-                .or_insert_with(|| Arc::new(Account::new(name)));
+                .or_insert_with(|| Arc::new(new_account(name.to_owned())));
             SystemAccount::new(Arc::clone(account))
         });
-        let global = Arc::new(Account::new(GLOBAL_ACCOUNT));
+        let global = Arc::new(new_account(GLOBAL_ACCOUNT.to_owned()));
         let mut links = links::build(&options.auth, &accounts);
         let mut system_imports = HashMap::new();
         if let Some(system) = &system {

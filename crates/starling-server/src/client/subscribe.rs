@@ -29,6 +29,17 @@ impl ClientState {
                 return;
             }
         }
+        let max_tokens = self.broker.options.max_sub_tokens;
+        let subject = op.subject();
+        if max_tokens > 0 && subject.split(|&b| b == b'.').count() > usize::from(max_tokens) {
+            tracing::error!(
+                cid = self.cid(),
+                "Subscription Violation Too Many Tokens - Subject {:?}",
+                String::from_utf8_lossy(&subject)
+            );
+            self.send_err(ErrReply::TooManySubjectTokens(&subject));
+            return;
+        }
         let server_max = Some(self.broker.options.max_subscriptions).filter(|&m| m > 0);
         let max_subs = match (server_max, self.user_max_subscriptions) {
             (Some(a), Some(b)) => Some(a.min(b)),

@@ -91,19 +91,7 @@ pub(super) const NOT_YET: &[(&[&str], &str)] = &[
         &["max_traced_msg_len", "trace_verbose"],
         "trace length limits",
     ),
-    (
-        &["max_sub_tokens", "max_subscription_tokens"],
-        "max_sub_tokens",
-    ),
     (&["no_header_support"], "turning header support off"),
-    (
-        &["disable_sublist_cache", "no_sublist_cache"],
-        "turning the match cache off",
-    ),
-    (
-        &["connect_error_reports", "reconnect_error_reports"],
-        "error report intervals",
-    ),
 ];
 
 /// A block's `listen` (`"host:port"` or a port): the host, if given, and

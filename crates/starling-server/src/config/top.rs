@@ -42,6 +42,25 @@ pub(super) fn apply(
             server.lame_duck_duration = duration;
         }
         "lame_duck_grace_period" => server.lame_duck_grace_period = lame_duck(value, &name)?,
+        "disable_sublist_cache" | "no_sublist_cache" => {
+            server.disable_sublist_cache = value.as_bool(&name)?;
+        }
+        "max_sub_tokens" | "max_subscription_tokens" => {
+            let n = value.as_integer(&name)?;
+            server.max_sub_tokens = match u8::try_from(n) {
+                Ok(0) | Err(_) if n <= 0 => {
+                    return Err(value.error(format!("{name} value can not be negative")));
+                }
+                Ok(n) => n,
+                Err(_) => return Err(value.error(format!("{name} value is too big"))),
+            };
+        }
+        "connect_error_reports" => {
+            server.connect_error_reports = report_every(value, &name, 3600)?;
+        }
+        "reconnect_error_reports" => {
+            server.reconnect_error_reports = report_every(value, &name, 1)?;
+        }
         "client_advertise" => {
             let text = value.as_str(&name)?;
             crate::options::advertised(text, 4222).map_err(|err| {
@@ -235,6 +254,16 @@ fn set_size(target: &mut usize, value: &Value, option: &str) -> Result<(), ConfE
 
 /// A duration; 0 keeps the default. A plain number of seconds is accepted
 /// with nats-server's warning.
+/// An error report interval: a count of attempts, 0 for the default.
+fn report_every(value: &Value, option: &str, default: u32) -> Result<u32, ConfError> {
+    let n = value.as_integer(option)?;
+    match u32::try_from(n) {
+        Ok(0) => Ok(default),
+        Ok(n) => Ok(n),
+        Err(_) => Err(value.error(format!("{option}: expected a number of attempts, not {n}"))),
+    }
+}
+
 /// A lame-duck setting: a duration string (`"30s"`, `"2m"`).
 fn lame_duck(value: &Value, option: &str) -> Result<std::time::Duration, ConfError> {
     if !matches!(value.kind, ValueKind::String(_)) {

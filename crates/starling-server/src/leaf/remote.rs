@@ -86,13 +86,14 @@ async fn solicit(
         }
     }
     let mut next = 0;
+    let mut attempts = Attempts::default();
     loop {
         if *stopped.borrow() {
             return;
         }
         let url = urls[next % urls.len()].clone();
         next += 1;
-        let ended = attempt(&broker, &remote, &url, &dialer).await;
+        let ended = attempt(&broker, &remote, (&url, &mut attempts), &dialer).await;
         let wait = if ended == Ended::WaitLonger {
             WAIT_LONGER
         } else {
@@ -105,11 +106,42 @@ async fn solicit(
     }
 }
 
+/// Failed dials of a remote, for how loudly each is logged.
+#[derive(Debug, Default)]
+struct Attempts {
+    failed: u64,
+    ever_connected: bool,
+}
+
+impl Attempts {
+    /// A dial failed: logged as nats-server logs it, at error level the
+    /// first time and every `connect_error_reports` (or, once connected,
+    /// `reconnect_error_reports`) attempts, at debug level otherwise.
+    fn failed(&mut self, broker: &Broker, address: &str, error: &dyn std::fmt::Display) {
+        self.failed += 1;
+        let n = self.failed;
+        if broker.options.reports_connect_error(self.ever_connected, n) {
+            tracing::error!(
+                "Error trying to connect as leafnode to remote server {address:?} (attempt {n}): {error}"
+            );
+        } else {
+            tracing::debug!(
+                "Error trying to connect as leafnode to remote server {address:?} (attempt {n}): {error}"
+            );
+        }
+    }
+
+    fn reached(&mut self) {
+        self.failed = 0;
+        self.ever_connected = true;
+    }
+}
+
 /// One connection to `url`, until it ends.
 async fn attempt(
     broker: &Arc<Broker>,
     remote: &LeafRemote,
-    url: &RemoteUrl,
+    (url, attempts): (&RemoteUrl, &mut Attempts),
     dialer: &Dialer,
 ) -> Ended {
     let address = format!("{}:{}", url.host, url.port);
@@ -131,17 +163,16 @@ async fn attempt(
         None => match tokio::time::timeout(DIAL_TIMEOUT, TcpStream::connect(&address)).await {
             Ok(Ok(stream)) => stream,
             Ok(Err(error)) => {
-                tracing::debug!(
-                    "Error trying to connect as leafnode to remote server {address}: {error}"
-                );
+                attempts.failed(broker, &address, &error);
                 return Ended::Normally;
             }
             Err(_) => {
-                tracing::debug!("Timeout connecting as leafnode to remote server {address}");
+                attempts.failed(broker, &address, &"i/o timeout");
                 return Ended::Normally;
             }
         },
     };
+    attempts.reached();
     let _ = stream.set_nodelay(true);
     let Ok(peer) = stream.peer_addr() else {
         return Ended::Normally;

@@ -30,6 +30,18 @@ pub struct ServerOptions {
     /// `lame_duck_grace_period`: how long lame-duck mode waits before it
     /// starts closing clients (10 s; less than the duration).
     pub lame_duck_grace_period: Duration,
+    /// `disable_sublist_cache` (`no_sublist_cache`): no match cache, every
+    /// message's subject is looked up in the subscription trie.
+    pub disable_sublist_cache: bool,
+    /// `max_sub_tokens` (`max_subscription_tokens`): a client's SUB with
+    /// more tokens is refused (0: no limit, at most 255).
+    pub max_sub_tokens: u8,
+    /// `connect_error_reports`: a route or leaf remote that never
+    /// connected logs its failed attempt at error level the first time
+    /// and every this many attempts (3600; debug otherwise).
+    pub connect_error_reports: u32,
+    /// `reconnect_error_reports`: the same once it had connected (1).
+    pub reconnect_error_reports: u32,
     /// `client_advertise` (`host[:port]`, the port defaulting to the
     /// client port's): what INFO's `host`/`port` and this server's entry
     /// in the cluster's `connect_urls` say instead of the listener.
@@ -113,6 +125,10 @@ impl Default for ServerOptions {
             port: 4222,
             server_name: None,
             client_advertise: None,
+            max_sub_tokens: 0,
+            disable_sublist_cache: false,
+            connect_error_reports: 3600,
+            reconnect_error_reports: 1,
             lame_duck_duration: Duration::from_secs(120),
             lame_duck_grace_period: Duration::from_secs(10),
             max_payload: 1024 * 1024,
@@ -133,6 +149,21 @@ impl Default for ServerOptions {
             leaf: None,
             cluster: None,
         }
+    }
+}
+
+impl ServerOptions {
+    /// Whether failed attempt number `attempts` of a route or leaf remote
+    /// is reported at error level (nats-server's `shouldReportConnectErr`):
+    /// the first, and every `connect_error_reports` (before it ever
+    /// connected) or `reconnect_error_reports` (after) attempts.
+    pub(crate) fn reports_connect_error(&self, ever_connected: bool, attempts: u64) -> bool {
+        let every = if ever_connected {
+            self.reconnect_error_reports
+        } else {
+            self.connect_error_reports
+        };
+        attempts == 1 || attempts.is_multiple_of(u64::from(every.max(1)))
     }
 }
 
@@ -355,5 +386,19 @@ mod tests {
         assert!(ok("").is_err());
         assert!(ok("host:port").is_err());
         assert!(ok("::1").is_err_and(|e| e.contains("too many colons")));
+    }
+
+    #[test]
+    fn connect_errors_are_reported_as_nats_server_reports_them() {
+        let o = ServerOptions {
+            connect_error_reports: 3,
+            ..ServerOptions::default()
+        };
+        let loud: Vec<u64> = (1..=7)
+            .filter(|&n| o.reports_connect_error(false, n))
+            .collect();
+        assert_eq!(loud, [1, 3, 6]);
+        // Once connected, reconnect_error_reports (1): every attempt.
+        assert!((1..=7).all(|n| o.reports_connect_error(true, n)));
     }
 }

@@ -25,8 +25,6 @@ use crate::options::RouteUrl;
 
 const DIAL_TIMEOUT: Duration = Duration::from_secs(1);
 const RETRY: Duration = Duration::from_secs(1);
-/// Attempts between two logged dial errors of an explicit route.
-const REPORT_EVERY: u64 = 3600;
 
 /// One task per configured route; they stop when `stopped` says so.
 pub(crate) fn start_routes(
@@ -80,6 +78,7 @@ async fn solicit(
     let retries = u64::from(cluster.options.connect_retries);
     let mut rng = FastRng::new();
     let mut failures = 0u64;
+    let mut ever_connected = false;
     loop {
         if *stopped.borrow() {
             return;
@@ -96,6 +95,7 @@ async fn solicit(
             }
             Ok(Ended::Closed) => {
                 failures = 0;
+                ever_connected = true;
                 if implicit.is_some() {
                     // One more attempt after a short pause, then gossip
                     // must name it again.
@@ -111,8 +111,13 @@ async fn solicit(
                 if implicit.is_some() && failures > retries {
                     return;
                 }
-                if failures == 1 || failures.is_multiple_of(REPORT_EVERY) {
+                if broker
+                    .options
+                    .reports_connect_error(ever_connected, failures)
+                {
                     tracing::error!("Error trying to connect to route (attempt {failures}): {url}");
+                } else {
+                    tracing::debug!("Error trying to connect to route (attempt {failures}): {url}");
                 }
                 RETRY
             }

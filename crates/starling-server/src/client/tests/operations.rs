@@ -127,3 +127,36 @@ fn an_info_updated_before_the_first_ping_follows_its_pong() {
     assert!(output.starts_with("PONG\r\nINFO {"), "{output}");
     assert!(output.contains("127.0.0.1:4223"), "{output}");
 }
+
+#[test]
+fn max_sub_tokens_refuses_longer_subscriptions_and_stays_open() {
+    let clock = Clock::new();
+    let broker = broker_from("max_sub_tokens: 2");
+    let mut client = Client::new(&broker, clock);
+    client
+        .send(clock, CONNECT)
+        .send(clock, "SUB a.b.c 1\r\nSUB a.b 2\r\nPING\r\n");
+    assert_eq!(
+        client.output(),
+        "-ERR 'Permissions Violation for Subscription to \"a.b.c\", too many tokens'\r\nPONG\r\n"
+    );
+    assert_eq!(client.closed, None);
+    assert_eq!(client.state.me.subscription_count(), 1);
+}
+
+#[test]
+fn without_the_sublist_cache_messages_still_find_their_subscribers() {
+    let clock = Clock::new();
+    let broker = broker_from("disable_sublist_cache: true");
+    let mut client = Client::new(&broker, clock);
+    client.send(clock, CONNECT).send(
+        clock,
+        "SUB foo.* 1\r\nPUB foo.bar 2\r\nhi\r\nPUB foo.baz 0\r\n\r\n",
+    );
+    assert_eq!(
+        client.output(),
+        "MSG foo.bar 1 2\r\nhi\r\nMSG foo.baz 1 0\r\n\r\n"
+    );
+    let stats = broker.account(None).stats();
+    assert_eq!((stats.cached_subjects, stats.cache_hits), (0, 0));
+}
