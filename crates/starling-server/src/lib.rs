@@ -41,20 +41,22 @@ mod listen;
 mod memory;
 mod monitor;
 mod options;
+mod ports;
 mod route;
 mod server;
 mod system;
 mod tls;
 
 pub use config::{
-    ClusterFlags, ConfigOptions, LogOptions, describe, flags, locate, options_from_config,
-    read_config_file,
+    ClientFlags, ClusterFlags, ConfigOptions, LogOptions, describe, flags, locate,
+    options_from_config, read_config_file,
 };
 pub use listen::TlsError;
 pub use options::{
     ClusterOptions, ClusterTls, LeafAuth, LeafOptions, LeafProxy, LeafRemote, LeafUser,
     MonitorOptions, RemoteTls, ServerOptions,
 };
+pub use ports::Ports;
 pub use server::{Server, Transport};
 /// A password as the options hold it (never logged).
 pub use starling_auth::Secret;

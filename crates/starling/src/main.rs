@@ -13,6 +13,7 @@
 )]
 
 mod log;
+mod ports_file;
 
 use std::process::ExitCode;
 
@@ -137,6 +138,11 @@ async fn run(options: ConfigOptions, root: Option<Value>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let ports_file = options
+        .log
+        .ports_file_dir
+        .as_deref()
+        .and_then(|dir| ports_file::write(dir, &server));
     tracing::info!("Server is ready");
     tokio::pin!(signals);
     tokio::select! {
@@ -149,6 +155,9 @@ async fn run(options: ConfigOptions, root: Option<Value>) -> ExitCode {
                 () = signals => server.shutdown().await,
             }
         }
+    }
+    if let Some(path) = ports_file {
+        ports_file::remove(&path);
     }
     ExitCode::SUCCESS
 }

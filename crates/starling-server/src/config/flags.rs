@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::ClusterFlags;
+use super::{ClientFlags, ClusterFlags};
 use crate::ConfigOptions;
 
 /// The `-h` text.
@@ -16,6 +16,20 @@ Server Options:
     -p, --port <port>                Use port for clients (default: 4222; -1 picks a free one)
     -n, --name, --server_name <name> Server name (default: the server id)
         --client_advertise <string>  Client URL to advertise to other servers
+    -P, --pid <file>                 File to store the process id
+        --ports_file_dir <dir>       Creates a ports file in the specified directory (<executable_name>_<pid>.ports)
+
+Authorization Options:
+        --user <user>                User required for connections
+        --pass <password>            Password required for connections
+        --auth <token>               Authorization token required for connections
+
+TLS Options:
+        --tls                        Enable TLS, do not verify clients (default: false)
+        --tlscert <file>             Server certificate file
+        --tlskey <file>              Private key for server certificate
+        --tlsverify                  Enable TLS, verify client certificates
+        --tlscacert <file>           Client certificate CA for verification
     -c, --config <file>              Configuration file
     -m, --http_port <port>           Use port for http monitoring
     -ms, --https_port <port>         Use port for https monitoring
@@ -80,6 +94,12 @@ pub struct Flags {
     pub logtime: Option<bool>,
     /// `-l`.
     pub log_file: Option<PathBuf>,
+    /// `-P` (`--pid`): the pid file.
+    pub pid_file: Option<PathBuf>,
+    /// `--ports_file_dir`.
+    pub ports_file_dir: Option<PathBuf>,
+    /// The client-port flags (credentials, TLS).
+    pub client: ClientFlags,
     /// The cluster flags.
     pub cluster: ClusterFlags,
 }
@@ -115,6 +135,13 @@ impl Flags {
         if let Some(file) = &self.log_file {
             log.logfile = Some(file.clone());
         }
+        if let Some(file) = &self.pid_file {
+            log.pid_file = Some(file.clone());
+        }
+        if let Some(dir) = &self.ports_file_dir {
+            log.ports_file_dir = Some(dir.clone());
+        }
+        self.client.apply(server)?;
         self.cluster.apply(server)
     }
 }
@@ -169,9 +196,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "D" | "debug" => flags.debug = Some(boolean(&inline)?),
             "V" | "trace" => flags.trace = Some(boolean(&inline)?),
             "DV" => (flags.debug, flags.trace) = (Some(true), Some(true)),
+            "P" | "pid" => flags.pid_file = Some(PathBuf::from(value()?)),
+            "ports_file_dir" => flags.ports_file_dir = Some(PathBuf::from(value()?)),
             _ => {
                 let on = boolean(&inline)?;
-                if !flags.cluster.take(name, &mut value, on)? {
+                if !flags.client.take(name, &mut value, on)?
+                    && !flags.cluster.take(name, &mut value, on)?
+                {
                     return Err(format!("flag provided but not defined: -{name}"));
                 }
             }

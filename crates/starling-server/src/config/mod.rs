@@ -7,12 +7,14 @@
 //! it is for nats-server. Every problem in the file is reported, each with
 //! its file, line and column.
 
+mod client_flags;
 mod cluster;
 mod cluster_flags;
 pub mod flags;
 mod leaf;
 mod top;
 
+pub use client_flags::ClientFlags;
 pub use cluster_flags::ClusterFlags;
 
 use std::path::PathBuf;
@@ -36,6 +38,9 @@ pub struct LogOptions {
     pub logfile: Option<PathBuf>,
     /// `pidfile` / `pid_file`: write the process id to this file.
     pub pid_file: Option<PathBuf>,
+    /// `ports_file_dir`: write `<executable>_<pid>.ports` there (the
+    /// listeners' URLs as JSON), removed at exit.
+    pub ports_file_dir: Option<PathBuf>,
 }
 
 /// Everything the top level of a configuration file sets.
@@ -83,10 +88,7 @@ pub(super) const NOT_YET: &[(&[&str], &str)] = &[
         ],
         "syslog and log rotation",
     ),
-    (
-        &["ports_file_dir", "prof_port", "server_tags"],
-        "ports files, profiling and server tags",
-    ),
+    (&["prof_port", "server_tags"], "profiling and server tags"),
     (
         &["max_traced_msg_len", "trace_verbose"],
         "trace length limits",

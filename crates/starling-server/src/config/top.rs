@@ -149,6 +149,7 @@ pub(super) fn apply(
         "logtime" => log.logtime = Some(value.read(&name)?),
         "logfile" | "log_file" => log.logfile = Some(value.read(&name)?),
         "pidfile" | "pid_file" => log.pid_file = Some(value.read(&name)?),
+        "ports_file_dir" => log.ports_file_dir = Some(value.read(&name)?),
         other => {
             return Err(
                 match NOT_YET.iter().find(|(names, _)| names.contains(&other)) {

@@ -31,7 +31,18 @@ impl Drop for Running {
 }
 
 impl Running {
+    #[allow(dead_code, reason = "a test binary may start with flags only")]
     pub(crate) fn start(name: &str, config: &str, roots: Option<&Path>) -> Self {
+        Self::start_with(name, config, roots, &[])
+    }
+
+    /// [`start`](Self::start) with more flags.
+    pub(crate) fn start_with(
+        name: &str,
+        config: &str,
+        roots: Option<&Path>,
+        flags: &[&str],
+    ) -> Self {
         let dir = std::env::temp_dir().join(format!("starling-binary-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join(format!("{name}.conf"));
@@ -40,6 +51,7 @@ impl Running {
         command
             .args(["-c", path.to_str().expect("UTF-8 path")])
             .args(["-a", "127.0.0.1", "-p", "-1", "-n", name])
+            .args(flags)
             .env_remove("SSL_CERT_DIR")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
