@@ -49,7 +49,7 @@ mod tls;
 
 pub use config::{
     ClientFlags, ClusterFlags, ConfigOptions, LogOptions, describe, flags, locate,
-    options_from_config, read_config_file,
+    options_from_config, read_config_file, signal,
 };
 pub use listen::TlsError;
 pub use options::{

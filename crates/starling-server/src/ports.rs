@@ -3,6 +3,7 @@
 //! server on random ports (`-p -1`) can find them.
 
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
@@ -29,6 +30,35 @@ impl Ports {
     /// As the ports file holds it (nats-server's JSON).
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Writes `<executable>_<pid>.ports` into `dir` (the executable's name
+    /// from `argv[0]`, as nats-server's); its path, to remove at exit, or
+    /// `None` after logging nats-server's line.
+    pub fn write_file(&self, dir: &Path) -> Option<PathBuf> {
+        let exe = std::env::args()
+            .next()
+            .as_deref()
+            .and_then(|arg0| Path::new(arg0).file_name())
+            .map_or_else(
+                || "starling".to_owned(),
+                |n| n.to_string_lossy().into_owned(),
+            );
+        let path = dir.join(format!("{exe}_{}.ports", std::process::id()));
+        match std::fs::write(&path, self.to_json()) {
+            Ok(()) => Some(path),
+            Err(error) => {
+                tracing::error!("Error writing ports file ({}): {error}", path.display());
+                None
+            }
+        }
+    }
+
+    /// Removes a file [`write_file`](Self::write_file) wrote.
+    pub fn remove_file(path: &Path) {
+        if let Err(error) = std::fs::remove_file(path) {
+            tracing::error!("Error cleaning up ports file {}: {error}", path.display());
+        }
     }
 }
 

@@ -1,8 +1,10 @@
 //! Log lines in nats-server's shape: `[pid] 2006/01/02 15:04:05.000000 [INF] text`.
 
 use std::fmt;
-use std::fs::OpenOptions;
-use std::sync::Mutex;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tracing::{Event, Level, Subscriber};
@@ -12,9 +14,45 @@ use tracing_subscriber::registry::LookupSpan;
 
 use starling_server::LogOptions;
 
+/// The log file, which SIGUSR1 reopens (nats-server's `reopen`, for
+/// log rotation: the old file renamed, a new one opened at the path).
+pub(crate) struct LogFile {
+    path: PathBuf,
+    file: Mutex<File>,
+}
+
+impl LogFile {
+    fn open(path: &Path) -> std::io::Result<File> {
+        OpenOptions::new().create(true).append(true).open(path)
+    }
+
+    /// Opens the path again; the old file is closed.
+    pub(crate) fn reopen(&self) -> std::io::Result<()> {
+        let file = Self::open(&self.path)?;
+        *self.file.lock().unwrap_or_else(PoisonError::into_inner) = file;
+        Ok(())
+    }
+}
+
+/// One log line's writer: the current file, locked while written.
+struct LogFileWriter(Arc<LogFile>);
+
+impl Write for LogFileWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut file = self.0.file.lock().unwrap_or_else(PoisonError::into_inner);
+        file.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let mut file = self.0.file.lock().unwrap_or_else(PoisonError::into_inner);
+        file.flush()
+    }
+}
+
 /// Installs the global subscriber: info by default, debug with `-D`, and
-/// everything with `-V` (trace includes debug here).
-pub(crate) fn init(options: &LogOptions) -> Result<(), String> {
+/// everything with `-V` (trace includes debug here). The log file, when
+/// there is one, is returned to be reopened.
+pub(crate) fn init(options: &LogOptions) -> Result<Option<Arc<LogFile>>, String> {
     let level = match (
         options.debug.unwrap_or(false),
         options.trace.unwrap_or(false),
@@ -30,18 +68,30 @@ pub(crate) fn init(options: &LogOptions) -> Result<(), String> {
     let builder = tracing_subscriber::fmt()
         .with_max_level(level)
         .event_format(format);
-    let result = match &options.logfile {
+    let failed = |e: Box<dyn std::error::Error + Send + Sync>| format!("can't set up logging: {e}");
+    match &options.logfile {
         Some(path) => {
-            let file = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
+            let file = LogFile::open(path)
                 .map_err(|e| format!("can't open log file {}: {e}", path.display()))?;
-            builder.with_writer(Mutex::new(file)).try_init()
+            let file = Arc::new(LogFile {
+                path: path.clone(),
+                file: Mutex::new(file),
+            });
+            let writer = Arc::clone(&file);
+            builder
+                .with_writer(move || LogFileWriter(Arc::clone(&writer)))
+                .try_init()
+                .map_err(failed)?;
+            Ok(Some(file))
         }
-        None => builder.with_writer(std::io::stderr).try_init(),
-    };
-    result.map_err(|e| format!("can't set up logging: {e}"))
+        None => {
+            builder
+                .with_writer(std::io::stderr)
+                .try_init()
+                .map_err(failed)?;
+            Ok(None)
+        }
+    }
 }
 
 struct NatsFormat {

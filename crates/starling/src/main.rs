@@ -1,7 +1,7 @@
 //! The `starling` binary: parses nats-server's flags, reads the
 //! configuration file, sets up logging, runs the server until SIGINT or
-//! SIGTERM, enters lame-duck mode on SIGUSR2, and exits with
-//! nats-server's codes.
+//! SIGTERM (with nats-server's other signals, `signals.rs`), and exits
+//! with nats-server's codes.
 //!
 //! Flags are parsed by `starling_server::flags` as Go's `flag` package
 //! parses nats-server's: `-p 4222`, `-p=4222`, `--port 4222` and
@@ -13,17 +13,28 @@
 )]
 
 mod log;
-mod ports_file;
+mod signals;
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use signals::Signals;
 use starling_conf::Value;
-use starling_server::flags::{self, Command, Flags};
-use starling_server::{ConfigOptions, Server, describe, read_config_file};
+use starling_server::flags::{self, Command};
+use starling_server::{ConfigOptions, Server, describe};
 
 fn main() -> ExitCode {
     let flags = match flags::parse(std::env::args().skip(1)) {
         Ok(Command::Run(flags)) => flags,
+        Ok(Command::Signal(signal)) => {
+            return match starling_server::signal::send(&signal) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(message) => {
+                    eprintln!("starling: {message}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Ok(Command::Help) => {
             print!("{}", flags::USAGE);
             return ExitCode::SUCCESS;
@@ -42,7 +53,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (options, root) = match load_options(&flags) {
+    let (options, root) = match flags.load() {
         Ok(loaded) => loaded,
         Err(errors) => {
             for error in errors {
@@ -67,10 +78,13 @@ fn main() -> ExitCode {
         println!("starling: configuration file {file} is valid");
         return ExitCode::SUCCESS;
     }
-    if let Err(message) = log::init(&options.log) {
-        eprintln!("starling: {message}");
-        return ExitCode::FAILURE;
-    }
+    let log_file = match log::init(&options.log) {
+        Ok(log_file) => log_file,
+        Err(message) => {
+            eprintln!("starling: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
     for warning in &options.warnings {
         tracing::warn!("{warning}");
     }
@@ -94,35 +108,21 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let code = runtime.block_on(run(options, root));
+    let code = runtime.block_on(run(options, root, log_file));
     if let Some(path) = &pid_file {
         let _ = std::fs::remove_file(path);
     }
     code
 }
 
-/// The configuration file (if any, with its tree, to place errors in it)
-/// with the flags laid over it, validated.
-fn load_options(flags: &Flags) -> Result<(ConfigOptions, Option<Value>), Vec<String>> {
-    let (mut options, root) = match &flags.config {
-        Some(path) => {
-            let (options, root) = read_config_file(path)?;
-            (options, Some(root))
-        }
-        None => (ConfigOptions::default(), None),
-    };
-    flags.apply(&mut options).map_err(|e| vec![e])?;
-    options
-        .server
-        .validate()
-        .map_err(|e| vec![describe(&e, root.as_ref())])?;
-    Ok((options, root))
-}
-
-async fn run(options: ConfigOptions, root: Option<Value>) -> ExitCode {
+async fn run(
+    options: ConfigOptions,
+    root: Option<Value>,
+    log_file: Option<Arc<log::LogFile>>,
+) -> ExitCode {
     // Handlers first: once "Server is ready" is logged, a signal always
-    // means a clean shutdown.
-    let (signals, lame_duck_signal) = match signals() {
+    // means what it says.
+    let signals = match Signals::install() {
         Ok(signals) => signals,
         Err(error) => {
             eprintln!("starling: can't listen for signals: {error}");
@@ -142,41 +142,11 @@ async fn run(options: ConfigOptions, root: Option<Value>) -> ExitCode {
         .log
         .ports_file_dir
         .as_deref()
-        .and_then(|dir| ports_file::write(dir, &server));
+        .and_then(|dir| server.ports().write_file(dir));
     tracing::info!("Server is ready");
-    tokio::pin!(signals);
-    tokio::select! {
-        () = &mut signals => server.shutdown().await,
-        () = lame_duck_signal => {
-            tracing::info!("Trapped \"user defined signal 2\" signal");
-            // A SIGINT or SIGTERM meanwhile still stops at once.
-            tokio::select! {
-                () = server.lame_duck() => {}
-                () = signals => server.shutdown().await,
-            }
-        }
-    }
+    signals.serve(&server, log_file).await;
     if let Some(path) = ports_file {
-        ports_file::remove(&path);
+        starling_server::Ports::remove_file(&path);
     }
     ExitCode::SUCCESS
-}
-
-/// Installs the handlers: the first future ends at SIGINT or SIGTERM,
-/// the second at SIGUSR2 (lame-duck mode, as nats-server).
-fn signals() -> std::io::Result<(impl Future<Output = ()>, impl Future<Output = ()>)> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut user2 = signal(SignalKind::user_defined2())?;
-    let stop = async move {
-        tokio::select! {
-            _ = interrupt.recv() => tracing::info!("Trapped \"interrupt\" signal"),
-            _ = terminate.recv() => tracing::info!("Trapped \"terminated\" signal"),
-        }
-    };
-    let lame_duck = async move {
-        user2.recv().await;
-    };
-    Ok((stop, lame_duck))
 }

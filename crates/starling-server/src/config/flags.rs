@@ -50,6 +50,10 @@ Logging Options:
     -V, --trace                      Trace the raw protocol
     -DV                              Debug and trace
 
+Signal Options:
+    -sl, --signal <signal>[=<pid>]   Send signal to the server process (ldm, stop, quit, term, reopen, reload);
+                                     <pid> can be a process id or a pid file
+
 Common Options:
     -h, --help                       Show this message
     -v, --version                    Show version
@@ -64,6 +68,9 @@ pub enum Command {
     Help,
     /// `-v`.
     Version,
+    /// `-sl`/`--signal`: send a running server a signal (see
+    /// [`super::signal::send`]), then exit.
+    Signal(String),
 }
 
 /// Everything a run needs from the command line. Options left `None` keep
@@ -105,6 +112,28 @@ pub struct Flags {
 }
 
 impl Flags {
+    /// The configuration file (if any, with its tree, to place errors in
+    /// it) with the flags laid over it, validated: what a run starts with.
+    ///
+    /// # Errors
+    ///
+    /// Every problem, each as a line to print.
+    pub fn load(&self) -> Result<(ConfigOptions, Option<starling_conf::Value>), Vec<String>> {
+        let (mut options, root) = match &self.config {
+            Some(path) => {
+                let (options, root) = super::read_config_file(path)?;
+                (options, Some(root))
+            }
+            None => (ConfigOptions::default(), None),
+        };
+        self.apply(&mut options).map_err(|e| vec![e])?;
+        options
+            .server
+            .validate()
+            .map_err(|e| vec![super::describe(&e, root.as_ref())])?;
+        Ok((options, root))
+    }
+
     /// Lays the flags that were given over the file's options.
     ///
     /// # Errors
@@ -196,6 +225,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "D" | "debug" => flags.debug = Some(boolean(&inline)?),
             "V" | "trace" => flags.trace = Some(boolean(&inline)?),
             "DV" => (flags.debug, flags.trace) = (Some(true), Some(true)),
+            "sl" | "signal" => return Ok(Command::Signal(value()?)),
             "P" | "pid" => flags.pid_file = Some(PathBuf::from(value()?)),
             "ports_file_dir" => flags.ports_file_dir = Some(PathBuf::from(value()?)),
             _ => {

@@ -12,6 +12,7 @@ mod cluster;
 mod cluster_flags;
 pub mod flags;
 mod leaf;
+pub mod signal;
 mod top;
 
 pub use client_flags::ClientFlags;

@@ -1,0 +1,107 @@
+//! nats-server's signals and `--signal`: `reopen` (SIGUSR1) reopens the
+//! log file, `reload` (SIGHUP) is refused without stopping the server,
+//! `quit` stops it; a pid, a pid file, or none (the one running process)
+//! names it. Every wait is for a logged line.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use common::Running;
+
+const BIN: &str = env!("CARGO_BIN_EXE_starling");
+
+fn signal(arg: &str) -> Output {
+    Command::new(BIN)
+        .args(["--signal", arg])
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn signals_by_pid_and_pid_file() {
+    let dir = std::env::temp_dir().join(format!("starling-signals-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let pid_file = dir.join("server.pid");
+    let mut server =
+        Running::start_with("SIG", "", None, &["-P", pid_file.to_str().expect("UTF-8")]);
+    server.until("Server is ready");
+    let pid = server.pid().to_string();
+
+    // reopen: without a log file there is nothing to reopen.
+    assert!(signal(&format!("reopen={pid}")).status.success());
+    server.until("Trapped \"user defined signal 1\" signal");
+    server.until("File log re-open ignored, not a file logger");
+    // reload: refused, the server runs on.
+    let with_file = format!("reload={}", pid_file.display());
+    assert!(signal(&with_file).status.success());
+    server.until("Trapped \"hangup\" signal");
+    server.until("Failed to reload server configuration");
+    // quit: SIGINT, a clean stop.
+    assert!(signal(&format!("quit={pid}")).status.success());
+    server.until("Trapped \"interrupt\" signal");
+    assert!(server.exits_cleanly());
+
+    for (arg, text) in [
+        ("bogus", "unknown signal \"bogus\""),
+        ("ldm=abc", "invalid pid: abc"),
+        ("ldm=1=2", "invalid signal parameters"),
+    ] {
+        let output = signal(arg);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success() && stderr.contains(text),
+            "{arg}: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Waits until the file at `path` holds `text`.
+fn until_in(path: &Path, text: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let seen = std::fs::read_to_string(path).unwrap_or_default();
+        if seen.contains(text) {
+            return seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {text:?} in {}:\n{seen}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn reopen_starts_a_new_log_file_after_rotation() {
+    let dir = std::env::temp_dir().join(format!("starling-reopen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let log = dir.join("server.log");
+    let mut child = Command::new(BIN)
+        .args([
+            "-a",
+            "127.0.0.1",
+            "-p",
+            "-1",
+            "-l",
+            log.to_str().expect("UTF-8"),
+        ])
+        .spawn()
+        .expect("the binary runs");
+    until_in(&log, "Server is ready");
+    let rotated = dir.join("server.log.1");
+    std::fs::rename(&log, &rotated).expect("rotate");
+    assert!(signal(&format!("reopen={}", child.id())).status.success());
+    let fresh = until_in(&log, "File log re-opened");
+    assert!(!fresh.contains("Server is ready"), "a new file: {fresh}");
+    assert!(
+        until_in(&rotated, "Trapped \"user defined signal 1\" signal").contains("Server is ready")
+    );
+    assert!(signal(&format!("term={}", child.id())).status.success());
+    assert!(child.wait().expect("exits").success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
