@@ -21,6 +21,7 @@ use tokio::time::{Instant, timeout};
 
 const CONFIG: &str = r#"
 server_name: sysref
+server_tags: ["Edge:1", " b ", "edge:1"]
 accounts {
   SYS { users [{user: sys, password: sys}] }
   APP { users [{user: app, password: app}] }
@@ -155,6 +156,7 @@ async fn scenario(url: &str) -> BTreeMap<String, Value> {
         ("$SYS.REQ.SERVER.PING.CONNZ", r#"{"limit": "ten"}"#),
         ("$SYS.REQ.SERVER.PING.CONNZ", r#"{"sort": "nope"}"#),
         ("$SYS.REQ.SERVER.PING.NOPE", ""),
+        ("$SYS.REQ.SERVER.PING.VARZ", r#"{"tags": ["EDGE:1", "b"]}"#),
     ];
     for (subject, body) in requests {
         let subject = subject.replace(".ID.", &format!(".{id}."));
@@ -169,6 +171,12 @@ async fn scenario(url: &str) -> BTreeMap<String, Value> {
     let filtered = request_within(&sys, "$SYS.REQ.SERVER.PING.VARZ", filter, within);
     said.insert(
         "sys filtered".into(),
+        filtered.await.unwrap_or_else(Value::String),
+    );
+    let filter = r#"{"tags": ["edge:1", "nope"]}"#;
+    let filtered = request_within(&sys, "$SYS.REQ.SERVER.PING.VARZ", filter, within);
+    said.insert(
+        "sys filtered by tags".into(),
         filtered.await.unwrap_or_else(Value::String),
     );
 
@@ -236,6 +244,18 @@ async fn system_account_answers_and_announces() {
     assert_eq!(bad["error"]["code"], 500);
     assert_eq!(said["sys $SYS.REQ.SERVER.PING.NOPE "], "NoResponders");
     assert_eq!(said["sys filtered"], "timed out");
+    assert_eq!(said["sys filtered by tags"], "timed out");
+    let tagged = &said[r#"sys $SYS.REQ.SERVER.PING.VARZ {"tags": ["EDGE:1", "b"]}"#];
+    assert_eq!(
+        tagged["data"]["tags"],
+        serde_json::json!(["edge:1", "b"]),
+        "{tagged}"
+    );
+    assert_eq!(
+        tagged["server"]["tags"],
+        serde_json::json!(["edge:1", "b"]),
+        "{tagged}"
+    );
 
     let own = &said["app $SYS.REQ.SERVER.PING.CONNZ"];
     assert_eq!(own["data"]["total"], 1, "only its own account: {own}");

@@ -89,7 +89,7 @@ pub(super) const NOT_YET: &[(&[&str], &str)] = &[
         ],
         "syslog and log rotation",
     ),
-    (&["prof_port", "server_tags"], "profiling and server tags"),
+    (&["prof_port"], "Go's profiling port"),
     (
         &["max_traced_msg_len", "trace_verbose"],
         "trace length limits",
@@ -209,6 +209,47 @@ mod tests {
         let root = starling_conf::parse_str(text).map_err(|e| vec![e.to_string()])?;
         options_from_config(&root)
             .map_err(|errors| errors.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn newer_top_level_options_read_as_nats_server_reads_them() {
+        let o = load(
+            "server_tags: [\"Edge:1\", \" b \", \"edge:1\"]\nmax_sub_tokens: 4\n\
+             lame_duck_duration: \"45s\"\nlame_duck_grace_period: \"5s\"\n\
+             connect_error_reports: 10\nno_sublist_cache: true\nports_file_dir: /tmp",
+        )
+        .unwrap();
+        let s = &o.server;
+        assert_eq!(s.server_tags, ["edge:1", "b"]);
+        assert_eq!((s.max_sub_tokens, s.connect_error_reports), (4, 10));
+        assert_eq!(
+            (s.lame_duck_duration, s.lame_duck_grace_period),
+            (Duration::from_secs(45), Duration::from_secs(5))
+        );
+        assert!(s.disable_sublist_cache && o.log.ports_file_dir.is_some());
+        assert_eq!(
+            load("server_tags: one").unwrap().server.server_tags,
+            ["one"]
+        );
+        for (text, says) in [
+            ("server_tags: [1]", "error parsing tags"),
+            ("max_sub_tokens: 256", "max_sub_tokens value is too big"),
+            (
+                "max_sub_tokens: -1",
+                "max_sub_tokens value can not be negative",
+            ),
+            (
+                "lame_duck_duration: \"10s\"",
+                "invalid lame_duck_duration of 10s, minimum is 30 seconds",
+            ),
+            ("lame_duck_duration: 60", "error parsing lame_duck_duration"),
+        ] {
+            let errors = load(text).expect_err(text);
+            assert!(
+                errors.iter().any(|e| e.contains(says)),
+                "{text}: {errors:?}"
+            );
+        }
     }
 
     #[test]

@@ -42,6 +42,23 @@ pub(super) fn apply(
             server.lame_duck_duration = duration;
         }
         "lame_duck_grace_period" => server.lame_duck_grace_period = lame_duck(value, &name)?,
+        "server_tags" => {
+            let tags: Vec<&Value> = match &value.kind {
+                ValueKind::Array(items) => items.iter().collect(),
+                _ => vec![value],
+            };
+            for tag in tags {
+                let ValueKind::String(text) = &tag.kind else {
+                    return Err(
+                        tag.error("error parsing tags: unsupported type, a string is expected")
+                    );
+                };
+                let text = text.trim().to_lowercase();
+                if !text.is_empty() && !server.server_tags.contains(&text) {
+                    server.server_tags.push(text);
+                }
+            }
+        }
         "disable_sublist_cache" | "no_sublist_cache" => {
             server.disable_sublist_cache = value.as_bool(&name)?;
         }

@@ -67,6 +67,8 @@ struct Varz {
     subscriptions: usize,
     http_req_stats: BTreeMap<String, u64>,
     config_load_time: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     system_account: Option<String>,
     /// The client URLs of the cluster, own first (none standalone).
@@ -164,6 +166,7 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
         subscriptions: totals.subscriptions,
         http_req_stats: stats.http_requests(),
         config_load_time: rfc3339(stats.started_unix_nanos),
+        tags: options.server_tags.clone(),
         system_account: options.system_account_name().map(str::to_owned),
         connect_urls: broker.connect_urls(starling_auth::ConnectionKind::Standard),
         ws_connect_urls: if options.websocket.is_some() {

@@ -30,6 +30,9 @@ pub struct ServerOptions {
     /// `lame_duck_grace_period`: how long lame-duck mode waits before it
     /// starts closing clients (10 s; less than the duration).
     pub lame_duck_grace_period: Duration,
+    /// `server_tags`: lower-cased, trimmed, without duplicates (`/varz`
+    /// `tags`, the system events' `tags`, the `tags` request filter).
+    pub server_tags: Vec<String>,
     /// `disable_sublist_cache` (`no_sublist_cache`): no match cache, every
     /// message's subject is looked up in the subscription trie.
     pub disable_sublist_cache: bool,
@@ -127,6 +130,7 @@ impl Default for ServerOptions {
             client_advertise: None,
             max_sub_tokens: 0,
             disable_sublist_cache: false,
+            server_tags: Vec::new(),
             connect_error_reports: 3600,
             reconnect_error_reports: 1,
             lame_duck_duration: Duration::from_secs(120),

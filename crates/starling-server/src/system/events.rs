@@ -17,15 +17,21 @@ pub(super) const ACCOUNT_CONNS: &str = "io.nats.server.advisory.v1.account_conne
 /// `server` in every message (nats-server's `ServerInfo`): `seq` counts
 /// the messages this server sent.
 pub(super) fn server_info(broker: &Broker, seq: u64, now: u64) -> Value {
-    json!({
-        "name": broker.info.server_name,
-        "host": broker.info.host,
-        "id": broker.info.server_id,
-        "ver": broker.info.version,
-        "seq": seq,
-        "jetstream": false,
-        "time": rfc3339(now),
-    })
+    let mut info = Map::new();
+    info.insert("name".into(), json!(broker.info.server_name));
+    info.insert("host".into(), json!(broker.info.host));
+    info.insert("id".into(), json!(broker.info.server_id));
+    if let Some(cluster) = broker.filter_cluster_name() {
+        info.insert("cluster".into(), json!(cluster));
+    }
+    info.insert("ver".into(), json!(broker.info.version));
+    if !broker.options.server_tags.is_empty() {
+        info.insert("tags".into(), json!(broker.options.server_tags));
+    }
+    info.insert("seq".into(), json!(seq));
+    info.insert("jetstream".into(), json!(false));
+    info.insert("time".into(), json!(rfc3339(now)));
+    Value::Object(info)
 }
 
 /// An event id: 22 letters and digits, like nats-server's nuid.

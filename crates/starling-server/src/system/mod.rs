@@ -10,6 +10,7 @@
 //! [`InternalClient`]. Events are built only when someone listens.
 
 mod events;
+mod filter;
 mod inbox;
 mod requests;
 

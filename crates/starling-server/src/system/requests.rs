@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
+use super::filter::filtered_out;
 use crate::monitor::{Monitor, Query};
 
 /// The monitoring requests every server answers, on
@@ -187,7 +188,7 @@ fn path_of(kind: Kind) -> &'static str {
     }
 }
 
-fn mismatch(owner: &str, name: &str, value: &Value, want: &str) -> String {
+pub(super) fn mismatch(owner: &str, name: &str, value: &Value, want: &str) -> String {
     format!(
         "json: cannot unmarshal {} into Go struct field {owner}.{name} of type {want}",
         json_type(value)
@@ -208,36 +209,6 @@ fn parse_body(payload: &[u8], owner: &str) -> Result<Option<Map<String, Value>>,
             json_type(&other)
         )),
         Err(error) => Err(error.to_string()),
-    }
-}
-
-/// Whether the filter options (`server_name`, `host`, `cluster`, `tags`,
-/// `domain`) leave this server out, as nats-server's `filterRequest`.
-fn filtered_out(monitor: &Monitor, body: &Map<String, Value>, owner: &str) -> Result<bool, String> {
-    let broker = monitor.broker();
-    let text = |name: &str| -> Result<Option<String>, String> {
-        match body.get(name) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if s.is_empty() => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(mismatch(owner, name, other, "string")),
-        }
-    };
-    if text("server_name")?.is_some_and(|n| !broker.info.server_name.contains(n.as_str())) {
-        return Ok(true);
-    }
-    if text("host")?.is_some_and(|h| !broker.info.host.contains(h.as_str())) {
-        return Ok(true);
-    }
-    // Starling has no cluster name, no tags and no JetStream domain yet:
-    // any such filter leaves it out.
-    if text("cluster")?.is_some() || text("domain")?.is_some() {
-        return Ok(true);
-    }
-    match body.get("tags") {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Array(tags)) => Ok(!tags.is_empty()),
-        Some(other) => Err(mismatch(owner, "tags", other, "[]string")),
     }
 }
 
