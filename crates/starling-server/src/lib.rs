@@ -38,6 +38,7 @@ mod lame_duck;
 mod leaf;
 mod link;
 mod listen;
+pub mod log_file;
 mod memory;
 mod monitor;
 mod options;

@@ -1,11 +1,7 @@
 //! Log lines in nats-server's shape: `[pid] 2006/01/02 15:04:05.000000 [INF] text`.
 
 use std::fmt;
-use std::fs::{File, OpenOptions};
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::fmt::format::Writer;
@@ -13,41 +9,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 use starling_server::LogOptions;
-
-/// The log file, which SIGUSR1 reopens (nats-server's `reopen`, for
-/// log rotation: the old file renamed, a new one opened at the path).
-pub(crate) struct LogFile {
-    path: PathBuf,
-    file: Mutex<File>,
-}
-
-impl LogFile {
-    fn open(path: &Path) -> std::io::Result<File> {
-        OpenOptions::new().create(true).append(true).open(path)
-    }
-
-    /// Opens the path again; the old file is closed.
-    pub(crate) fn reopen(&self) -> std::io::Result<()> {
-        let file = Self::open(&self.path)?;
-        *self.file.lock().unwrap_or_else(PoisonError::into_inner) = file;
-        Ok(())
-    }
-}
-
-/// One log line's writer: the current file, locked while written.
-struct LogFileWriter(Arc<LogFile>);
-
-impl Write for LogFileWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let mut file = self.0.file.lock().unwrap_or_else(PoisonError::into_inner);
-        file.write(buf)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        let mut file = self.0.file.lock().unwrap_or_else(PoisonError::into_inner);
-        file.flush()
-    }
-}
+use starling_server::log_file::{LogFile, timestamp};
 
 /// Installs the global subscriber: info by default, debug with `-D`, and
 /// everything with `-V` (trace includes debug here). The log file, when
@@ -71,15 +33,12 @@ pub(crate) fn init(options: &LogOptions) -> Result<Option<Arc<LogFile>>, String>
     let failed = |e: Box<dyn std::error::Error + Send + Sync>| format!("can't set up logging: {e}");
     match &options.logfile {
         Some(path) => {
-            let file = LogFile::open(path)
+            let limit = options.logfile_size_limit;
+            let file = LogFile::open(path, limit, options.logtime.unwrap_or(true))
                 .map_err(|e| format!("can't open log file {}: {e}", path.display()))?;
-            let file = Arc::new(LogFile {
-                path: path.clone(),
-                file: Mutex::new(file),
-            });
             let writer = Arc::clone(&file);
             builder
-                .with_writer(move || LogFileWriter(Arc::clone(&writer)))
+                .with_writer(move || writer.writer())
                 .try_init()
                 .map_err(failed)?;
             Ok(Some(file))
@@ -112,7 +71,7 @@ where
     ) -> fmt::Result {
         write!(writer, "[{}] ", self.pid)?;
         if self.logtime {
-            write_utc_now(&mut writer)?;
+            write!(writer, "{}", timestamp())?;
         }
         let label = match *event.metadata().level() {
             Level::ERROR => "[ERR]",
@@ -125,23 +84,4 @@ where
         ctx.field_format().format_fields(writer.by_ref(), event)?;
         writeln!(writer)
     }
-}
-
-/// `2006/01/02 15:04:05.000000 ` in UTC (no time-zone database needed).
-fn write_utc_now(writer: &mut Writer<'_>) -> fmt::Result {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    let t = starling_conf::UtcTime::from_unix(now.as_secs());
-    write!(
-        writer,
-        "{:04}/{:02}/{:02} {:02}:{:02}:{:02}.{:06} ",
-        t.year,
-        t.month,
-        t.day,
-        t.hour,
-        t.minute,
-        t.second,
-        now.subsec_micros()
-    )
 }

@@ -118,7 +118,7 @@ fn main() -> ExitCode {
 async fn run(
     options: ConfigOptions,
     root: Option<Value>,
-    log_file: Option<Arc<log::LogFile>>,
+    log_file: Option<Arc<starling_server::log_file::LogFile>>,
 ) -> ExitCode {
     // Handlers first: once "Server is ready" is logged, a signal always
     // means what it says.

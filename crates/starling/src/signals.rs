@@ -9,7 +9,7 @@ use std::sync::Arc;
 use starling_server::Server;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use crate::log::LogFile;
+use starling_server::log_file::LogFile;
 
 pub(crate) struct Signals {
     interrupt: Signal,

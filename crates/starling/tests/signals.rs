@@ -105,3 +105,31 @@ fn reopen_starts_a_new_log_file_after_rotation() {
     assert!(child.wait().expect("exits").success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_log_file_rotates_past_its_size_limit() {
+    let dir = std::env::temp_dir().join(format!("starling-rotation-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let log = dir.join("server.log");
+    let mut child = Command::new(BIN)
+        .args(["-a", "127.0.0.1", "-p", "-1", "--log_size_limit", "300"])
+        .args(["-l", log.to_str().expect("UTF-8")])
+        .spawn()
+        .expect("the binary runs");
+    // The start-up lines pass 300 bytes: a backup, and a new file that
+    // says where it went.
+    let fresh = until_in(&log, "Rotated log, backup saved as");
+    let backup = fresh
+        .split("backup saved as \"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the backup's name")
+        .to_owned();
+    assert!(
+        std::fs::read_to_string(&backup).is_ok_and(|old| old.contains("Starting starling")),
+        "{backup}"
+    );
+    assert!(signal(&format!("term={}", child.id())).status.success());
+    assert!(child.wait().expect("exits").success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

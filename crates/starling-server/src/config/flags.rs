@@ -45,6 +45,7 @@ Cluster Options:
 
 Logging Options:
     -l, --log <file>                 File to redirect log output
+        --log_size_limit <bytes>     Logfile size limit being auto-rotated
     -T, --logtime                    Timestamp log entries (default: true)
     -D, --debug                      Enable debugging output
     -V, --trace                      Trace the raw protocol
@@ -105,6 +106,8 @@ pub struct Flags {
     pub pid_file: Option<PathBuf>,
     /// `--ports_file_dir`.
     pub ports_file_dir: Option<PathBuf>,
+    /// `--log_size_limit`.
+    pub log_size_limit: Option<u64>,
     /// The client-port flags (credentials, TLS).
     pub client: ClientFlags,
     /// The cluster flags.
@@ -170,6 +173,9 @@ impl Flags {
         if let Some(dir) = &self.ports_file_dir {
             log.ports_file_dir = Some(dir.clone());
         }
+        if let Some(limit) = self.log_size_limit {
+            log.logfile_size_limit = limit;
+        }
         self.client.apply(server)?;
         self.cluster.apply(server)
     }
@@ -228,6 +234,13 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "sl" | "signal" => return Ok(Command::Signal(value()?)),
             "P" | "pid" => flags.pid_file = Some(PathBuf::from(value()?)),
             "ports_file_dir" => flags.ports_file_dir = Some(PathBuf::from(value()?)),
+            "log_size_limit" => {
+                let text = value()?;
+                let limit = text
+                    .parse()
+                    .map_err(|_| format!("invalid value {text:?} for flag -{name}: parse error"))?;
+                flags.log_size_limit = Some(limit);
+            }
             _ => {
                 let on = boolean(&inline)?;
                 if !flags.client.take(name, &mut value, on)?

@@ -39,6 +39,9 @@ pub struct LogOptions {
     pub logfile: Option<PathBuf>,
     /// `pidfile` / `pid_file`: write the process id to this file.
     pub pid_file: Option<PathBuf>,
+    /// `logfile_size_limit` (`log_size_limit`): rotate the log file past
+    /// this many bytes (0: never).
+    pub logfile_size_limit: u64,
     /// `ports_file_dir`: write `<executable>_<pid>.ports` there (the
     /// listeners' URLs as JSON), removed at exit.
     pub ports_file_dir: Option<PathBuf>,
@@ -80,15 +83,7 @@ pub(super) const NOT_YET: &[(&[&str], &str)] = &[
     ),
     (&["mqtt"], "MQTT"),
     (&["mappings", "maps"], "subject mappings"),
-    (
-        &[
-            "syslog",
-            "remote_syslog",
-            "logfile_size_limit",
-            "log_size_limit",
-        ],
-        "syslog and log rotation",
-    ),
+    (&["syslog", "remote_syslog"], "syslog"),
     (&["prof_port"], "Go's profiling port"),
     (
         &["max_traced_msg_len", "trace_verbose"],

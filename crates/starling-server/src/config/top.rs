@@ -167,6 +167,11 @@ pub(super) fn apply(
         "logfile" | "log_file" => log.logfile = Some(value.read(&name)?),
         "pidfile" | "pid_file" => log.pid_file = Some(value.read(&name)?),
         "ports_file_dir" => log.ports_file_dir = Some(value.read(&name)?),
+        "logfile_size_limit" | "log_size_limit" => {
+            let mut limit = 0usize;
+            set_size(&mut limit, value, &name)?;
+            log.logfile_size_limit = limit as u64;
+        }
         other => {
             return Err(
                 match NOT_YET.iter().find(|(names, _)| names.contains(&other)) {
