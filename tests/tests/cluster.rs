@@ -1030,6 +1030,8 @@ async fn client_advertise_is_what_clients_and_members_are_told() {
         "{}",
         on_a.info
     );
+    // The cluster's name, as nats-server's client INFO has it.
+    assert!(on_a.info.contains("\"cluster\":\"C1\""), "{}", on_a.info);
     let mut expected = vec!["a.example:4333".to_owned(), b_url.clone()];
     assert_eq!(
         connect_urls(&on_a.info),

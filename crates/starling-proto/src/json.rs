@@ -48,6 +48,9 @@ pub struct ServerInfo {
     /// The nonce to sign for nkey and JWT authentication.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub nonce: String,
+    /// The cluster's name, when the server is in one.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub cluster: String,
     /// Other servers' client URLs (websocket URLs for websocket clients).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub connect_urls: Vec<String>,

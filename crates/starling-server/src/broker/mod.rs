@@ -197,6 +197,11 @@ impl Broker {
             tls_verify: kind == ConnectionKind::Standard
                 && self.options.tls.as_ref().is_some_and(|t| t.verify),
             nonce: nonce.to_owned(),
+            cluster: self
+                .cluster
+                .as_ref()
+                .map(|c| c.name().0)
+                .unwrap_or_default(),
             connect_urls: self.connect_urls(kind),
             ..self.info.clone()
         }
