@@ -289,7 +289,7 @@ impl Cluster {
             go: format!("starling {STARLING_VERSION}"),
             host,
             port,
-            headers: true,
+            headers: !broker.options.no_header_support,
             auth_required: self.options.user.is_some(),
             tls_required: self.options.tls.is_some(),
             tls_verify: self.options.tls.is_some(),

@@ -110,7 +110,7 @@ impl Broker {
             go: format!("starling {STARLING_VERSION}"),
             host,
             port,
-            headers: true,
+            headers: !options.no_header_support,
             max_payload: options.max_payload,
             ..ServerInfo::default()
         };

@@ -153,7 +153,7 @@ impl ClientState {
             self.send_err(ErrReply::InvalidClientProtocol);
             return Err(CloseReason::BadClientProtocolVersion);
         }
-        let headers = connect.headers == Some(true);
+        let headers = connect.headers == Some(true) && !self.broker.options.no_header_support;
         let no_responders = connect.no_responders == Some(true);
         if no_responders && !headers {
             self.send_err(ErrReply::NoRespondersRequiresHeaders);

@@ -89,7 +89,6 @@ pub(super) const NOT_YET: &[(&[&str], &str)] = &[
         &["max_traced_msg_len", "trace_verbose"],
         "trace length limits",
     ),
-    (&["no_header_support"], "turning header support off"),
 ];
 
 /// A block's `listen` (`"host:port"` or a port): the host, if given, and

@@ -42,6 +42,7 @@ pub(super) fn apply(
             server.lame_duck_duration = duration;
         }
         "lame_duck_grace_period" => server.lame_duck_grace_period = lame_duck(value, &name)?,
+        "no_header_support" => server.no_header_support = value.as_bool(&name)?,
         "server_tags" => {
             let tags: Vec<&Value> = match &value.kind {
                 ValueKind::Array(items) => items.iter().collect(),

@@ -261,7 +261,7 @@ async fn handshake_accepted<S: Source>(
         name: accepted.name,
         cluster: accepted.cluster,
     };
-    let headers = accepted.headers;
+    let headers = accepted.headers && !broker.options.no_header_support;
     let denies = super::Denies::default();
     run_link(
         &broker,

@@ -35,7 +35,7 @@ pub(super) fn info(
     put("go", json!(format!("starling {STARLING_VERSION}")));
     put("host", json!(host));
     put("port", json!(port));
-    put("headers", json!(true));
+    put("headers", json!(!broker.options.no_header_support));
     put("auth_required", json!(true));
     if let Some(verify) = tls_verify {
         put("tls_required", json!(true));
@@ -86,7 +86,7 @@ pub(super) fn connect(
     put("server_id", json!(broker.info.server_id));
     put("name", json!(broker.info.server_name));
     put("cluster", json!(broker.cluster_name()));
-    put("headers", json!(true));
+    put("headers", json!(!broker.options.no_header_support));
     if hub {
         put("is_hub", json!(true));
     }

@@ -369,7 +369,7 @@ pub(super) async fn connect<S: Source>(
         writer,
         account,
         kind,
-        hub.headers,
+        hub.headers && !broker.options.no_header_support,
         (None, denies, &hub.cluster),
     )
     .await

@@ -30,6 +30,10 @@ pub struct ServerOptions {
     /// `lame_duck_grace_period`: how long lame-duck mode waits before it
     /// starts closing clients (10 s; less than the duration).
     pub lame_duck_grace_period: Duration,
+    /// `no_header_support`: INFO says `headers: false` to clients, leafs
+    /// and routes, so none sends headers; a client asking for
+    /// `no_responders` is refused, as nats-server refuses it.
+    pub no_header_support: bool,
     /// `server_tags`: lower-cased, trimmed, without duplicates (`/varz`
     /// `tags`, the system events' `tags`, the `tags` request filter).
     pub server_tags: Vec<String>,
@@ -131,6 +135,7 @@ impl Default for ServerOptions {
             max_sub_tokens: 0,
             disable_sublist_cache: false,
             server_tags: Vec::new(),
+            no_header_support: false,
             connect_error_reports: 3600,
             reconnect_error_reports: 1,
             lame_duck_duration: Duration::from_secs(120),

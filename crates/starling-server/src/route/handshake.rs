@@ -202,7 +202,7 @@ pub(super) fn connect_line(
         user,
         pass,
         tls_required,
-        headers: true,
+        headers: !broker.options.no_header_support,
         name: broker.info.server_id.clone(),
         cluster: name,
         cluster_dynamic: dynamic,

@@ -115,7 +115,7 @@ async fn establish<S: crate::leaf::source::Source>(
                 Arc::clone(&link),
                 Bytes::from(account.name.clone()),
             ));
-            subscriber.set_headers(info.headers);
+            subscriber.set_headers(info.headers && !broker.options.no_header_support);
             subscriber.set_lnoc(info.lnoc);
             (account.name.clone(), (account, subscriber))
         })

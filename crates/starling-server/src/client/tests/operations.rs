@@ -160,3 +160,32 @@ fn without_the_sublist_cache_messages_still_find_their_subscribers() {
     let stats = broker.account(None).stats();
     assert_eq!((stats.cached_subjects, stats.cache_hits), (0, 0));
 }
+
+#[test]
+fn without_header_support_no_client_gets_headers() {
+    let clock = Clock::new();
+    let off = broker_from("no_header_support: true");
+    assert!(!off.info.headers, "INFO says headers: false");
+    // A client asking for no_responders is refused, as nats-server does.
+    let mut asking = Client::new(&off, clock);
+    asking.send(
+        clock,
+        "CONNECT {\"verbose\":false,\"headers\":true,\"no_responders\":true}\r\n",
+    );
+    assert_eq!(
+        asking.output(),
+        "-ERR 'no responders requires headers support'\r\n"
+    );
+    assert!(asking.closed.is_some());
+    // HPUB from a client that asked for headers reads as from one that
+    // did not ask, on a server with header support.
+    let hpub = "SUB h 1\r\nHPUB h 12 14\r\nNATS/1.0\r\n\r\nhi\r\nPING\r\n";
+    let mut client = Client::new(&off, clock);
+    client.send(clock, "CONNECT {\"verbose\":false,\"headers\":true}\r\n");
+    client.send(clock, hpub);
+    let on = broker_from("");
+    let mut plain = Client::new(&on, clock);
+    plain.send(clock, "CONNECT {\"verbose\":false,\"headers\":false}\r\n");
+    plain.send(clock, hpub);
+    assert_eq!(client.output(), plain.output());
+}
