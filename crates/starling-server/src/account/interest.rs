@@ -89,6 +89,28 @@ impl PassedOn {
     }
 }
 
+/// What a link tells its peer after a change it passes on: `+` (with the
+/// queue group's new weight) or `-`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Announce {
+    Sub(Option<u32>),
+    Unsub,
+}
+
+impl PassedOn {
+    /// Applies `change`; what to send, if anything: `+` on 0→1 or on any
+    /// change of a queue group's count, `-` on →0.
+    pub(crate) fn announce(&self, change: &InterestChange) -> Option<Announce> {
+        let (before, after) = self.apply(change);
+        match (change.queue.is_some(), before, after) {
+            (false, 0, 1..) => Some(Announce::Sub(None)),
+            (true, _, 1..) if after != before => Some(Announce::Sub(Some(after))),
+            (_, 1.., 0) => Some(Announce::Unsub),
+            _ => None,
+        }
+    }
+}
+
 type Key = (Bytes, Option<Bytes>, Origin);
 
 /// Subscription counts by subject, queue group and origin, and their

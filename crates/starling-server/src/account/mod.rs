@@ -20,7 +20,7 @@ use starling_router::{Matches, Router};
 use crate::link::Counters;
 
 pub(crate) use interest::{
-    Interest, InterestChange, InterestWatcher, Origin, OriginKind, PassedOn,
+    Announce, Interest, InterestChange, InterestWatcher, Origin, OriginKind, PassedOn,
 };
 pub(crate) use subscriber::Subscriber;
 

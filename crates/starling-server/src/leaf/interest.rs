@@ -17,7 +17,7 @@ use bytes::Bytes;
 use starling_auth::Permissions;
 use starling_proto::leaf::{encode_sub, encode_unsub};
 
-use crate::account::{InterestChange, InterestWatcher, OriginKind, PassedOn};
+use crate::account::{Announce, InterestChange, InterestWatcher, OriginKind, PassedOn};
 use crate::link::{Link, Queued};
 
 /// One leaf link's view of its account's interest.
@@ -72,20 +72,14 @@ impl InterestWatcher for LeafInterest {
         if !self.passes(change) {
             return;
         }
-        let (before, after) = self.counts.apply(change);
-        let queue = change.queue.as_deref();
-        let queued = match (queue, before, after) {
-            (None, 0, 1..) => self
-                .link
-                .queue(|out| encode_sub(out, &change.subject, None)),
-            (Some(queue), _, 1..) if after != before => self
-                .link
-                .queue(|out| encode_sub(out, &change.subject, Some((queue, after)))),
-            (_, 1.., 0) => self
-                .link
-                .queue(|out| encode_unsub(out, &change.subject, queue)),
-            _ => return,
+        let Some(announce) = self.counts.announce(change) else {
+            return;
         };
+        let (subject, queue) = (&change.subject, change.queue.as_deref());
+        let queued = self.link.queue(|out| match announce {
+            Announce::Sub(weight) => encode_sub(out, subject, queue.zip(weight)),
+            Announce::Unsub => encode_unsub(out, subject, queue),
+        });
         if queued == Queued::WakeWriter {
             self.link.writer_wake.notify_one();
         }

@@ -15,6 +15,7 @@ mod accept;
 mod dial;
 mod handshake;
 mod interest;
+pub(crate) mod keepalive;
 mod remote;
 pub(crate) mod source;
 pub(crate) mod steady;

@@ -9,10 +9,10 @@ use std::sync::Arc;
 use bytes::{BufMut, Bytes, BytesMut};
 use starling_proto::encode;
 use starling_proto::leaf::{LeafOp, LeafSub};
-use tokio::time::{Instant, sleep_until};
 
+use super::keepalive::{Pings, Waited};
 use super::source::Source;
-use super::{Conn, Ended, FIRST_PING};
+use super::{Conn, Ended};
 use crate::account::{Account, Subscriber, Subscription};
 use crate::broker::Broker;
 use crate::client::{ClientState, Time, wait_for_room};
@@ -30,9 +30,7 @@ pub(super) async fn run<S: Source>(
     let options = &broker.options;
     let stop = link.reader_stop.notified();
     tokio::pin!(stop);
-    let mut next_ping = Instant::now() + FIRST_PING;
-    let mut pings_out = 0u32;
-    let mut ping_sent: Option<std::time::Instant> = None;
+    let mut pings = Pings::new();
     let mut ended = Ended::Normally;
     // Operations that came with CONNECT (pipelined) are handled first.
     let mut buffered = !conn.buf.is_empty();
@@ -41,32 +39,10 @@ pub(super) async fn run<S: Source>(
             return ended;
         }
         if !std::mem::take(&mut buffered) {
-            tokio::select! {
-                biased;
-                read = conn.source.fill(&mut conn.buf) => match read {
-                    Ok(0) => {
-                        link.close(CloseReason::ClientClosed);
-                        return ended;
-                    }
-                    Ok(_) => {}
-                    Err(_) => {
-                        link.close(CloseReason::ReadError);
-                        return ended;
-                    }
-                },
-                () = &mut stop => return ended,
-                () = sleep_until(next_ping) => {
-                    if pings_out >= options.ping_max {
-                        conn.send_err("Stale Connection");
-                        link.close(CloseReason::StaleConnection);
-                        return ended;
-                    }
-                    pings_out += 1;
-                    ping_sent.get_or_insert_with(std::time::Instant::now);
-                    conn.send(encode::PING);
-                    next_ping = Instant::now() + options.ping_interval;
-                    continue;
-                }
+            match conn.wait(stop.as_mut(), &mut pings, options).await {
+                Waited::Read => {}
+                Waited::Pinged => continue,
+                Waited::Ended => return ended,
             }
         }
         let now = Time::now();
@@ -107,9 +83,8 @@ pub(super) async fn run<S: Source>(
                 LeafOp::Msg(_) => {}
                 LeafOp::Ping => conn.send(encode::PONG),
                 LeafOp::Pong => {
-                    pings_out = 0;
-                    if let Some(sent) = ping_sent.take() {
-                        link.meta().rtt = Some(now.instant.saturating_duration_since(sent));
+                    if let Some(rtt) = pings.pong(now.instant) {
+                        link.meta().rtt = Some(rtt);
                     }
                 }
                 LeafOp::Err(text) => {

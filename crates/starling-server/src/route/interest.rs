@@ -16,7 +16,7 @@ use bytes::Bytes;
 use starling_auth::Permissions;
 use starling_proto::route::{encode_origin_sub, encode_origin_unsub, encode_sub, encode_unsub};
 
-use crate::account::{InterestChange, InterestWatcher, OriginKind, PassedOn};
+use crate::account::{Announce, InterestChange, InterestWatcher, OriginKind, PassedOn};
 use crate::link::{Link, Queued};
 
 /// One route's view of one account's interest.
@@ -69,25 +69,20 @@ impl InterestWatcher for RouteInterest {
         {
             return;
         }
-        let (before, after) = self.counts.apply(change);
+        let Some(announce) = self.counts.announce(change) else {
+            return;
+        };
         let account = &self.account;
-        let subject = &change.subject;
+        let (subject, queue) = (&change.subject, change.queue.as_deref());
         let origin = change.origin.cluster.as_deref().filter(|_| self.lnoc);
-        let sub = |out: &mut bytes::BytesMut, queue| match origin {
-            Some(origin) => encode_origin_sub(out, origin, account, subject, queue),
-            None => encode_sub(out, account, subject, queue),
-        };
-        let queued = match (change.queue.as_deref(), before, after) {
-            (None, 0, 1..) => self.link.queue(|out| sub(out, None)),
-            (Some(queue), _, 1..) if after != before => {
-                self.link.queue(|out| sub(out, Some((queue, after))))
+        let queued = self.link.queue(|out| match (announce, origin) {
+            (Announce::Sub(weight), Some(origin)) => {
+                encode_origin_sub(out, origin, account, subject, queue.zip(weight));
             }
-            (queue, 1.., 0) => self.link.queue(|out| match origin {
-                Some(_) => encode_origin_unsub(out, account, subject, queue),
-                None => encode_unsub(out, account, subject, queue),
-            }),
-            _ => return,
-        };
+            (Announce::Sub(weight), None) => encode_sub(out, account, subject, queue.zip(weight)),
+            (Announce::Unsub, Some(_)) => encode_origin_unsub(out, account, subject, queue),
+            (Announce::Unsub, None) => encode_unsub(out, account, subject, queue),
+        });
         if queued == Queued::WakeWriter {
             self.link.writer_wake.notify_one();
         }

@@ -12,14 +12,14 @@ use std::sync::Arc;
 use bytes::Bytes;
 use starling_proto::encode;
 use starling_proto::leaf::LeafOp;
-use tokio::time::{Instant, sleep_until};
 
 use crate::broker::Broker;
 use crate::broker::RoutePeer;
 use crate::client::{ClientState, Time, wait_for_room};
+use crate::leaf::Conn;
+use crate::leaf::keepalive::{Pings, Waited};
 use crate::leaf::source::Source;
 use crate::leaf::steady::{key, subscribe};
-use crate::leaf::{Conn, FIRST_PING};
 use crate::link::CloseReason;
 use crate::options::RouteUrl;
 use starling_proto::route::RouteInfo;
@@ -34,9 +34,7 @@ pub(super) async fn run<S: Source>(
     let options = &broker.options;
     let stop = link.reader_stop.notified();
     tokio::pin!(stop);
-    let mut next_ping = Instant::now() + FIRST_PING;
-    let mut pings_out = 0u32;
-    let mut ping_sent: Option<std::time::Instant> = None;
+    let mut pings = Pings::new();
     // A state per account the peer's messages name, made on first use.
     let mut states: HashMap<Bytes, Box<ClientState>> = HashMap::new();
     let mut buffered = !conn.buf.is_empty();
@@ -45,32 +43,10 @@ pub(super) async fn run<S: Source>(
             return;
         }
         if !std::mem::take(&mut buffered) {
-            tokio::select! {
-                biased;
-                read = conn.source.fill(&mut conn.buf) => match read {
-                    Ok(0) => {
-                        link.close(CloseReason::ClientClosed);
-                        return;
-                    }
-                    Ok(_) => {}
-                    Err(_) => {
-                        link.close(CloseReason::ReadError);
-                        return;
-                    }
-                },
-                () = &mut stop => return,
-                () = sleep_until(next_ping) => {
-                    if pings_out >= options.ping_max {
-                        conn.send_err("Stale Connection");
-                        link.close(CloseReason::StaleConnection);
-                        return;
-                    }
-                    pings_out += 1;
-                    ping_sent.get_or_insert_with(std::time::Instant::now);
-                    conn.send(encode::PING);
-                    next_ping = Instant::now() + options.ping_interval;
-                    continue;
-                }
+            match conn.wait(stop.as_mut(), &mut pings, options).await {
+                Waited::Read => {}
+                Waited::Pinged => continue,
+                Waited::Ended => return,
             }
         }
         let now = Time::now();
@@ -141,9 +117,8 @@ pub(super) async fn run<S: Source>(
                 }
                 LeafOp::Ping => conn.send(encode::PONG),
                 LeafOp::Pong => {
-                    pings_out = 0;
-                    if let Some(sent) = ping_sent.take() {
-                        link.meta().rtt = Some(now.instant.saturating_duration_since(sent));
+                    if let Some(rtt) = pings.pong(now.instant) {
+                        link.meta().rtt = Some(rtt);
                     }
                 }
                 LeafOp::Info(json) => gossiped(broker, peer, &json),
