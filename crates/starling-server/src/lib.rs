@@ -45,6 +45,7 @@ mod options;
 mod ports;
 mod route;
 mod server;
+pub mod syslog;
 mod system;
 mod tls;
 

@@ -37,10 +37,6 @@ const EXCEPTIONS: &[(&str, &str)] = &[
         "nats-server checks this only at start-up; Starling's -t catches it",
     ),
     (
-        "err/0027_server_name_with_space.conf",
-        "nats-server checks this only at start-up; Starling's -t catches it",
-    ),
-    (
         "err/0029_stray_closing_brace.conf",
         "nats-server's lexer takes a top-level '}' as a value terminator",
     ),

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use bytes::BytesMut;
 use starling_auth::ConnectionKind;
-use starling_proto::{ClientOp, ClientParser, ErrReply, encode, redact_connect};
+use starling_proto::{ClientOp, ClientParser, ErrReply, encode};
 use starling_ws::{Control, ServerDecoder, encode_pong};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::{Instant, sleep_until};
@@ -308,7 +308,7 @@ async fn read_loop<R: AsyncRead>(
             match parser.decode(&mut buf) {
                 Ok(Some(op)) => {
                     if trace {
-                        trace_op(link.cid, &op);
+                        super::trace::trace_op(link.cid, &op, options.max_traced_msg_len);
                     }
                     let connect = matches!(op, ClientOp::Connect(_));
                     let mut handled = state.handle(op, now);
@@ -383,12 +383,4 @@ async fn run_auth(
         // A check that panicked refuses the connection.
         .unwrap_or(Err(starling_auth::AuthError::MissingCredentials));
     Some(result)
-}
-
-/// `-V` protocol tracing; secrets in CONNECT never reach the log.
-fn trace_op(cid: u64, op: &ClientOp) {
-    match op {
-        ClientOp::Connect(json) => tracing::trace!(cid, "<<- [CONNECT {}]", redact_connect(json)),
-        other => tracing::trace!(cid, "<<- {other:?}"),
-    }
 }

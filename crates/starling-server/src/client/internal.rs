@@ -26,6 +26,9 @@ pub(crate) struct InternalClient {
     ops: BytesMut,
     /// Where deliveries to its subscriptions arrive.
     pub(crate) link: Arc<Link>,
+    /// With `trace_verbose` and `-V`, its operations are traced, payloads
+    /// cut at this `max_traced_msg_len`.
+    trace: Option<usize>,
 }
 
 impl InternalClient {
@@ -35,6 +38,8 @@ impl InternalClient {
     /// internal clients).
     pub(crate) fn new(broker: Arc<Broker>, account: Arc<Account>) -> Self {
         let link = Arc::new(Link::new(0, broker.options.max_pending));
+        let trace = (broker.options.trace_verbose && tracing::enabled!(tracing::Level::TRACE))
+            .then_some(broker.options.max_traced_msg_len);
         let me = Arc::new(Subscriber::new(Arc::clone(&link)));
         me.set_headers(true);
         let state = Box::new(ClientState::bound(
@@ -53,6 +58,7 @@ impl InternalClient {
             }),
             ops: BytesMut::new(),
             link,
+            trace,
         }
     }
 
@@ -94,6 +100,9 @@ impl InternalClient {
     fn run(&mut self) {
         let now = Time::now();
         while let Ok(Some(op)) = self.parser.decode(&mut self.ops) {
+            if let Some(max_traced) = self.trace {
+                super::trace::trace_op(self.link.cid, &op, max_traced);
+            }
             if let Err(reason) = self.state.handle(op, now) {
                 tracing::debug!("system client operation refused: {}", reason.as_str());
             }

@@ -15,6 +15,7 @@ mod state;
 mod subscribe;
 #[cfg(test)]
 mod tests;
+mod trace;
 mod writer;
 
 pub(crate) use driver::{ClientAddr, Framing, run_connection};

@@ -50,6 +50,11 @@ Logging Options:
     -D, --debug                      Enable debugging output
     -V, --trace                      Trace the raw protocol
     -DV                              Debug and trace
+    -VV                              Verbose trace (traces the system account as well)
+    -DVV                             Debug and verbose trace
+    -s, --syslog                     Log to syslog
+    -r, --remote_syslog <addr>       Syslog server addr (udp://127.0.0.1:514)
+        --max_traced_msg_len <len>   Maximum printable length for traced messages (0: unlimited)
 
 Signal Options:
     -sl, --signal <signal>[=<pid>]   Send signal to the server process (ldm, stop, quit, term, reopen, reload);
@@ -108,6 +113,14 @@ pub struct Flags {
     pub ports_file_dir: Option<PathBuf>,
     /// `--log_size_limit`.
     pub log_size_limit: Option<u64>,
+    /// `-s` (`--syslog`).
+    pub syslog: Option<bool>,
+    /// `-r` (`--remote_syslog`).
+    pub remote_syslog: Option<String>,
+    /// `-VV` (and `-DVV`): trace the system account's client too.
+    pub trace_verbose: Option<bool>,
+    /// `--max_traced_msg_len`.
+    pub max_traced_msg_len: Option<usize>,
     /// The client-port flags (credentials, TLS).
     pub client: ClientFlags,
     /// The cluster flags.
@@ -176,6 +189,14 @@ impl Flags {
         if let Some(limit) = self.log_size_limit {
             log.logfile_size_limit = limit;
         }
+        log.syslog = self.syslog.or(log.syslog);
+        if let Some(url) = &self.remote_syslog {
+            log.remote_syslog = Some(url.clone());
+        }
+        if let Some(verbose) = self.trace_verbose {
+            (server.trace_verbose, log.trace) = (verbose, Some(verbose));
+        }
+        server.max_traced_msg_len = self.max_traced_msg_len.unwrap_or(server.max_traced_msg_len);
         self.client.apply(server)?;
         self.cluster.apply(server)
     }
@@ -231,6 +252,21 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
             "D" | "debug" => flags.debug = Some(boolean(&inline)?),
             "V" | "trace" => flags.trace = Some(boolean(&inline)?),
             "DV" => (flags.debug, flags.trace) = (Some(true), Some(true)),
+            "VV" => flags.trace_verbose = Some(boolean(&inline)?),
+            "DVV" => {
+                let on = boolean(&inline)?;
+                (flags.debug, flags.trace_verbose) = (Some(on), Some(on));
+            }
+            "s" | "syslog" => flags.syslog = Some(boolean(&inline)?),
+            "r" | "remote_syslog" => flags.remote_syslog = Some(value()?),
+            "max_traced_msg_len" => {
+                let text = value()?;
+                // Go's IntVar: a negative length means no limit too.
+                let len = text
+                    .parse::<i64>()
+                    .map_err(|_| format!("invalid value {text:?} for flag -{name}: parse error"))?;
+                flags.max_traced_msg_len = Some(usize::try_from(len).unwrap_or(0));
+            }
             "sl" | "signal" => return Ok(Command::Signal(value()?)),
             "P" | "pid" => flags.pid_file = Some(PathBuf::from(value()?)),
             "ports_file_dir" => flags.ports_file_dir = Some(PathBuf::from(value()?)),

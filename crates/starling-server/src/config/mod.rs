@@ -45,6 +45,11 @@ pub struct LogOptions {
     /// `ports_file_dir`: write `<executable>_<pid>.ports` there (the
     /// listeners' URLs as JSON), removed at exit.
     pub ports_file_dir: Option<PathBuf>,
+    /// `syslog`: log to the local syslog daemon instead of stderr.
+    pub syslog: Option<bool>,
+    /// `remote_syslog`: log to this daemon (`udp://host:514`, `tcp://...`,
+    /// `unix:///path`); a log file, when given, wins over both.
+    pub remote_syslog: Option<String>,
 }
 
 /// Everything the top level of a configuration file sets.
@@ -83,12 +88,6 @@ pub(super) const NOT_YET: &[(&[&str], &str)] = &[
     ),
     (&["mqtt"], "MQTT"),
     (&["mappings", "maps"], "subject mappings"),
-    (&["syslog", "remote_syslog"], "syslog"),
-    (&["prof_port"], "Go's profiling port"),
-    (
-        &["max_traced_msg_len", "trace_verbose"],
-        "trace length limits",
-    ),
 ];
 
 /// A block's `listen` (`"host:port"` or a port): the host, if given, and

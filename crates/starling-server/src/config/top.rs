@@ -91,7 +91,11 @@ pub(super) fn apply(
         "server_name" => {
             let text = value.as_str(&name)?;
             if text.contains(' ') {
-                return Err(value.error("server_name: server names can not contain spaces"));
+                // nats-server 2.9.10 starts with it; later releases refuse it.
+                options.warnings.push(value.error(
+                    "server_name contains spaces: accepted as nats-server 2.9.10 does, \
+                     refused by later releases",
+                ));
             }
             server.server_name = Some(text.to_owned());
         }
@@ -99,7 +103,34 @@ pub(super) fn apply(
         "max_payload" => set_size(&mut server.max_payload, value, &name)?,
         "max_control_line" => set_size(&mut server.max_control_line, value, &name)?,
         "max_pending" => set_size(&mut server.max_pending, value, &name)?,
-        "max_connections" | "max_conn" => set_size(&mut server.max_connections, value, &name)?,
+        "max_connections" | "max_conn" => {
+            if value.as_integer(&name)? < 0 {
+                // nats-server: no limit at all.
+                options.warnings.push(value.error(format!(
+                    "{name} is negative: no limit on connections, as in nats-server"
+                )));
+                server.max_connections = usize::MAX;
+            } else {
+                set_size(&mut server.max_connections, value, &name)?;
+            }
+        }
+        "max_traced_msg_len" => {
+            // nats-server: 0 or less traces whole messages.
+            server.max_traced_msg_len = usize::try_from(value.as_integer(&name)?).unwrap_or(0);
+        }
+        "trace_verbose" => {
+            let on = value.as_bool(&name)?;
+            (server.trace_verbose, log.trace) = (on, Some(on));
+        }
+        "syslog" => log.syslog = Some(value.as_bool(&name)?),
+        "remote_syslog" => log.remote_syslog = Some(value.read(&name)?),
+        "prof_port" => {
+            value.as_integer(&name)?;
+            options.warnings.push(value.error(
+                "prof_port is ignored: it serves Go's profiler (pprof), which Starling, \
+                 not a Go program, does not have; no port is opened",
+            ));
+        }
         "max_subscriptions" | "max_subs" => set_size(&mut server.max_subscriptions, value, &name)?,
         "ping_interval" => set_duration(
             &mut server.ping_interval,

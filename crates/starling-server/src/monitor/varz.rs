@@ -26,7 +26,7 @@ struct Varz {
     tls_required: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     tls_verify: bool,
-    max_connections: usize,
+    max_connections: i64,
     #[serde(skip_serializing_if = "is_zero")]
     max_subscriptions: usize,
     ping_interval: u128,
@@ -119,7 +119,8 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
             .required(starling_auth::ConnectionKind::Standard),
         tls_required: tls.is_some(),
         tls_verify: tls.is_some_and(|t| t.verify),
-        max_connections: options.max_connections,
+        // A negative max_connections (no limit) shows as nats-server's -1.
+        max_connections: i64::try_from(options.max_connections).unwrap_or(-1),
         max_subscriptions: options.max_subscriptions,
         ping_interval: options.ping_interval.as_nanos(),
         ping_max: options.ping_max,

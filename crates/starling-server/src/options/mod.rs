@@ -34,6 +34,11 @@ pub struct ServerOptions {
     /// and routes, so none sends headers; a client asking for
     /// `no_responders` is refused, as nats-server refuses it.
     pub no_header_support: bool,
+    /// `max_traced_msg_len`: traced payloads are cut past this many bytes
+    /// (0: whole).
+    pub max_traced_msg_len: usize,
+    /// `trace_verbose`: the system account's internal client is traced too.
+    pub trace_verbose: bool,
     /// `server_tags`: lower-cased, trimmed, without duplicates (`/varz`
     /// `tags`, the system events' `tags`, the `tags` request filter).
     pub server_tags: Vec<String>,
@@ -57,7 +62,8 @@ pub struct ServerOptions {
     pub max_payload: usize,
     /// Longest protocol line a client may send (4 KB).
     pub max_control_line: usize,
-    /// Most client connections at once (65,536).
+    /// Most client connections at once (65,536); a negative
+    /// `max_connections` (nats-server: no limit) is `usize::MAX`.
     pub max_connections: usize,
     /// Bytes that may wait to be written to one client before it is cut off
     /// as a slow consumer (64 MB).
@@ -136,6 +142,8 @@ impl Default for ServerOptions {
             disable_sublist_cache: false,
             server_tags: Vec::new(),
             no_header_support: false,
+            max_traced_msg_len: 0,
+            trace_verbose: false,
             connect_error_reports: 3600,
             reconnect_error_reports: 1,
             lame_duck_duration: Duration::from_secs(120),
