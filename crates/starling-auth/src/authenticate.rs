@@ -670,7 +670,7 @@ mod tests {
             vec!["not a valid user nkey: \"UABC\""]
         );
         assert!(
-            errors("accounts { A { users: [{user: b, password: c}], mappings: {} } }")[0]
+            errors("accounts { A { users: [{user: b, password: c}], jetstream: enabled } }")[0]
                 .contains("not supported yet")
         );
     }
@@ -695,7 +695,7 @@ mod tests {
                 .map(|e| e.message.clone())
                 .collect::<Vec<_>>()
         };
-        assert!(errors("accounts { A { mappings: {} } }")[0].contains("not supported yet"));
+        assert!(errors("accounts { A { jetstream: enabled } }")[0].contains("not supported yet"));
         assert_eq!(
             errors("authorization { token: t }\naccounts { A {} }"),
             vec!["Can not have a token and accounts"]

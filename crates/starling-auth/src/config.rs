@@ -112,6 +112,8 @@ pub struct AuthConfig {
     pub imports: Vec<Import>,
     /// Operator mode (trusted operators and their accounts).
     pub operator: Option<OperatorMode>,
+    /// Subject mappings by account (`$G` for the top-level `mappings`).
+    pub mappings: Vec<(String, Vec<starling_subject::Mapping>)>,
 }
 
 impl AuthConfig {
@@ -152,6 +154,12 @@ impl AuthConfig {
         if let Some((_, block)) = map.get_ignore_case("accounts") {
             config.read_accounts(block, &mut errors);
         }
+        for name in ["mappings", "maps"] {
+            if let Some((_, block)) = map.get_ignore_case(name) {
+                let mappings = crate::mappings::read_mappings(block, &mut errors);
+                config.add_mappings("$G", mappings);
+            }
+        }
         let websocket = map
             .get_ignore_case("websocket")
             .or_else(|| map.get_ignore_case("ws"));
@@ -166,6 +174,34 @@ impl AuthConfig {
         } else {
             Err(errors)
         }
+    }
+
+    /// Adds `account`'s mappings after those it has (a later one of the
+    /// same source replaces the earlier, as in nats-server).
+    fn add_mappings(&mut self, account: &str, mappings: Vec<starling_subject::Mapping>) {
+        let index = match self.mappings.iter().position(|(name, _)| name == account) {
+            Some(index) => index,
+            None => {
+                self.mappings.push((account.to_owned(), Vec::new()));
+                self.mappings.len() - 1
+            }
+        };
+        let list = &mut self.mappings[index].1;
+        for mapping in mappings {
+            match list.iter_mut().find(|m| m.source() == mapping.source()) {
+                Some(old) => *old = mapping,
+                None => list.push(mapping),
+            }
+        }
+    }
+
+    /// The subject mappings of `account`.
+    pub fn mappings_of(&self, account: &str) -> Vec<starling_subject::Mapping> {
+        self.mappings
+            .iter()
+            .find(|(name, _)| name == account)
+            .map(|(_, list)| list.clone())
+            .unwrap_or_default()
     }
 
     /// True when anything asks clients to authenticate.
@@ -263,7 +299,12 @@ impl AuthConfig {
                         self.imports.extend(imports);
                         Ok(())
                     }
-                    "jetstream" | "mappings" | "limits" | "nkey" | "default_permissions" => {
+                    "mappings" | "maps" => {
+                        let mappings = crate::mappings::read_mappings(value, errors);
+                        self.add_mappings(&name.name, mappings);
+                        Ok(())
+                    }
+                    "jetstream" | "limits" | "nkey" | "default_permissions" => {
                         Err(ConfError::not_supported_yet(key, "this account setting"))
                     }
                     _ => Err(ConfError::unknown_field(key)),

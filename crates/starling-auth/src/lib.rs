@@ -43,6 +43,7 @@ pub mod fuzzing;
 pub mod jwt;
 mod kind;
 pub mod links;
+mod mappings;
 pub mod nkey;
 mod operator;
 mod permissions;

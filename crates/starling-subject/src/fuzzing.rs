@@ -26,13 +26,40 @@ pub fn check_transform(data: &[u8]) {
             "subset {source:?} of {destination:?} but {subject:?} matches only the first"
         );
     }
-    if let Ok(transform) = SubjectTransform::new(source, destination) {
+    let builds = [
+        SubjectTransform::new(source, destination),
+        SubjectTransform::for_mapping(source, destination),
+    ];
+    for transform in builds.into_iter().flatten() {
         let mut out = Vec::new();
         let applied = transform.apply(subject, &mut out);
         assert_eq!(
             applied, matched,
             "{source:?} -> {destination:?} on {subject:?}"
         );
+    }
+    // A mapping (the functions included) maps every subject its source
+    // matches, whatever the roll.
+    let (Ok(source), Ok(destination)) = (
+        std::str::from_utf8(source),
+        std::str::from_utf8(destination),
+    ) else {
+        return;
+    };
+    let only = crate::MapDestination {
+        subject: destination.to_owned(),
+        weight: 100,
+        cluster: None,
+    };
+    if let Ok(mapping) = crate::Mapping::new(source, &[only]) {
+        assert_eq!(mapping.matches(subject), matched);
+        let mut out = Vec::new();
+        if matched {
+            assert!(
+                mapping.select(None, 99, subject, &mut out),
+                "{source:?} -> {destination:?}"
+            );
+        }
     }
 }
 
@@ -44,6 +71,8 @@ mod tests {
             &b"a.*\0x.$1\0a.b"[..],
             b"a.>\0a.*\0a.b.c",
             b"*.*\0{{wildcard(2)}}.{{wildcard(1)}}\0p.q",
+            b"a.*\0b.{{partition(3,1)}}.{{SliceFromRight(1,2)}}\0a.xyz",
+            b"a.*.*\0{{split(2,-)}}.{{SplitFromLeft(1,1)}}.$2\0a.xy.-b-",
             b"a\0\0a",
             b"",
         ] {

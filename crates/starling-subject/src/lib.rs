@@ -24,9 +24,12 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod functions;
 pub mod fuzzing;
+mod mapping;
 mod transform;
 
+pub use mapping::{MapDestination, Mapping, MappingError};
 pub use transform::{SubjectTransform, TransformError, is_subset};
 
 use bytes::Bytes;

@@ -7,6 +7,7 @@
 //! source's wildcards in order) or by number (`$1`, `{{wildcard(1)}}`).
 //! Written here once so configuration checks and delivery agree.
 
+use crate::functions::{self, Function};
 use crate::{SINGLE_WILDCARD, TAIL_WILDCARD, tokens};
 
 /// True when every subject `filter` matches is also matched by `of`: the
@@ -27,7 +28,7 @@ pub fn is_subset(filter: &[u8], of: &[u8]) -> bool {
     mine.next().is_none()
 }
 
-/// Why a transform could not be built.
+/// Why a transform could not be built (the texts are nats-server's).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TransformError {
@@ -38,8 +39,18 @@ pub enum TransformError {
     TooManyWildcards,
     /// The destination uses `>` but the source does not end in `>`.
     NoTailWildcard,
-    /// A `{{...}}` function other than `wildcard(N)`.
+    /// A `{{...}}` token that is not one of the mapping functions.
     UnsupportedFunction(String),
+    /// A subject that is not valid where it stands (a mapping's source,
+    /// or a destination with `*` or an unmatched `>`).
+    BadSubject,
+    /// A mapping destination nats-server refuses: its reason and the token.
+    Destination {
+        /// What is wrong (`unknown function`, `wildcard index out of range`...).
+        reason: &'static str,
+        /// The token, as nats-server names it.
+        token: String,
+    },
 }
 
 impl std::fmt::Display for TransformError {
@@ -51,7 +62,11 @@ impl std::fmt::Display for TransformError {
             }
             Self::NoTailWildcard => f.write_str("'>' in the destination needs '>' in the source"),
             Self::UnsupportedFunction(text) => {
-                write!(f, "mapping function {text} is not supported yet")
+                write!(f, "invalid mapping destination: unknown function in {text}")
+            }
+            Self::BadSubject => f.write_str("invalid subject"),
+            Self::Destination { reason, token } => {
+                write!(f, "invalid mapping destination: {reason} in {token}")
             }
         }
     }
@@ -68,6 +83,8 @@ enum Part {
     Literal(Vec<u8>),
     /// The source's `*` number N (0-based).
     Wildcard(usize),
+    /// A mapping function of the source's wildcards (numbered from 1).
+    Function(Function),
     /// What the source's `>` matched.
     Tail,
 }
@@ -80,13 +97,10 @@ pub struct SubjectTransform {
 }
 
 impl SubjectTransform {
-    /// Builds the mapping; `destination` may use `*`, `>`, `$N` and
-    /// `{{wildcard(N)}}` to carry the source's wildcards.
+    /// Builds an import's mapping; `destination` may use `*`, `>`, `$N`
+    /// and the mapping functions to carry the source's wildcards.
     pub fn new(source: &[u8], destination: &[u8]) -> Result<Self, TransformError> {
-        let stars = tokens(source).filter(|t| *t == SINGLE_WILDCARD).count();
-        if stars > MAX_WILDCARDS {
-            return Err(TransformError::TooManyWildcards);
-        }
+        let stars = Self::stars(source)?;
         let tail = tokens(source).last() == Some(TAIL_WILDCARD);
         let mut next_star = 0;
         let mut parts = Vec::new();
@@ -102,13 +116,26 @@ impl SubjectTransform {
                     return Err(TransformError::NoTailWildcard);
                 }
                 Part::Tail
-            } else if let Some(n) = wildcard_reference(token)? {
-                if n == 0 || n > stars {
+            } else {
+                let function = placeholder(token).map_err(|e| match e {
+                    TransformError::Destination {
+                        reason: functions::UNKNOWN,
+                        token,
+                    } => TransformError::UnsupportedFunction(token),
+                    TransformError::Destination {
+                        reason: functions::OUT_OF_RANGE,
+                        ..
+                    } => TransformError::NoSuchWildcard(0),
+                    other => other,
+                })?;
+                if let Some(n) = function.as_ref().and_then(|f| out_of_range(f, stars)) {
                     return Err(TransformError::NoSuchWildcard(n));
                 }
-                Part::Wildcard(n - 1)
-            } else {
-                Part::Literal(token.to_vec())
+                match function {
+                    Some(Function::Wildcard(n)) => Part::Wildcard(n - 1),
+                    Some(function) => Part::Function(function),
+                    None => Part::Literal(token.to_vec()),
+                }
             };
             parts.push(part);
         }
@@ -116,6 +143,69 @@ impl SubjectTransform {
             source: source.to_vec(),
             parts,
         })
+    }
+
+    /// Builds a subject mapping's destination with nats-server's rules
+    /// (`newTransform`): both must be valid subjects, the destination has
+    /// no `*` and a `>` only when the source ends in one; with wildcards
+    /// in the source the destination uses every one of them (`$N` or a
+    /// function); without, it is taken as written.
+    pub fn for_mapping(source: &[u8], destination: &[u8]) -> Result<Self, TransformError> {
+        let stars = Self::stars(source)?;
+        let tail = tokens(source).last() == Some(TAIL_WILDCARD);
+        if !crate::is_valid_filter(source)
+            || !crate::is_valid_filter(destination)
+            || tokens(destination).any(|t| t == SINGLE_WILDCARD)
+            || tail != (tokens(destination).last() == Some(TAIL_WILDCARD))
+        {
+            return Err(TransformError::BadSubject);
+        }
+        let mut parts = Vec::new();
+        let mut placeholders = 0;
+        for token in tokens(destination) {
+            let function = if stars > 0 || tail {
+                placeholder(token)?
+            } else {
+                None
+            };
+            if let Some(n) = function.as_ref().and_then(|f| out_of_range(f, stars)) {
+                return Err(TransformError::Destination {
+                    reason: functions::OUT_OF_RANGE,
+                    token: format!("{}: [{n}]", String::from_utf8_lossy(token)),
+                });
+            }
+            parts.push(match function {
+                Some(function) => {
+                    placeholders += 1;
+                    Part::Function(function)
+                }
+                None if token == TAIL_WILDCARD => Part::Tail,
+                None => Part::Literal(token.to_vec()),
+            });
+        }
+        if placeholders < stars {
+            return Err(TransformError::Destination {
+                reason: "not using all of the token wildcard(s)",
+                token: String::from_utf8_lossy(destination).into_owned(),
+            });
+        }
+        Ok(Self {
+            source: source.to_vec(),
+            parts,
+        })
+    }
+
+    fn stars(source: &[u8]) -> Result<usize, TransformError> {
+        let stars = tokens(source).filter(|t| *t == SINGLE_WILDCARD).count();
+        if stars > MAX_WILDCARDS {
+            return Err(TransformError::TooManyWildcards);
+        }
+        Ok(stars)
+    }
+
+    /// The source this transform maps from.
+    pub fn source(&self) -> &[u8] {
+        &self.source
     }
 
     /// A transform that puts `prefix.` in front of any subject (a stream
@@ -162,15 +252,15 @@ impl SubjectTransform {
         if !ended && theirs.next().is_some() {
             return false;
         }
+        let wildcard = |n: usize| captured.get(n.wrapping_sub(1)).copied().unwrap_or_default();
         for (i, part) in self.parts.iter().enumerate() {
             if i > 0 {
                 out.push(b'.');
             }
             match part {
                 Part::Literal(text) => out.extend_from_slice(text),
-                Part::Wildcard(n) => {
-                    out.extend_from_slice(captured.get(*n).copied().unwrap_or_default());
-                }
+                Part::Wildcard(n) => out.extend_from_slice(wildcard(n + 1)),
+                Part::Function(function) => function.write(wildcard, out),
                 Part::Tail => out.extend_from_slice(tail),
             }
         }
@@ -178,25 +268,24 @@ impl SubjectTransform {
     }
 }
 
-/// `$N` or `{{wildcard(N)}}` → Some(N); another `{{...}}` is refused.
-fn wildcard_reference(token: &[u8]) -> Result<Option<usize>, TransformError> {
-    let text = String::from_utf8_lossy(token);
-    if let Some(number) = text.strip_prefix('$') {
-        return Ok(number.parse().ok());
+/// `$N` or a `{{...}}` function; `None` for a literal token (`$x`
+/// included).
+fn placeholder(token: &[u8]) -> Result<Option<Function>, TransformError> {
+    match token.strip_prefix(b"$") {
+        Some(number) if !number.is_empty() => Ok(std::str::from_utf8(number)
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+            .map(Function::Wildcard)),
+        _ => functions::parse(token),
     }
-    let Some(inner) = text.strip_prefix("{{").and_then(|t| t.strip_suffix("}}")) else {
-        return Ok(None);
-    };
-    let compact: String = inner.chars().filter(|c| !c.is_whitespace()).collect();
-    let lower = compact.to_ascii_lowercase();
-    match lower
-        .strip_prefix("wildcard(")
-        .and_then(|t| t.strip_suffix(')'))
-        .and_then(|n| n.parse().ok())
-    {
-        Some(n) => Ok(Some(n)),
-        None => Err(TransformError::UnsupportedFunction(text.into_owned())),
-    }
+}
+
+/// A wildcard number the function reads that the source lacks.
+fn out_of_range(function: &Function, stars: usize) -> Option<usize> {
+    function
+        .wildcards()
+        .into_iter()
+        .find(|n| *n == 0 || *n > stars)
 }
 
 #[cfg(test)]
@@ -264,7 +353,7 @@ mod tests {
             Err(TransformError::TooManyWildcards)
         );
         assert!(matches!(
-            SubjectTransform::new(b"a.*", b"x.{{split(1,-)}}"),
+            SubjectTransform::new(b"a.*", b"x.{{bogus(1)}}"),
             Err(TransformError::UnsupportedFunction(_))
         ));
     }

@@ -42,6 +42,8 @@ pub(crate) struct Account {
     /// them were cut off as slow consumers (`/accstatz` adds the open
     /// ones).
     closed: Mutex<(Counters, u64)>,
+    /// Its subject mappings (`mappings`), first match wins.
+    pub(crate) mappings: Vec<starling_subject::Mapping>,
 }
 
 /// One subscription, shared between its connection and its account's router.
@@ -101,7 +103,15 @@ impl Account {
             },
             interest: Interest::default(),
             closed: Mutex::new((Counters::default(), 0)),
+            mappings: Vec::new(),
         }
+    }
+
+    /// The account with its subject mappings.
+    #[must_use]
+    pub(crate) fn with_mappings(mut self, mappings: Vec<starling_subject::Mapping>) -> Self {
+        self.mappings = mappings;
+        self
     }
 
     /// A connection of this account closed with these counters.

@@ -90,7 +90,10 @@ impl Broker {
     /// one, when the options asked for any free port).
     pub(crate) fn new(options: ServerOptions, port: u16) -> Self {
         let cached = !options.disable_sublist_cache;
-        let new_account = |name: String| Account::with_match_cache(name, cached);
+        let new_account = |name: String| {
+            let mappings = options.auth.mappings_of(&name);
+            Account::with_match_cache(name, cached).with_mappings(mappings)
+        };
         let server_id = identity::server_id();
         // INFO's host and port: `client_advertise`'s, else the listener's
         // (checked when the options were read).

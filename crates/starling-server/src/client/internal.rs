@@ -42,7 +42,7 @@ impl InternalClient {
             .then_some(broker.options.max_traced_msg_len);
         let me = Arc::new(Subscriber::new(Arc::clone(&link)));
         me.set_headers(true);
-        let state = Box::new(ClientState::bound(
+        let mut state = Box::new(ClientState::bound(
             broker,
             me,
             ConnectionKind::Standard,
@@ -50,6 +50,8 @@ impl InternalClient {
             true,
             Time::now(),
         ));
+        // nats-server maps clients' and leafs' messages, not its own.
+        state.mapper.off = true;
         Self {
             state,
             parser: ClientParser::new(ParserLimits {

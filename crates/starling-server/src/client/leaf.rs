@@ -17,6 +17,7 @@ use starling_auth::ConnectionKind;
 use starling_proto::leaf::LeafMessage;
 
 use super::delivery::Route;
+use super::mapping::Mapped;
 use super::state::{ClientState, LastLookup, Time};
 use crate::account::{Account, OriginKind, Subscriber};
 use crate::broker::Broker;
@@ -99,7 +100,11 @@ impl ClientState {
         headers: bool,
         now: Time,
     ) -> Self {
-        Self::bound(broker, me, ConnectionKind::Leafnode, account, headers, now)
+        let route = me.kind() == OriginKind::Route;
+        let mut state = Self::bound(broker, me, ConnectionKind::Leafnode, account, headers, now);
+        // A route's messages were mapped where they were published.
+        state.mapper.off = route;
+        state
     }
 
     /// A state already bound to `account` (no CONNECT, no authentication:
@@ -147,17 +152,27 @@ impl ClientState {
             Some(origin) => Some(origin),
             None => self.me.leaf_cluster().cloned(),
         };
-        let matches = self.lookup(publish.subject());
-        let route = Route {
-            subject: publish.subject(),
-            reply: publish.reply(),
-            message: None,
+        // A leaf's messages are mapped; a route's were mapped already.
+        let mut mapped = std::mem::take(&mut self.mapper.buffer);
+        let subject = match self.map_own(publish.subject(), &mut mapped) {
+            Mapped::Same => Some(publish.subject()),
+            Mapped::To => Some(&mapped[..]),
+            Mapped::Lost => None,
         };
-        self.deliver_all(&matches, &publish, route);
-        if let Some(links) = self.links.clone() {
-            self.cross_accounts(&links, &publish);
+        if let Some(subject) = subject {
+            let matches = self.lookup(subject);
+            let route = Route {
+                subject,
+                reply: publish.reply(),
+                message: None,
+            };
+            self.deliver_all(&matches, &publish, route);
+            if let Some(links) = self.links.clone() {
+                self.cross_accounts(&links, &publish, subject);
+            }
+            self.system_request(&publish, subject);
         }
-        self.system_request(&publish);
+        self.mapper.buffer = mapped;
         self.leaf.origin = None;
         // Keep the list's room for the next message.
         if let Some(mut named) = self.leaf.named.take() {

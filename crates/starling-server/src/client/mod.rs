@@ -10,6 +10,7 @@ mod flow;
 mod group;
 mod internal;
 mod leaf;
+mod mapping;
 mod publish;
 mod state;
 mod subscribe;

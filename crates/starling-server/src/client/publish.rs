@@ -11,6 +11,7 @@ use starling_router::Matches;
 
 use super::delivery::{HeadedMessage, Route};
 use super::group::forwards;
+use super::mapping::Mapped;
 use super::state::ClientState;
 use crate::account::links::{AccountLinks, Pending, RESPONSE_PREFIX};
 use crate::account::{Account, SubHandle, Subscription};
@@ -34,11 +35,26 @@ impl ClientState {
         }
         self.touch();
         self.count_publish(publish.message().len());
-        let subject = publish.subject();
-        if self.flags.pedantic && !starling_subject::is_valid_literal(subject) {
+        if self.flags.pedantic && !starling_subject::is_valid_literal(publish.subject()) {
             // nats-server reports the subject and still routes the message.
             self.send_err(ErrReply::InvalidPublishSubject);
         }
+        let mut mapped = std::mem::take(&mut self.mapper.buffer);
+        let result = match self.map_own(publish.subject(), &mut mapped) {
+            Mapped::Same => self.publish_on(publish.subject(), publish),
+            Mapped::To => self.publish_on(&mapped, publish),
+            Mapped::Lost => {
+                self.ok();
+                Ok(())
+            }
+        };
+        self.mapper.buffer = mapped;
+        result
+    }
+
+    /// A client's message on `subject` (its own, or the one a mapping
+    /// gave it).
+    fn publish_on(&mut self, subject: &[u8], publish: &Publish) -> Result<(), CloseReason> {
         if has_prefix(subject, GATEWAY_REPLY_PREFIX) || !self.may_publish(subject) {
             tracing::debug!(
                 cid = self.cid(),
@@ -63,9 +79,9 @@ impl ClientState {
         };
         let mut delivered = self.deliver_all(&matches, publish, route);
         if let Some(links) = self.links.clone() {
-            delivered |= self.cross_accounts(&links, publish);
+            delivered |= self.cross_accounts(&links, publish, subject);
         }
-        delivered |= self.system_request(publish);
+        delivered |= self.system_request(publish, subject);
         if !delivered
             && self.flags.no_responders
             && let Some(reply) = publish.reply()
@@ -116,8 +132,12 @@ impl ClientState {
 
     /// Exports and imports: a response owed to another account, stream
     /// importers of this subject, and a service this account imports.
-    pub(super) fn cross_accounts(&mut self, links: &AccountLinks, publish: &Publish) -> bool {
-        let subject = publish.subject();
+    pub(super) fn cross_accounts(
+        &mut self,
+        links: &AccountLinks,
+        publish: &Publish,
+        subject: &[u8],
+    ) -> bool {
         let now = self.now.instant;
         let mut delivered = false;
         let mut mapped = Vec::new();
@@ -149,25 +169,24 @@ impl ClientState {
             };
             delivered |= self.deliver_all(&matches, publish, route);
         }
-        delivered | self.request_service(links, publish)
+        delivered | self.request_service(links, publish, subject)
     }
 
     /// A service `links` imports, if the subject is one: the request goes
     /// to the exporter with a reply subject that routes the responses back.
     /// A request to the system account's services this account imports
     /// (`$SYS.REQ.SERVER.PING.CONNZ`...): true if one took it.
-    pub(super) fn system_request(&mut self, publish: &Publish) -> bool {
-        if !has_prefix(publish.subject(), SYSTEM_REQUEST_PREFIX) {
+    pub(super) fn system_request(&mut self, publish: &Publish, subject: &[u8]) -> bool {
+        if !has_prefix(subject, SYSTEM_REQUEST_PREFIX) {
             return false;
         }
         match self.broker.system_imports(&self.account) {
-            Some(imports) => self.request_service(&imports, publish),
+            Some(imports) => self.request_service(&imports, publish, subject),
             None => false,
         }
     }
 
-    fn request_service(&mut self, links: &AccountLinks, publish: &Publish) -> bool {
-        let subject = publish.subject();
+    fn request_service(&mut self, links: &AccountLinks, publish: &Publish, subject: &[u8]) -> bool {
         let now = self.now.instant;
         let mut delivered = false;
         let mut mapped = Vec::new();
@@ -182,6 +201,13 @@ impl ClientState {
             Some(transform) if transform.apply(subject, &mut mapped) => &mapped[..],
             Some(_) => return delivered,
             None => subject,
+        };
+        // The exporter's mappings apply as the request enters its account.
+        let mut remapped = Vec::new();
+        let target = match self.map_by(&service.exporter, target, &mut remapped) {
+            Mapped::Same => target,
+            Mapped::To => &remapped[..],
+            Mapped::Lost => return delivered,
         };
         let reply = publish.reply().map(|reply| {
             let token = format!("{}.{}", self.broker.reply_prefix, self.rng.token());

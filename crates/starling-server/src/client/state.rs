@@ -117,6 +117,8 @@ pub(crate) struct ClientState {
     /// Deliveries to leaf links, gathered per publish (and what a message
     /// from a leaf link may reach).
     pub(super) leaf: super::leaf::LeafRouting,
+    /// Subject mappings' buffer, and whether they apply to this connection.
+    pub(super) mapper: super::mapping::Mapper,
 }
 
 #[derive(Default)]
@@ -183,6 +185,7 @@ impl ClientState {
             batch: super::counting::BatchCounts::default(),
             accepted: now.instant,
             leaf: super::leaf::LeafRouting::default(),
+            mapper: super::mapping::Mapper::default(),
         }
     }
 

@@ -87,7 +87,6 @@ pub(super) const NOT_YET: &[(&[&str], &str)] = &[
         "JetStream",
     ),
     (&["mqtt"], "MQTT"),
-    (&["mappings", "maps"], "subject mappings"),
 ];
 
 /// A block's `listen` (`"host:port"` or a port): the host, if given, and

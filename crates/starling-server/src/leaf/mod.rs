@@ -332,6 +332,20 @@ async fn run_link<S: Source>(
             starling_proto::leaf::encode_sub(&mut line, subject.as_bytes(), None);
         }
     }
+    // So are the sources of the account's mappings: what the peer
+    // publishes there is mapped here (nats-server's rule, the spoke side
+    // within what it may import).
+    for mapping in &account.mappings {
+        let source = mapping.source();
+        let allowed = kind != OriginKind::LeafSpoke
+            || denies
+                .imports
+                .as_ref()
+                .is_none_or(|d| d.can_publish(source));
+        if allowed {
+            starling_proto::leaf::encode_sub(&mut line, source, None);
+        }
+    }
     conn.send(&line);
     let mut state = Box::new(ClientState::for_link(
         Arc::clone(broker),
