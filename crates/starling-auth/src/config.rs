@@ -114,6 +114,11 @@ pub struct AuthConfig {
     pub operator: Option<OperatorMode>,
     /// Subject mappings by account (`$G` for the top-level `mappings`).
     pub mappings: Vec<(String, Vec<starling_subject::Mapping>)>,
+    /// Accounts' `limits`, by account.
+    pub account_limits: Vec<(String, crate::AccountLimits)>,
+    /// Accounts' `nkey`, by account (checked; nats-server keeps it as
+    /// the account's identity and uses it for nothing else in this mode).
+    pub account_nkeys: Vec<(String, String)>,
 }
 
 impl AuthConfig {
@@ -204,6 +209,15 @@ impl AuthConfig {
             .unwrap_or_default()
     }
 
+    /// The `limits` of `account` (none: unlimited).
+    pub fn limits_of(&self, account: &str) -> crate::AccountLimits {
+        self.account_limits
+            .iter()
+            .find(|(name, _)| name == account)
+            .map(|(_, limits)| *limits)
+            .unwrap_or_default()
+    }
+
     /// True when anything asks clients to authenticate.
     pub fn is_configured(&self) -> bool {
         self.username.is_some()
@@ -281,6 +295,8 @@ impl AuthConfig {
                     continue;
                 }
             };
+            let mut defaults = None;
+            let first_user = self.users.len();
             for (key, value) in account_map.options() {
                 let result = match key.name.to_ascii_lowercase().as_str() {
                     "users" => users(value).map(|users| {
@@ -304,13 +320,28 @@ impl AuthConfig {
                         self.add_mappings(&name.name, mappings);
                         Ok(())
                     }
-                    "jetstream" | "limits" | "nkey" | "default_permissions" => {
-                        Err(ConfError::not_supported_yet(key, "this account setting"))
+                    "default_permissions" => {
+                        read_permissions(value).map(|p| defaults = Some(Arc::new(p)))
                     }
+                    "limits" => crate::account_settings::read_limits(value)
+                        .map(|limits| self.account_limits.push((name.name.clone(), limits))),
+                    "nkey" => crate::account_settings::read_account_nkey(value)
+                        .map(|nkey| self.account_nkeys.push((name.name.clone(), nkey))),
+                    "jetstream" => Err(ConfError::not_supported_yet(key, "this account setting")),
                     _ => Err(ConfError::unknown_field(key)),
                 };
                 if let Err(error) = result {
                     errors.push(error);
+                }
+            }
+            // The account's users without permissions of their own take
+            // its defaults, whatever the order of the keys.
+            if let Some(defaults) = defaults {
+                for user in self.users[first_user..]
+                    .iter_mut()
+                    .filter(|u| u.permissions.is_none())
+                {
+                    user.permissions = Some(Arc::clone(&defaults));
                 }
             }
         }

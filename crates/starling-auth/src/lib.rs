@@ -37,6 +37,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod account_settings;
 mod authenticate;
 mod config;
 pub mod fuzzing;
@@ -48,6 +49,7 @@ pub mod nkey;
 mod operator;
 mod permissions;
 
+pub use account_settings::AccountLimits;
 pub use authenticate::{AuthError, AuthRequest, Authenticator, Identity, passwords_match};
 pub use config::{AuthConfig, Secret, User, WebsocketAuth};
 pub use kind::ConnectionKind;

@@ -162,7 +162,9 @@ pub fn read_permissions(value: &Value) -> Result<Permissions, ConfError> {
             "subscribe" | "sub" | "export" => {
                 permissions.subscribe = Some(subject_permission(value, true)?)
             }
-            "allow_responses" | "allow_resp" => permissions.responses = responses(value)?,
+            "allow_responses" | "publish_allow_responses" | "allow_resp" => {
+                permissions.responses = responses(value)?;
+            }
             _ => {
                 return Err(ConfError::unknown_field(key));
             }

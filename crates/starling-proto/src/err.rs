@@ -79,6 +79,8 @@ pub enum ErrReply<'a> {
     NoRespondersRequiresHeaders,
     /// `maximum connections exceeded` (closes).
     MaxConnectionsExceeded,
+    /// `maximum account active connections exceeded` (closes).
+    MaxAccountConnectionsExceeded,
     /// `maximum subscriptions exceeded` (the SUB is dropped; stays open).
     MaxSubscriptionsExceeded,
     /// `Stale Connection` (closes).
@@ -163,6 +165,7 @@ impl ErrReply<'_> {
             Self::InvalidClientProtocol => "invalid client protocol",
             Self::NoRespondersRequiresHeaders => "no responders requires headers support",
             Self::MaxConnectionsExceeded => "maximum connections exceeded",
+            Self::MaxAccountConnectionsExceeded => "maximum account active connections exceeded",
             Self::MaxSubscriptionsExceeded => "maximum subscriptions exceeded",
             Self::StaleConnection => "Stale Connection",
             Self::InvalidSubject => "Invalid Subject",

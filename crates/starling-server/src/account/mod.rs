@@ -11,7 +11,7 @@ mod interest;
 pub(crate) mod links;
 mod subscriber;
 
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use bytes::Bytes;
@@ -44,6 +44,11 @@ pub(crate) struct Account {
     closed: Mutex<(Counters, u64)>,
     /// Its subject mappings (`mappings`), first match wins.
     pub(crate) mappings: Vec<starling_subject::Mapping>,
+    /// Its `limits`.
+    pub(crate) limits: starling_auth::AccountLimits,
+    /// Clients and accepted leaf links bound to it, and leaf links alone
+    /// (what `limits` counts).
+    bound: (AtomicUsize, AtomicUsize),
 }
 
 /// One subscription, shared between its connection and its account's router.
@@ -104,6 +109,60 @@ impl Account {
             interest: Interest::default(),
             closed: Mutex::new((Counters::default(), 0)),
             mappings: Vec::new(),
+            limits: starling_auth::AccountLimits::default(),
+            bound: (AtomicUsize::new(0), AtomicUsize::new(0)),
+        }
+    }
+
+    /// The account with its `limits`.
+    #[must_use]
+    pub(crate) fn with_limits(mut self, limits: starling_auth::AccountLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Counts one more client (`leaf`: an accepted leaf link), unless the
+    /// account's `max_connections` (for a leaf, `max_leafnodes` too) is
+    /// reached: nats-server's `MaxTotalConnectionsReached`.
+    pub(crate) fn admit(&self, leaf: bool) -> bool {
+        let below = |limit: Option<u32>| {
+            move |n: usize| match limit {
+                Some(max) if n >= max as usize => None,
+                _ => Some(n + 1),
+            }
+        };
+        let (all, leafs) = &self.bound;
+        if leaf
+            && leafs
+                .fetch_update(
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                    below(self.limits.max_leafnodes),
+                )
+                .is_err()
+        {
+            return false;
+        }
+        let admitted = leaf
+            || all
+                .fetch_update(
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                    below(self.limits.max_connections),
+                )
+                .is_ok();
+        if leaf {
+            all.fetch_add(1, Ordering::AcqRel);
+        }
+        admitted
+    }
+
+    /// A client (or accepted leaf link) counted by [`admit`](Self::admit) left.
+    pub(crate) fn release(&self, leaf: bool) {
+        let (all, leafs) = &self.bound;
+        all.fetch_sub(1, Ordering::AcqRel);
+        if leaf {
+            leafs.fetch_sub(1, Ordering::AcqRel);
         }
     }
 

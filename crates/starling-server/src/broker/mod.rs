@@ -92,7 +92,10 @@ impl Broker {
         let cached = !options.disable_sublist_cache;
         let new_account = |name: String| {
             let mappings = options.auth.mappings_of(&name);
-            Account::with_match_cache(name, cached).with_mappings(mappings)
+            let limits = options.auth.limits_of(&name);
+            Account::with_match_cache(name, cached)
+                .with_mappings(mappings)
+                .with_limits(limits)
         };
         let server_id = identity::server_id();
         // INFO's host and port: `client_advertise`'s, else the listener's
@@ -231,11 +234,15 @@ impl Broker {
     /// Removes a closed connection from the registry; monitoring keeps
     /// its last figures.
     pub(crate) fn deregister(&self, connection: &Subscriber) {
-        let (account, transport) = {
+        let (account, transport, admitted) = {
             let meta = connection.link.meta();
-            (meta.account.clone(), meta.transport)
+            (meta.account.clone(), meta.transport, meta.admitted)
         };
         let account = self.account(account.as_deref());
+        if admitted {
+            // Counted when it was bound (see ClientState::set_account).
+            account.release(false);
+        }
         self.stats.closed(connection, |counters, slow| {
             account.add_closed(counters, slow);
             self.connections.remove(&connection.link.cid);

@@ -196,9 +196,8 @@ impl ClientState {
                     now.instant + Duration::from_secs(left)
                 });
                 self.set_permissions(identity.permissions);
-                self.set_account(identity.account.as_deref());
                 self.me.link.meta().user = identity.user.clone();
-                Ok(())
+                self.set_account(identity.account.as_deref())
             }
             Err(error) => {
                 // The reason names users, never passwords or tokens.
@@ -226,17 +225,36 @@ impl ClientState {
         self.me.link.meta().user = Some(user.name.clone());
         self.auth_deadline = None;
         self.set_permissions(permissions);
-        self.set_account(account.as_deref());
-        Ok(())
+        self.set_account(account.as_deref())
     }
 
     /// Moves the connection into its account (before any subscription:
-    /// it happens at authentication).
-    fn set_account(&mut self, account: Option<&str>) {
+    /// it happens at authentication), within the account's `limits`.
+    fn set_account(&mut self, account: Option<&str>) -> Result<(), CloseReason> {
         self.account = self.broker.account(account);
-        self.me.link.meta().account = Some(self.account.name.clone());
+        if !self.account.admit(false) {
+            tracing::info!(
+                cid = self.cid(),
+                "Maximum account active connections exceeded"
+            );
+            self.send_err(ErrReply::MaxAccountConnectionsExceeded);
+            return Err(CloseReason::MaxAccountConnectionsExceeded);
+        }
+        {
+            let mut meta = self.me.link.meta();
+            meta.account = Some(self.account.name.clone());
+            meta.admitted = true;
+        }
+        let limits = self.account.limits;
+        let lower = |mine: Option<usize>, theirs: Option<u32>| match (mine, theirs) {
+            (Some(a), Some(b)) => Some(a.min(b as usize)),
+            (a, b) => a.or_else(|| b.map(|b| b as usize)),
+        };
+        self.user_max_payload = lower(self.user_max_payload, limits.max_payload);
+        self.user_max_subscriptions = lower(self.user_max_subscriptions, limits.max_subscriptions);
         self.links = self.broker.account_links(&self.account);
         self.last_lookup = LastLookup::default();
+        Ok(())
     }
 
     fn set_permissions(&mut self, permissions: Option<Arc<Permissions>>) {

@@ -17,6 +17,7 @@ mod handshake;
 mod interest;
 pub(crate) mod keepalive;
 mod remote;
+mod run;
 pub(crate) mod source;
 pub(crate) mod steady;
 mod websocket;
@@ -34,14 +35,13 @@ use tokio::time::Instant;
 pub(crate) use accept::{accept, accept_websocket};
 pub(crate) use dial::dialers;
 pub(crate) use remote::start_remotes;
+use run::run_link;
 
-use crate::account::{Account, InterestWatcher, OriginKind, Subscriber};
 use starling_auth::{PermissionEntry, Permissions, SubjectPermission};
 
-use crate::broker::{Broker, LeafPeer};
-use crate::client::{ClientState, Framing, Time, write_loop};
+use crate::broker::Broker;
+use crate::client::{Framing, write_loop};
 use crate::link::{CloseReason, Link, Queued};
-use interest::LeafInterest;
 use source::Source;
 
 /// The first PING on a link comes this soon (nats-server's).
@@ -276,96 +276,4 @@ impl Denies {
 async fn finish(link: &Link, writer: JoinHandle<()>) {
     link.close(CloseReason::ClientClosed);
     let _ = writer.await;
-}
-
-/// Runs an established link until it closes: registers it, sends the
-/// account's interest (and its loop-detection subject), then reads.
-async fn run_link<S: Source>(
-    broker: &Arc<Broker>,
-    mut conn: Conn<S>,
-    writer: JoinHandle<()>,
-    account: Arc<Account>,
-    kind: OriginKind,
-    headers: bool,
-    (peer, denies, cluster): (Option<LeafPeer>, Denies, &str),
-) -> Ended {
-    let link = Arc::clone(&conn.link);
-    let me = Arc::new(Subscriber::of_kind(Arc::clone(&link), kind));
-    me.set_leaf_cluster(cluster);
-    if let Some(exports) = &denies.exports {
-        // What this side will not send: wildcard interest of the hub gets
-        // no message on those subjects.
-        me.set_delivery_denies(exports);
-    }
-    {
-        let mut meta = link.meta();
-        meta.transport = "leafnode";
-        meta.ip = conn.peer.ip().to_string();
-        meta.port = conn.peer.port();
-        meta.start_unix_nanos = crate::broker::stats::unix_nanos_now();
-        meta.account = Some(account.name.clone());
-    }
-    for old in broker.register_leaf(&me, peer) {
-        tracing::info!(cid = old.link.cid, "Replacing connection from same server");
-        if old
-            .link
-            .queue(|out| out.put_slice(b"-ERR 'Duplicate Remote LeafNode Connection'\r\n"))
-            == Queued::WakeWriter
-        {
-            old.link.writer_wake.notify_one();
-        }
-        old.link.close(CloseReason::DuplicateRemoteLeafnode);
-    }
-    let watcher: Arc<dyn InterestWatcher> = Arc::new(LeafInterest::new(
-        Arc::clone(&link),
-        kind == OriginKind::LeafSpoke,
-        denies.imports.clone(),
-        me.leaf_cluster().cloned(),
-    ));
-    account.watch_interest(Arc::clone(&watcher));
-    let mut line = BytesMut::new();
-    starling_proto::leaf::encode_sub(&mut line, &account.loop_subject, None);
-    // The system account's services the account imports are interest too
-    // (nats-server sends these three on every link).
-    if broker.system_imports(&account).is_some() {
-        for subject in SYSTEM_IMPORTS {
-            starling_proto::leaf::encode_sub(&mut line, subject.as_bytes(), None);
-        }
-    }
-    // So are the sources of the account's mappings: what the peer
-    // publishes there is mapped here (nats-server's rule, the spoke side
-    // within what it may import).
-    for mapping in &account.mappings {
-        let source = mapping.source();
-        let allowed = kind != OriginKind::LeafSpoke
-            || denies
-                .imports
-                .as_ref()
-                .is_none_or(|d| d.can_publish(source));
-        if allowed {
-            starling_proto::leaf::encode_sub(&mut line, source, None);
-        }
-    }
-    conn.send(&line);
-    let mut state = Box::new(ClientState::for_link(
-        Arc::clone(broker),
-        Arc::clone(&me),
-        Arc::clone(&account),
-        headers,
-        Time::now(),
-    ));
-    let ended = steady::run(broker, &mut conn, (&me, &denies), &account, &mut state).await;
-    account.unwatch_interest(&watcher);
-    me.remove_all();
-    broker.deregister_leaf(&me);
-    link.close(CloseReason::ClientClosed);
-    let _ = writer.await;
-    let reason = link.close_reason().map_or("Unknown", CloseReason::as_str);
-    tracing::info!(
-        cid = link.cid,
-        "{} - lid:{} - Leafnode connection closed: {reason}",
-        conn.peer,
-        link.cid
-    );
-    ended
 }

@@ -16,6 +16,7 @@ pub(crate) enum CloseReason {
     ProtocolViolation,
     BadClientProtocolVersion,
     MaxConnectionsExceeded,
+    MaxAccountConnectionsExceeded,
     MaxPayloadExceeded,
     MaxControlLineExceeded,
     AuthenticationViolation,
@@ -54,6 +55,7 @@ impl CloseReason {
             Self::ProtocolViolation => "Protocol Violation",
             Self::BadClientProtocolVersion => "Bad Client Protocol Version",
             Self::MaxConnectionsExceeded => "Maximum Connections Exceeded",
+            Self::MaxAccountConnectionsExceeded => "Maximum Account Connections Exceeded",
             Self::MaxPayloadExceeded => "Maximum Message Payload Exceeded",
             Self::MaxControlLineExceeded => "Maximum Control Line Exceeded",
             Self::AuthenticationViolation => "Authentication Failure",
@@ -86,6 +88,7 @@ impl CloseReason {
             Self::MaxPayloadExceeded => CloseCode::MessageTooBig,
             Self::AuthenticationViolation
             | Self::MaxConnectionsExceeded
+            | Self::MaxAccountConnectionsExceeded
             | Self::MaxControlLineExceeded
             | Self::StaleConnection
             | Self::WebsocketStalled

@@ -31,6 +31,8 @@ pub(crate) struct ConnMeta {
     pub(crate) user: Option<String>,
     /// The account, once authenticated.
     pub(crate) account: Option<String>,
+    /// Counted in its account's connections (see `Account::admit`).
+    pub(crate) admitted: bool,
     pub(crate) tls_version: Option<String>,
     pub(crate) tls_cipher: Option<String>,
     /// The last round trip of a server PING.
