@@ -26,11 +26,7 @@ async fn clients_connect_over_tls() {
     let (cert_file, key_file) = self_signed(&dir);
     let server = start_server(|o| {
         o.tls = Some(starling_ws::TlsOptions {
-            cert_file: cert_file.clone(),
-            key_file: key_file.clone(),
-            ca_file: None,
-            verify: false,
-            timeout: starling_ws::DEFAULT_TLS_TIMEOUT,
+            ..starling_ws::TlsOptions::new(cert_file.clone(), key_file.clone())
         });
     })
     .await;
@@ -87,11 +83,9 @@ async fn monitoring_shows_tls_and_https_asks_no_client_certificate() {
     // here); the monitoring port must not ask for one.
     let server = start_server(|o| {
         o.tls = Some(starling_ws::TlsOptions {
-            cert_file: cert_file.clone(),
-            key_file: key_file.clone(),
             ca_file: Some(cert_file.clone()),
             verify: true,
-            timeout: starling_ws::DEFAULT_TLS_TIMEOUT,
+            ..starling_ws::TlsOptions::new(cert_file.clone(), key_file.clone())
         });
         o.monitor.https_port = -1;
     })
@@ -118,11 +112,7 @@ async fn connz_names_the_tls_version_and_cipher_suite() {
     let (cert_file, key_file) = self_signed(&dir);
     let server = start_server(|o| {
         o.tls = Some(starling_ws::TlsOptions {
-            cert_file: cert_file.clone(),
-            key_file: key_file.clone(),
-            ca_file: None,
-            verify: false,
-            timeout: starling_ws::DEFAULT_TLS_TIMEOUT,
+            ..starling_ws::TlsOptions::new(cert_file.clone(), key_file.clone())
         });
         o.monitor.http_port = -1;
     })

@@ -72,11 +72,7 @@ async fn secure_websocket_with_a_self_signed_certificate() {
     let server = start_websocket_server(|ws| {
         ws.no_tls = false;
         ws.tls = Some(starling_ws::TlsOptions {
-            cert_file: cert_file.clone(),
-            key_file: key_file.clone(),
-            ca_file: None,
-            verify: false,
-            timeout: starling_ws::DEFAULT_TLS_TIMEOUT,
+            ..starling_ws::TlsOptions::new(cert_file.clone(), key_file.clone())
         });
     })
     .await;

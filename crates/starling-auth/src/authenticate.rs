@@ -36,6 +36,8 @@ pub struct AuthRequest<'a> {
     pub now: i64,
     /// Cookies of a websocket upgrade request.
     pub cookies: &'a [(String, String)],
+    /// What the client's TLS certificate names (for `verify_and_map`).
+    pub certificate: Option<&'a crate::CertNames>,
 }
 
 impl AuthRequest<'_> {
@@ -105,6 +107,8 @@ pub enum AuthError {
     Expired,
     /// A user JWT revoked by its account.
     Revoked,
+    /// `verify_and_map`, and no certificate or no user it names.
+    CertificateNotMapped,
 }
 
 impl std::fmt::Display for AuthError {
@@ -123,6 +127,9 @@ impl std::fmt::Display for AuthError {
             Self::UntrustedIssuer => f.write_str("user JWT not issued by a known account"),
             Self::Expired => f.write_str("user JWT expired or not yet valid"),
             Self::Revoked => f.write_str("user JWT revoked"),
+            Self::CertificateNotMapped => {
+                f.write_str("no user found for the client's certificate (verify_and_map)")
+            }
         }
     }
 }
@@ -219,6 +226,28 @@ impl Authenticator {
             present(request.pass),
             present(request.token),
         );
+        let tls_map = match kind {
+            ConnectionKind::Standard => self.config.tls_map,
+            ConnectionKind::Websocket => self.config.websocket.tls_map,
+            _ => false,
+        };
+        if tls_map {
+            // The user is the one the certificate names; its password, if
+            // it has one, must still match (nats-server's order).
+            let found = request
+                .certificate
+                .and_then(|names| {
+                    crate::cert_map::mapped_user(names, &self.config.users, |u| {
+                        check_kind(u, kind).is_ok()
+                    })
+                })
+                .ok_or(AuthError::CertificateNotMapped)?;
+            return if passwords_match(&found.password, pass.unwrap_or("")) {
+                Ok(Identity::of(found))
+            } else {
+                Err(AuthError::BadPassword(found.name.clone()))
+            };
+        }
         if kind == ConnectionKind::Websocket && user.is_none() && pass.is_none() && token.is_none()
         {
             let ws = &self.config.websocket;

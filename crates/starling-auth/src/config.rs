@@ -75,6 +75,8 @@ pub struct WebsocketAuth {
     pub token_cookie: Option<String>,
     /// Cookie holding the user JWT (operator mode) when CONNECT has none.
     pub jwt_cookie: Option<String>,
+    /// The websocket block's `tls { verify_and_map }` (set by the server).
+    pub tls_map: bool,
 }
 
 impl WebsocketAuth {
@@ -114,6 +116,9 @@ pub struct AuthConfig {
     pub operator: Option<OperatorMode>,
     /// Subject mappings by account (`$G` for the top-level `mappings`).
     pub mappings: Vec<(String, Vec<starling_subject::Mapping>)>,
+    /// The client port's `tls { verify_and_map }`: clients are the users
+    /// their certificates name (set by the server from its TLS options).
+    pub tls_map: bool,
     /// Accounts' `limits`, by account.
     pub account_limits: Vec<(String, crate::AccountLimits)>,
     /// Accounts' `nkey`, by account (checked; nats-server keeps it as

@@ -39,6 +39,7 @@
 
 mod account_settings;
 mod authenticate;
+mod cert_map;
 mod config;
 pub mod fuzzing;
 pub mod jwt;
@@ -51,6 +52,7 @@ mod permissions;
 
 pub use account_settings::AccountLimits;
 pub use authenticate::{AuthError, AuthRequest, Authenticator, Identity, passwords_match};
+pub use cert_map::{CertNames, Dn, parse_dn};
 pub use config::{AuthConfig, Secret, User, WebsocketAuth};
 pub use kind::ConnectionKind;
 pub use operator::{AccountJwt, OperatorMode};

@@ -82,11 +82,13 @@ impl Server {
         // getMonitoringTLSConfig), so a browser or curl needs none.
         let monitor_tls = match (options.monitor.port(), &options.tls) {
             (Some((_, true)), Some(tls)) => {
-                let without_client_certs = starling_ws::TlsOptions {
+                let mut without_client_certs = starling_ws::TlsOptions {
                     ca_file: None,
                     verify: false,
+                    verify_and_map: false,
                     ..tls.clone()
                 };
+                without_client_certs.tuning.pinned_certs.clear();
                 let acceptor = crate::tls::acceptor(&without_client_certs);
                 Some(acceptor.map_err(|source| ServerError::Tls {
                     option: "tls",

@@ -52,6 +52,7 @@ pub mod fuzzing;
 pub mod handshake;
 mod options;
 pub mod origin;
+mod tls_tuning;
 
 pub use codec::{
     BROWSER_FRAME_SIZE, COMPRESS_THRESHOLD, Control, ServerDecoder, ServerEncoder,
@@ -59,6 +60,7 @@ pub use codec::{
 };
 pub use frame::FrameError;
 pub use options::{DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_TLS_TIMEOUT, TlsOptions, WebsocketOptions};
+pub use tls_tuning::{CURVES, TLS12_SUITES, TlsTuning};
 
 /// Close codes the server sends or accepts (RFC 6455 §7.4.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,6 +31,14 @@ pub struct TlsOptions {
     /// apply it; on the websocket port, as in nats-server, the whole
     /// upgrade (TLS included) is bounded by `handshake_timeout` instead.
     pub timeout: Duration,
+    /// `verify_and_map`: `verify`, and the client's user is the one its
+    /// certificate names (e-mail, DNS or URI SAN, or subject).
+    pub verify_and_map: bool,
+    /// `insecure`: accepted; on a listener it means nothing, as in
+    /// nats-server.
+    pub insecure: bool,
+    /// Cipher suites, curves and pinned certificates.
+    pub tuning: crate::TlsTuning,
 }
 
 /// nats-server's TLS handshake deadline when `timeout` is unset.
@@ -219,6 +227,20 @@ fn handshake_timeout(value: &Value) -> Result<Duration, ConfError> {
 }
 
 impl TlsOptions {
+    /// A certificate and key with every other setting at its default.
+    pub fn new(cert_file: impl Into<PathBuf>, key_file: impl Into<PathBuf>) -> Self {
+        Self {
+            cert_file: cert_file.into(),
+            key_file: key_file.into(),
+            ca_file: None,
+            verify: false,
+            timeout: DEFAULT_TLS_TIMEOUT,
+            verify_and_map: false,
+            insecure: false,
+            tuning: crate::TlsTuning::default(),
+        }
+    }
+
     /// Reads a `tls { cert_file, key_file, ca_file, verify }` block (the
     /// websocket block's, or the top-level one for the client port).
     pub fn from_value(value: &Value) -> Result<Self, Vec<ConfError>> {
@@ -230,8 +252,16 @@ fn tls(value: &Value) -> Result<TlsOptions, Vec<ConfError>> {
     let map = value.as_map("tls").map_err(|e| vec![e])?;
     let (mut cert, mut key, mut ca, mut verify) = (None, None, None, false);
     let mut timeout = DEFAULT_TLS_TIMEOUT;
+    let (mut verify_and_map, mut insecure) = (false, false);
+    let mut tuning = crate::TlsTuning::default();
     let mut errors = Vec::new();
     for (k, v) in map.options() {
+        if let Some(result) = tuning.read(k, v) {
+            if let Err(error) = result {
+                errors.push(error);
+            }
+            continue;
+        }
         let result = match k.name.to_ascii_lowercase().as_str() {
             "cert_file" => v.as_str("cert_file").map(|p| cert = Some(PathBuf::from(p))),
             "key_file" => v.as_str("key_file").map(|p| key = Some(PathBuf::from(p))),
@@ -242,13 +272,20 @@ fn tls(value: &Value) -> Result<TlsOptions, Vec<ConfError>> {
                     timeout = d;
                 }
             }),
-            "insecure"
-            | "verify_and_map"
-            | "verify_cert_and_check_known_urls"
-            | "cipher_suites"
-            | "curve_preferences"
-            | "connection_rate_limit"
-            | "pinned_certs" => Err(ConfError::not_supported_yet(k, "this TLS setting")),
+            "verify_and_map" => v.as_bool("verify_and_map").map(|b| {
+                verify_and_map = b;
+                verify |= b;
+            }),
+            "insecure" => v.as_bool("insecure").map(|b| insecure = b),
+            // A listener's peers are clients: nats-server refuses it here.
+            "verify_cert_and_check_known_urls" => v.as_bool(&k.name).and_then(|on| {
+                if on {
+                    Err(v.error("verify_cert_and_check_known_urls not supported in this context"))
+                } else {
+                    Ok(())
+                }
+            }),
+            "connection_rate_limit" => Err(ConfError::not_supported_yet(k, "this TLS setting")),
             _ => Err(ConfError::unknown_field(k)),
         };
         if let Err(error) = result {
@@ -262,6 +299,9 @@ fn tls(value: &Value) -> Result<TlsOptions, Vec<ConfError>> {
             ca_file: ca,
             verify,
             timeout,
+            verify_and_map,
+            insecure,
+            tuning,
         }),
         (cert, key) => {
             if cert.is_none() {

@@ -79,6 +79,19 @@ pub(crate) struct Broker {
     pub(crate) auth_slots: Semaphore,
 }
 
+/// The authentication settings with what the TLS blocks add to them
+/// (`verify_and_map` on the client port and the websocket port).
+fn auth_config(options: &ServerOptions) -> starling_auth::AuthConfig {
+    let mut auth = options.auth.clone();
+    auth.tls_map = options.tls.as_ref().is_some_and(|t| t.verify_and_map);
+    auth.websocket.tls_map = options
+        .websocket
+        .as_ref()
+        .and_then(|ws| ws.tls.as_ref())
+        .is_some_and(|t| t.verify_and_map);
+    auth
+}
+
 /// Costly credentials checks at once: half the cores, so the other half
 /// keeps moving messages while a brute force runs.
 fn auth_concurrency() -> usize {
@@ -156,7 +169,7 @@ impl Broker {
             links,
             system_imports,
             accounts,
-            auth: Authenticator::new(options.auth.clone()),
+            auth: Authenticator::new(auth_config(&options)),
             info,
             connections: DashMap::new(),
             leafs: DashMap::new(),

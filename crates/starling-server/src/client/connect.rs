@@ -24,6 +24,7 @@ pub(crate) struct AuthJob {
     kind: ConnectionKind,
     nonce: String,
     cookies: Vec<(String, String)>,
+    certificate: Option<Arc<starling_auth::CertNames>>,
     unix: i64,
 }
 
@@ -42,6 +43,7 @@ impl AuthJob {
             jwt: connect.jwt.as_deref(),
             now: self.unix,
             cookies: &self.cookies,
+            certificate: self.certificate.as_deref(),
         };
         self.broker.auth.authenticate(&request)
     }
@@ -112,6 +114,7 @@ impl ClientState {
             kind: self.kind,
             nonce: self.nonce.clone(),
             cookies: self.cookies.clone(),
+            certificate: self.certificate.clone(),
             unix: self.now.unix,
         }
     }

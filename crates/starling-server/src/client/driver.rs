@@ -39,8 +39,8 @@ const MAX_READ: usize = 64 * 1024;
 pub(crate) struct ClientAddr {
     pub(crate) peer: SocketAddr,
     pub(crate) ip: IpAddr,
-    /// The TLS version and cipher suite, when TLS was negotiated here.
-    pub(crate) tls: Option<(String, String)>,
+    /// The TLS session, when TLS was negotiated here.
+    pub(crate) tls: Option<crate::tls::Negotiated>,
 }
 
 impl ClientAddr {
@@ -131,9 +131,9 @@ pub(crate) async fn run_connection<R, W>(
         meta.ip = peer.ip().to_string();
         meta.port = peer.port();
         meta.start_unix_nanos = crate::broker::stats::unix_nanos_now();
-        if let Some((version, cipher)) = client.tls {
-            meta.tls_version = Some(version);
-            meta.tls_cipher = Some(cipher);
+        if let Some(tls) = &client.tls {
+            meta.tls_version = Some(tls.version.clone());
+            meta.tls_cipher = Some(tls.cipher.clone());
         }
         // Until authentication says otherwise, as nats-server places them.
         meta.account = Some(crate::account::GLOBAL_ACCOUNT.to_owned());
@@ -153,7 +153,7 @@ pub(crate) async fn run_connection<R, W>(
     if !link.is_closed() {
         // Boxed: an async function keeps its argument twice (as argument
         // and as local), and the state is most of an idle connection.
-        let state = Box::new(ClientState::new(
+        let mut state = Box::new(ClientState::new(
             Arc::clone(&shared),
             Arc::clone(&me),
             kind,
@@ -161,6 +161,7 @@ pub(crate) async fn run_connection<R, W>(
             nonce,
             Time::now(),
         ));
+        state.certificate = client.tls.and_then(|tls| tls.names);
         read_loop(&shared, &link, reader, framing, state).await;
     }
     // The writer ends by itself once closing: after flushing within

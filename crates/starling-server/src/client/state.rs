@@ -89,6 +89,8 @@ pub(crate) struct ClientState {
     pub(super) kind: ConnectionKind,
     /// Cookies of the websocket upgrade, for cookie credentials.
     pub(super) cookies: Vec<(String, String)>,
+    /// What the client's TLS certificate names (`verify_and_map`).
+    pub(crate) certificate: Option<Arc<starling_auth::CertNames>>,
     /// The nonce sent in INFO, for nkey signatures.
     pub(super) nonce: String,
     /// Until authenticated (when authentication is required): the deadline.
@@ -171,6 +173,7 @@ impl ClientState {
             last_lookup: LastLookup::default(),
             kind,
             cookies,
+            certificate: None,
             nonce,
             auth_deadline,
             permissions: None,

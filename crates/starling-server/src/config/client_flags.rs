@@ -91,11 +91,9 @@ impl ClientFlags {
             return Err("TLS Server private key must be present and valid".into());
         };
         server.tls = Some(starling_ws::TlsOptions {
-            cert_file: cert.into(),
-            key_file: key.into(),
             ca_file: self.tls_ca_cert.as_ref().map(Into::into),
             verify: self.tls_verify == Some(true),
-            timeout: starling_ws::DEFAULT_TLS_TIMEOUT,
+            ..starling_ws::TlsOptions::new(cert, key)
         });
         Ok(())
     }

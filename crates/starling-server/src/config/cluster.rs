@@ -111,8 +111,13 @@ fn tls(value: &Value) -> Result<crate::ClusterTls, ConfError> {
         ca_file: None,
         insecure: false,
         timeout: std::time::Duration::from_secs(2),
+        tuning: starling_ws::TlsTuning::default(),
     };
     for (k, v) in map.options() {
+        if let Some(result) = tls.tuning.read(k, v) {
+            result?;
+            continue;
+        }
         let path = |option: &str| v.as_str(option).map(std::path::PathBuf::from);
         match k.name.to_ascii_lowercase().as_str() {
             "cert_file" => cert = Some(path("cert_file")?),
@@ -128,12 +133,7 @@ fn tls(value: &Value) -> Result<crate::ClusterTls, ConfError> {
                     tls.timeout = timeout;
                 }
             }
-            "verify_and_map"
-            | "verify_cert_and_check_known_urls"
-            | "cipher_suites"
-            | "curve_preferences"
-            | "pinned_certs"
-            | "handshake_first" => {
+            "verify_and_map" | "verify_cert_and_check_known_urls" | "handshake_first" => {
                 return Err(ConfError::not_supported_yet(
                     k,
                     "this TLS setting (issue #15)",

@@ -71,6 +71,10 @@ fn leaf_key(
             }
         }
         "tls" => match starling_ws::TlsOptions::from_value(value) {
+            Ok(tls) if tls.verify_and_map => errors.push(value.error(
+                "\"verify_and_map\" is not supported yet on the leafnode port \
+                 (leafs authenticate with the authorization block)",
+            )),
             Ok(tls) => leaf.tls = Some(tls),
             Err(tls_errors) => errors.extend(tls_errors),
         },
@@ -168,6 +172,10 @@ fn remote_tls(value: &Value) -> Result<crate::RemoteTls, ConfError> {
     let mut tls = crate::RemoteTls::default();
     let (mut cert, mut key) = (None, None);
     for (k, v) in map.options() {
+        if let Some(result) = tls.tuning.read(k, v) {
+            result?;
+            continue;
+        }
         let path = |option: &str| v.as_str(option).map(std::path::PathBuf::from);
         match k.name.to_ascii_lowercase().as_str() {
             "ca_file" => tls.ca_file = Some(path("ca_file")?),
@@ -183,9 +191,7 @@ fn remote_tls(value: &Value) -> Result<crate::RemoteTls, ConfError> {
                     tls.timeout = timeout;
                 }
             }
-            "cipher_suites" | "curve_preferences" | "pinned_certs" | "handshake_first" => {
-                return Err(ConfError::not_supported_yet(k, NOT_YET));
-            }
+            "handshake_first" => return Err(ConfError::not_supported_yet(k, NOT_YET)),
             _ => return Err(ConfError::unknown_field(k)),
         }
     }
@@ -326,7 +332,7 @@ mod tests {
         let refused = |block: &str| remote_tls(block).expect_err("refused").join("\n");
         assert!(refused(", tls { cert_file: c.pem }").contains("go together"));
         assert!(refused(", tls { insecure: 1 }").contains("insecure"));
-        assert!(refused(", tls { pinned_certs: [] }").contains("not supported yet"));
+        assert!(refused(", tls { pinned_certs: [x] }").contains("does not look like"));
         assert!(refused(", tls { sparkle: true }").contains("sparkle"));
     }
 }

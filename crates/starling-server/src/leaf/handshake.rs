@@ -236,6 +236,7 @@ fn authenticate(
         jwt: text("jwt"),
         now: unix_now,
         cookies: &[],
+        certificate: None,
     };
     let identity = broker
         .auth

@@ -161,7 +161,7 @@ pub(crate) async fn run_upgraded<R, W>(
     peer: SocketAddr,
     cid: u64,
     upgrade: Upgrade,
-    tls: Option<(String, String)>,
+    tls: Option<crate::tls::Negotiated>,
 ) where
     R: AsyncRead + Send + 'static,
     W: AsyncWrite + Send + 'static,

@@ -53,6 +53,8 @@ pub struct ClusterTls {
     pub insecure: bool,
     /// The handshake's deadline (`timeout`, 2 s).
     pub timeout: Duration,
+    /// Cipher suites, curves and pinned certificates, both ways.
+    pub tuning: starling_ws::TlsTuning,
 }
 
 impl Default for ClusterOptions {

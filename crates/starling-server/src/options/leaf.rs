@@ -128,6 +128,8 @@ pub struct RemoteTls {
     pub insecure: bool,
     /// The handshake's deadline (`timeout`, 2 s by default).
     pub timeout: Duration,
+    /// Cipher suites, curves and the hub's pinned certificates.
+    pub tuning: starling_ws::TlsTuning,
 }
 
 impl Default for RemoteTls {
@@ -137,6 +139,7 @@ impl Default for RemoteTls {
         Self {
             ca_file: None,
             cert: None,
+            tuning: starling_ws::TlsTuning::default(),
             insecure: false,
             timeout: Duration::from_secs(2),
         }

@@ -6,11 +6,9 @@
 
 use std::sync::Arc;
 
-use rustls::DigitallySignedStruct;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
+use rustls::client::danger::ServerCertVerifier;
 use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::TlsConnector;
 
 use super::{TlsError, ca_roots};
@@ -19,21 +17,36 @@ use crate::RemoteTls;
 /// Builds the connector for a remote's `tls` block (or its defaults),
 /// reading each file once: call it at start-up or on the blocking pool.
 pub(crate) fn connector(tls: &RemoteTls) -> Result<TlsConnector, TlsError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(super::tuning::provider(&tls.tuning));
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&super::tuning::versions(&provider))
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
-    let builder = if tls.insecure {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Unverified(provider)))
+    let inner: Option<Arc<dyn ServerCertVerifier>> = if tls.insecure {
+        None
     } else {
         let roots = match &tls.ca_file {
             Some(ca_file) => ca_roots(ca_file)?,
             None => system_roots()?,
         };
-        builder.with_root_certificates(roots)
+        let webpki = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots),
+            Arc::clone(&provider),
+        )
+        .build()
+        .map_err(|e| TlsError::Rustls(e.to_string()))?;
+        Some(webpki)
     };
+    let verifier: Arc<dyn ServerCertVerifier> = match inner {
+        Some(inner) if tls.tuning.pinned_certs.is_empty() => inner,
+        inner => Arc::new(super::tuning::ServerCerts {
+            inner,
+            pins: tls.tuning.pinned_certs.clone(),
+            provider: Arc::clone(&provider),
+        }),
+    };
+    let builder = builder
+        .dangerous()
+        .with_custom_certificate_verifier(verifier);
     let config = match &tls.cert {
         Some((cert_file, key_file)) => {
             let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert_file)
@@ -66,54 +79,4 @@ pub(super) fn system_roots() -> Result<rustls::RootCertStore, TlsError> {
         return Err(TlsError::SystemRoots("none found".into()));
     }
     Ok(roots)
-}
-
-/// `insecure: true`: any certificate is taken, the handshake's signatures
-/// are still checked (so the peer holds the key of what it showed).
-#[derive(Debug)]
-struct Unverified(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unverified {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
 }

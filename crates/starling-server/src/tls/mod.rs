@@ -14,8 +14,10 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use starling_ws::TlsOptions;
 use tokio_rustls::TlsAcceptor;
 
+mod cert_names;
 mod client;
 mod route;
+mod tuning;
 
 pub(crate) use client::connector;
 pub(crate) use route::route;
@@ -88,17 +90,36 @@ pub(crate) fn mutual_acceptor(options: &TlsOptions) -> Result<TlsAcceptor, TlsEr
     server_config(options, true).map(TlsAcceptor::from)
 }
 
-/// The negotiated TLS version and cipher suite as nats-server's `/connz`
-/// names them (`1.3`, `TLS_AES_128_GCM_SHA256`: Go's names, which are the
-/// IANA ones).
-pub(crate) fn describe(connection: &rustls::ServerConnection) -> Option<(String, String)> {
+/// What a client's TLS session was: its version and cipher suite as
+/// nats-server's `/connz` names them (`1.3`, `TLS_AES_128_GCM_SHA256`:
+/// Go's names, which are the IANA ones), and what its certificate names.
+#[derive(Debug, Clone)]
+pub(crate) struct Negotiated {
+    pub(crate) version: String,
+    pub(crate) cipher: String,
+    /// The client's certificate's names (for `verify_and_map`), when it
+    /// showed one.
+    pub(crate) names: Option<Arc<starling_auth::CertNames>>,
+}
+
+/// The negotiated session of a finished handshake.
+pub(crate) fn describe(connection: &rustls::ServerConnection) -> Option<Negotiated> {
     let version = match connection.protocol_version()? {
         rustls::ProtocolVersion::TLSv1_2 => "1.2".to_owned(),
         rustls::ProtocolVersion::TLSv1_3 => "1.3".to_owned(),
         other => format!("{other:?}"),
     };
     let suite = format!("{:?}", connection.negotiated_cipher_suite()?.suite());
-    Some((version, suite.replacen("TLS13_", "TLS_", 1)))
+    let names = connection
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+        .and_then(|cert| cert_names::cert_names(cert))
+        .map(Arc::new);
+    Some(Negotiated {
+        version,
+        cipher: suite.replacen("TLS13_", "TLS_", 1),
+        names,
+    })
 }
 
 fn server_config(options: &TlsOptions, system_roots: bool) -> Result<Arc<ServerConfig>, TlsError> {
@@ -118,10 +139,11 @@ fn server_config(options: &TlsOptions, system_roots: bool) -> Result<Arc<ServerC
             file: options.key_file.clone(),
             reason: e.to_string(),
         })?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(tuning::provider(&options.tuning));
     let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
-        .with_safe_default_protocol_versions()
+        .with_protocol_versions(&tuning::versions(&provider))
         .map_err(|e| TlsError::Rustls(e.to_string()))?;
+    let pins = &options.tuning.pinned_certs;
     let roots = match &options.ca_file {
         Some(ca_file) => Some(ca_roots(ca_file)?),
         None if system_roots => Some(client::system_roots()?),
@@ -130,7 +152,8 @@ fn server_config(options: &TlsOptions, system_roots: bool) -> Result<Arc<ServerC
     let builder = match (roots, options.verify) {
         (Some(roots), verify) => {
             let roots = Arc::new(roots);
-            let verifier = WebPkiClientVerifier::builder_with_provider(roots, provider);
+            let verifier =
+                WebPkiClientVerifier::builder_with_provider(roots, Arc::clone(&provider));
             let verifier = if verify {
                 verifier
             } else {
@@ -139,9 +162,26 @@ fn server_config(options: &TlsOptions, system_roots: bool) -> Result<Arc<ServerC
             let verifier = verifier
                 .build()
                 .map_err(|e| TlsError::Rustls(e.to_string()))?;
-            builder.with_client_cert_verifier(verifier)
+            if pins.is_empty() {
+                builder.with_client_cert_verifier(verifier)
+            } else {
+                builder.with_client_cert_verifier(Arc::new(tuning::PinnedClients {
+                    inner: Some(verifier),
+                    pins: pins.clone(),
+                    provider: Arc::clone(&provider),
+                }))
+            }
         }
         (None, true) => return Err(TlsError::VerifyWithoutCa),
+        // Pins without a CA: a client certificate is required and its
+        // pin is what is checked (nats-server closes a client without one).
+        (None, false) if !pins.is_empty() => {
+            builder.with_client_cert_verifier(Arc::new(tuning::PinnedClients {
+                inner: None,
+                pins: pins.clone(),
+                provider: Arc::clone(&provider),
+            }))
+        }
         (None, false) => builder.with_no_client_auth(),
     };
     let mut config = builder

@@ -12,17 +12,18 @@ use crate::{ClusterTls, RemoteTls};
 /// start-up).
 pub(crate) fn route(tls: &ClusterTls) -> Result<RouteTls, TlsError> {
     let acceptor = mutual_acceptor(&starling_ws::TlsOptions {
-        cert_file: tls.cert_file.clone(),
-        key_file: tls.key_file.clone(),
         ca_file: tls.ca_file.clone(),
         verify: true,
         timeout: tls.timeout,
+        tuning: tls.tuning.clone(),
+        ..starling_ws::TlsOptions::new(&tls.cert_file, &tls.key_file)
     })?;
     let connector = connector(&RemoteTls {
         ca_file: tls.ca_file.clone(),
         cert: Some((tls.cert_file.clone(), tls.key_file.clone())),
         insecure: tls.insecure,
         timeout: tls.timeout,
+        tuning: tls.tuning.clone(),
     })?;
     if tls.insecure {
         tracing::warn!(
