@@ -62,6 +62,17 @@ impl NatsServer {
         self.child.id()
     }
 
+    /// Writes `config` over its configuration file and sends SIGHUP (a
+    /// reload); the caller waits on what the reload changes.
+    pub fn reload(&self, config: &str) {
+        std::fs::write(self.dir.join("server.conf"), config).expect("config written");
+        let signalled = Command::new("kill")
+            .args(["-HUP", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(signalled.success(), "SIGHUP sent");
+    }
+
     /// `nats-server -a 127.0.0.1 -p <free port> -c <config>`, returned once
     /// its client port accepts connections, or, when `wait_for` names
     /// addresses, once those do (a probe of the client port is a

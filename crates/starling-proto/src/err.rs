@@ -100,6 +100,9 @@ pub enum ErrReply<'a> {
     /// `Permissions Violation for Subscription to "<subject>", too many
     /// tokens` (`max_sub_tokens`; stays open).
     TooManySubjectTokens(&'a [u8]),
+    /// `Permissions Violation for Subscription to "<subject>" (sid
+    /// "<sid>")`: a reload took the permission away (stays open).
+    SubscriptionRevoked(&'a [u8], &'a [u8]),
 }
 
 impl ErrReply<'_> {
@@ -115,6 +118,7 @@ impl ErrReply<'_> {
                 | Self::SubscriptionViolation(_)
                 | Self::QueueSubscriptionViolation(..)
                 | Self::TooManySubjectTokens(_)
+                | Self::SubscriptionRevoked(..)
         )
     }
 
@@ -149,6 +153,13 @@ impl ErrReply<'_> {
                 out.put_slice(queue);
                 out.put_slice(b"\"");
             }
+            Self::SubscriptionRevoked(subject, sid) => {
+                out.put_slice(b"Permissions Violation for Subscription to \"");
+                out.put_slice(subject);
+                out.put_slice(b"\" (sid \"");
+                out.put_slice(sid);
+                out.put_slice(b"\")");
+            }
             fixed => out.put_slice(fixed.fixed_text().as_bytes()),
         }
         out.put_slice(b"'\r\n");
@@ -174,7 +185,8 @@ impl ErrReply<'_> {
             | Self::PublishReplyViolation(_)
             | Self::SubscriptionViolation(_)
             | Self::QueueSubscriptionViolation(..)
-            | Self::TooManySubjectTokens(_) => "Permissions Violation",
+            | Self::TooManySubjectTokens(_)
+            | Self::SubscriptionRevoked(..) => "Permissions Violation",
         }
     }
 }

@@ -43,6 +43,7 @@ mod memory;
 mod monitor;
 mod options;
 mod ports;
+mod reload;
 mod route;
 mod server;
 pub mod syslog;
@@ -59,6 +60,7 @@ pub use options::{
     MonitorOptions, RemoteTls, ServerOptions,
 };
 pub use ports::Ports;
+pub use reload::ReloadError;
 pub use server::{Server, Transport};
 /// A password as the options hold it (never logged).
 pub use starling_auth::Secret;

@@ -2,8 +2,8 @@
 //! (after an outside rotation), and rotated by size with
 //! `logfile_size_limit`: past the limit the file is renamed to
 //! `<file>.YYYY.MM.DD.hh.mm.ss.nnnnnnnnn` (UTC here) and a new one begins
-//! with `Rotated log, backup saved as "<backup>"`. No tracing here: the
-//! binary's subscriber writes through it.
+//! with `Rotated log, backup saved as "<backup>"`. The binary's
+//! subscriber writes through it (its own lines go through `tracing`).
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -55,6 +55,17 @@ impl LogFile {
         let written = file.metadata().map_or(0, |m| m.len());
         *self.lock() = State { file, written };
         Ok(())
+    }
+
+    /// nats-server's `ReOpenLogFile`, with its lines (SIGUSR1).
+    pub fn reopen_logged(file: Option<&Self>) {
+        match file {
+            None => tracing::info!("File log re-open ignored, not a file logger"),
+            Some(file) => match file.reopen() {
+                Ok(()) => tracing::info!("File log re-opened"),
+                Err(error) => tracing::error!("Failed to re-open the log file: {error}"),
+            },
+        }
     }
 
     /// A writer for one log line (what the subscriber asks for).

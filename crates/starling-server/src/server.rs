@@ -18,6 +18,7 @@ use crate::client::{ClientAddr, Framing, run_connection};
 use crate::link::CloseReason;
 use crate::listen::{self, Handshake, Listener, WebsocketAcceptor};
 use crate::monitor::{self, Monitor};
+use crate::tls::TlsSlot;
 use crate::{NATS_VERSION, STARLING_VERSION, ServerError, ServerOptions};
 
 /// A running Starling server.
@@ -45,6 +46,12 @@ pub struct Server {
     /// before the rest.
     front_stop: watch::Sender<bool>,
     front: Mutex<Vec<JoinHandle<()>>>,
+    /// The options running now (a reload compares with them and keeps
+    /// them when it is refused).
+    pub(crate) current: Mutex<Box<ServerOptions>>,
+    /// The client port's and the websocket listener's TLS, which a reload
+    /// replaces.
+    pub(crate) tls_slots: (Option<Arc<TlsSlot>>, Option<Arc<TlsSlot>>),
 }
 
 /// How the bytes of a connection handed to [`Server::serve_connection`]
@@ -75,6 +82,11 @@ impl Server {
     pub async fn start(options: ServerOptions) -> Result<Self, ServerError> {
         options.validate()?;
         let (client_tls, websocket_tls) = load_tls(&options)?;
+        let tls_slots = (
+            client_tls.map(TlsSlot::new),
+            websocket_tls.map(TlsSlot::new),
+        );
+        let current = Mutex::new(Box::new(options.clone()));
         // Bind everything before accepting anything, so a failed bind
         // leaves no listener running.
         // HTTPS monitoring uses the client port's certificate, without
@@ -97,11 +109,14 @@ impl Server {
             }
             _ => None,
         };
-        let client_handshake = client_tls.map_or(Handshake::Client, Handshake::ClientTls);
+        let client_handshake = tls_slots
+            .0
+            .clone()
+            .map_or(Handshake::Client, Handshake::ClientTls);
         let client = Listener::bind(&options.host, options.port, client_handshake).await?;
         let websocket = match &options.websocket {
             Some(ws) => {
-                let acceptor = WebsocketAcceptor::new(ws, websocket_tls);
+                let acceptor = WebsocketAcceptor::new(ws, tls_slots.1.clone());
                 let listener = Listener::bind(&ws.host, ws.port, Handshake::Websocket(acceptor));
                 Some(listener.await?)
             }
@@ -246,6 +261,8 @@ impl Server {
             accept: Mutex::new(accept),
             front_stop,
             front: Mutex::new(front),
+            current,
+            tls_slots,
         })
     }
 
@@ -359,7 +376,7 @@ impl Server {
 
 /// The acceptors of the client port and the websocket listener, each
 /// configuration read once.
-fn load_tls(
+pub(crate) fn load_tls(
     options: &ServerOptions,
 ) -> Result<(Option<TlsAcceptor>, Option<TlsAcceptor>), ServerError> {
     let load = |tls: Option<&starling_ws::TlsOptions>, option| {

@@ -11,7 +11,7 @@
 use std::io::Write;
 use std::net::{TcpStream, UdpSocket};
 use std::os::unix::net::{UnixDatagram, UnixStream};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where the local daemon listens, in the order Go tries them.
@@ -149,6 +149,59 @@ impl Syslog {
                 "<{priority}>{:04}-{:02}-{:02}T{hour:02}:{minute:02}:{second:02}Z {host} {}[{pid}]: {text}\n",
                 t.year, t.month, t.day, self.tag
             ),
+        }
+    }
+}
+
+impl Severity {
+    /// The severity nats-server gives a line of this level (trace lines
+    /// go out as notices).
+    pub fn of(level: tracing::Level) -> Self {
+        match level {
+            tracing::Level::ERROR => Self::Error,
+            tracing::Level::WARN => Self::Warning,
+            tracing::Level::DEBUG => Self::Debug,
+            tracing::Level::INFO | tracing::Level::TRACE => Self::Notice,
+        }
+    }
+}
+
+/// One log line on its way to syslog: written in pieces, sent whole when
+/// the writer is dropped.
+#[derive(Debug)]
+pub struct SyslogLine {
+    sink: Arc<Syslog>,
+    severity: Severity,
+    line: Vec<u8>,
+}
+
+impl Syslog {
+    /// A writer for one line of `severity`.
+    pub fn line(self: &Arc<Self>, severity: Severity) -> SyslogLine {
+        SyslogLine {
+            sink: Arc::clone(self),
+            severity,
+            line: Vec::new(),
+        }
+    }
+}
+
+impl Write for SyslogLine {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.line.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for SyslogLine {
+    fn drop(&mut self) {
+        if !self.line.is_empty() {
+            self.sink
+                .send(self.severity, &String::from_utf8_lossy(&self.line));
         }
     }
 }

@@ -1,30 +1,42 @@
-//! Log lines in nats-server's shape: `[pid] 2006/01/02 15:04:05.000000 [INF] text`.
+//! Log lines in nats-server's shape: `[pid] 2006/01/02 15:04:05.000000 [INF] text`,
+//! to standard error, the log file or syslog; the level and `logtime`
+//! change on a configuration reload.
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
+use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{Registry, reload};
 
 use starling_server::LogOptions;
 use starling_server::log_file::{LogFile, timestamp};
-use starling_server::syslog::{LOCAL_PATHS, Severity, Syslog, program_tag};
+use starling_server::syslog::{LOCAL_PATHS, Severity, Syslog, SyslogLine, program_tag};
 
-/// Installs the global subscriber: info by default, debug with `-D`, and
-/// everything with `-V` (trace includes debug here). The log file, when
-/// there is one, is returned to be reopened.
-pub(crate) fn init(options: &LogOptions) -> Result<Option<Arc<LogFile>>, String> {
-    let level = match (
-        options.debug.unwrap_or(false),
-        options.trace.unwrap_or(false),
-    ) {
-        (_, true) => Level::TRACE,
-        (true, false) => Level::DEBUG,
-        (false, false) => Level::INFO,
-    };
+/// The installed subscriber's handles.
+pub(crate) struct Logging {
+    /// The log file, when there is one (SIGUSR1 reopens it).
+    pub(crate) file: Option<Arc<LogFile>>,
+    levels: reload::Handle<LevelFilter, Registry>,
+    logtime: Arc<AtomicBool>,
+    /// The options it was set up with (a reload may not change where
+    /// lines go).
+    options: LogOptions,
+}
+
+fn level(options: &LogOptions) -> LevelFilter {
+    LevelFilter::from_level(options.max_level())
+}
+
+/// Installs the global subscriber.
+pub(crate) fn init(options: &LogOptions) -> Result<Logging, String> {
     // Syslog lines carry their own stamp, tag and pid.
     let syslog = match (&options.logfile, &options.remote_syslog, options.syslog) {
         (Some(_), _, _) => None,
@@ -32,47 +44,71 @@ pub(crate) fn init(options: &LogOptions) -> Result<Option<Arc<LogFile>>, String>
         (None, None, Some(true)) => Some(Syslog::local(&LOCAL_PATHS, &program_tag())?),
         (None, None, _) => None,
     };
+    let logtime = Arc::new(AtomicBool::new(options.logtime.unwrap_or(true)));
     let format = NatsFormat {
         pid: std::process::id(),
-        logtime: options.logtime.unwrap_or(true),
+        logtime: Arc::clone(&logtime),
         bare: syslog.is_some(),
     };
-    let builder = tracing_subscriber::fmt()
-        .with_max_level(level)
-        .event_format(format);
-    let failed = |e: Box<dyn std::error::Error + Send + Sync>| format!("can't set up logging: {e}");
-    if let Some(syslog) = syslog {
-        builder
-            .with_writer(SyslogWriter(Arc::new(syslog)))
-            .try_init()
-            .map_err(failed)?;
-        return Ok(None);
-    }
-    match &options.logfile {
-        Some(path) => {
+    let mut file = None;
+    let writer = match (syslog, &options.logfile) {
+        (Some(syslog), _) => BoxMakeWriter::new(SyslogWriter(Arc::new(syslog))),
+        (None, Some(path)) => {
             let limit = options.logfile_size_limit;
-            let file = LogFile::open(path, limit, options.logtime.unwrap_or(true))
+            let opened = LogFile::open(path, limit, options.logtime.unwrap_or(true))
                 .map_err(|e| format!("can't open log file {}: {e}", path.display()))?;
-            let writer = Arc::clone(&file);
-            builder
-                .with_writer(move || writer.writer())
-                .try_init()
-                .map_err(failed)?;
-            Ok(Some(file))
+            let shared = Arc::clone(&opened);
+            file = Some(opened);
+            BoxMakeWriter::new(move || shared.writer())
         }
-        None => {
-            builder
-                .with_writer(std::io::stderr)
-                .try_init()
-                .map_err(failed)?;
-            Ok(None)
+        (None, None) => BoxMakeWriter::new(std::io::stderr),
+    };
+    let (filter, levels) = reload::Layer::new(level(options));
+    let layer = tracing_subscriber::fmt::layer()
+        .event_format(format)
+        .with_writer(writer);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(layer)
+        .try_init()
+        .map_err(|e| format!("can't set up logging: {e}"))?;
+    let options = options.clone();
+    Ok(Logging {
+        file,
+        levels,
+        logtime,
+        options,
+    })
+}
+
+impl Logging {
+    /// Whether a reload's logging options can be applied: the level and
+    /// `logtime` change; a new log file or syslog target is refused (the
+    /// lines keep going where they go).
+    pub(crate) fn check(&self, options: &LogOptions) -> Result<(), String> {
+        let (old, new) = (self.options.target(), options.target());
+        if old == new {
+            return Ok(());
         }
+        Err(format!(
+            "config reload not supported for logfile/syslog/remote_syslog: old={old:?}, new={new:?}"
+        ))
+    }
+
+    /// Applies a checked reload's level and `logtime`.
+    pub(crate) fn reload(&self, options: &LogOptions) -> Result<(), String> {
+        self.levels
+            .modify(|filter| *filter = level(options))
+            .map_err(|e| e.to_string())?;
+        self.logtime
+            .store(options.logtime.unwrap_or(true), Ordering::Relaxed);
+        Ok(())
     }
 }
 
 struct NatsFormat {
     pid: u32,
-    logtime: bool,
+    logtime: Arc<AtomicBool>,
     /// The text alone (syslog).
     bare: bool,
 }
@@ -83,55 +119,11 @@ impl<'a> MakeWriter<'a> for SyslogWriter {
     type Writer = SyslogLine;
 
     fn make_writer(&'a self) -> SyslogLine {
-        self.line(Severity::Notice)
+        self.0.line(Severity::Notice)
     }
 
     fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> SyslogLine {
-        self.line(match *meta.level() {
-            Level::ERROR => Severity::Error,
-            Level::WARN => Severity::Warning,
-            Level::DEBUG => Severity::Debug,
-            Level::INFO | Level::TRACE => Severity::Notice,
-        })
-    }
-}
-
-impl SyslogWriter {
-    fn line(&self, severity: Severity) -> SyslogLine {
-        let sink = Arc::clone(&self.0);
-        SyslogLine {
-            sink,
-            severity,
-            line: Vec::new(),
-        }
-    }
-}
-
-/// One log line on its way to syslog, sent whole when the subscriber is
-/// done with it.
-struct SyslogLine {
-    sink: Arc<Syslog>,
-    severity: Severity,
-    line: Vec<u8>,
-}
-
-impl std::io::Write for SyslogLine {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.line.extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Drop for SyslogLine {
-    fn drop(&mut self) {
-        if !self.line.is_empty() {
-            self.sink
-                .send(self.severity, &String::from_utf8_lossy(&self.line));
-        }
+        self.0.line(Severity::of(*meta.level()))
     }
 }
 
@@ -146,22 +138,20 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        if self.bare {
-            ctx.field_format().format_fields(writer.by_ref(), event)?;
-            return writeln!(writer);
+        if !self.bare {
+            write!(writer, "[{}] ", self.pid)?;
+            if self.logtime.load(Ordering::Relaxed) {
+                write!(writer, "{}", timestamp())?;
+            }
+            let label = match *event.metadata().level() {
+                Level::ERROR => "[ERR]",
+                Level::WARN => "[WRN]",
+                Level::INFO => "[INF]",
+                Level::DEBUG => "[DBG]",
+                Level::TRACE => "[TRC]",
+            };
+            write!(writer, "{label} ")?;
         }
-        write!(writer, "[{}] ", self.pid)?;
-        if self.logtime {
-            write!(writer, "{}", timestamp())?;
-        }
-        let label = match *event.metadata().level() {
-            Level::ERROR => "[ERR]",
-            Level::WARN => "[WRN]",
-            Level::INFO => "[INF]",
-            Level::DEBUG => "[DBG]",
-            Level::TRACE => "[TRC]",
-        };
-        write!(writer, "{label} ")?;
         ctx.field_format().format_fields(writer.by_ref(), event)?;
         writeln!(writer)
     }

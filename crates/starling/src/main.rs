@@ -16,7 +16,6 @@ mod log;
 mod signals;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use signals::Signals;
 use starling_conf::Value;
@@ -78,8 +77,8 @@ fn main() -> ExitCode {
         println!("starling: configuration file {file} is valid");
         return ExitCode::SUCCESS;
     }
-    let log_file = match log::init(&options.log) {
-        Ok(log_file) => log_file,
+    let logging = match log::init(&options.log) {
+        Ok(logging) => logging,
         Err(message) => {
             eprintln!("starling: {message}");
             return ExitCode::FAILURE;
@@ -108,7 +107,7 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let code = runtime.block_on(run(options, root, log_file));
+    let code = runtime.block_on(run(options, root, &logging, &flags));
     if let Some(path) = &pid_file {
         let _ = std::fs::remove_file(path);
     }
@@ -118,7 +117,8 @@ fn main() -> ExitCode {
 async fn run(
     options: ConfigOptions,
     root: Option<Value>,
-    log_file: Option<Arc<starling_server::log_file::LogFile>>,
+    logging: &log::Logging,
+    flags: &flags::Flags,
 ) -> ExitCode {
     // Handlers first: once "Server is ready" is logged, a signal always
     // means what it says.
@@ -144,7 +144,7 @@ async fn run(
         .as_deref()
         .and_then(|dir| server.ports().write_file(dir));
     tracing::info!("Server is ready");
-    signals.serve(&server, log_file).await;
+    signals.serve(&server, logging, flags).await;
     if let Some(path) = ports_file {
         starling_server::Ports::remove_file(&path);
     }

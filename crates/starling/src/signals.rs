@@ -1,15 +1,14 @@
 //! The signals nats-server handles, installed before the server says it
 //! is ready: SIGINT and SIGTERM stop it, SIGUSR2 puts it in lame-duck
-//! mode, SIGUSR1 reopens the log file, SIGHUP asks for a configuration
-//! reload (not supported yet: refused with a log line, the process keeps
-//! running on its configuration).
-
-use std::sync::Arc;
+//! mode, SIGUSR1 reopens the log file, SIGHUP reloads the configuration
+//! (a refused reload is logged; the process runs on as it was).
 
 use starling_server::Server;
+use starling_server::flags::Flags;
+use starling_server::log_file::LogFile;
 use tokio::signal::unix::{Signal, SignalKind, signal};
 
-use starling_server::log_file::LogFile;
+use crate::log::Logging;
 
 pub(crate) struct Signals {
     interrupt: Signal,
@@ -32,7 +31,7 @@ impl Signals {
 
     /// Serves `server` until it has shut down: at once on SIGINT or
     /// SIGTERM (lame-duck mode included), after lame-duck mode on SIGUSR2.
-    pub(crate) async fn serve(mut self, server: &Server, log_file: Option<Arc<LogFile>>) {
+    pub(crate) async fn serve(mut self, server: &Server, logging: &Logging, flags: &Flags) {
         let mut lame_duck = None;
         loop {
             tokio::select! {
@@ -53,13 +52,13 @@ impl Signals {
                 }
                 _ = self.user1.recv() => {
                     tracing::info!("Trapped \"user defined signal 1\" signal");
-                    reopen(log_file.as_deref());
+                    LogFile::reopen_logged(logging.file.as_deref());
                 }
                 _ = self.hangup.recv() => {
                     tracing::info!("Trapped \"hangup\" signal");
-                    tracing::error!(
-                        "Failed to reload server configuration: configuration reload is not supported yet; the configuration is unchanged"
-                    );
+                    if let Err(error) = reload(server, logging, flags).await {
+                        tracing::error!("Failed to reload server configuration: {error}");
+                    }
                 }
             }
         }
@@ -67,13 +66,18 @@ impl Signals {
     }
 }
 
-/// nats-server's `ReOpenLogFile`, with its lines.
-fn reopen(log_file: Option<&LogFile>) {
-    match log_file {
-        None => tracing::info!("File log re-open ignored, not a file logger"),
-        Some(file) => match file.reopen() {
-            Ok(()) => tracing::info!("File log re-opened"),
-            Err(error) => tracing::error!("Failed to re-open the log file: {error}"),
-        },
-    }
+/// Reads the configuration file again with the same flags over it and
+/// applies it, or none of it.
+async fn reload(server: &Server, logging: &Logging, flags: &Flags) -> Result<(), String> {
+    let flags = flags.clone();
+    let loaded = tokio::task::spawn_blocking(move || flags.reload()).await;
+    let options = loaded.map_err(|e| e.to_string())??;
+    logging.check(&options.log)?;
+    server
+        .reload(options.server)
+        .await
+        .map_err(|e| e.to_string())?;
+    logging.reload(&options.log)?;
+    tracing::info!("Reloaded server configuration");
+    Ok(())
 }

@@ -1,5 +1,6 @@
 //! nats-server's signals and `--signal`: `reopen` (SIGUSR1) reopens the
-//! log file, `reload` (SIGHUP) is refused without stopping the server,
+//! log file, `reload` (SIGHUP) reads the file again (a change it cannot
+//! apply is refused without stopping the server),
 //! `quit` stops it; a pid, a pid file, or none (the one running process)
 //! names it. Every wait is for a logged line.
 
@@ -34,11 +35,11 @@ fn signals_by_pid_and_pid_file() {
     assert!(signal(&format!("reopen={pid}")).status.success());
     server.until("Trapped \"user defined signal 1\" signal");
     server.until("File log re-open ignored, not a file logger");
-    // reload: refused, the server runs on.
+    // reload: the same file again.
     let with_file = format!("reload={}", pid_file.display());
     assert!(signal(&with_file).status.success());
     server.until("Trapped \"hangup\" signal");
-    server.until("Failed to reload server configuration");
+    server.until("Reloaded server configuration");
     // quit: SIGINT, a clean stop.
     assert!(signal(&format!("quit={pid}")).status.success());
     server.until("Trapped \"interrupt\" signal");
@@ -132,4 +133,61 @@ fn the_log_file_rotates_past_its_size_limit() {
     assert!(signal(&format!("term={}", child.id())).status.success());
     assert!(child.wait().expect("exits").success());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Connects, says CONNECT and PING, and waits for the PONG.
+fn ping(port: u16) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    stream.write_all(b"CONNECT {}\r\nPING\r\n").expect("write");
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !seen.ends_with(b"PONG\r\n") {
+        let n = stream.read(&mut buf).expect("read");
+        assert!(n > 0, "closed");
+        seen.extend_from_slice(&buf[..n]);
+    }
+}
+
+#[test]
+fn sighup_reloads_the_log_level_and_refuses_what_cannot_change() {
+    let mut server = Running::start("RELOAD", "debug: false\n", None);
+    let port = server
+        .log
+        .iter()
+        .find(|l| l.contains("Listening for client connections on"))
+        .and_then(|l| l.rsplit(':').next()?.trim().parse::<u16>().ok())
+        .expect("client port");
+    let file = std::env::temp_dir()
+        .join(format!("starling-binary-{}", std::process::id()))
+        .join("RELOAD.conf");
+    let hangup = |server: &Running| {
+        let sent = Command::new("kill")
+            .args(["-HUP", &server.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(sent.success());
+    };
+    ping(port);
+    std::fs::write(&file, "debug: true\n").expect("rewritten");
+    hangup(&server);
+    server.until("Reloaded server configuration");
+    assert!(
+        !server.log.iter().any(|l| l.contains("Client connected")),
+        "no debug line before the reload"
+    );
+    // Debug lines now: a client's CONNECT logs one.
+    ping(port);
+    server.until("[DBG]");
+    std::fs::write(&file, "debug: true\nmax_payload: 1024\n").expect("rewritten");
+    hangup(&server);
+    let refused = server.until("Failed to reload server configuration");
+    assert!(
+        refused.contains("config reload not supported for max_payload: old=1048576, new=1024"),
+        "{refused}"
+    );
+    ping(port);
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -29,7 +29,9 @@ pub(crate) struct Subscriber {
     headers: AtomicBool,
     /// Set at authentication when the client's subscribe permissions deny
     /// subjects: its wildcard subscriptions must not receive those.
-    delivery_denies: OnceLock<Arc<Permissions>>,
+    /// Subscribe denies a wildcard subscription's deliveries must respect
+    /// (replaced by a configuration reload); the flag spares the lock.
+    delivery_denies: (AtomicBool, RwLock<Option<Arc<Permissions>>>),
     /// With `allow_responses`: the reply subjects of messages it received,
     /// which it may then publish to (nats-server's `replies`).
     responses: OnceLock<ResponseTracker>,
@@ -64,7 +66,7 @@ impl Subscriber {
             route_account: None,
             subs: Mutex::new(HashMap::new()),
             headers: AtomicBool::new(false),
-            delivery_denies: OnceLock::new(),
+            delivery_denies: (AtomicBool::new(false), RwLock::new(None)),
             responses: OnceLock::new(),
             leaf_cluster: OnceLock::new(),
             lnoc: AtomicBool::new(false),
@@ -182,18 +184,23 @@ impl Subscriber {
     }
 
     /// Records permissions whose subscribe denies apply at delivery.
-    pub(crate) fn set_delivery_denies(&self, permissions: &Arc<Permissions>) {
-        if permissions.has_subscribe_denies() {
-            let _ = self.delivery_denies.set(Arc::clone(permissions));
-        }
+    pub(crate) fn set_delivery_denies(&self, permissions: Option<&Arc<Permissions>>) {
+        let denies = permissions.filter(|p| p.has_subscribe_denies()).cloned();
+        let (flag, slot) = &self.delivery_denies;
+        flag.store(denies.is_some(), Ordering::Release);
+        *slot.write().unwrap_or_else(PoisonError::into_inner) = denies;
     }
 
     /// True when a message on `subject` must not reach `sub` (a wildcard
     /// subscription covering a denied subject).
     pub(crate) fn delivery_denied(&self, sub: &Subscription, subject: &[u8]) -> bool {
-        self.delivery_denies
-            .get()
-            .is_some_and(|p| p.denies_delivery(&sub.subject, subject))
+        let (flag, slot) = &self.delivery_denies;
+        flag.load(Ordering::Acquire)
+            && slot
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .as_ref()
+                .is_some_and(|p| p.denies_delivery(&sub.subject, subject))
     }
 
     pub(crate) fn subscription(&self, sid: &[u8]) -> Option<Arc<Subscription>> {

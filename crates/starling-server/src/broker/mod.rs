@@ -14,8 +14,8 @@ pub(crate) use leafs::LeafPeer;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, PoisonError};
 
 use dashmap::DashMap;
 use starling_auth::{Authenticator, ConnectionKind};
@@ -43,7 +43,8 @@ pub(crate) struct Broker {
     links: HashMap<String, Arc<AccountLinks>>,
     /// The system account's services other accounts import, by account.
     system_imports: HashMap<String, Arc<AccountLinks>>,
-    pub(crate) auth: Authenticator,
+    /// Authentication as configured (a reload swaps it).
+    auth: std::sync::RwLock<Arc<Authenticator>>,
     pub(crate) info: ServerInfo,
     connections: DashMap<u64, Arc<Subscriber>>,
     /// Where the leafnode listener is (as its INFO names it), once bound:
@@ -169,7 +170,7 @@ impl Broker {
             links,
             system_imports,
             accounts,
-            auth: Authenticator::new(auth_config(&options)),
+            auth: std::sync::RwLock::new(Arc::new(Authenticator::new(auth_config(&options)))),
             info,
             connections: DashMap::new(),
             leafs: DashMap::new(),
@@ -190,10 +191,25 @@ impl Broker {
         }
     }
 
+    /// Authentication as configured now.
+    pub(crate) fn auth(&self) -> Arc<Authenticator> {
+        Arc::clone(&self.auth.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Swaps in the authentication of reloaded `options`, and has every
+    /// client checked again by its own task.
+    pub(crate) fn reload_auth(&self, options: &ServerOptions) {
+        let fresh = Arc::new(Authenticator::new(auth_config(options)));
+        *self.auth.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+        for connection in &self.connections {
+            connection.link.ask_reauthorization();
+        }
+    }
+
     /// A fresh nonce when authentication needs one (nkeys, JWTs), else "".
     pub(crate) fn new_nonce(&self) -> String {
         // Without randomness from the system, nkey and JWT users can't log in.
-        if self.auth.needs_nonce() {
+        if self.auth().needs_nonce() {
             identity::nonce().unwrap_or_default()
         } else {
             String::new()
@@ -211,7 +227,7 @@ impl Broker {
         ServerInfo {
             client_id: cid,
             client_ip: client_ip.to_string(),
-            auth_required: self.auth.info_auth_required(kind),
+            auth_required: self.auth().info_auth_required(kind),
             tls_required: kind == ConnectionKind::Standard && self.options.tls.is_some(),
             tls_verify: kind == ConnectionKind::Standard
                 && self.options.tls.as_ref().is_some_and(|t| t.verify),

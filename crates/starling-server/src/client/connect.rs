@@ -45,7 +45,7 @@ impl AuthJob {
             cookies: &self.cookies,
             certificate: self.certificate.as_deref(),
         };
-        self.broker.auth.authenticate(&request)
+        self.broker.auth().authenticate(&request)
     }
 }
 
@@ -72,10 +72,12 @@ impl ClientState {
             meta.rtt
                 .get_or_insert_with(|| since_accept.max(Duration::from_nanos(1)));
         }
-        if self.broker.auth.required(self.kind) {
+        // Kept for a configuration reload, which checks every client again.
+        self.credentials = Some(Box::new(connect.clone()));
+        if self.broker.auth().required(self.kind) {
             self.me.link.meta().user.clone_from(&connect.user);
             let job = self.auth_job(&connect);
-            if self.broker.auth.is_costly() {
+            if self.broker.auth().is_costly() {
                 self.pending_connect = Some(Box::new((connect, Some(job))));
                 return Ok(());
             }
@@ -107,7 +109,7 @@ impl ClientState {
         self.connect_options(&connect)
     }
 
-    fn auth_job(&self, connect: &Connect) -> AuthJob {
+    pub(super) fn auth_job(&self, connect: &Connect) -> AuthJob {
         AuthJob {
             broker: Arc::clone(&self.broker),
             connect: connect.clone(),
@@ -214,7 +216,8 @@ impl ClientState {
     /// A first operation other than CONNECT: nats-server refuses it, unless
     /// a no_auth_user takes the connection in.
     pub(super) fn authenticate_without_connect(&mut self) -> Result<(), CloseReason> {
-        let Some(user) = self.broker.auth.no_auth_user(self.kind) else {
+        let auth = self.broker.auth();
+        let Some(user) = auth.no_auth_user(self.kind) else {
             self.send_err(ErrReply::AuthorizationViolation);
             return Err(CloseReason::AuthenticationViolation);
         };
@@ -227,6 +230,8 @@ impl ClientState {
         let account = user.account.clone();
         self.me.link.meta().user = Some(user.name.clone());
         self.auth_deadline = None;
+        // A reload checks it again as a CONNECT without credentials.
+        self.credentials = Some(Box::default());
         self.set_permissions(permissions);
         self.set_account(account.as_deref())
     }
@@ -260,12 +265,10 @@ impl ClientState {
         Ok(())
     }
 
-    fn set_permissions(&mut self, permissions: Option<Arc<Permissions>>) {
-        if let Some(permissions) = &permissions {
-            self.me.set_delivery_denies(permissions);
-            if let Some(responses) = permissions.responses {
-                self.me.track_responses(responses);
-            }
+    pub(super) fn set_permissions(&mut self, permissions: Option<Arc<Permissions>>) {
+        self.me.set_delivery_denies(permissions.as_ref());
+        if let Some(responses) = permissions.as_ref().and_then(|p| p.responses) {
+            self.me.track_responses(responses);
         }
         self.permissions = permissions;
         self.publish_allowed.clear();
@@ -285,4 +288,28 @@ pub(super) struct ConnectFlags {
     pub(super) protocol: bool,
     /// The generation of cluster URLs its INFO showed, until its first PONG.
     pub(super) info_generation: Option<u64>,
+}
+
+/// Runs a costly credentials check on the blocking pool, no more of them
+/// at once than the broker allows, so they never hold up the threads that
+/// move messages. `None` when no slot came free before `deadline` (the
+/// authorization timeout): a flood of logins queues for that long at most.
+pub(super) async fn run_auth(
+    broker: &Broker,
+    job: AuthJob,
+    deadline: Option<std::time::Instant>,
+) -> Option<Result<Identity, AuthError>> {
+    let slot = broker.auth_slots.acquire();
+    // The semaphore is never closed, so acquiring fails only by timing out.
+    let _slot = match deadline {
+        Some(deadline) => tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), slot)
+            .await
+            .ok()?,
+        None => slot.await,
+    };
+    let result = tokio::task::spawn_blocking(move || job.run())
+        .await
+        // A check that panicked refuses the connection.
+        .unwrap_or(Err(AuthError::MissingCredentials));
+    Some(result)
 }

@@ -221,6 +221,8 @@ async fn read_loop<R: AsyncRead>(
     // connection does not touch the notification's lock on every read.
     let stop = link.reader_stop.notified();
     tokio::pin!(stop);
+    let reauthorize = link.reauthorize.notified();
+    tokio::pin!(reauthorize);
     // One timer for the state's next timeout, moved only when that changes
     // (rarely: a ping, CONNECT), not armed anew for every read.
     let mut armed = state.poll_timeout();
@@ -255,6 +257,20 @@ async fn read_loop<R: AsyncRead>(
                 biased;
                 read = reader.read_buf(target) => read,
                 () = &mut stop => break 'reading,
+                () = &mut reauthorize => {
+                    reauthorize.set(link.reauthorize.notified());
+                    if let Some(job) = state.reauthorization()
+                        && let Some(result) = Box::pin(super::connect::run_auth(shared, job, None)).await
+                    {
+                        let verdict = state.reauthorized(result);
+                        state.end_batch();
+                        if let Err(reason) = verdict {
+                            link.close(reason);
+                            break 'reading;
+                        }
+                    }
+                    continue;
+                }
                 () = &mut timer => {
                     let timed_out = state.handle_timeout(Time::now());
                     armed = state.poll_timeout();
@@ -316,7 +332,8 @@ async fn read_loop<R: AsyncRead>(
                     if let Some(job) = state.take_auth_job() {
                         // Nothing else is parsed until the check is done.
                         // Boxed: the wait stays out of every idle reader.
-                        let checked = Box::pin(run_auth(shared, job, state.auth_deadline()));
+                        let checked =
+                            Box::pin(super::connect::run_auth(shared, job, state.auth_deadline()));
                         handled = match checked.await {
                             Some(result) => state.finish_connect(result, Time::now()),
                             // Still waiting for a slot at the authorization
@@ -360,28 +377,4 @@ async fn read_loop<R: AsyncRead>(
         }
     }
     state.end_batch();
-}
-
-/// Runs a costly credentials check on the blocking pool, no more of them
-/// at once than the broker allows, so they never hold up the threads that
-/// move messages. `None` when no slot came free before `deadline` (the
-/// authorization timeout): a flood of logins queues for that long at most.
-async fn run_auth(
-    broker: &Broker,
-    job: super::connect::AuthJob,
-    deadline: Option<std::time::Instant>,
-) -> Option<Result<starling_auth::Identity, starling_auth::AuthError>> {
-    let slot = broker.auth_slots.acquire();
-    // The semaphore is never closed, so acquiring fails only by timing out.
-    let _slot = match deadline {
-        Some(deadline) => tokio::time::timeout_at(Instant::from_std(deadline), slot)
-            .await
-            .ok()?,
-        None => slot.await,
-    };
-    let result = tokio::task::spawn_blocking(move || job.run())
-        .await
-        // A check that panicked refuses the connection.
-        .unwrap_or(Err(starling_auth::AuthError::MissingCredentials));
-    Some(result)
 }

@@ -12,6 +12,7 @@ mod internal;
 mod leaf;
 mod mapping;
 mod publish;
+mod reload;
 mod state;
 mod subscribe;
 #[cfg(test)]

@@ -89,6 +89,8 @@ pub(crate) struct ClientState {
     pub(super) kind: ConnectionKind,
     /// Cookies of the websocket upgrade, for cookie credentials.
     pub(super) cookies: Vec<(String, String)>,
+    /// The client's CONNECT, for the checks a configuration reload runs.
+    pub(super) credentials: Option<Box<Connect>>,
     /// What the client's TLS certificate names (`verify_and_map`).
     pub(crate) certificate: Option<Arc<starling_auth::CertNames>>,
     /// The nonce sent in INFO, for nkey signatures.
@@ -142,9 +144,9 @@ impl ClientState {
         now: Time,
     ) -> Self {
         let auth_deadline = broker
-            .auth
+            .auth()
             .required(kind)
-            .then(|| now.instant + broker.auth.timeout(kind));
+            .then(|| now.instant + broker.auth().timeout(kind));
         let account = broker.account(None);
         let ping = Pinger {
             next: now.instant + broker.options.ping_interval,
@@ -174,6 +176,7 @@ impl ClientState {
             kind,
             cookies,
             certificate: None,
+            credentials: None,
             nonce,
             auth_deadline,
             permissions: None,

@@ -9,7 +9,7 @@ use starling_auth::Secret;
 use crate::ServerOptions;
 
 /// The client-port flags given.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ClientFlags {
     /// `--user`.
     pub user: Option<String>,

@@ -6,7 +6,7 @@
 use crate::{ClusterOptions, ServerOptions};
 
 /// The cluster flags given (`None`: keep the file's value).
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ClusterFlags {
     /// `--cluster` (`--cluster_listen`).
     pub listen: Option<String>,

@@ -81,7 +81,7 @@ pub enum Command {
 
 /// Everything a run needs from the command line. Options left `None` keep
 /// the configuration file's value (or the default); set ones override it.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Flags {
     /// `-c`: the configuration file.
     pub config: Option<PathBuf>,
@@ -148,6 +148,23 @@ impl Flags {
             .validate()
             .map_err(|e| vec![super::describe(&e, root.as_ref())])?;
         Ok((options, root))
+    }
+
+    /// What a reload runs (blocking: it reads the file): the
+    /// configuration file again with the same flags laid over it.
+    ///
+    /// # Errors
+    ///
+    /// nats-server's text without a file; every problem of the file.
+    pub fn reload(&self) -> Result<ConfigOptions, String> {
+        if self.config.is_none() {
+            return Err(
+                "can only reload config when a file is provided using -c or --config".into(),
+            );
+        }
+        self.load()
+            .map(|(options, _)| options)
+            .map_err(|errors| errors.join("; "))
     }
 
     /// Lays the flags that were given over the file's options.

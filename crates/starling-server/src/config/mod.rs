@@ -52,6 +52,27 @@ pub struct LogOptions {
     pub remote_syslog: Option<String>,
 }
 
+impl LogOptions {
+    /// The most detailed level logged: info by default, debug with `-D`,
+    /// everything with `-V` (trace includes debug here, as in nats-server).
+    pub fn max_level(&self) -> tracing::Level {
+        match (self.debug.unwrap_or(false), self.trace.unwrap_or(false)) {
+            (_, true) => tracing::Level::TRACE,
+            (true, false) => tracing::Level::DEBUG,
+            (false, false) => tracing::Level::INFO,
+        }
+    }
+
+    /// Where the lines go: the log file, the remote syslog, the local one.
+    pub fn target(&self) -> (Option<&PathBuf>, Option<&str>, Option<bool>) {
+        (
+            self.logfile.as_ref(),
+            self.remote_syslog.as_deref(),
+            self.syslog,
+        )
+    }
+}
+
 /// Everything the top level of a configuration file sets.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConfigOptions {

@@ -239,7 +239,7 @@ fn authenticate(
         certificate: None,
     };
     let identity = broker
-        .auth
+        .auth()
         .authenticate(&request)
         .map_err(|_| Refusal::Unauthorized)?;
     let configured = leaf_auth.and_then(|auth| auth.account.clone());

@@ -71,7 +71,7 @@ async fn run_admitted<S: Source>(
     if let Some(exports) = &denies.exports {
         // What this side will not send: wildcard interest of the hub gets
         // no message on those subjects.
-        me.set_delivery_denies(exports);
+        me.set_delivery_denies(Some(exports));
     }
     {
         let mut meta = link.meta();

@@ -69,6 +69,9 @@ pub(crate) struct Link {
     pub(crate) writer_wake: Notify,
     /// Wakes the reader when the connection must stop.
     pub(crate) reader_stop: Notify,
+    /// Wakes the reader when a configuration reload changed
+    /// authentication: the client is checked again.
+    pub(crate) reauthorize: Notify,
     /// Interrupts a write in progress when the backlog is discarded.
     pub(crate) writer_abort: Notify,
     closed: AtomicBool,
@@ -92,6 +95,11 @@ pub(crate) struct Link {
 }
 
 impl Link {
+    /// Asks the reader to check the client again (a reload).
+    pub(crate) fn ask_reauthorization(&self) {
+        self.reauthorize.notify_one();
+    }
+
     pub(crate) fn new(cid: u64, max_pending: usize) -> Self {
         Self {
             cid,
@@ -99,6 +107,7 @@ impl Link {
             outbound: Mutex::new(Outbound::default()),
             writer_wake: Notify::new(),
             reader_stop: Notify::new(),
+            reauthorize: Notify::new(),
             writer_abort: Notify::new(),
             closed: AtomicBool::new(false),
             backlogged: AtomicBool::new(false),

@@ -29,7 +29,7 @@ pub(crate) enum Handshake {
     Client,
     /// INFO in plaintext (it says `tls_required`), then the TLS handshake
     /// the client starts, as with nats-server.
-    ClientTls(TlsAcceptor),
+    ClientTls(Arc<crate::tls::TlsSlot>),
     /// Optional TLS, then the HTTP upgrade.
     Websocket(WebsocketAcceptor),
     /// A leaf connection (the leafnode port): its INFO names this address;
@@ -148,8 +148,9 @@ async fn serve(
                 run_connection(broker, halves, client, cid, Framing::Raw, Vec::new(), None);
             Box::pin(served).await;
         }
-        Handshake::ClientTls(acceptor) => {
-            Box::pin(serve_tls(broker, stream, client, cid, acceptor)).await;
+        Handshake::ClientTls(slot) => {
+            let acceptor = slot.get();
+            Box::pin(serve_tls(broker, stream, client, cid, &acceptor)).await;
         }
         Handshake::Websocket(websocket) => {
             Box::pin(websocket.serve(broker, stream, peer, cid)).await;

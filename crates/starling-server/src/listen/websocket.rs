@@ -14,7 +14,6 @@ use starling_ws::handshake::{
 };
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_rustls::TlsAcceptor;
 
 use crate::broker::Broker;
 use crate::broker::counters::Refusal;
@@ -22,7 +21,7 @@ use crate::client::{ClientAddr, Framing, run_connection};
 
 /// What a websocket listener needs per connection, built once.
 pub(crate) struct WebsocketAcceptor {
-    tls: Option<TlsAcceptor>,
+    tls: Option<Arc<crate::tls::TlsSlot>>,
     handshake_timeout: Duration,
     /// The upgrade policy for peers in general, and for trusted proxies
     /// (whose `X-Forwarded-For` is believed).
@@ -32,7 +31,7 @@ pub(crate) struct WebsocketAcceptor {
 }
 
 impl WebsocketAcceptor {
-    pub(crate) fn new(options: &WebsocketOptions, tls: Option<TlsAcceptor>) -> Self {
+    pub(crate) fn new(options: &WebsocketOptions, tls: Option<Arc<crate::tls::TlsSlot>>) -> Self {
         let policy = HandshakePolicy {
             origins: options.origins.clone(),
             compression: options.compression,
@@ -85,7 +84,8 @@ impl WebsocketAcceptor {
                     run_upgraded(broker, stream.into_split(), peer, cid, upgrade, None).await;
                 }
             }
-            Some(acceptor) => {
+            Some(slot) => {
+                let acceptor = slot.get();
                 let handshake = async {
                     if plain_http_on_tls_port(&stream).await {
                         let mut stream = stream;

@@ -115,7 +115,7 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
         host: options.host.clone(),
         port: monitor.client_port,
         auth_required: broker
-            .auth
+            .auth()
             .required(starling_auth::ConnectionKind::Standard),
         tls_required: tls.is_some(),
         tls_verify: tls.is_some_and(|t| t.verify),

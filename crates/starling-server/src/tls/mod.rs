@@ -78,6 +78,37 @@ pub enum TlsError {
     Rustls(String),
 }
 
+/// An acceptor a configuration reload can replace: connections already
+/// up keep the session they have, new ones get the new certificate.
+pub(crate) struct TlsSlot(std::sync::RwLock<TlsAcceptor>);
+
+impl std::fmt::Debug for TlsSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TlsSlot")
+    }
+}
+
+impl TlsSlot {
+    pub(crate) fn new(acceptor: TlsAcceptor) -> Arc<Self> {
+        Arc::new(Self(std::sync::RwLock::new(acceptor)))
+    }
+
+    /// The acceptor for the next connection.
+    pub(crate) fn get(&self) -> TlsAcceptor {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn replace(&self, acceptor: TlsAcceptor) {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = acceptor;
+    }
+}
+
 /// Builds the acceptor for `options`, reading each file once.
 pub(crate) fn acceptor(options: &TlsOptions) -> Result<TlsAcceptor, TlsError> {
     server_config(options, false).map(TlsAcceptor::from)

@@ -1,0 +1,202 @@
+//! Configuration reload (SIGHUP, `--signal reload`, [`Server::reload`]),
+//! with nats-server's rule: what can change while running is applied,
+//! and anything else that changed refuses the whole reload, naming the
+//! option, with the running configuration kept.
+//!
+//! What a reload applies here: authentication (`authorization` and its
+//! users, passwords, tokens, permissions and timeout, `no_auth_user`, the
+//! users of `accounts`, the websocket block's credentials), checked again
+//! for every connected client by its own task (see `client/reload.rs`);
+//! and the certificates and TLS settings of the client port and of the
+//! websocket listener (beyond nats-server, which cannot reload the
+//! websocket block), for the connections that come next. The binary
+//! applies the logging options (`debug`, `trace`, `logtime`) itself.
+
+use std::sync::PoisonError;
+
+use crate::options::ServerOptions;
+use crate::server::{Server, load_tls};
+use crate::{ServerError, TlsError};
+
+/// Why a reload was refused; the running configuration is unchanged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReloadError {
+    /// An option that cannot change while running changed.
+    #[error("config reload not supported for {option}: old={old}, new={new}")]
+    NotSupported {
+        /// The option (`port`, `cluster`, `accounts`...).
+        option: String,
+        /// Its running value.
+        old: String,
+        /// Its value in the new configuration.
+        new: String,
+    },
+    /// The new configuration does not hold together.
+    #[error(transparent)]
+    Invalid(ServerError),
+    /// A new certificate or key could not be used.
+    #[error("{option}: {source}")]
+    Tls {
+        /// The block (`tls`, `websocket.tls`).
+        option: &'static str,
+        /// What was wrong with it.
+        source: TlsError,
+    },
+}
+
+impl Server {
+    /// Applies `options` where they differ from the running ones, or
+    /// refuses them all (see the module's documentation). The caller says
+    /// `Reloaded server configuration` once it has applied its own part
+    /// (the binary: the log level).
+    ///
+    /// # Errors
+    ///
+    /// The first option that cannot be reloaded, or new TLS files that
+    /// cannot be used; nothing is applied then.
+    pub async fn reload(&self, options: ServerOptions) -> Result<(), ReloadError> {
+        options.validate().map_err(ReloadError::Invalid)?;
+        let old = *self
+            .current
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        if let Some((option, old, new)) = frozen_difference(&old, &options) {
+            return Err(ReloadError::NotSupported { option, old, new });
+        }
+        // Certificate files are read away from the async workers.
+        let fresh = options.clone();
+        let loaded = tokio::task::spawn_blocking(move || load_tls(&fresh))
+            .await
+            .unwrap_or_else(|_| {
+                Err(ServerError::InvalidOption {
+                    option: "tls",
+                    reason: "reading the TLS files failed".into(),
+                })
+            });
+        let (client, websocket) = loaded.map_err(|error| match error {
+            ServerError::Tls { option, source } => ReloadError::Tls { option, source },
+            other => ReloadError::Invalid(other),
+        })?;
+        let websocket_tls = |o: &ServerOptions| o.websocket.as_ref().and_then(|w| w.tls.clone());
+        if old.tls != options.tls
+            && let (Some(slot), Some(acceptor)) = (&self.tls_slots.0, client)
+        {
+            slot.replace(acceptor);
+            tracing::info!("Reloaded: tls");
+        }
+        if websocket_tls(&old) != websocket_tls(&options)
+            && let (Some(slot), Some(acceptor)) = (&self.tls_slots.1, websocket)
+        {
+            slot.replace(acceptor);
+            tracing::info!("Reloaded: websocket tls");
+        }
+        if old.auth != options.auth {
+            self.broker().reload_auth(&options);
+            tracing::info!("Reloaded: authorization");
+        }
+        **self.current.lock().unwrap_or_else(PoisonError::into_inner) = options;
+        Ok(())
+    }
+}
+
+/// The first option other than the reloadable ones that differs, with
+/// its old and new values (as `Debug` prints them: secrets are redacted).
+fn frozen_difference(old: &ServerOptions, new: &ServerOptions) -> Option<(String, String, String)> {
+    let mut candidate = new.clone();
+    // What a reload may change is taken from the running options, so
+    // only the rest is compared.
+    let auth = &mut candidate.auth;
+    auth.username.clone_from(&old.auth.username);
+    auth.password.clone_from(&old.auth.password);
+    auth.token.clone_from(&old.auth.token);
+    auth.users.clone_from(&old.auth.users);
+    auth.timeout = old.auth.timeout;
+    auth.permissions.clone_from(&old.auth.permissions);
+    auth.no_auth_user.clone_from(&old.auth.no_auth_user);
+    let tls_map = auth.websocket.tls_map;
+    auth.websocket = starling_auth::WebsocketAuth {
+        tls_map,
+        ..old.auth.websocket.clone()
+    };
+    if old.tls.is_some() && candidate.tls.is_some() {
+        candidate.tls.clone_from(&old.tls);
+    }
+    if let (Some(theirs), Some(ours)) = (&old.websocket, &mut candidate.websocket)
+        && theirs.tls.is_some()
+        && ours.tls.is_some()
+    {
+        ours.tls.clone_from(&theirs.tls);
+    }
+    if candidate == *old {
+        return None;
+    }
+    // Within `auth`, the part of it that changed (`accounts`, `operator`...).
+    let differs = if candidate.auth == old.auth {
+        first_difference(&format!("{old:#?}"), &format!("{candidate:#?}"))
+    } else {
+        first_difference(
+            &format!("{:#?}", old.auth),
+            &format!("{:#?}", candidate.auth),
+        )
+    };
+    Some(differs.unwrap_or_else(|| ("options".into(), String::new(), String::new())))
+}
+
+fn first_difference(old: &str, new: &str) -> Option<(String, String, String)> {
+    fields(old)
+        .into_iter()
+        .zip(fields(new))
+        .find(|(a, b)| a != b)
+        .map(|((name, a), (_, b))| (name, a, b))
+}
+
+/// The top-level fields of the options as `{:#?}` writes them: (name,
+/// value on one line). Written once here, it names every option a future
+/// field adds without a list to keep.
+fn fields(text: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for line in text.lines().skip(1) {
+        let top = line.strip_prefix("    ").filter(|l| !l.starts_with(' '));
+        match top.and_then(|l| l.split_once(": ")) {
+            Some((name, value)) => {
+                out.push((name.to_owned(), value.trim_end_matches(',').to_owned()))
+            }
+            None => {
+                if let Some((_, value)) = out.last_mut()
+                    && line != "}"
+                {
+                    value.push_str(line.trim());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_cannot_change_is_named() {
+        let old = ServerOptions::default();
+        let mut new = old.clone();
+        assert_eq!(frozen_difference(&old, &new), None);
+        new.auth.users.clear();
+        new.auth.token = Some(starling_auth::Secret::new("t"));
+        assert_eq!(frozen_difference(&old, &new), None, "auth reloads");
+        new.port = 4333;
+        let (option, was, now) = frozen_difference(&old, &new).unwrap();
+        assert_eq!(
+            (option.as_str(), was.as_str(), now.as_str()),
+            ("port", "4222", "4333")
+        );
+        let mut new = old.clone();
+        new.auth.accounts.push("A".into());
+        let (option, _, now) = frozen_difference(&old, &new).unwrap();
+        assert_eq!(option, "accounts");
+        assert!(now.contains("\"A\""), "{now}");
+    }
+}
