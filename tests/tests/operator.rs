@@ -234,3 +234,43 @@ async fn operator_jwt_from_a_file() {
     .await;
     assert!(connects_with("plain", url(&server)).await);
 }
+
+/// The fixture's configuration with its `operator` line replaced.
+fn with_operator_line(line: &str) -> String {
+    std::fs::read_to_string(fixture("server.conf"))
+        .unwrap()
+        .lines()
+        .map(|l| if l.starts_with("operator:") { line } else { l })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn trusted_keys_and_decorated_operator_files_stand_for_the_operator() {
+    // The operator's key and its signing key, trusted without its JWT.
+    let trusted = with_operator_line(
+        "trusted: [OCFBQEMUC4BZML4XS5DPWITU2CF2W4Y3W3KL776N3RTQQ7KYG2ZTSHMA, \
+         ODR4E6LYZTR4W2XXTHS4BOOAZ2MMYLB4BK6ZATBTDSTPCILDOVK3OO3L]",
+    );
+    // The operator JWT in a file, in the decorated form nsc writes.
+    let jwt = std::fs::read_to_string(fixture("operator.jwt")).unwrap();
+    let dir = std::env::temp_dir().join(format!("starling-decorated-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("operator.jwt");
+    std::fs::write(
+        &file,
+        format!(
+            "-----BEGIN NATS OPERATOR JWT-----\n{}\n------END NATS OPERATOR JWT------\n",
+            jwt.trim()
+        ),
+    )
+    .unwrap();
+    let decorated = with_operator_line(&format!("operator: \"{}\"", file.display()));
+    for config in [trusted, decorated] {
+        let server = start_from_config(&config).await;
+        assert!(connects_with("plain", url(&server)).await, "{config}");
+        assert!(!connects_with("unknown_signer", url(&server)).await);
+        server.shutdown().await;
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -36,10 +36,18 @@ impl std::fmt::Display for JwtError {
 impl std::error::Error for JwtError {}
 
 /// The claims NATS puts in operator, account and user JWTs (the parts
-/// Starling reads).
+/// Starling reads). A version 1 JWT (its `type` at the top level) is read
+/// into the same shape.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default)]
 pub struct Claims {
+    /// Version 1 JWTs: the kind, at the top level.
+    #[serde(rename = "type")]
+    pub v1_kind: String,
+    /// Version 1 JWTs: the issuing account of a user signed by a signing
+    /// key, at the top level.
+    #[serde(rename = "issuer_account")]
+    pub v1_issuer_account: String,
     /// Issued at (Unix seconds).
     pub iat: i64,
     /// Issuer: the nkey that signed.
@@ -174,14 +182,43 @@ pub fn decode_and_verify(token: &str) -> Result<Claims, JwtError> {
     if head.alg != "ed25519-nkey" && head.alg != "ed25519" {
         return Err(JwtError::Algorithm(head.alg));
     }
-    let claims: Claims =
+    let mut claims: Claims =
         serde_json::from_slice(&base64url(payload)?).map_err(|_| JwtError::Malformed)?;
     let (_, issuer) = PublicNkey::parse_any(&claims.iss).ok_or(JwtError::BadSignature)?;
-    let signed = &token[..header.len() + 1 + payload.len()];
+    // Version 1 (nats-io/jwt's `Decode`): the signature covers the
+    // payload part alone; version 2 covers `header.payload`.
+    let v1 = !claims.v1_kind.is_empty();
+    let signed = if v1 {
+        payload
+    } else {
+        &token[..header.len() + 1 + payload.len()]
+    };
     if !issuer.verify(signed.as_bytes(), signature) {
         return Err(JwtError::BadSignature);
     }
+    if v1 {
+        if claims.nats.kind.is_empty() {
+            claims.nats.kind = std::mem::take(&mut claims.v1_kind);
+        }
+        if claims.nats.issuer_account.is_empty() {
+            claims.nats.issuer_account = std::mem::take(&mut claims.v1_issuer_account);
+        }
+    }
     Ok(claims)
+}
+
+/// The JWT of a file or a value in the decorated form nsc writes
+/// (`-----BEGIN NATS ... JWT-----` lines around it), or the text itself
+/// trimmed (nats-io/jwt's `ParseDecoratedJWT`).
+pub fn decorated_jwt(text: &str) -> &str {
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        let line = line.trim();
+        if line.starts_with("-----BEGIN") && line.ends_with("JWT-----") {
+            return lines.next().map_or("", str::trim);
+        }
+    }
+    text.trim()
 }
 
 /// The role of a public key (by its prefix), if it is one.
@@ -225,6 +262,39 @@ mod tests {
         let deny =
             decode_and_verify(jwt_from_creds(&fixture("publish_deny.creds")).unwrap()).unwrap();
         assert_eq!(deny.nats.publish.deny, Some(vec!["secret.>".to_owned()]));
+    }
+
+    #[test]
+    fn version_1_jwts_sign_their_payload_alone() {
+        use ed25519_dalek::{Signer, SigningKey};
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let public = crate::nkey::encode_public(NkeyRole::Operator, key.verifying_key().as_bytes());
+        let head = BASE64URL_NOPAD.encode(br#"{"typ":"jwt","alg":"ed25519"}"#);
+        let claims =
+            format!(r#"{{"iss":"{public}","sub":"{public}","type":"operator","name":"old"}}"#);
+        let payload = BASE64URL_NOPAD.encode(claims.as_bytes());
+        let signature = BASE64URL_NOPAD.encode(&key.sign(payload.as_bytes()).to_bytes());
+        let jwt = format!("{head}.{payload}.{signature}");
+        let decoded = decode_and_verify(&jwt).unwrap();
+        assert_eq!(
+            (decoded.nats.kind.as_str(), decoded.name.as_str()),
+            ("operator", "old")
+        );
+        // Signed as version 2 would be, it does not verify.
+        let v2_signature =
+            BASE64URL_NOPAD.encode(&key.sign(format!("{head}.{payload}").as_bytes()).to_bytes());
+        assert_eq!(
+            decode_and_verify(&format!("{head}.{payload}.{v2_signature}")),
+            Err(JwtError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn decorated_jwts_are_unwrapped() {
+        let text =
+            "-----BEGIN NATS OPERATOR JWT-----\neyJ.a.b\n------END NATS OPERATOR JWT------\n";
+        assert_eq!(decorated_jwt(text), "eyJ.a.b");
+        assert_eq!(decorated_jwt("  eyJ.a.b \n"), "eyJ.a.b");
     }
 
     #[test]

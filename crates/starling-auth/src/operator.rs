@@ -41,12 +41,32 @@ fn operator_jwt(
     load: &dyn Fn(&str) -> std::io::Result<String>,
 ) -> Result<String, ConfError> {
     let text = value.as_str("operator")?;
-    if text.starts_with("eyJ") && text.matches('.').count() == 2 {
-        return Ok(text.to_owned());
+    let inline = crate::jwt::decorated_jwt(text);
+    if inline.starts_with("eyJ") && inline.matches('.').count() == 2 {
+        return Ok(inline.to_owned());
     }
     load(text)
-        .map(|t| t.trim().to_owned())
+        .map(|t| crate::jwt::decorated_jwt(&t).to_owned())
         .map_err(|e| value.error(format!("operator: can't read {text:?}: {e}")))
+}
+
+/// `trusted` / `trusted_keys`: operator public keys trusted without an
+/// operator JWT (nats-server's texts for a bad one).
+fn trusted_keys(value: &Value, errors: &mut Vec<ConfError>) -> Vec<String> {
+    let mut keys = Vec::new();
+    for item in value.one_or_many() {
+        match item.as_str("trusted") {
+            Ok(key) if role_of(key) == Some(NkeyRole::Operator) => keys.push(key.to_owned()),
+            Ok(key) => errors.push(item.error(format!(
+                "trust key {key:?} required to be a valid public operator nkey"
+            ))),
+            Err(_) => errors.push(item.error(format!(
+                "error parsing trusted: unsupported type {}",
+                item.kind_name()
+            ))),
+        }
+    }
+    keys
 }
 
 impl OperatorMode {
@@ -65,8 +85,29 @@ impl OperatorMode {
             "root_operators",
             "root_operator",
         ];
-        let (_, operators) = names.iter().find_map(|n| map.get_ignore_case(n))?;
+        let trusted = map
+            .get_ignore_case("trusted")
+            .or_else(|| map.get_ignore_case("trusted_keys"));
+        let operators = names.iter().find_map(|n| map.get_ignore_case(n));
         let mut mode = Self::default();
+        let operators = match (operators, trusted) {
+            (None, None) => return None,
+            (Some((_, operators)), None) => operators,
+            (None, Some((_, keys))) => {
+                // Trusted keys alone: accounts come from the resolver, if
+                // there is one (nats-server starts without one too; every
+                // user is refused then).
+                mode.trusted_keys = trusted_keys(keys, errors);
+                mode.read_resolver(map, None, errors);
+                return Some(mode);
+            }
+            (Some((_, operators)), Some(_)) => {
+                errors.push(
+                    operators.error("conflicting options for 'TrustedKeys' and 'TrustedOperators'"),
+                );
+                return None;
+            }
+        };
         for value in operators.one_or_many() {
             let claims = operator_jwt(value, load).and_then(|jwt| {
                 decode_and_verify(&jwt).map_err(|e| value.error(format!("operator: {e}")))
@@ -81,6 +122,14 @@ impl OperatorMode {
                 Err(error) => errors.push(error),
             }
         }
+        mode.read_resolver(map, Some(operators), errors);
+        Some(mode)
+    }
+
+    /// `system_account`, `resolver` (required with an operator JWT, given
+    /// as `operators`) and `resolver_preload`.
+    fn read_resolver(&mut self, map: &Map, operators: Option<&Value>, errors: &mut Vec<ConfError>) {
+        let mode = self;
         if let Some((_, value)) = map
             .get_ignore_case("system_account")
             .or_else(|| map.get_ignore_case("system"))
@@ -103,7 +152,10 @@ impl OperatorMode {
                 Err(_) => errors.push(value.error("resolver: only MEMORY is supported yet")),
             },
             None => {
-                errors.push(operators.error("operator mode needs a resolver (resolver: MEMORY)"))
+                if let Some(operators) = operators {
+                    errors
+                        .push(operators.error("operator mode needs a resolver (resolver: MEMORY)"));
+                }
             }
         }
         if let Some((_, preload)) = map.get_ignore_case("resolver_preload") {
@@ -121,7 +173,6 @@ impl OperatorMode {
                 Err(error) => errors.push(error),
             }
         }
-        Some(mode)
     }
 
     fn account(&self, key: &str, value: &Value) -> Result<AccountJwt, ConfError> {

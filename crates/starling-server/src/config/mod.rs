@@ -97,10 +97,6 @@ pub(super) const NOT_YET: &[(&[&str], &str)] = &[
         ],
         "this resolver setting (only resolver: MEMORY with resolver_preload)",
     ),
-    (
-        &["trusted", "trusted_keys"],
-        "trusted keys without an operator JWT (issue #15)",
-    ),
     (&["allow_non_tls", "ocsp"], "optional TLS and OCSP stapling"),
     (&["gateway"], "gateways"),
     (

@@ -187,7 +187,7 @@ pub(super) fn apply(
         // Read as a whole by starling-auth (see options_from_config).
         "authorization" | "no_auth_user" | "accounts" | "operator" | "operators" | "root"
         | "roots" | "root_operators" | "root_operator" | "resolver" | "resolver_preload"
-        | "mappings" | "maps" => {}
+        | "mappings" | "maps" | "trusted" | "trusted_keys" => {}
         // In operator mode starling-auth reads the key; otherwise it names
         // one of the `accounts`.
         "system_account" | "system" => server.system_account = Some(value.read(&name)?),
