@@ -310,3 +310,74 @@ async fn pinned_certs_take_only_the_pinned_clients() {
     assert!(got[0].ends_with("PONG"), "{}", got[0]);
     assert_eq!(got[1], "refused");
 }
+
+#[tokio::test]
+async fn allow_non_tls_takes_both_on_one_port() {
+    let pki = Pki::new("mixed");
+    let config = format!("allow_non_tls: true\n{}", pki.block(""));
+    let server = start_from_config(&config).await;
+    let mut plain = starling_tests::RawClient::connect(server.client_addr()).await;
+    assert!(
+        plain.info.contains("\"tls_available\":true"),
+        "{}",
+        plain.info
+    );
+    assert!(!plain.info.contains("tls_required"), "{}", plain.info);
+    plain.send(b"CONNECT {\"verbose\":false}\r\nPING\r\n").await;
+    let (bytes, _) = plain.read_until(b"PONG\r\n", Duration::from_secs(10)).await;
+    assert!(bytes.ends_with(b"PONG\r\n"));
+    let over_tls = session(server.client_addr(), pki.all(None), "").await;
+    assert!(over_tls.ends_with("PONG"), "{over_tls}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn connection_rate_limit_turns_handshakes_away() {
+    let pki = Pki::new("rate");
+    let server = start_from_config(&pki.block("connection_rate_limit: 1")).await;
+    // Twenty at once in the same second: one handshake, the rest told.
+    let mut throttled = 0;
+    for _ in 0..20 {
+        let mut raw = starling_tests::RawClient::connect(server.client_addr()).await;
+        let (bytes, _) = raw.read_until(b"\r\n", Duration::from_millis(200)).await;
+        if String::from_utf8_lossy(&bytes).contains("Connection throttling is active") {
+            throttled += 1;
+        }
+    }
+    assert!(throttled >= 1, "no connection was throttled");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_must_staple_certificate_needs_ocsp_off() {
+    let dir = std::env::temp_dir().join(format!("starling-ocsp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let key = KeyPair::generate().unwrap();
+    let mut params = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+    // The TLS feature extension asking for status_request (5).
+    params
+        .custom_extensions
+        .push(rcgen::CustomExtension::from_oid_content(
+            &[1, 3, 6, 1, 5, 5, 7, 1, 24],
+            vec![0x30, 0x03, 0x02, 0x01, 0x05],
+        ));
+    let cert = params.self_signed(&key).unwrap();
+    let (cert_file, key_file) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_file, cert.pem()).unwrap();
+    std::fs::write(&key_file, key.serialize_pem()).unwrap();
+    let block = format!(
+        "tls {{ cert_file: \"{}\", key_file: \"{}\" }}\n",
+        cert_file.display(),
+        key_file.display()
+    );
+    let root = starling_conf::parse_str(&block).unwrap();
+    let options = starling_server::options_from_config(&root).unwrap().server;
+    let error = starling_server::Server::check(&options)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("must-staple"), "{error}");
+    let root = starling_conf::parse_str(&format!("ocsp: false\n{block}")).unwrap();
+    let options = starling_server::options_from_config(&root).unwrap().server;
+    starling_server::Server::check(&options).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -57,7 +57,7 @@ pub use config::{
 pub use listen::TlsError;
 pub use options::{
     ClusterOptions, ClusterTls, LeafAuth, LeafOptions, LeafProxy, LeafRemote, LeafUser,
-    MonitorOptions, RemoteTls, ServerOptions,
+    MonitorOptions, OcspMode, RemoteTls, ServerOptions,
 };
 pub use ports::Ports;
 pub use reload::ReloadError;

@@ -15,7 +15,8 @@
 use std::sync::PoisonError;
 
 use crate::options::ServerOptions;
-use crate::server::{Server, load_tls};
+use crate::server::Server;
+use crate::tls::load_tls;
 use crate::{ServerError, TlsError};
 
 /// Why a reload was refused; the running configuration is unchanged.

@@ -11,14 +11,13 @@ use starling_ws::handshake::Upgrade;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
-use tokio_rustls::TlsAcceptor;
 
 use crate::broker::Broker;
 use crate::client::{ClientAddr, Framing, run_connection};
 use crate::link::CloseReason;
 use crate::listen::{self, Handshake, Listener, WebsocketAcceptor};
 use crate::monitor::{self, Monitor};
-use crate::tls::TlsSlot;
+use crate::tls::{TlsSlot, load_tls};
 use crate::{NATS_VERSION, STARLING_VERSION, ServerError, ServerOptions};
 
 /// A running Starling server.
@@ -372,21 +371,4 @@ impl Server {
     pub(crate) fn broker(&self) -> &Arc<Broker> {
         &self.broker
     }
-}
-
-/// The acceptors of the client port and the websocket listener, each
-/// configuration read once.
-pub(crate) fn load_tls(
-    options: &ServerOptions,
-) -> Result<(Option<TlsAcceptor>, Option<TlsAcceptor>), ServerError> {
-    let load = |tls: Option<&starling_ws::TlsOptions>, option| {
-        tls.map(crate::tls::acceptor)
-            .transpose()
-            .map_err(|source| ServerError::Tls { option, source })
-    };
-    let websocket = options.websocket.as_ref().and_then(|ws| ws.tls.as_ref());
-    Ok((
-        load(options.tls.as_ref(), "tls")?,
-        load(websocket, "websocket.tls")?,
-    ))
 }

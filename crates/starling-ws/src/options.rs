@@ -39,6 +39,9 @@ pub struct TlsOptions {
     pub insecure: bool,
     /// Cipher suites, curves and pinned certificates.
     pub tuning: crate::TlsTuning,
+    /// `connection_rate_limit`: TLS handshakes per second on the client
+    /// port, beyond which a client is turned away (0: no limit).
+    pub connection_rate_limit: u32,
 }
 
 /// nats-server's TLS handshake deadline when `timeout` is unset.
@@ -238,6 +241,7 @@ impl TlsOptions {
             verify_and_map: false,
             insecure: false,
             tuning: crate::TlsTuning::default(),
+            connection_rate_limit: 0,
         }
     }
 
@@ -253,6 +257,7 @@ fn tls(value: &Value) -> Result<TlsOptions, Vec<ConfError>> {
     let (mut cert, mut key, mut ca, mut verify) = (None, None, None, false);
     let mut timeout = DEFAULT_TLS_TIMEOUT;
     let (mut verify_and_map, mut insecure) = (false, false);
+    let mut rate_limit = 0;
     let mut tuning = crate::TlsTuning::default();
     let mut errors = Vec::new();
     for (k, v) in map.options() {
@@ -285,7 +290,10 @@ fn tls(value: &Value) -> Result<TlsOptions, Vec<ConfError>> {
                     Ok(())
                 }
             }),
-            "connection_rate_limit" => Err(ConfError::not_supported_yet(k, "this TLS setting")),
+            "connection_rate_limit" => v.as_integer("connection_rate_limit").map(|n| {
+                // nats-server: 0 or less is no limit.
+                rate_limit = u32::try_from(n.max(0)).unwrap_or(u32::MAX);
+            }),
             _ => Err(ConfError::unknown_field(k)),
         };
         if let Err(error) = result {
@@ -302,6 +310,7 @@ fn tls(value: &Value) -> Result<TlsOptions, Vec<ConfError>> {
             verify_and_map,
             insecure,
             tuning,
+            connection_rate_limit: rate_limit,
         }),
         (cert, key) => {
             if cert.is_none() {

@@ -3,6 +3,7 @@
 //! connections and the ids they get, and what monitoring reads ([`stats`]).
 //! It owns no socket.
 
+mod auth;
 mod cluster;
 pub(crate) mod counters;
 mod leafs;
@@ -14,8 +15,8 @@ pub(crate) use leafs::LeafPeer;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, PoisonError};
 
 use dashmap::DashMap;
 use starling_auth::{Authenticator, ConnectionKind};
@@ -44,9 +45,9 @@ pub(crate) struct Broker {
     /// The system account's services other accounts import, by account.
     system_imports: HashMap<String, Arc<AccountLinks>>,
     /// Authentication as configured (a reload swaps it).
-    auth: std::sync::RwLock<Arc<Authenticator>>,
+    pub(super) auth: std::sync::RwLock<Arc<Authenticator>>,
     pub(crate) info: ServerInfo,
-    connections: DashMap<u64, Arc<Subscriber>>,
+    pub(super) connections: DashMap<u64, Arc<Subscriber>>,
     /// Where the leafnode listener is (as its INFO names it), once bound:
     /// leafs on the websocket port are accepted only when it is set.
     pub(crate) leaf_listen: std::sync::OnceLock<(String, u16)>,
@@ -78,19 +79,9 @@ pub(crate) struct Broker {
     next_cid: AtomicU64,
     /// Costly credentials checks (bcrypt) running at once, at most.
     pub(crate) auth_slots: Semaphore,
-}
-
-/// The authentication settings with what the TLS blocks add to them
-/// (`verify_and_map` on the client port and the websocket port).
-fn auth_config(options: &ServerOptions) -> starling_auth::AuthConfig {
-    let mut auth = options.auth.clone();
-    auth.tls_map = options.tls.as_ref().is_some_and(|t| t.verify_and_map);
-    auth.websocket.tls_map = options
-        .websocket
-        .as_ref()
-        .and_then(|ws| ws.tls.as_ref())
-        .is_some_and(|t| t.verify_and_map);
-    auth
+    /// The client port's TLS handshakes in the current second
+    /// (`connection_rate_limit`): when it began, how many.
+    pub(super) tls_rate: std::sync::Mutex<(std::time::Instant, u32)>,
 }
 
 /// Costly credentials checks at once: half the cores, so the other half
@@ -170,7 +161,7 @@ impl Broker {
             links,
             system_imports,
             accounts,
-            auth: std::sync::RwLock::new(Arc::new(Authenticator::new(auth_config(&options)))),
+            auth: std::sync::RwLock::new(Arc::new(Authenticator::new(auth::auth_config(&options)))),
             info,
             connections: DashMap::new(),
             leafs: DashMap::new(),
@@ -187,22 +178,8 @@ impl Broker {
             all_closed: Notify::new(),
             next_cid: AtomicU64::new(1),
             auth_slots: Semaphore::new(auth_concurrency()),
+            tls_rate: std::sync::Mutex::new((std::time::Instant::now(), 0)),
             options,
-        }
-    }
-
-    /// Authentication as configured now.
-    pub(crate) fn auth(&self) -> Arc<Authenticator> {
-        Arc::clone(&self.auth.read().unwrap_or_else(PoisonError::into_inner))
-    }
-
-    /// Swaps in the authentication of reloaded `options`, and has every
-    /// client checked again by its own task.
-    pub(crate) fn reload_auth(&self, options: &ServerOptions) {
-        let fresh = Arc::new(Authenticator::new(auth_config(options)));
-        *self.auth.write().unwrap_or_else(PoisonError::into_inner) = fresh;
-        for connection in &self.connections {
-            connection.link.ask_reauthorization();
         }
     }
 
@@ -228,7 +205,12 @@ impl Broker {
             client_id: cid,
             client_ip: client_ip.to_string(),
             auth_required: self.auth().info_auth_required(kind),
-            tls_required: kind == ConnectionKind::Standard && self.options.tls.is_some(),
+            tls_required: kind == ConnectionKind::Standard
+                && self.options.tls.is_some()
+                && !self.options.allow_non_tls,
+            tls_available: kind == ConnectionKind::Standard
+                && self.options.tls.is_some()
+                && self.options.allow_non_tls,
             tls_verify: kind == ConnectionKind::Standard
                 && self.options.tls.as_ref().is_some_and(|t| t.verify),
             nonce: nonce.to_owned(),

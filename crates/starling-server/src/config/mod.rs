@@ -97,7 +97,6 @@ pub(super) const NOT_YET: &[(&[&str], &str)] = &[
         ],
         "this resolver setting (only resolver: MEMORY with resolver_preload)",
     ),
-    (&["allow_non_tls", "ocsp"], "optional TLS and OCSP stapling"),
     (&["gateway"], "gateways"),
     (
         &["jetstream", "store_dir", "storedir", "default_js_domain"],

@@ -183,12 +183,39 @@ async fn serve_tls(
     {
         return;
     }
-    // Boxed: the handshake's state stays out of the connection's future.
     let deadline = broker
         .options
         .tls
         .as_ref()
         .map_or(starling_ws::DEFAULT_TLS_TIMEOUT, |tls| tls.timeout);
+    // `allow_non_tls`: the client's first byte says which it speaks (a TLS
+    // handshake starts with 0x16), as nats-server decides it.
+    if broker.options.allow_non_tls {
+        let mut first = [0u8; 1];
+        let peeked = tokio::time::timeout(deadline, stream.peek(&mut first)).await;
+        if !matches!(peeked, Ok(Ok(1))) || first[0] != 0x16 {
+            let halves = stream.into_split();
+            run_connection(
+                broker,
+                halves,
+                client,
+                cid,
+                Framing::Raw,
+                Vec::new(),
+                Some(nonce),
+            )
+            .await;
+            return;
+        }
+    }
+    if !broker.tls_handshake_allowed() {
+        let _ = stream
+            .write_all(b"-ERR 'Connection throttling is active. Please try again later.'\r\n")
+            .await;
+        tracing::debug!("{} - TLS connection rate limit reached", client.peer);
+        return;
+    }
+    // Boxed: the handshake's state stays out of the connection's future.
     match Box::pin(tokio::time::timeout(deadline, acceptor.accept(stream))).await {
         Ok(Ok(tls)) => {
             let client = ClientAddr {

@@ -34,6 +34,13 @@ pub struct ServerOptions {
     /// and routes, so none sends headers; a client asking for
     /// `no_responders` is refused, as nats-server refuses it.
     pub no_header_support: bool,
+    /// `allow_non_tls`: with `tls`, clients may also speak plaintext on
+    /// the client port (INFO says `tls_available` instead of
+    /// `tls_required`; a client starting a TLS handshake gets TLS).
+    pub allow_non_tls: bool,
+    /// `ocsp`: whether certificates may be used that ask for OCSP
+    /// stapling (must-staple), which Starling cannot provide.
+    pub ocsp: OcspMode,
     /// `max_traced_msg_len`: traced payloads are cut past this many bytes
     /// (0: whole).
     pub max_traced_msg_len: usize,
@@ -103,6 +110,21 @@ pub struct ServerOptions {
     pub cluster: Option<ClusterOptions>,
 }
 
+/// nats-server's OCSP stapling modes. Starling staples nothing: `never`
+/// says so; `auto` and `must` (and the default) staple only for a
+/// certificate that asks for it (must-staple), which is then refused at
+/// start-up; `always` is refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OcspMode {
+    /// Staple when the certificate asks for it (the default, `ocsp: true`).
+    #[default]
+    Auto,
+    /// Never staple (`ocsp: false`, `mode: never`).
+    Never,
+    /// As `auto`, shutting down if revoked (`mode: must`).
+    Must,
+}
+
 /// Where the monitoring endpoints listen. Ports as configured: 0 is off,
 /// -1 any free port.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -142,6 +164,8 @@ impl Default for ServerOptions {
             disable_sublist_cache: false,
             server_tags: Vec::new(),
             no_header_support: false,
+            allow_non_tls: false,
+            ocsp: OcspMode::Auto,
             max_traced_msg_len: 0,
             trace_verbose: false,
             connect_error_reports: 3600,

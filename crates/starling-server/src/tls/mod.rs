@@ -16,10 +16,12 @@ use tokio_rustls::TlsAcceptor;
 
 mod cert_names;
 mod client;
+mod load;
 mod route;
 mod tuning;
 
 pub(crate) use client::connector;
+pub(crate) use load::load_tls;
 pub(crate) use route::route;
 
 /// Why a TLS configuration could not be built.
@@ -107,6 +109,21 @@ impl TlsSlot {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = acceptor;
     }
+}
+
+/// True when the first certificate of `cert_file` asks clients to expect
+/// a stapled OCSP response (the TLS feature extension, must-staple).
+pub(crate) fn must_staple(cert_file: &Path) -> bool {
+    const TLS_FEATURE: &str = "1.3.6.1.5.5.7.1.24";
+    let Ok(cert) = CertificateDer::from_pem_file(cert_file) else {
+        return false;
+    };
+    x509_parser::parse_x509_certificate(&cert).is_ok_and(|(_, parsed)| {
+        parsed
+            .extensions()
+            .iter()
+            .any(|e| e.oid.to_id_string() == TLS_FEATURE)
+    })
 }
 
 /// Builds the acceptor for `options`, reading each file once.
