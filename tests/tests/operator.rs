@@ -274,3 +274,20 @@ async fn trusted_keys_and_decorated_operator_files_stand_for_the_operator() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn resolver_pinned_accounts_let_in_only_their_users() {
+    let base = std::fs::read_to_string(fixture("server.conf")).unwrap();
+    let app = "AD6GUJDRV2Q7V4ND2JCD2XWLRZJ24NKGETCUONKL3Q6SYEX3IHPZRXCX";
+    let sys = "ACGWHWJFC7G52AINY4SB3YBOBFMWZ5LPKCCWHUCS447VMUDF7ZCGJWWH";
+    for (pinned, admitted) in [(app, true), (sys, false)] {
+        let config = format!("{base}\nresolver_pinned_accounts: [{pinned}]\n");
+        let server = start_from_config(&config).await;
+        assert_eq!(
+            connects_with("plain", url(&server)).await,
+            admitted,
+            "{pinned}"
+        );
+        server.shutdown().await;
+    }
+}

@@ -392,6 +392,13 @@ impl Authenticator {
         } else {
             &claims.nats.issuer_account
         };
+        // `resolver_pinned_accounts`: only those (and the system account).
+        if let Some(pinned) = &operator.pinned_accounts
+            && !pinned.contains(account_key)
+            && operator.system_account.as_ref() != Some(account_key)
+        {
+            return Err(AuthError::UntrustedIssuer);
+        }
         let account = operator
             .accounts
             .get(account_key)

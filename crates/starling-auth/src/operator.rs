@@ -33,6 +33,9 @@ pub struct OperatorMode {
     pub system_account: Option<String>,
     /// Accounts from `resolver_preload`, by key.
     pub accounts: HashMap<String, AccountJwt>,
+    /// `resolver_pinned_accounts`: only users of these accounts (and of
+    /// the system account) are let in; `None`: any account.
+    pub pinned_accounts: Option<Vec<String>>,
 }
 
 /// Reads an operator JWT given inline or as a file (read with `load`).
@@ -143,13 +146,18 @@ impl OperatorMode {
                 Err(error) => errors.push(error),
             }
         }
-        match map.get_ignore_case("resolver") {
+        let resolver = ["resolver", "account_resolver", "accounts_resolver"]
+            .iter()
+            .find_map(|name| map.get_ignore_case(name));
+        match resolver {
             Some((_, value)) => match value.as_str("resolver") {
                 Ok(kind) if kind.eq_ignore_ascii_case("MEMORY") => {}
                 Ok(kind) => errors.push(value.error(format!(
                     "resolver: {kind:?} is not supported yet (only MEMORY)"
                 ))),
-                Err(_) => errors.push(value.error("resolver: only MEMORY is supported yet")),
+                Err(_) => errors.push(value.error(
+                    "resolver: the full, cache and URL resolvers are not supported yet (only MEMORY)",
+                )),
             },
             None => {
                 if let Some(operators) = operators {
@@ -157,6 +165,26 @@ impl OperatorMode {
                         .push(operators.error("operator mode needs a resolver (resolver: MEMORY)"));
                 }
             }
+        }
+        if let Some((_, value)) = map.get_ignore_case("resolver_pinned_accounts") {
+            let mut pinned = Vec::new();
+            for item in value.one_or_many() {
+                match item.as_str("resolver_pinned_accounts") {
+                    Ok(key) if role_of(key) == Some(NkeyRole::Account) => {
+                        pinned.push(key.to_owned())
+                    }
+                    Ok(key) => errors.push(item.error(format!(
+                        "pinned account key {key:?} is not a valid public account nkey"
+                    ))),
+                    Err(error) => errors.push(error),
+                }
+            }
+            mode.pinned_accounts = Some(pinned);
+        }
+        if let Some((_, value)) = map.get_ignore_case("resolver_tls") {
+            errors.push(value.error(
+                "resolver_tls is not supported yet (only the MEMORY resolver, which fetches nothing)",
+            ));
         }
         if let Some((_, preload)) = map.get_ignore_case("resolver_preload") {
             match preload.as_map("resolver_preload") {

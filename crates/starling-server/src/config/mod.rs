@@ -12,6 +12,7 @@ mod cluster;
 mod cluster_flags;
 pub mod flags;
 mod leaf;
+mod ocsp;
 pub mod signal;
 mod top;
 
@@ -88,15 +89,6 @@ pub struct ConfigOptions {
 /// Options nats-server has that Starling does not support yet, with the
 /// issue that brings them. Refused at start-up.
 pub(super) const NOT_YET: &[(&[&str], &str)] = &[
-    (
-        &[
-            "account_resolver",
-            "accounts_resolver",
-            "resolver_tls",
-            "resolver_pinned_accounts",
-        ],
-        "this resolver setting (only resolver: MEMORY with resolver_preload)",
-    ),
     (&["gateway"], "gateways"),
     (
         &["jetstream", "store_dir", "storedir", "default_js_domain"],

@@ -44,7 +44,7 @@ pub(super) fn apply(
         "lame_duck_grace_period" => server.lame_duck_grace_period = lame_duck(value, &name)?,
         "no_header_support" => server.no_header_support = value.as_bool(&name)?,
         "allow_non_tls" => server.allow_non_tls = value.as_bool(&name)?,
-        "ocsp" => server.ocsp = ocsp(value)?,
+        "ocsp" => server.ocsp = super::ocsp::ocsp(value)?,
         "server_tags" => {
             let tags: Vec<&Value> = match &value.kind {
                 ValueKind::Array(items) => items.iter().collect(),
@@ -187,9 +187,25 @@ pub(super) fn apply(
             Err(block_errors) => errors.extend(block_errors),
         },
         // Read as a whole by starling-auth (see options_from_config).
-        "authorization" | "no_auth_user" | "accounts" | "operator" | "operators" | "root"
-        | "roots" | "root_operators" | "root_operator" | "resolver" | "resolver_preload"
-        | "mappings" | "maps" | "trusted" | "trusted_keys" => {}
+        "authorization"
+        | "no_auth_user"
+        | "accounts"
+        | "operator"
+        | "operators"
+        | "root"
+        | "roots"
+        | "root_operators"
+        | "root_operator"
+        | "resolver"
+        | "resolver_preload"
+        | "mappings"
+        | "maps"
+        | "trusted"
+        | "trusted_keys"
+        | "account_resolver"
+        | "accounts_resolver"
+        | "resolver_tls"
+        | "resolver_pinned_accounts" => {}
         // In operator mode starling-auth reads the key; otherwise it names
         // one of the `accounts`.
         "system_account" | "system" => server.system_account = Some(value.read(&name)?),
@@ -320,55 +336,6 @@ fn report_every(value: &Value, option: &str, default: u32) -> Result<u32, ConfEr
         Ok(n) => Ok(n),
         Err(_) => Err(value.error(format!("{option}: expected a number of attempts, not {n}"))),
     }
-}
-
-/// `ocsp`: a boolean, or `{ mode, url, urls }` (nats-server's reading;
-/// `always` needs stapling, which Starling cannot do: refused).
-fn ocsp(value: &Value) -> Result<crate::OcspMode, ConfError> {
-    use crate::OcspMode;
-    let ValueKind::Map(map) = &value.kind else {
-        return match value.kind {
-            ValueKind::Bool(true) => Ok(OcspMode::Auto),
-            ValueKind::Bool(false) => Ok(OcspMode::Never),
-            _ => Err(value.error(format!(
-                "error parsing ocsp config: unsupported type {}",
-                value.kind_name()
-            ))),
-        };
-    };
-    let mut mode = OcspMode::Auto;
-    for (key, field) in map.options() {
-        match key.name.as_str() {
-            "mode" => {
-                mode = match field.as_str("mode")?.to_ascii_lowercase().as_str() {
-                    "auto" => OcspMode::Auto,
-                    "never" => OcspMode::Never,
-                    "must" => OcspMode::Must,
-                    "always" => {
-                        return Err(field.error(
-                            "ocsp mode always is not supported: it staples an OCSP response \
-                             on every handshake, and Starling does not fetch them (use auto, \
-                             must or never)",
-                        ));
-                    }
-                    other => {
-                        return Err(field.error(format!(
-                            "error parsing ocsp config: unsupported ocsp mode {other}"
-                        )));
-                    }
-                };
-            }
-            // Responder URLs: nothing is fetched, so nothing uses them.
-            "url" | "urls" => {}
-            other => {
-                return Err(ConfError::at(
-                    &key.span,
-                    format!("error parsing ocsp config: unsupported field {other}"),
-                ));
-            }
-        }
-    }
-    Ok(mode)
 }
 
 /// A lame-duck setting: a duration string (`"30s"`, `"2m"`).
