@@ -149,8 +149,20 @@ impl AuthConfig {
         let mut errors = Vec::new();
         config.operator = OperatorMode::from_config(map, load, &mut errors);
         if let Some(operator) = &config.operator {
-            // Every preloaded account is an account of its own.
+            // Every preloaded account is an account of its own, with the
+            // exports and imports its JWT writes.
             config.accounts.extend(operator.accounts.keys().cloned());
+            let links = operator
+                .accounts
+                .iter()
+                .map(|(key, account)| (key.clone(), account.links.clone()))
+                .collect();
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+            let (exports, imports) = crate::jwt_links::build(&links, now);
+            config.exports.extend(exports);
+            config.imports.extend(imports);
         }
         if let Some((_, block)) = map.get_ignore_case("authorization") {
             config.read_authorization(block, &mut errors);

@@ -94,10 +94,12 @@ pub struct NatsClaims {
     /// Largest payload a user may publish; -1 (or absent): no limit.
     #[serde(default = "no_limit")]
     pub payload: i64,
-    /// An account's exports (read only to refuse them: not supported yet).
-    pub exports: Vec<serde_json::Value>,
-    /// An account's imports (likewise).
-    pub imports: Vec<serde_json::Value>,
+    /// An account's exports.
+    pub exports: Vec<crate::jwt_links::JwtExport>,
+    /// An account's imports.
+    pub imports: Vec<crate::jwt_links::JwtImport>,
+    /// An activation's subject (what its import may take).
+    pub subject: String,
 }
 
 fn no_limit() -> i64 {
@@ -119,6 +121,7 @@ impl Default for NatsClaims {
             payload: -1,
             exports: Vec::new(),
             imports: Vec::new(),
+            subject: String::new(),
         }
     }
 }

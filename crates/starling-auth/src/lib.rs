@@ -43,6 +43,7 @@ mod cert_map;
 mod config;
 pub mod fuzzing;
 pub mod jwt;
+pub mod jwt_links;
 mod kind;
 pub mod links;
 mod mappings;

@@ -22,6 +22,8 @@ pub struct AccountJwt {
     pub signing_keys: Vec<String>,
     /// Revoked users: key (or `*`) → revoked if issued at or before.
     pub revocations: HashMap<String, i64>,
+    /// Its exports and imports as the JWT writes them.
+    pub links: crate::jwt_links::JwtLinks,
 }
 
 /// The trusted operators and the accounts they vouch for.
@@ -217,21 +219,23 @@ impl OperatorMode {
                 "resolver_preload {key}: not issued by a trusted operator"
             )));
         }
-        if !claims.nats.exports.is_empty() || !claims.nats.imports.is_empty() {
-            return Err(value.error(format!(
-                "resolver_preload {key}: exports and imports in account JWTs are not supported yet"
-            )));
-        }
+        let signing_keys: Vec<String> = claims
+            .nats
+            .signing_keys
+            .iter()
+            .map(|k| k.key().to_owned())
+            .collect();
+        let links = crate::jwt_links::JwtLinks {
+            exports: claims.nats.exports,
+            imports: claims.nats.imports,
+            signing_keys: signing_keys.clone(),
+        };
         Ok(AccountJwt {
             key: claims.sub,
             name: claims.name,
-            signing_keys: claims
-                .nats
-                .signing_keys
-                .iter()
-                .map(|k| k.key().to_owned())
-                .collect(),
+            signing_keys,
             revocations: claims.nats.revocations,
+            links,
         })
     }
 }
@@ -289,7 +293,7 @@ mod tests {
     }
 
     #[test]
-    fn account_jwt_exports_and_imports_are_refused() {
+    fn account_jwt_exports_become_exports() {
         let operator = SigningKey::from_bytes(&[7; 32]);
         let account = SigningKey::from_bytes(&[9; 32]);
         let operator_key = encode_public(NkeyRole::Operator, operator.verifying_key().as_bytes());
@@ -311,16 +315,12 @@ mod tests {
             AuthConfig::from_config(&starling_conf::parse_str(&text).unwrap())
         };
         assert!(config(serde_json::json!({ "type": "account" })).is_ok());
-        let refused = config(serde_json::json!({
+        let read = config(serde_json::json!({
             "type": "account",
             "exports": [ { "name": "s", "subject": "s.>", "type": "stream" } ]
         }))
-        .unwrap_err();
-        assert!(
-            refused[0]
-                .to_string()
-                .contains("exports and imports in account JWTs are not supported yet"),
-            "{refused:?}"
-        );
+        .unwrap();
+        assert_eq!(read.exports.len(), 1);
+        assert_eq!(read.exports[0].subject, "s.>");
     }
 }
