@@ -3,6 +3,7 @@
 //! connections and the ids they get, and what monitoring reads ([`stats`]).
 //! It owns no socket.
 
+mod accounts;
 mod auth;
 mod cluster;
 pub(crate) mod counters;
@@ -23,7 +24,6 @@ use starling_auth::{Authenticator, ConnectionKind};
 use starling_proto::ServerInfo;
 use tokio::sync::{Notify, Semaphore};
 
-use crate::account::links::{self, AccountLinks};
 use crate::account::{Account, GLOBAL_ACCOUNT, Subscriber};
 use crate::link::CloseReason;
 use crate::{NATS_VERSION, STARLING_VERSION, ServerOptions, identity};
@@ -36,14 +36,10 @@ pub(crate) struct Broker {
     pub(crate) options: ServerOptions,
     /// The global account (`$G`).
     global: Arc<Account>,
-    /// Each configured account: accounts share no subjects.
-    accounts: HashMap<String, Arc<Account>>,
     /// The system account, unless there is none (`no_system_account`).
     pub(crate) system: Option<SystemAccount>,
-    /// Exports and imports, by account (only accounts that have some).
-    links: HashMap<String, Arc<AccountLinks>>,
-    /// The system account's services other accounts import, by account.
-    system_imports: HashMap<String, Arc<AccountLinks>>,
+    /// The accounts and their links (an account JWT update replaces it).
+    pub(super) table: std::sync::RwLock<Arc<accounts::AccountTable>>,
     /// Authentication as configured (a reload swaps it).
     pub(super) auth: std::sync::RwLock<Arc<Authenticator>>,
     pub(crate) info: ServerInfo,
@@ -139,28 +135,18 @@ impl Broker {
             SystemAccount::new(Arc::clone(account))
         });
         let global = Arc::new(new_account(GLOBAL_ACCOUNT.to_owned()));
-        let mut links = links::build(&options.auth, &accounts);
-        let mut system_imports = HashMap::new();
-        if let Some(system) = &system {
-            // The system account answers through its responses table.
-            let own = links
-                .entry(system.account.name.clone())
-                .or_insert_with(|| Arc::new(AccountLinks::default()));
-            let responses = Arc::clone(&own.responses);
-            for account in accounts.values().chain([&global]) {
-                if !Arc::ptr_eq(account, &system.account) {
-                    let imports = links::system_imports(&system.account, &responses, &account.name);
-                    system_imports.insert(account.name.clone(), Arc::new(imports));
-                }
-            }
-        }
+        let table = accounts::AccountTable::build(
+            &options.auth,
+            accounts,
+            &global,
+            system.as_ref().map(|s| &s.account),
+            None,
+        );
         let reply_prefix = info.server_id.chars().skip(1).take(6).collect();
         Self {
             system,
             global,
-            links,
-            system_imports,
-            accounts,
+            table: std::sync::RwLock::new(Arc::new(table)),
             auth: std::sync::RwLock::new(Arc::new(Authenticator::new(auth::auth_config(&options)))),
             info,
             connections: DashMap::new(),
@@ -312,33 +298,6 @@ impl Broker {
         for route in self.cluster.iter().flat_map(Cluster::routes) {
             route.link.close(reason);
         }
-    }
-
-    /// The account named `name` (`None` or unknown: the global account).
-    pub(crate) fn account(&self, name: Option<&str>) -> Arc<Account> {
-        name.and_then(|name| self.accounts.get(name))
-            .map_or_else(|| Arc::clone(&self.global), Arc::clone)
-    }
-
-    /// Every account, the global one first, then by name.
-    pub(crate) fn all_accounts(&self) -> Vec<Arc<Account>> {
-        let mut named: Vec<&Arc<Account>> = self.accounts.values().collect();
-        named.sort_by(|a, b| a.name.cmp(&b.name));
-        std::iter::once(&self.global)
-            .chain(named)
-            .map(Arc::clone)
-            .collect()
-    }
-
-    /// The system account's services `account` imports (none for the
-    /// system account itself).
-    pub(crate) fn system_imports(&self, account: &Account) -> Option<Arc<AccountLinks>> {
-        self.system_imports.get(&account.name).cloned()
-    }
-
-    /// The account's exports and imports, if it has any.
-    pub(crate) fn account_links(&self, account: &Account) -> Option<Arc<AccountLinks>> {
-        self.links.get(&account.name).cloned()
     }
 
     /// Waits until every connection task has ended.

@@ -98,12 +98,13 @@ impl Broker {
     /// published on any member), and `_R_.<this server>.>` when a service
     /// of it is imported here (the responses come back to this server).
     pub(crate) fn standing_interest(&self, account: &Account) -> Vec<bytes::Bytes> {
-        let mut standing: Vec<bytes::Bytes> = self
+        let table = self.table();
+        let mut standing: Vec<bytes::Bytes> = table
             .links
             .get(&account.name)
             .map(|links| links.streams.iter().map(|s| s.filter.clone()).collect())
             .unwrap_or_default();
-        let serves = self.links.values().any(|links| {
+        let serves = table.links.values().any(|links| {
             links
                 .services
                 .iter()
