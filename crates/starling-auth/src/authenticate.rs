@@ -145,6 +145,11 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
+    /// The configuration it decides with.
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
     /// An authenticator for `config`.
     pub fn new(config: AuthConfig) -> Self {
         let passwords = config

@@ -152,17 +152,7 @@ impl AuthConfig {
             // Every preloaded account is an account of its own, with the
             // exports and imports its JWT writes.
             config.accounts.extend(operator.accounts.keys().cloned());
-            let links = operator
-                .accounts
-                .iter()
-                .map(|(key, account)| (key.clone(), account.links.clone()))
-                .collect();
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-            let (exports, imports) = crate::jwt_links::build(&links, now);
-            config.exports.extend(exports);
-            config.imports.extend(imports);
+            config.relink_operator_accounts();
         }
         if let Some((_, block)) = map.get_ignore_case("authorization") {
             config.read_authorization(block, &mut errors);
@@ -224,6 +214,40 @@ impl AuthConfig {
             .find(|(name, _)| name == account)
             .map(|(_, list)| list.clone())
             .unwrap_or_default()
+    }
+
+    /// Adds or replaces an account JWT (operator mode: a claim update, or
+    /// a directory resolver's file); its key.
+    ///
+    /// # Errors
+    ///
+    /// Not operator mode, or what is wrong with the JWT.
+    pub fn upsert_account_jwt(&mut self, jwt: &str) -> Result<String, String> {
+        let operator = self.operator.as_mut().ok_or("not in operator mode")?;
+        let account = operator.account_jwt(None, jwt)?;
+        let key = account.key.clone();
+        operator.accounts.insert(key.clone(), account);
+        if !self.accounts.contains(&key) {
+            self.accounts.push(key.clone());
+        }
+        self.relink_operator_accounts();
+        Ok(key)
+    }
+
+    /// Operator mode: the exports and imports the account JWTs write.
+    fn relink_operator_accounts(&mut self) {
+        let Some(operator) = &self.operator else {
+            return;
+        };
+        let links = operator
+            .accounts
+            .iter()
+            .map(|(key, account)| (key.clone(), account.links.clone()))
+            .collect();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        (self.exports, self.imports) = crate::jwt_links::build(&links, now);
     }
 
     /// The `limits` of `account` (none: unlimited).

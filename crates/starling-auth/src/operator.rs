@@ -38,6 +38,25 @@ pub struct OperatorMode {
     /// `resolver_pinned_accounts`: only users of these accounts (and of
     /// the system account) are let in; `None`: any account.
     pub pinned_accounts: Option<Vec<String>>,
+    /// Where account JWTs come from besides `resolver_preload`.
+    pub resolver: Resolver,
+}
+
+/// `resolver`: `MEMORY`, or a directory of account JWTs that the system
+/// account's claim updates add to (`{ type: full | cache, dir }`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Resolver {
+    /// The preloaded accounts only.
+    #[default]
+    Memory,
+    /// `<dir>/<account key>.jwt` files, read at start and written by
+    /// claim updates.
+    Directory {
+        /// The directory.
+        dir: std::path::PathBuf,
+        /// `type: full` (every account, kept) rather than `cache`.
+        full: bool,
+    },
 }
 
 /// Reads an operator JWT given inline or as a file (read with `load`).
@@ -53,6 +72,43 @@ fn operator_jwt(
     load(text)
         .map(|t| crate::jwt::decorated_jwt(&t).to_owned())
         .map_err(|e| value.error(format!("operator: can't read {text:?}: {e}")))
+}
+
+/// `resolver`: `MEMORY`, or `{ type: full | cache, dir, ... }` (the
+/// directory resolvers; nats-server's other keys are accepted: `limit`,
+/// `ttl`, `interval`, `timeout`, `allow_delete`, `hard_delete`).
+fn read_resolver_kind(value: &Value) -> Result<Resolver, ConfError> {
+    let starling_conf::ValueKind::Map(map) = &value.kind else {
+        return match value.as_str("resolver") {
+            Ok(kind) if kind.eq_ignore_ascii_case("MEMORY") => Ok(Resolver::Memory),
+            Ok(kind) => Err(value.error(format!(
+                "resolver: {kind:?} is not supported yet (MEMORY, or a full or cache directory)"
+            ))),
+            Err(error) => Err(error),
+        };
+    };
+    let mut full = true;
+    let mut dir = None;
+    for (key, field) in map.options() {
+        match key.name.to_ascii_lowercase().as_str() {
+            "type" => {
+                full = match field.as_str("type")?.to_ascii_lowercase().as_str() {
+                    "full" => true,
+                    "cache" => false,
+                    other => {
+                        return Err(field.error(format!(
+                            "resolver type {other:?} is not supported yet (full or cache)"
+                        )));
+                    }
+                };
+            }
+            "dir" => dir = Some(std::path::PathBuf::from(field.as_str("dir")?)),
+            "allow_delete" | "hard_delete" | "limit" | "ttl" | "interval" | "timeout" => {}
+            _ => return Err(ConfError::unknown_field(key)),
+        }
+    }
+    let dir = dir.ok_or_else(|| value.error("resolver: a directory resolver needs a 'dir'"))?;
+    Ok(Resolver::Directory { dir, full })
 }
 
 /// `trusted` / `trusted_keys`: operator public keys trusted without an
@@ -152,14 +208,9 @@ impl OperatorMode {
             .iter()
             .find_map(|name| map.get_ignore_case(name));
         match resolver {
-            Some((_, value)) => match value.as_str("resolver") {
-                Ok(kind) if kind.eq_ignore_ascii_case("MEMORY") => {}
-                Ok(kind) => errors.push(value.error(format!(
-                    "resolver: {kind:?} is not supported yet (only MEMORY)"
-                ))),
-                Err(_) => errors.push(value.error(
-                    "resolver: the full, cache and URL resolvers are not supported yet (only MEMORY)",
-                )),
+            Some((_, value)) => match read_resolver_kind(value) {
+                Ok(kind) => mode.resolver = kind,
+                Err(error) => errors.push(error),
             },
             None => {
                 if let Some(operators) = operators {
@@ -207,17 +258,29 @@ impl OperatorMode {
 
     fn account(&self, key: &str, value: &Value) -> Result<AccountJwt, ConfError> {
         let jwt = value.as_str("resolver_preload")?;
-        let claims = decode_and_verify(jwt)
-            .map_err(|e| value.error(format!("resolver_preload {key}: {e}")))?;
-        if claims.nats.kind != "account" || claims.sub != key {
-            return Err(value.error(format!(
-                "resolver_preload {key}: not the account JWT of {key}"
-            )));
+        self.account_jwt(Some(key), jwt)
+            .map_err(|e| value.error(format!("resolver_preload {key}: {e}")))
+    }
+
+    /// Checks an account JWT (of `key`, when given) as nats-server does:
+    /// signed by its issuer, an account's, issued by a trusted operator
+    /// key.
+    ///
+    /// # Errors
+    ///
+    /// What is wrong with it.
+    pub fn account_jwt(&self, key: Option<&str>, jwt: &str) -> Result<AccountJwt, String> {
+        let claims = decode_and_verify(jwt).map_err(|e| e.to_string())?;
+        if claims.nats.kind != "account" {
+            return Err("not an account JWT".into());
+        }
+        if let Some(key) = key
+            && claims.sub != key
+        {
+            return Err(format!("not the account JWT of {key}"));
         }
         if !self.trusted_keys.contains(&claims.iss) {
-            return Err(value.error(format!(
-                "resolver_preload {key}: not issued by a trusted operator"
-            )));
+            return Err("not issued by a trusted operator".into());
         }
         let signing_keys: Vec<String> = claims
             .nats

@@ -44,6 +44,7 @@ mod monitor;
 mod options;
 mod ports;
 mod reload;
+mod resolver;
 mod route;
 mod server;
 pub mod syslog;

@@ -26,16 +26,10 @@ const NOT_SUPPORTED: &[&str] = &[
 ];
 
 /// Settings still refused, each with the reason (docs/compatibility.md).
-const STILL_REFUSED: &[(&str, &str)] = &[
-    (
-        "resolver_full",
-        "the full and cache resolvers (a directory of account JWTs and claim updates) are not there yet",
-    ),
-    (
-        "resolver_tls",
-        "only the MEMORY resolver is there, so a resolver's TLS has nothing to apply to",
-    ),
-];
+const STILL_REFUSED: &[(&str, &str)] = &[(
+    "resolver_tls",
+    "only the MEMORY resolver is there, so a resolver's TLS has nothing to apply to",
+)];
 
 fn certs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/certs")

@@ -38,8 +38,12 @@ impl Broker {
     /// Swaps in the authentication of reloaded `options`, and has every
     /// client checked again by its own task.
     pub(crate) fn reload_auth(&self, options: &ServerOptions) {
-        let fresh = Arc::new(Authenticator::new(auth_config(options)));
-        *self.auth.write().unwrap_or_else(PoisonError::into_inner) = fresh;
+        self.swap_auth(Authenticator::new(auth_config(options)));
+    }
+
+    /// Swaps in `fresh` and has every client checked again.
+    pub(crate) fn swap_auth(&self, fresh: Authenticator) {
+        *self.auth.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
         for connection in &self.connections {
             connection.link.ask_reauthorization();
         }

@@ -4,6 +4,7 @@
 //! It owns no socket.
 
 mod accounts;
+pub(crate) use accounts::AccountTable;
 mod auth;
 mod cluster;
 pub(crate) mod counters;
@@ -39,7 +40,7 @@ pub(crate) struct Broker {
     /// The system account, unless there is none (`no_system_account`).
     pub(crate) system: Option<SystemAccount>,
     /// The accounts and their links (an account JWT update replaces it).
-    pub(super) table: std::sync::RwLock<Arc<accounts::AccountTable>>,
+    pub(crate) table: std::sync::RwLock<Arc<AccountTable>>,
     /// Authentication as configured (a reload swaps it).
     pub(super) auth: std::sync::RwLock<Arc<Authenticator>>,
     pub(crate) info: ServerInfo,
@@ -135,7 +136,7 @@ impl Broker {
             SystemAccount::new(Arc::clone(account))
         });
         let global = Arc::new(new_account(GLOBAL_ACCOUNT.to_owned()));
-        let table = accounts::AccountTable::build(
+        let table = AccountTable::build(
             &options.auth,
             accounts,
             &global,

@@ -55,6 +55,9 @@ impl ClientState {
             return Err(CloseReason::AuthenticationViolation);
         }
         self.set_permissions(identity.permissions);
+        // An account JWT update may have changed its exports and imports.
+        self.links = self.broker.account_links(&self.account);
+        self.last_lookup = super::state::LastLookup::default();
         let Some(permissions) = self.permissions.clone() else {
             return Ok(());
         };

@@ -141,7 +141,12 @@ pub fn options_from_config(root: &Value) -> Result<ConfigOptions, Vec<ConfError>
     // directory as in nats-server.
     let load = |path: &str| std::fs::read_to_string(path);
     match starling_auth::AuthConfig::from_config_with(root, &load) {
-        Ok(auth) => options.server.auth = auth,
+        Ok(mut auth) => {
+            if let Err(error) = crate::resolver::load_directory(&mut auth) {
+                errors.push(root.error(error));
+            }
+            options.server.auth = auth;
+        }
         Err(auth_errors) => errors.extend(auth_errors),
     }
     if errors.is_empty()

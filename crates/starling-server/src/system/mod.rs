@@ -9,6 +9,7 @@
 //! pool (they walk every connection) and published through its own
 //! [`InternalClient`]. Events are built only when someone listens.
 
+mod claims;
 mod events;
 mod filter;
 mod inbox;
@@ -29,7 +30,8 @@ use crate::broker::system::SystemEvent;
 use crate::client::InternalClient;
 use crate::identity::FastRng;
 use crate::monitor::{Monitor, Query};
-use requests::{Body, Kind};
+pub(crate) use requests::Body;
+use requests::Kind;
 
 /// The first STATSZ heartbeat comes this soon after start; the interval
 /// then doubles up to [`STATSZ_EVERY`] (nats-server's).
@@ -60,7 +62,8 @@ pub(crate) fn start(
     let system = broker.system.as_ref()?;
     let events = system.take_inbox()?;
     let client = InternalClient::new(Arc::clone(broker), Arc::clone(&system.account));
-    let table = Arc::new(requests::subscriptions(&broker.info.server_id));
+    let claims = crate::resolver::directory(broker.auth().config()).is_some();
+    let table = Arc::new(requests::subscriptions(&broker.info.server_id, claims));
     let mut service = Service {
         broker: Arc::clone(broker),
         monitor,
@@ -237,6 +240,14 @@ impl Service {
             Body::Error(code, description) => json!({
                 "server": self.server_info(),
                 "error": {"code": code, "description": description},
+            }),
+            Body::Raw(text) => {
+                self.client.publish(&reply, None, None, text.as_bytes());
+                return;
+            }
+            Body::ClaimsError(account, description) => json!({
+                "server": self.server_info(),
+                "error": {"account": account, "code": 500, "description": description},
             }),
             Body::Conns(account) => {
                 // Only an account with connections answers.

@@ -39,11 +39,18 @@ pub(super) enum Kind {
     Account(&'static str),
     /// `$SYS.REQ.ACCOUNT.PING.STATZ`: every account's statistics.
     AccountsStatz,
+    /// A directory resolver's claim updates, lookups and list.
+    Claims(super::claims::ClaimsOp),
 }
 
 /// The subjects the system client subscribes to, in sid order (sid 1 first).
-pub(super) fn subscriptions(server_id: &str) -> Vec<(String, Kind)> {
+pub(super) fn subscriptions(server_id: &str, claims: bool) -> Vec<(String, Kind)> {
     let mut table = vec![("$SYS.REQ.SERVER.PING".to_owned(), Kind::Statsz)];
+    if claims {
+        for (subject, op) in super::claims::SUBJECTS {
+            table.push(((*subject).to_owned(), Kind::Claims(*op)));
+        }
+    }
     for &(name, path) in SERVER {
         let kind = if path.is_empty() {
             Kind::Statsz
@@ -65,7 +72,7 @@ pub(super) fn subscriptions(server_id: &str) -> Vec<(String, Kind)> {
 
 /// What answers a request.
 #[derive(Debug, Clone, PartialEq)]
-pub(super) enum Body {
+pub(crate) enum Body {
     /// `{"server": ..., "statsz": ...}`.
     Statsz(Value),
     /// `{"server": ..., "data": ...}`.
@@ -74,6 +81,10 @@ pub(super) enum Body {
     Error(u16, String),
     /// An account's connection counts (a `CONNS` request): the event's shape.
     Conns(String),
+    /// The payload as it is (a claims lookup answers with the JWT).
+    Raw(String),
+    /// `{"server": ..., "error": {"account", "code": 500, "description"}}`.
+    ClaimsError(String, String),
 }
 
 /// How an option's JSON value becomes a query parameter.
@@ -173,7 +184,7 @@ fn options_type(kind: Kind, path: &str) -> &'static str {
 /// The endpoint a request's options are read for.
 fn path_of(kind: Kind) -> &'static str {
     match kind {
-        Kind::Statsz => "",
+        Kind::Statsz | Kind::Claims(_) => "",
         Kind::Server(path) => path,
         Kind::AccountsStatz => "/accstatz",
         Kind::Account(name) => match name {
@@ -270,6 +281,9 @@ pub(super) fn answer(
     payload: &[u8],
     now: u64,
 ) -> Option<Body> {
+    if let Kind::Claims(op) = kind {
+        return super::claims::answer(monitor.broker(), op, subject, payload);
+    }
     let path = path_of(kind);
     let owner = options_type(kind, path);
     let body = match parse_body(payload, owner) {
@@ -292,6 +306,7 @@ pub(super) fn answer(
     };
     let result = match kind {
         Kind::Statsz => return Some(Body::Statsz(monitor.statsz())),
+        Kind::Claims(_) => return None,
         Kind::Server(_) => run(query(body.as_ref())).map(Body::Data),
         Kind::AccountsStatz => accounts_statz(run(query(body.as_ref())))?,
         Kind::Account(name) => {
@@ -375,7 +390,7 @@ mod tests {
 
     #[test]
     fn the_subjects_nats_server_subscribes() {
-        let table = subscriptions("NID");
+        let table = subscriptions("NID", false);
         assert_eq!(table[0], ("$SYS.REQ.SERVER.PING".to_owned(), Kind::Statsz));
         assert!(table.contains(&("$SYS.REQ.SERVER.NID.VARZ".to_owned(), Kind::Server("/varz"))));
         assert!(table.contains(&("$SYS.REQ.SERVER.PING.STATSZ".to_owned(), Kind::Statsz)));

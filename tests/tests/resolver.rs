@@ -1,0 +1,228 @@
+//! The full directory resolver, with the operator, accounts and users
+//! made in the test: accounts read from the directory at start, a new
+//! account pushed by a system account user (as `nsc push` does) written
+//! there and usable at once, a revocation pushed the same way closing the
+//! revoked user's connection, and the lookup and list requests. The
+//! replies are compared with a live nats-server's when one is installed.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test on any error"
+)]
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use data_encoding::BASE64URL_NOPAD;
+use nkeys::KeyPair;
+use starling_tests::nats_server::NatsServer;
+use starling_tests::{round_trip, start_from_config};
+use tokio::time::timeout;
+
+fn jwt(issuer: &KeyPair, subject: &str, name: &str, nats: serde_json::Value) -> String {
+    let claims = serde_json::json!({
+        "iss": issuer.public_key(), "sub": subject, "name": name,
+        "iat": 1_700_000_000_i64, "jti": format!("{subject}{name}"), "nats": nats,
+    });
+    let head = BASE64URL_NOPAD.encode(br#"{"typ":"JWT","alg":"ed25519-nkey"}"#);
+    let body = BASE64URL_NOPAD.encode(claims.to_string().as_bytes());
+    let signed = format!("{head}.{body}");
+    format!(
+        "{signed}.{}",
+        BASE64URL_NOPAD.encode(&issuer.sign(signed.as_bytes()).unwrap())
+    )
+}
+
+fn account_jwt(operator: &KeyPair, account: &KeyPair, name: &str, revoked: Option<&str>) -> String {
+    // Explicit limits: nats-server 2.9.10 reads none as zero connections.
+    let limits = serde_json::json!({ "subs": -1, "data": -1, "payload": -1, "imports": -1,
+        "exports": -1, "wildcards": true, "conn": -1, "leaf": -1 });
+    let mut nats = serde_json::json!({ "type": "account", "version": 2, "limits": limits });
+    if let Some(user) = revoked {
+        nats["revocations"] = serde_json::json!({ user: 2_000_000_000_i64 });
+    }
+    jwt(operator, &account.public_key(), name, nats)
+}
+
+/// A user of `account` (its key and creds).
+fn user(account: &KeyPair) -> (String, String) {
+    let key = KeyPair::new_user();
+    // Explicit limits: nats-server 2.9.10 reads none as zero.
+    let nats = serde_json::json!({ "type": "user", "version": 2, "pub": {}, "sub": {},
+        "subs": -1, "data": -1, "payload": -1 });
+    let token = jwt(account, &key.public_key(), "u", nats);
+    let creds = format!(
+        "-----BEGIN NATS USER JWT-----\n{token}\n------END NATS USER JWT------\n\n\
+         -----BEGIN USER NKEY SEED-----\n{}\n------END USER NKEY SEED------\n",
+        key.seed().unwrap()
+    );
+    (key.public_key(), creds)
+}
+
+async fn connect(addr: SocketAddr, creds: &str) -> Option<async_nats::Client> {
+    connect_watched(addr, creds).await.map(|(client, _)| client)
+}
+
+/// A client and the events it sees.
+async fn connect_watched(
+    addr: SocketAddr,
+    creds: &str,
+) -> Option<(
+    async_nats::Client,
+    tokio::sync::mpsc::UnboundedReceiver<async_nats::Event>,
+)> {
+    let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+    let options = async_nats::ConnectOptions::with_credentials(creds)
+        .unwrap()
+        .event_callback(move |event| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(event);
+            }
+        });
+    let client = options
+        .max_reconnects(Some(0))
+        .connect(format!("nats://{addr}"))
+        .await
+        .ok()?;
+    starling_tests::round_trip_ok(&client)
+        .await
+        .then_some((client, events))
+}
+
+struct Setup {
+    operator: KeyPair,
+    system: KeyPair,
+    config: String,
+    a: KeyPair,
+    b: KeyPair,
+}
+
+/// The configuration, with account A already in `dir`.
+fn setup(dir: &Path) -> Setup {
+    let operator = KeyPair::new_operator();
+    let (system, a, b) = (
+        KeyPair::new_account(),
+        KeyPair::new_account(),
+        KeyPair::new_account(),
+    );
+    let operator_jwt = jwt(
+        &operator,
+        &operator.public_key(),
+        "O",
+        serde_json::json!({ "type": "operator", "version": 2, "system_account": system.public_key() }),
+    );
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{}.jwt", a.public_key())),
+        account_jwt(&operator, &a, "A", None),
+    )
+    .unwrap();
+    let config = format!(
+        "operator: \"{operator_jwt}\"\nsystem_account: {sys}\n\
+         resolver: {{ type: full, dir: \"{}\" }}\n\
+         resolver_preload: {{ {sys}: \"{}\" }}\n",
+        dir.display(),
+        account_jwt(&operator, &system, "SYS", None),
+        sys = system.public_key(),
+    );
+    Setup {
+        operator,
+        system,
+        config,
+        a,
+        b,
+    }
+}
+
+/// Everything a push does, against the server at `addr`; what it saw.
+async fn pushes(addr: SocketAddr, setup: &Setup) -> Vec<String> {
+    let (_, sys_creds) = user(&setup.system);
+    let (a_key, a_creds) = user(&setup.a);
+    let (_, b_creds) = user(&setup.b);
+    let admin = connect(addr, &sys_creds).await.expect("a system user");
+    let (_a_user, mut events) = connect_watched(addr, &a_creds)
+        .await
+        .expect("A is read from the directory");
+    assert!(
+        connect(addr, &b_creds).await.is_none(),
+        "B is not known yet"
+    );
+    let b_jwt = account_jwt(&setup.operator, &setup.b, "B", None);
+    let reply = admin
+        .request("$SYS.REQ.CLAIMS.UPDATE", b_jwt.clone().into())
+        .await
+        .unwrap();
+    let data: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
+    let mut seen = vec![data["data"].to_string()];
+    assert!(
+        connect(addr, &b_creds).await.is_some(),
+        "B is known once pushed"
+    );
+    let lookup = format!("$SYS.REQ.ACCOUNT.{}.CLAIMS.LOOKUP", setup.b.public_key());
+    let found = admin.request(lookup, "".into()).await.unwrap();
+    seen.push((String::from_utf8_lossy(&found.payload) == b_jwt).to_string());
+    // A revocation of the connected user of A closes it.
+    let revoked = account_jwt(&setup.operator, &setup.a, "A", Some(&a_key));
+    let subject = format!("$SYS.REQ.ACCOUNT.{}.CLAIMS.UPDATE", setup.a.public_key());
+    let reply = admin.request(subject, revoked.into()).await.unwrap();
+    let data: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
+    seen.push(data["data"].to_string());
+    let closed = timeout(Duration::from_secs(10), async {
+        while let Some(event) = events.recv().await {
+            if matches!(event, async_nats::Event::Disconnected) {
+                return true;
+            }
+        }
+        false
+    })
+    .await
+    .unwrap_or(false);
+    seen.push(format!("revoked user closed: {closed}"));
+    round_trip(&admin).await;
+    seen
+}
+
+#[tokio::test]
+async fn a_full_resolver_takes_pushed_accounts_and_revocations() {
+    let dir = std::env::temp_dir().join(format!("starling-resolver-{}", std::process::id()));
+    let setup = setup(&dir.join("starling"));
+    let server = start_from_config(&setup.config).await;
+    let ours = pushes(server.client_addr(), &setup).await;
+    let (a, b) = (setup.a.public_key(), setup.b.public_key());
+    assert_eq!(
+        ours,
+        [
+            format!("{{\"account\":\"{b}\",\"code\":200,\"message\":\"jwt updated\"}}"),
+            "true".to_owned(),
+            format!("{{\"account\":\"{a}\",\"code\":200,\"message\":\"jwt updated\"}}"),
+            "revoked user closed: true".to_owned(),
+        ]
+    );
+    assert!(
+        dir.join("starling").join(format!("{b}.jwt")).exists(),
+        "B is written"
+    );
+    server.shutdown().await;
+    if NatsServer::installed() {
+        let theirs_setup = Setup {
+            config: setup.config.replace("/starling\"", "/nats\""),
+            ..setup
+        };
+        std::fs::create_dir_all(dir.join("nats")).unwrap();
+        std::fs::copy(
+            dir.join("starling").join(format!("{a}.jwt")),
+            dir.join("nats").join(format!("{a}.jwt")),
+        )
+        .unwrap();
+        // The directory starts with A's first JWT, as Starling's did.
+        std::fs::write(
+            dir.join("nats").join(format!("{a}.jwt")),
+            account_jwt(&theirs_setup.operator, &theirs_setup.a, "A", None),
+        )
+        .unwrap();
+        let nats = NatsServer::start(&theirs_setup.config, &[]).await;
+        assert_eq!(pushes(nats.addr, &theirs_setup).await, ours);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
