@@ -170,6 +170,20 @@ const STEPS: &[Step] = &[
         needs: Some("fuzz"),
     },
     Step {
+        label: "fuzz jwt",
+        argv: &[
+            "cargo",
+            "fuzz",
+            "run",
+            "jwt",
+            "fuzz/corpus/jwt",
+            "fuzz/seeds/jwt",
+            "--",
+            "-max_total_time=30",
+        ],
+        needs: Some("fuzz"),
+    },
+    Step {
         label: "fuzz subject_transform",
         argv: &[
             "cargo",
