@@ -13,7 +13,13 @@
 //! the `websocket` block, the websocket `authorization` override, and the
 //! `user_cookie` / `pass_cookie` / `token_cookie` credentials of websocket
 //! clients; nkey users (`nkey: U…`) signing the INFO nonce; permissions,
-//! `allow_responses`, accounts and their exports and imports ([`links`]).
+//! `allow_responses`, accounts and their exports and imports ([`links`]),
+//! their `limits`, `default_permissions`, `nkey` and subject `mappings`;
+//! `verify_and_map` (the user a client certificate names, [`CertNames`]);
+//! operator mode with operator JWTs or `trusted` keys, version 1 and 2
+//! JWTs, account JWT exports and imports with activation tokens
+//! ([`jwt_links`]), `resolver_pinned_accounts`, and the directory
+//! resolver's account updates ([`AuthConfig::upsert_account_jwt`]).
 //!
 //! ```
 //! use starling_auth::{AuthConfig, AuthRequest, Authenticator, ConnectionKind};
