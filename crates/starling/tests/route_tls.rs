@@ -48,3 +48,32 @@ fn routes_without_a_ca_file_trust_the_system_roots() {
     let failed = d.until("TLS route handshake error");
     assert!(failed.contains("certificate"), "{failed}");
 }
+
+/// A member that checks a route's certificate against its `routes`' hosts
+/// (one route, to `host` on a port nothing listens on).
+fn checking_member(host: &str) -> String {
+    let (cert, key) = (test_cert("member-cert.pem"), test_cert("member-key.pem"));
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a port")
+        .port();
+    format!(
+        "cluster {{ name: C, host: 127.0.0.1, port: -1, routes: [\"nats://{host}:{dead}\"]\n\
+         tls {{ cert_file: {cert:?}, key_file: {key:?}, verify_cert_and_check_known_urls: true }} }}\n"
+    )
+}
+
+#[test]
+fn verify_cert_and_check_known_urls_takes_only_routes_named_in_the_certificate() {
+    let roots = test_cert("route-ca.pem");
+    // The member certificate names DNS:localhost.
+    let mut named = Running::start("KNOWN", &checking_member("localhost"), Some(&roots));
+    let to_named = routes_to(&mut named);
+    let mut dialler = Running::start("DIALLER", &member(&to_named), Some(&roots));
+    dialler.until("Route connection created");
+    named.until("Route connection created");
+    let mut unnamed = Running::start("UNKNOWN", &checking_member("127.0.0.1"), Some(&roots));
+    let to_unnamed = routes_to(&mut unnamed);
+    let _refused = Running::start("REFUSED", &member(&to_unnamed), Some(&roots));
+    unnamed.until("Router authorization violation");
+}

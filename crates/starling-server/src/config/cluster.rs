@@ -112,6 +112,7 @@ fn tls(value: &Value) -> Result<crate::ClusterTls, ConfError> {
         insecure: false,
         timeout: std::time::Duration::from_secs(2),
         tuning: starling_ws::TlsTuning::default(),
+        check_known_urls: false,
     };
     for (k, v) in map.options() {
         if let Some(result) = tls.tuning.read(k, v) {
@@ -133,7 +134,10 @@ fn tls(value: &Value) -> Result<crate::ClusterTls, ConfError> {
                     tls.timeout = timeout;
                 }
             }
-            "verify_and_map" | "verify_cert_and_check_known_urls" | "handshake_first" => {
+            "verify_cert_and_check_known_urls" => {
+                tls.check_known_urls = v.as_bool("verify_cert_and_check_known_urls")?;
+            }
+            "verify_and_map" | "handshake_first" => {
                 return Err(ConfError::not_supported_yet(
                     k,
                     "this TLS setting (issue #15)",

@@ -55,6 +55,10 @@ pub struct ClusterTls {
     pub timeout: Duration,
     /// Cipher suites, curves and pinned certificates, both ways.
     pub tuning: starling_ws::TlsTuning,
+    /// `verify_cert_and_check_known_urls`: an accepted route's certificate
+    /// must name (as a DNS name) the host of one of the configured
+    /// `routes` (a leading `*` label matching any one label).
+    pub check_known_urls: bool,
 }
 
 impl Default for ClusterOptions {

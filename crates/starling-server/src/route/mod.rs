@@ -60,6 +60,12 @@ pub(crate) async fn accept(broker: Arc<Broker>, stream: TcpStream, peer: SocketA
             let handshake = tokio::time::timeout(tls.timeout, tls.acceptor.accept(stream));
             match Box::pin(handshake).await {
                 Ok(Ok(secured)) => {
+                    if !known_peer(&broker, secured.get_ref().1) {
+                        tracing::error!(
+                            "{peer} - rid:{cid} - Router authorization violation: the certificate names no configured route"
+                        );
+                        return;
+                    }
                     let (reader, writer) = tokio::io::split(secured);
                     accepted(&broker, (reader, writer), peer, cid).await;
                 }
@@ -72,6 +78,51 @@ pub(crate) async fn accept(broker: Arc<Broker>, stream: TcpStream, peer: SocketA
         }
         None => accepted(&broker, stream.into_split(), peer, cid).await,
     }
+}
+
+/// `verify_cert_and_check_known_urls`: a DNS name of the peer's
+/// certificate matches the host of a configured route (nats-server's
+/// `dnsAltNameMatches`: same number of labels, a leading `*` matching any
+/// one); true without the setting.
+fn known_peer(broker: &Broker, tls: &rustls::ServerConnection) -> bool {
+    let Some(cluster) = broker.options.cluster.as_ref() else {
+        return true;
+    };
+    if !cluster.tls.as_ref().is_some_and(|t| t.check_known_urls) {
+        return true;
+    }
+    let Some(names) = crate::tls::describe(tls).and_then(|n| n.names) else {
+        return false;
+    };
+    let hosts: Vec<Vec<String>> = cluster
+        .routes
+        .iter()
+        .map(|url| {
+            let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
+            let host_port = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+            let host = host_port.rsplit_once(':').map_or(host_port, |(h, _)| h);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            host.to_ascii_lowercase()
+                .split('.')
+                .map(str::to_owned)
+                .collect()
+        })
+        .collect();
+    names.dns_names.iter().any(|name| {
+        let labels: Vec<String> = name
+            .to_ascii_lowercase()
+            .split('.')
+            .map(str::to_owned)
+            .collect();
+        hosts.iter().any(|host| {
+            host.len() == labels.len()
+                && labels
+                    .iter()
+                    .zip(host)
+                    .enumerate()
+                    .all(|(i, (label, theirs))| (i == 0 && label == "*") || label == theirs)
+        })
+    })
 }
 
 async fn accepted<R, W>(broker: &Arc<Broker>, (reader, writer): (R, W), peer: SocketAddr, cid: u64)
