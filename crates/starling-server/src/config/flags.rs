@@ -56,6 +56,10 @@ Logging Options:
     -r, --remote_syslog <addr>       Syslog server addr (udp://127.0.0.1:514)
         --max_traced_msg_len <len>   Maximum printable length for traced messages (0: unlimited)
 
+JetStream Options:
+    -js, --jetstream                 Refused: JetStream is not supported
+    -sd, --store_dir <dir>           Refused: JetStream is not supported
+
 Signal Options:
     -sl, --signal <signal>[=<pid>]   Send signal to the server process (ldm, stop, quit, term, reopen, reload);
                                      <pid> can be a process id or a pid file
@@ -285,6 +289,12 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, String> 
                 flags.max_traced_msg_len = Some(usize::try_from(len).unwrap_or(0));
             }
             "sl" | "signal" => return Ok(Command::Signal(value()?)),
+            "js" | "jetstream" | "sd" | "store_dir" => {
+                return Err(format!(
+                    "-{name}: JetStream is not supported by Starling (a core NATS broker: no \
+                     streams, consumers or key-value stores)"
+                ));
+            }
             "P" | "pid" => flags.pid_file = Some(PathBuf::from(value()?)),
             "ports_file_dir" => flags.ports_file_dir = Some(PathBuf::from(value()?)),
             "log_size_limit" => {
@@ -375,6 +385,11 @@ mod tests {
         assert!(run(&["-p", "x"]).is_err());
         assert!(run(&["-p", "70000"]).is_err());
         assert!(run(&["--bogus"]).unwrap_err().contains("not defined"));
+        assert!(
+            run(&["-js"])
+                .unwrap_err()
+                .contains("JetStream is not supported")
+        );
         assert!(matches!(parse(["-h".to_owned()]), Ok(Command::Help)));
         assert!(matches!(
             parse(["--version".to_owned()]),
