@@ -5,13 +5,16 @@
 //! remote one. A line is `<PRI>stamp tag[pid]: text`, with the hostname
 //! after the stamp for a remote daemon; PRI is the facility (daemon for the
 //! local one, kern for a remote one, as nats-server asks for) plus the
-//! line's severity. No tracing here: the binary's subscriber writes
-//! through it.
+//! line's severity. Lines go to the daemon from a thread of their own
+//! through a bounded queue, so a log line never waits on a slow daemon
+//! (lines beyond the queue are dropped). No tracing here: the binary's
+//! subscriber writes through it.
 
 use std::io::Write;
 use std::net::{TcpStream, UdpSocket};
 use std::os::unix::net::{UnixDatagram, UnixStream};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where the local daemon listens, in the order Go tries them.
@@ -35,7 +38,10 @@ pub enum Severity {
 /// A connection to a syslog daemon.
 #[derive(Debug)]
 pub struct Syslog {
-    conn: Mutex<Conn>,
+    /// Lines for the writer thread, which owns the connection: a log line
+    /// never waits on a slow daemon (past 1024 lines waiting, lines are
+    /// dropped, as a datagram would be).
+    lines: SyncSender<String>,
     /// Facility bits (daemon: 3 << 3; kern: 0).
     facility: u8,
     /// `None` for the local daemon (no hostname, a short stamp).
@@ -106,25 +112,34 @@ impl Syslog {
     }
 
     fn new(conn: Conn, facility: u8, hostname: Option<String>, tag: &str) -> Self {
+        let (lines, queued) = sync_channel::<String>(1024);
+        let mut conn = conn;
+        // A daemon that stops reading holds this thread only.
+        let _ = std::thread::Builder::new()
+            .name("syslog".into())
+            .spawn(move || {
+                for line in queued {
+                    let _ = match &mut conn {
+                        Conn::Datagram(socket) => socket.send(line.as_bytes()).map(drop),
+                        Conn::Udp(socket) => socket.send(line.as_bytes()).map(drop),
+                        Conn::Unix(stream) => stream.write_all(line.as_bytes()),
+                        Conn::Tcp(stream) => stream.write_all(line.as_bytes()),
+                    };
+                }
+            });
         Self {
-            conn: Mutex::new(conn),
+            lines,
             facility,
             hostname,
             tag: tag.to_owned(),
         }
     }
 
-    /// Sends one line; a line that cannot be sent is dropped, as Go's
-    /// writer drops it after one reconnect.
+    /// Queues one line for the writer thread; a line that cannot be sent
+    /// is dropped, as Go's writer drops it after one reconnect.
     pub fn send(&self, severity: Severity, text: &str) {
         let line = self.format(severity, text, SystemTime::now());
-        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        let _ = match &mut *conn {
-            Conn::Datagram(socket) => socket.send(line.as_bytes()).map(drop),
-            Conn::Udp(socket) => socket.send(line.as_bytes()).map(drop),
-            Conn::Unix(stream) => stream.write_all(line.as_bytes()),
-            Conn::Tcp(stream) => stream.write_all(line.as_bytes()),
-        };
+        let _ = self.lines.try_send(line);
     }
 
     /// One line as Go's `log/syslog` writes it.
