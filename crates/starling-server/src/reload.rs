@@ -121,6 +121,16 @@ fn frozen_difference(old: &ServerOptions, new: &ServerOptions) -> Option<(String
         tls_map,
         ..old.auth.websocket.clone()
     };
+    // A directory resolver's accounts come from its directory, which
+    // claim updates change while running: they are not the file's.
+    if let (Some(theirs), Some(ours)) = (&old.auth.operator, &mut candidate.auth.operator)
+        && matches!(ours.resolver, starling_auth::Resolver::Directory { .. })
+    {
+        ours.accounts.clone_from(&theirs.accounts);
+        candidate.auth.accounts.clone_from(&old.auth.accounts);
+        candidate.auth.exports.clone_from(&old.auth.exports);
+        candidate.auth.imports.clone_from(&old.auth.imports);
+    }
     if old.tls.is_some() && candidate.tls.is_some() {
         candidate.tls.clone_from(&old.tls);
     }
@@ -198,6 +208,18 @@ mod tests {
         new.auth.accounts.push("A".into());
         let (option, _, now) = frozen_difference(&old, &new).unwrap();
         assert_eq!(option, "accounts");
+        // With a directory resolver, accounts come and go by claim updates.
+        let mut old = old;
+        old.auth.operator = Some(starling_auth::OperatorMode {
+            resolver: starling_auth::Resolver::Directory {
+                dir: "jwt".into(),
+                full: true,
+            },
+            ..starling_auth::OperatorMode::default()
+        });
+        let mut new = old.clone();
+        new.auth.accounts.push("ANEW".into());
+        assert_eq!(frozen_difference(&old, &new), None);
         assert!(now.contains("\"A\""), "{now}");
     }
 }
