@@ -16,6 +16,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use bytes::BytesMut;
 use starling_auth::ConnectionKind;
@@ -221,8 +222,6 @@ async fn read_loop<R: AsyncRead>(
     // connection does not touch the notification's lock on every read.
     let stop = link.reader_stop.notified();
     tokio::pin!(stop);
-    let reauthorize = link.reauthorize.notified();
-    tokio::pin!(reauthorize);
     // One timer for the state's next timeout, moved only when that changes
     // (rarely: a ping, CONNECT), not armed anew for every read.
     let mut armed = state.poll_timeout();
@@ -256,9 +255,13 @@ async fn read_loop<R: AsyncRead>(
             let read = tokio::select! {
                 biased;
                 read = reader.read_buf(target) => read,
-                () = &mut stop => break 'reading,
-                () = &mut reauthorize => {
-                    reauthorize.set(link.reauthorize.notified());
+                () = &mut stop => {
+                    // A reload's wake-up, not a stop: check the client
+                    // again, then wait as before.
+                    if link.is_closed() || !link.reauthorize.swap(false, Ordering::AcqRel) {
+                        break 'reading;
+                    }
+                    stop.set(link.reader_stop.notified());
                     if let Some(job) = state.reauthorization()
                         && let Some(result) = Box::pin(super::connect::run_auth(shared, job, None)).await
                     {

@@ -69,9 +69,10 @@ pub(crate) struct Link {
     pub(crate) writer_wake: Notify,
     /// Wakes the reader when the connection must stop.
     pub(crate) reader_stop: Notify,
-    /// Wakes the reader when a configuration reload changed
-    /// authentication: the client is checked again.
-    pub(crate) reauthorize: Notify,
+    /// A configuration reload changed authentication: the client is to be
+    /// checked again (its reader is woken through `reader_stop`, so an
+    /// idle reader waits on one notification, not two).
+    pub(crate) reauthorize: AtomicBool,
     /// Interrupts a write in progress when the backlog is discarded.
     pub(crate) writer_abort: Notify,
     closed: AtomicBool,
@@ -97,7 +98,8 @@ pub(crate) struct Link {
 impl Link {
     /// Asks the reader to check the client again (a reload).
     pub(crate) fn ask_reauthorization(&self) {
-        self.reauthorize.notify_one();
+        self.reauthorize.store(true, Ordering::Release);
+        self.reader_stop.notify_one();
     }
 
     pub(crate) fn new(cid: u64, max_pending: usize) -> Self {
@@ -107,7 +109,7 @@ impl Link {
             outbound: Mutex::new(Outbound::default()),
             writer_wake: Notify::new(),
             reader_stop: Notify::new(),
-            reauthorize: Notify::new(),
+            reauthorize: AtomicBool::new(false),
             writer_abort: Notify::new(),
             closed: AtomicBool::new(false),
             backlogged: AtomicBool::new(false),
