@@ -7,6 +7,7 @@
 
 pub mod crossing;
 pub mod json_shape;
+pub mod nats_jwt;
 pub mod nats_server;
 pub mod sessions;
 

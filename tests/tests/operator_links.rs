@@ -9,23 +9,21 @@
 
 use std::time::Duration;
 
-use data_encoding::BASE64URL_NOPAD;
 use futures_util::StreamExt;
 use nkeys::KeyPair;
-use starling_tests::{round_trip, start_from_config, url};
+use starling_tests::{nats_jwt, round_trip, start_from_config, url};
 use tokio::time::timeout;
 
 /// A v2 JWT of `claims` (with `iss` and `sub` filled in) signed by `issuer`.
 fn jwt(issuer: &KeyPair, subject: &str, mut claims: serde_json::Value) -> String {
-    claims["iss"] = issuer.public_key().into();
     claims["sub"] = subject.into();
     claims["iat"] = 1_700_000_000_i64.into();
     claims["jti"] = subject.into();
-    let head = BASE64URL_NOPAD.encode(br#"{"typ":"JWT","alg":"ed25519-nkey"}"#);
-    let body = BASE64URL_NOPAD.encode(claims.to_string().as_bytes());
-    let signed = format!("{head}.{body}");
-    let signature = BASE64URL_NOPAD.encode(&issuer.sign(signed.as_bytes()).unwrap());
-    format!("{signed}.{signature}")
+    nats_jwt::encode(
+        &issuer.public_key(),
+        |bytes| issuer.sign(bytes).unwrap(),
+        claims,
+    )
 }
 
 fn account(operator: &KeyPair, key: &KeyPair, name: &str, links: serde_json::Value) -> String {
@@ -46,11 +44,7 @@ async fn user(server: &starling_server::Server, account: &KeyPair) -> async_nats
         &key.public_key(),
         serde_json::json!({ "name": "u", "nats": { "type": "user", "version": 2, "pub": {}, "sub": {} } }),
     );
-    let creds = format!(
-        "-----BEGIN NATS USER JWT-----\n{user}\n------END NATS USER JWT------\n\n\
-         -----BEGIN USER NKEY SEED-----\n{}\n------END USER NKEY SEED------\n",
-        key.seed().unwrap()
-    );
+    let creds = nats_jwt::creds(&user, &key.seed().unwrap());
     async_nats::ConnectOptions::with_credentials(&creds)
         .unwrap()
         .connect(url(server))

@@ -13,23 +13,20 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use data_encoding::BASE64URL_NOPAD;
 use nkeys::KeyPair;
 use starling_tests::nats_server::NatsServer;
-use starling_tests::{round_trip, start_from_config};
+use starling_tests::{nats_jwt, round_trip, start_from_config};
 use tokio::time::timeout;
 
 fn jwt(issuer: &KeyPair, subject: &str, name: &str, nats: serde_json::Value) -> String {
     let claims = serde_json::json!({
-        "iss": issuer.public_key(), "sub": subject, "name": name,
+        "sub": subject, "name": name,
         "iat": 1_700_000_000_i64, "jti": format!("{subject}{name}"), "nats": nats,
     });
-    let head = BASE64URL_NOPAD.encode(br#"{"typ":"JWT","alg":"ed25519-nkey"}"#);
-    let body = BASE64URL_NOPAD.encode(claims.to_string().as_bytes());
-    let signed = format!("{head}.{body}");
-    format!(
-        "{signed}.{}",
-        BASE64URL_NOPAD.encode(&issuer.sign(signed.as_bytes()).unwrap())
+    nats_jwt::encode(
+        &issuer.public_key(),
+        |bytes| issuer.sign(bytes).unwrap(),
+        claims,
     )
 }
 
@@ -51,11 +48,7 @@ fn user(account: &KeyPair) -> (String, String) {
     let nats = serde_json::json!({ "type": "user", "version": 2, "pub": {}, "sub": {},
         "subs": -1, "data": -1, "payload": -1 });
     let token = jwt(account, &key.public_key(), "u", nats);
-    let creds = format!(
-        "-----BEGIN NATS USER JWT-----\n{token}\n------END NATS USER JWT------\n\n\
-         -----BEGIN USER NKEY SEED-----\n{}\n------END USER NKEY SEED------\n",
-        key.seed().unwrap()
-    );
+    let creds = nats_jwt::creds(&token, &key.seed().unwrap());
     (key.public_key(), creds)
 }
 

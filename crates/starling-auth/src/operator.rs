@@ -271,7 +271,9 @@ impl OperatorMode {
     /// What is wrong with it.
     pub fn account_jwt(&self, key: Option<&str>, jwt: &str) -> Result<AccountJwt, String> {
         let claims = decode_and_verify(jwt).map_err(|e| e.to_string())?;
-        if claims.nats.kind != "account" {
+        // Its subject names files of a directory resolver: an account's
+        // public key and nothing else (nats-server's check).
+        if claims.nats.kind != "account" || role_of(&claims.sub) != Some(NkeyRole::Account) {
             return Err("not an account JWT".into());
         }
         if let Some(key) = key
@@ -385,5 +387,17 @@ mod tests {
         .unwrap();
         assert_eq!(read.exports.len(), 1);
         assert_eq!(read.exports[0].subject, "s.>");
+        // A claim update whose subject is no account key is refused (it
+        // would name a file of the directory resolver).
+        let mode = read.operator.unwrap();
+        let odd = jwt(
+            &operator,
+            &operator_key,
+            serde_json::json!({ "sub": "../x", "name": "A", "nats": { "type": "account" } }),
+        );
+        assert_eq!(
+            mode.account_jwt(None, &odd).unwrap_err(),
+            "not an account JWT"
+        );
     }
 }
