@@ -91,11 +91,11 @@ async fn a_reload_applies_to_connected_clients_as_in_nats_server() {
     );
     // What cannot change is refused by name, and nothing else changes.
     let mut moved = reloaded(AFTER);
-    moved.max_payload = 1024;
+    moved.max_pending = 1 << 27;
     let error = server.reload(moved).await.unwrap_err().to_string();
     assert_eq!(
         error,
-        "config reload not supported for max_payload: old=1048576, new=1024"
+        "config reload not supported for max_pending: old=67108864, new=134217728"
     );
     if NatsServer::installed() {
         let nats = NatsServer::start(BEFORE, &[]).await;

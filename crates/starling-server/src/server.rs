@@ -45,9 +45,6 @@ pub struct Server {
     /// before the rest.
     front_stop: watch::Sender<bool>,
     front: Mutex<Vec<JoinHandle<()>>>,
-    /// The options running now (a reload compares with them and keeps
-    /// them when it is refused).
-    pub(crate) current: Mutex<Box<ServerOptions>>,
     /// The client port's and the websocket listener's TLS, which a reload
     /// replaces.
     pub(crate) tls_slots: (Option<Arc<TlsSlot>>, Option<Arc<TlsSlot>>),
@@ -85,7 +82,6 @@ impl Server {
             client_tls.map(TlsSlot::new),
             websocket_tls.map(TlsSlot::new),
         );
-        let current = Mutex::new(Box::new(options.clone()));
         // Bind everything before accepting anything, so a failed bind
         // leaves no listener running.
         // HTTPS monitoring uses the client port's certificate, without
@@ -260,7 +256,6 @@ impl Server {
             accept: Mutex::new(accept),
             front_stop,
             front: Mutex::new(front),
-            current,
             tls_slots,
         })
     }
@@ -346,7 +341,7 @@ impl Server {
         }
         self.broker.close_all(CloseReason::ServerShutdown);
         let drained = self.broker.wait_all_closed();
-        let limit = self.broker.options.write_deadline + Duration::from_secs(1);
+        let limit = self.broker.live.write_deadline() + Duration::from_secs(1);
         if tokio::time::timeout(limit, drained).await.is_err() {
             tracing::warn!(
                 "Shutdown: {} connections did not close in time",

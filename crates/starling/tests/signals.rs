@@ -184,9 +184,12 @@ fn sighup_reloads_the_log_level_and_refuses_what_cannot_change() {
     server.until("[DBG]");
     std::fs::write(&file, "debug: true\nmax_payload: 1024\n").expect("rewritten");
     hangup(&server);
+    server.until("Reloaded: max_payload = 1024");
+    std::fs::write(&file, "debug: true\nmax_payload: 1024\nmax_subs: 10\n").expect("rewritten");
+    hangup(&server);
     let refused = server.until("Failed to reload server configuration");
     assert!(
-        refused.contains("config reload not supported for max_payload: old=1048576, new=1024"),
+        refused.contains("config reload not supported for max_subscriptions: old=0, new=10"),
         "{refused}"
     );
     ping(port);

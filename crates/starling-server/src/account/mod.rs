@@ -9,6 +9,7 @@
 
 mod interest;
 pub(crate) mod links;
+mod settings;
 mod subscriber;
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -18,6 +19,7 @@ use bytes::Bytes;
 use starling_router::{Matches, Router};
 
 use crate::link::Counters;
+pub(crate) use settings::Settings;
 
 pub(crate) use interest::{
     Announce, Interest, InterestChange, InterestWatcher, Origin, OriginKind, PassedOn,
@@ -42,10 +44,8 @@ pub(crate) struct Account {
     /// them were cut off as slow consumers (`/accstatz` adds the open
     /// ones).
     closed: Mutex<(Counters, u64)>,
-    /// Its subject mappings (`mappings`), first match wins.
-    pub(crate) mappings: Vec<starling_subject::Mapping>,
-    /// Its `limits`.
-    pub(crate) limits: starling_auth::AccountLimits,
+    /// Its subject mappings and `limits` (a reload replaces them).
+    pub(crate) settings: Settings,
     /// Clients and accepted leaf links bound to it, and leaf links alone
     /// (what `limits` counts).
     bound: (AtomicUsize, AtomicUsize),
@@ -108,16 +108,15 @@ impl Account {
             },
             interest: Interest::default(),
             closed: Mutex::new((Counters::default(), 0)),
-            mappings: Vec::new(),
-            limits: starling_auth::AccountLimits::default(),
+            settings: Settings::default(),
             bound: (AtomicUsize::new(0), AtomicUsize::new(0)),
         }
     }
 
     /// The account with its `limits`.
     #[must_use]
-    pub(crate) fn with_limits(mut self, limits: starling_auth::AccountLimits) -> Self {
-        self.limits = limits;
+    pub(crate) fn with_limits(self, limits: starling_auth::AccountLimits) -> Self {
+        self.settings.set_limits(limits);
         self
     }
 
@@ -132,12 +131,13 @@ impl Account {
             }
         };
         let (all, leafs) = &self.bound;
+        let limits = self.settings.limits();
         if leaf
             && leafs
                 .fetch_update(
                     Ordering::AcqRel,
                     Ordering::Acquire,
-                    below(self.limits.max_leafnodes),
+                    below(limits.max_leafnodes),
                 )
                 .is_err()
         {
@@ -148,7 +148,7 @@ impl Account {
                 .fetch_update(
                     Ordering::AcqRel,
                     Ordering::Acquire,
-                    below(self.limits.max_connections),
+                    below(limits.max_connections),
                 )
                 .is_ok();
         if leaf {
@@ -168,8 +168,8 @@ impl Account {
 
     /// The account with its subject mappings.
     #[must_use]
-    pub(crate) fn with_mappings(mut self, mappings: Vec<starling_subject::Mapping>) -> Self {
-        self.mappings = mappings;
+    pub(crate) fn with_mappings(self, mappings: Vec<starling_subject::Mapping>) -> Self {
+        self.settings.set_mappings(mappings);
         self
     }
 

@@ -14,7 +14,8 @@ impl Broker {
     /// `connection_rate_limit` (nats-server's one-second rate counter).
     pub(crate) fn tls_handshake_allowed(&self) -> bool {
         let limit = self
-            .options
+            .live
+            .options()
             .tls
             .as_ref()
             .map_or(0, |tls| tls.connection_rate_limit);
@@ -45,7 +46,7 @@ impl Broker {
     pub(crate) fn swap_auth(&self, fresh: Authenticator) {
         *self.auth.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(fresh);
         for connection in &self.connections {
-            connection.link.ask_reauthorization();
+            connection.link.ask_reload(crate::link::RELOAD_AUTH);
         }
     }
 }

@@ -293,7 +293,7 @@ impl Cluster {
             auth_required: self.options.user.is_some(),
             tls_required: self.options.tls.is_some(),
             tls_verify: self.options.tls.is_some(),
-            max_payload: i64::try_from(broker.options.max_payload).unwrap_or(i64::MAX),
+            max_payload: i64::try_from(broker.live.max_payload()).unwrap_or(i64::MAX),
             nonce,
             ip,
             cluster,

@@ -9,11 +9,14 @@ mod auth;
 mod cluster;
 pub(crate) mod counters;
 mod leafs;
+mod live;
+mod reconfigure;
 pub(crate) mod stats;
 pub(crate) mod system;
 mod urls;
 
 pub(crate) use leafs::LeafPeer;
+pub(crate) use live::Live;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -34,7 +37,14 @@ use system::{SystemAccount, SystemEvent};
 /// State every connection shares.
 #[derive(Debug)]
 pub(crate) struct Broker {
+    /// The options the server started with. A reload changes only the
+    /// settings in `live` and authentication, the accounts and TLS (each
+    /// held apart); a reload that changes anything else is refused.
     pub(crate) options: ServerOptions,
+    /// The settings a reload changes while connections run.
+    pub(crate) live: Live,
+    /// The client port as bound (for `client_advertise` on a reload).
+    pub(crate) client_port: u16,
     /// The global account (`$G`).
     global: Arc<Account>,
     /// The system account, unless there is none (`no_system_account`).
@@ -100,13 +110,10 @@ impl Broker {
                 .with_limits(limits)
         };
         let server_id = identity::server_id();
-        // INFO's host and port: `client_advertise`'s, else the listener's
-        // (checked when the options were read).
-        let (host, port) = options
-            .client_advertise
-            .as_deref()
-            .and_then(|advertise| crate::options::advertised(advertise, port).ok())
-            .unwrap_or_else(|| (options.host.clone(), port));
+        let live = Live::new(&options, port);
+        let client_port = port;
+        // INFO's host and port: `client_advertise`'s, else the listener's.
+        let (host, port) = live.advertise();
         let info = ServerInfo {
             server_name: options
                 .server_name
@@ -166,6 +173,8 @@ impl Broker {
             next_cid: AtomicU64::new(1),
             auth_slots: Semaphore::new(auth_concurrency()),
             tls_rate: std::sync::Mutex::new((std::time::Instant::now(), 0)),
+            live,
+            client_port,
             options,
         }
     }
@@ -188,9 +197,14 @@ impl Broker {
         kind: ConnectionKind,
         nonce: &str,
     ) -> ServerInfo {
+        // What a reload may have changed since `info` was made.
+        let (host, port) = self.live.advertise();
         ServerInfo {
             client_id: cid,
             client_ip: client_ip.to_string(),
+            host,
+            port,
+            max_payload: self.live.max_payload(),
             auth_required: self.auth().info_auth_required(kind),
             tls_required: kind == ConnectionKind::Standard
                 && self.options.tls.is_some()
@@ -199,7 +213,7 @@ impl Broker {
                 && self.options.tls.is_some()
                 && self.options.allow_non_tls,
             tls_verify: kind == ConnectionKind::Standard
-                && self.options.tls.as_ref().is_some_and(|t| t.verify),
+                && self.live.options().tls.as_ref().is_some_and(|t| t.verify),
             nonce: nonce.to_owned(),
             cluster: self
                 .cluster
@@ -221,7 +235,7 @@ impl Broker {
 
     /// Adds a connection to the registry unless `max_connections` is reached.
     pub(crate) fn register(&self, connection: &Arc<Subscriber>) -> bool {
-        if self.connections.len() >= self.options.max_connections {
+        if self.connections.len() >= self.live.max_connections() {
             return false;
         }
         self.connections

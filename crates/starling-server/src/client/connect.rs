@@ -253,7 +253,7 @@ impl ClientState {
             meta.account = Some(self.account.name.clone());
             meta.admitted = true;
         }
-        let limits = self.account.limits;
+        let limits = self.account.settings.limits();
         let lower = |mine: Option<usize>, theirs: Option<u32>| match (mine, theirs) {
             (Some(a), Some(b)) => Some(a.min(b as usize)),
             (a, b) => a.or_else(|| b.map(|b| b as usize)),

@@ -25,6 +25,7 @@ use starling_ws::{Control, ServerDecoder, encode_pong};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::time::{Instant, sleep_until};
 
+use super::reload::take_reload;
 use super::state::{ClientState, Time};
 use crate::account::Subscriber;
 use crate::broker::Broker;
@@ -201,7 +202,8 @@ async fn read_loop<R: AsyncRead>(
         } => {
             // Inflated bytes waiting for the parser: room for one maximal
             // PUB; a compressed message may carry any number of them.
-            let max_message = options.max_payload + options.max_control_line + 64 * 1024;
+            let max_message =
+                shared.live.max_payload() + shared.live.max_control_line() + 64 * 1024;
             // Boxed: a TCP connection's reader does not carry its size.
             let mut decoder = ServerDecoder::new(compress, max_message);
             if unmasked {
@@ -256,21 +258,15 @@ async fn read_loop<R: AsyncRead>(
                 biased;
                 read = reader.read_buf(target) => read,
                 () = &mut stop => {
-                    // A reload's wake-up, not a stop: check the client
-                    // again, then wait as before.
-                    if link.is_closed() || !link.reauthorize.swap(false, Ordering::AcqRel) {
+                    if link.is_closed() {
                         break 'reading;
                     }
+                    // A reload's wake-up (or one left from a reload taken
+                    // up already), not a stop.
                     stop.set(link.reader_stop.notified());
-                    if let Some(job) = state.reauthorization()
-                        && let Some(result) = Box::pin(super::connect::run_auth(shared, job, None)).await
-                    {
-                        let verdict = state.reauthorized(result);
-                        state.end_batch();
-                        if let Err(reason) = verdict {
-                            link.close(reason);
-                            break 'reading;
-                        }
+                    if let Err(reason) = take_reload(shared, link, &mut state, &mut parser).await {
+                        link.close(reason);
+                        break 'reading;
                     }
                     continue;
                 }
@@ -285,8 +281,8 @@ async fn read_loop<R: AsyncRead>(
                     }
                     continue;
                 }
-                () = tokio::time::sleep(options.write_deadline), if stalled => {
-                    tracing::debug!(cid = link.cid, "Websocket frame stalled for {:?}", options.write_deadline);
+                () = tokio::time::sleep(shared.live.write_deadline()), if stalled => {
+                    tracing::debug!(cid = link.cid, "Websocket frame stalled for {:?}", shared.live.write_deadline());
                     link.close(CloseReason::WebsocketStalled);
                     break 'reading;
                 }
@@ -322,13 +318,20 @@ async fn read_loop<R: AsyncRead>(
                 link.close(CloseReason::WebsocketFrame(error));
             }
         }
+        // Bytes read after a reload returned are parsed under it.
+        if link.reload.load(Ordering::Acquire) != 0
+            && let Err(reason) = take_reload(shared, link, &mut state, &mut parser).await
+        {
+            link.close(reason);
+            break;
+        }
         // The clock is read once per batch, not per operation.
         let now = Time::now();
         loop {
             match parser.decode(&mut buf) {
                 Ok(Some(op)) => {
                     if trace {
-                        super::trace::trace_op(link.cid, &op, options.max_traced_msg_len);
+                        super::trace::trace_op(link.cid, &op, shared.live.max_traced_msg_len());
                     }
                     let connect = matches!(op, ClientOp::Connect(_));
                     let mut handled = state.handle(op, now);

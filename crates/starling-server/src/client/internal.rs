@@ -38,8 +38,8 @@ impl InternalClient {
     /// internal clients).
     pub(crate) fn new(broker: Arc<Broker>, account: Arc<Account>) -> Self {
         let link = Arc::new(Link::new(0, broker.options.max_pending));
-        let trace = (broker.options.trace_verbose && tracing::enabled!(tracing::Level::TRACE))
-            .then_some(broker.options.max_traced_msg_len);
+        let trace = (broker.live.trace_verbose() && tracing::enabled!(tracing::Level::TRACE))
+            .then_some(broker.live.max_traced_msg_len());
         let me = Arc::new(Subscriber::new(Arc::clone(&link)));
         me.set_headers(true);
         let mut state = Box::new(ClientState::bound(

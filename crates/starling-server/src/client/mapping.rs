@@ -32,7 +32,7 @@ pub(super) struct Mapper {
 impl ClientState {
     /// Maps `subject` by this connection's account into `out`.
     pub(super) fn map_own(&mut self, subject: &[u8], out: &mut Vec<u8>) -> Mapped {
-        if self.mapper.off || self.account.mappings.is_empty() {
+        if self.mapper.off || !self.account.settings.has_mappings() {
             return Mapped::Same;
         }
         let account = std::sync::Arc::clone(&self.account);
@@ -46,7 +46,8 @@ impl ClientState {
         subject: &[u8],
         out: &mut Vec<u8>,
     ) -> Mapped {
-        let Some(mapping) = account.mappings.iter().find(|m| m.matches(subject)) else {
+        let mappings = account.settings.mappings();
+        let Some(mapping) = mappings.iter().find(|m| m.matches(subject)) else {
             return Mapped::Same;
         };
         let roll = u8::try_from(self.rng.below(100)).unwrap_or(0);

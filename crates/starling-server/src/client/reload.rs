@@ -8,13 +8,38 @@
 //! (sid "<sid>")'`.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use starling_auth::{AuthError, Identity};
-use starling_proto::ErrReply;
+use starling_proto::{ClientParser, ErrReply};
 
 use super::connect::AuthJob;
 use super::state::ClientState;
-use crate::link::CloseReason;
+use crate::broker::Broker;
+use crate::link::{CloseReason, Link, RELOAD_AUTH, RELOAD_LIMITS};
+
+/// Takes up what a reload asked of this client, if anything: the new
+/// parser limits, the new authentication's verdict. `Err`: close so.
+pub(super) async fn take_reload(
+    shared: &Broker,
+    link: &Link,
+    state: &mut ClientState,
+    parser: &mut ClientParser,
+) -> Result<(), CloseReason> {
+    let asked = link.reload.swap(0, Ordering::AcqRel);
+    if asked & RELOAD_LIMITS != 0 {
+        parser.set_limits(state.parser_limits());
+    }
+    if asked & RELOAD_AUTH != 0
+        && let Some(job) = state.reauthorization()
+        && let Some(result) = Box::pin(super::connect::run_auth(shared, job, None)).await
+    {
+        let verdict = state.reauthorized(result);
+        state.end_batch();
+        verdict?;
+    }
+    Ok(())
+}
 
 impl ClientState {
     /// The check a reload asks for; `None` until the client is in (its

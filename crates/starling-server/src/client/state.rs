@@ -149,7 +149,7 @@ impl ClientState {
             .then(|| now.instant + broker.auth().timeout(kind));
         let account = broker.account(None);
         let ping = Pinger {
-            next: now.instant + broker.options.ping_interval,
+            next: now.instant + broker.live.ping_interval(),
             out: 0,
             rtt_measured: false,
             sent_at: None,
@@ -197,9 +197,9 @@ impl ClientState {
 
     /// The parser's limits: the server's, or the user's own when lower.
     pub(crate) fn parser_limits(&self) -> ParserLimits {
-        let server = self.broker.options.max_payload;
+        let server = self.broker.live.max_payload();
         ParserLimits {
-            max_control_line: self.broker.options.max_control_line,
+            max_control_line: self.broker.live.max_control_line(),
             max_payload: self
                 .user_max_payload
                 .map_or(server, |user| user.min(server)),
@@ -303,7 +303,7 @@ impl ClientState {
             return Err(CloseReason::AuthenticationExpired);
         }
         if at >= self.ping.next {
-            self.ping.next = at + self.broker.options.ping_interval;
+            self.ping.next = at + self.broker.live.ping_interval();
             return self.ping_tick();
         }
         Ok(())
@@ -321,12 +321,12 @@ impl ClientState {
     /// PING an idle client, or close it as stale when too many PINGs went
     /// unanswered (nats-server's `processPingTimer`).
     fn ping_tick(&mut self) -> Result<(), CloseReason> {
-        let interval = self.broker.options.ping_interval;
+        let interval = self.broker.live.ping_interval();
         let idle = self.now.instant.duration_since(self.ping.last_activity) >= interval;
         if !idle && self.ping.rtt_measured {
             return Ok(());
         }
-        if self.ping.out + 1 > self.broker.options.ping_max {
+        if self.ping.out + 1 > self.broker.live.ping_max() {
             tracing::debug!(cid = self.cid(), "Stale Client Connection - Closing");
             self.send_err(ErrReply::StaleConnection);
             return Err(CloseReason::StaleConnection);
@@ -340,7 +340,7 @@ impl ClientState {
     /// CONNECT restarts the ping timer: the first PING comes soon, with
     /// jitter, so a client's RTT is measured early.
     pub(super) fn restart_ping_timer(&mut self) {
-        let first = self.broker.options.ping_interval.min(FIRST_PING_MAX);
+        let first = self.broker.live.ping_interval().min(FIRST_PING_MAX);
         let jitter = first.mul_f64((self.rng.below(201) as f64) / 1000.0);
         self.ping.next = self.now.instant + first + jitter;
     }

@@ -24,7 +24,6 @@ pub(crate) async fn write_loop<W: AsyncWrite>(
     framing: Framing,
 ) {
     tokio::pin!(writer);
-    let options = &shared.options;
     let mut encoder = match framing {
         Framing::Raw => None,
         Framing::Websocket {
@@ -64,7 +63,7 @@ pub(crate) async fn write_loop<W: AsyncWrite>(
             let parts: [&[u8]; 3] = [&framed, if payload_too { &spare } else { &[] }, &tail];
             let total: usize = parts.iter().map(|p| p.len()).sum();
             let written = tokio::select! {
-                written = write_all_parts(&mut writer, parts, &link, options.write_deadline) => written,
+                written = write_all_parts(&mut writer, parts, &link, shared.live.write_deadline()) => written,
                 // Cut off (slow consumer, read error): drop the socket now
                 // rather than wait out write_deadline on a peer that stopped reading.
                 () = link.writer_abort.notified() => break,
@@ -79,7 +78,7 @@ pub(crate) async fn write_loop<W: AsyncWrite>(
                     tracing::info!(
                         cid = link.cid,
                         "Slow Consumer Detected: WriteDeadline of {:?} exceeded with {total} total bytes.",
-                        options.write_deadline,
+                        shared.live.write_deadline(),
                     );
                     link.close(CloseReason::SlowConsumerWriteDeadline);
                     break;
@@ -98,7 +97,7 @@ pub(crate) async fn write_loop<W: AsyncWrite>(
             break;
         }
     }
-    let _ = timeout(options.write_deadline, writer.shutdown()).await;
+    let _ = timeout(shared.live.write_deadline(), writer.shutdown()).await;
     // Make sure the reader stops too when the writer ended first.
     link.close(CloseReason::WriteError);
 }

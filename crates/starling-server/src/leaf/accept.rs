@@ -141,8 +141,7 @@ pub(crate) async fn accept_websocket<R, W>(
         unmasked: upgrade.no_masking,
     };
     let writer = spawn_writer(&broker, &link, writer, framing);
-    let options = &broker.options;
-    let max = options.max_payload + options.max_control_line + 64 * 1024;
+    let max = broker.live.max_payload() + broker.live.max_control_line() + 64 * 1024;
     let reader = Box::pin(reader);
     let source = Framed::new(
         reader,

@@ -43,7 +43,7 @@ pub(super) fn info(
             put("tls_verify", json!(true));
         }
     }
-    put("max_payload", json!(broker.options.max_payload));
+    put("max_payload", json!(broker.live.max_payload()));
     put("ip", json!(url));
     put("client_id", json!(cid));
     if let Some(nonce) = nonce {

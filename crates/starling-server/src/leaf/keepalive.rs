@@ -10,7 +10,7 @@ use tokio::time::{Instant, sleep_until};
 
 use super::source::Source;
 use super::{Conn, FIRST_PING};
-use crate::ServerOptions;
+use crate::broker::Live;
 use crate::link::CloseReason;
 
 /// The PINGs this side sent and the peer has not answered.
@@ -56,7 +56,7 @@ impl<S: Source> Conn<S> {
         &mut self,
         mut stop: Pin<&mut Notified<'_>>,
         pings: &mut Pings,
-        options: &ServerOptions,
+        live: &Live,
     ) -> Waited {
         tokio::select! {
             biased;
@@ -73,7 +73,7 @@ impl<S: Source> Conn<S> {
             },
             () = &mut stop => Waited::Ended,
             () = sleep_until(pings.next) => {
-                if pings.out >= options.ping_max {
+                if pings.out >= live.ping_max() {
                     self.send_err("Stale Connection");
                     self.link.close(CloseReason::StaleConnection);
                     return Waited::Ended;
@@ -81,7 +81,7 @@ impl<S: Source> Conn<S> {
                 pings.out += 1;
                 pings.sent_at.get_or_insert_with(std::time::Instant::now);
                 self.send(encode::PING);
-                pings.next = Instant::now() + options.ping_interval;
+                pings.next = Instant::now() + live.ping_interval();
                 Waited::Pinged
             }
         }

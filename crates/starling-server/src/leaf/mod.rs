@@ -77,8 +77,8 @@ pub(crate) struct Conn<S> {
 impl<S: Source> Conn<S> {
     pub(crate) fn new(broker: &Broker, source: S, link: Arc<Link>, peer: SocketAddr) -> Self {
         let limits = ParserLimits {
-            max_control_line: broker.options.max_control_line.max(4096),
-            max_payload: broker.options.max_payload,
+            max_control_line: broker.live.max_control_line().max(4096),
+            max_payload: broker.live.max_payload(),
         };
         Self {
             source,
@@ -98,8 +98,8 @@ impl<S: Source> Conn<S> {
             source,
             buf: BytesMut::with_capacity(4096),
             parser: LeafParser::for_route(ParserLimits {
-                max_control_line: options.max_control_line.max(64 * 1024),
-                max_payload: options.max_pending.max(options.max_payload),
+                max_control_line: broker.live.max_control_line().max(64 * 1024),
+                max_payload: options.max_pending.max(broker.live.max_payload()),
             }),
             link,
             peer,

@@ -120,7 +120,7 @@ impl Attempts {
     fn failed(&mut self, broker: &Broker, address: &str, error: &dyn std::fmt::Display) {
         self.failed += 1;
         let n = self.failed;
-        if broker.options.reports_connect_error(self.ever_connected, n) {
+        if broker.live.reports_connect_error(self.ever_connected, n) {
             tracing::error!(
                 "Error trying to connect as leafnode to remote server {address:?} (attempt {n}): {error}"
             );

@@ -111,7 +111,7 @@ async fn run_admitted<S: Source>(
     // So are the sources of the account's mappings: what the peer
     // publishes there is mapped here (nats-server's rule, the spoke side
     // within what it may import).
-    for mapping in &account.mappings {
+    for mapping in account.settings.mappings().iter() {
         let source = mapping.source();
         let allowed = kind != OriginKind::LeafSpoke
             || denies

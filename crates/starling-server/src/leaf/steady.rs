@@ -27,7 +27,6 @@ pub(super) async fn run<S: Source>(
     state: &mut ClientState,
 ) -> Ended {
     let link = Arc::clone(&conn.link);
-    let options = &broker.options;
     let stop = link.reader_stop.notified();
     tokio::pin!(stop);
     let mut pings = Pings::new();
@@ -39,7 +38,7 @@ pub(super) async fn run<S: Source>(
             return ended;
         }
         if !std::mem::take(&mut buffered) {
-            match conn.wait(stop.as_mut(), &mut pings, options).await {
+            match conn.wait(stop.as_mut(), &mut pings, &broker.live).await {
                 Waited::Read => {}
                 Waited::Pinged => continue,
                 Waited::Ended => return ended,
@@ -103,7 +102,7 @@ pub(super) async fn run<S: Source>(
         state.end_batch();
         let backlog = state.take_backlog();
         if !backlog.is_empty() {
-            wait_for_room(&backlog, options.stall_timeout).await;
+            wait_for_room(&backlog, broker.options.stall_timeout).await;
         }
     }
 }

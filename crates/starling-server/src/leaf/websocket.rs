@@ -60,8 +60,7 @@ where
         mask: !agreed.no_masking,
     };
     let writer = spawn_writer(broker, link, writer, framing);
-    let options = &broker.options;
-    let max = options.max_payload + options.max_control_line + 64 * 1024;
+    let max = broker.live.max_payload() + broker.live.max_control_line() + 64 * 1024;
     // The hub's frames are never masked.
     let mut source = Framed::new(reader, Arc::clone(link), agreed.compress, true, max);
     source.feed(&leftover);

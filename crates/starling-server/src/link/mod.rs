@@ -18,7 +18,7 @@
 mod close;
 mod stats;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use bytes::BytesMut;
@@ -59,6 +59,12 @@ struct Outbound {
     high_water: u64,
 }
 
+/// A reload changed authentication: the client is checked again.
+pub(crate) const RELOAD_AUTH: u8 = 1;
+/// A reload changed `max_payload` or `max_control_line`: the parser takes
+/// the new limits.
+pub(crate) const RELOAD_LIMITS: u8 = 2;
+
 /// A connection's outbound side and close state.
 #[derive(Debug)]
 pub(crate) struct Link {
@@ -69,10 +75,11 @@ pub(crate) struct Link {
     pub(crate) writer_wake: Notify,
     /// Wakes the reader when the connection must stop.
     pub(crate) reader_stop: Notify,
-    /// A configuration reload changed authentication: the client is to be
-    /// checked again (its reader is woken through `reader_stop`, so an
-    /// idle reader waits on one notification, not two).
-    pub(crate) reauthorize: AtomicBool,
+    /// What a configuration reload asks the client's reader to take up
+    /// again ([`RELOAD_AUTH`], [`RELOAD_LIMITS`]); its reader is woken
+    /// through `reader_stop`, so an idle reader waits on one notification,
+    /// not two.
+    pub(crate) reload: AtomicU8,
     /// Interrupts a write in progress when the backlog is discarded.
     pub(crate) writer_abort: Notify,
     closed: AtomicBool,
@@ -96,9 +103,10 @@ pub(crate) struct Link {
 }
 
 impl Link {
-    /// Asks the reader to check the client again (a reload).
-    pub(crate) fn ask_reauthorization(&self) {
-        self.reauthorize.store(true, Ordering::Release);
+    /// Asks the reader to take up what a reload changed (bits of
+    /// [`RELOAD_AUTH`] and [`RELOAD_LIMITS`]).
+    pub(crate) fn ask_reload(&self, what: u8) {
+        self.reload.fetch_or(what, Ordering::AcqRel);
         self.reader_stop.notify_one();
     }
 
@@ -109,7 +117,7 @@ impl Link {
             outbound: Mutex::new(Outbound::default()),
             writer_wake: Notify::new(),
             reader_stop: Notify::new(),
-            reauthorize: AtomicBool::new(false),
+            reload: AtomicU8::new(0),
             writer_abort: Notify::new(),
             closed: AtomicBool::new(false),
             backlogged: AtomicBool::new(false),

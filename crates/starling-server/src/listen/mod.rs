@@ -183,8 +183,10 @@ async fn serve_tls(
     {
         return;
     }
+    // The TLS block as reloaded last.
     let deadline = broker
-        .options
+        .live
+        .options()
         .tls
         .as_ref()
         .map_or(starling_ws::DEFAULT_TLS_TIMEOUT, |tls| tls.timeout);

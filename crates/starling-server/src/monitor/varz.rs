@@ -91,7 +91,7 @@ fn seconds(d: Duration) -> f64 {
 /// The `/varz` object.
 pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
     let broker = &monitor.broker;
-    let options = &broker.options;
+    let options = broker.live.options();
     let stats = &broker.stats;
     let totals = Totals::now(broker);
     let route_count = broker
@@ -136,7 +136,7 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
         gateway: json!({}),
         leaf: leaf(monitor),
         mqtt: json!({}),
-        websocket: websocket(options, monitor.websocket_port),
+        websocket: websocket(&options, monitor.websocket_port),
         jetstream: json!({}),
         tls_timeout: go_float(
             options
@@ -166,7 +166,7 @@ pub(super) fn varz(monitor: &Monitor, now_unix_nanos: u64) -> Value {
         slow_consumers: stats.slow_consumers(),
         subscriptions: totals.subscriptions,
         http_req_stats: stats.http_requests(),
-        config_load_time: rfc3339(stats.started_unix_nanos),
+        config_load_time: rfc3339(broker.live.loaded_at()),
         tags: options.server_tags.clone(),
         system_account: options.system_account_name().map(str::to_owned),
         connect_urls: broker.connect_urls(starling_auth::ConnectionKind::Standard),

@@ -193,21 +193,6 @@ impl Default for ServerOptions {
     }
 }
 
-impl ServerOptions {
-    /// Whether failed attempt number `attempts` of a route or leaf remote
-    /// is reported at error level (nats-server's `shouldReportConnectErr`):
-    /// the first, and every `connect_error_reports` (before it ever
-    /// connected) or `reconnect_error_reports` (after) attempts.
-    pub(crate) fn reports_connect_error(&self, ever_connected: bool, attempts: u64) -> bool {
-        let every = if ever_connected {
-            self.reconnect_error_reports
-        } else {
-            self.connect_error_reports
-        };
-        attempts == 1 || attempts.is_multiple_of(u64::from(every.max(1)))
-    }
-}
-
 /// A duration as Go prints one (`1m30s`, `10s`, `1.5s`, `500ms`).
 pub(crate) fn go_duration(d: Duration) -> String {
     let total = d.as_secs_f64();
@@ -427,19 +412,5 @@ mod tests {
         assert!(ok("").is_err());
         assert!(ok("host:port").is_err());
         assert!(ok("::1").is_err_and(|e| e.contains("too many colons")));
-    }
-
-    #[test]
-    fn connect_errors_are_reported_as_nats_server_reports_them() {
-        let o = ServerOptions {
-            connect_error_reports: 3,
-            ..ServerOptions::default()
-        };
-        let loud: Vec<u64> = (1..=7)
-            .filter(|&n| o.reports_connect_error(false, n))
-            .collect();
-        assert_eq!(loud, [1, 3, 6]);
-        // Once connected, reconnect_error_reports (1): every attempt.
-        assert!((1..=7).all(|n| o.reports_connect_error(true, n)));
     }
 }

@@ -111,10 +111,7 @@ async fn solicit(
                 if implicit.is_some() && failures > retries {
                     return;
                 }
-                if broker
-                    .options
-                    .reports_connect_error(ever_connected, failures)
-                {
+                if broker.live.reports_connect_error(ever_connected, failures) {
                     tracing::error!("Error trying to connect to route (attempt {failures}): {url}");
                 } else {
                     tracing::debug!("Error trying to connect to route (attempt {failures}): {url}");

@@ -25,8 +25,9 @@ pub(super) fn server_info(broker: &Broker, seq: u64, now: u64) -> Value {
         info.insert("cluster".into(), json!(cluster));
     }
     info.insert("ver".into(), json!(broker.info.version));
-    if !broker.options.server_tags.is_empty() {
-        info.insert("tags".into(), json!(broker.options.server_tags));
+    let tags = broker.live.tags();
+    if !tags.is_empty() {
+        info.insert("tags".into(), json!(&*tags));
     }
     info.insert("seq".into(), json!(seq));
     info.insert("jetstream".into(), json!(false));

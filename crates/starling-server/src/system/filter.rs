@@ -39,7 +39,7 @@ pub(super) fn filtered_out(
     match body.get("tags") {
         None | Some(Value::Null) => Ok(false),
         Some(Value::Array(tags)) => {
-            let own = &broker.options.server_tags;
+            let own = broker.live.tags();
             Ok(tags.iter().any(|tag| {
                 tag.as_str()
                     .is_none_or(|t| !own.contains(&t.trim().to_lowercase()))
