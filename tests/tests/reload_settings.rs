@@ -188,3 +188,57 @@ async fn accounts_reload_for_connected_clients_as_in_nats_server() {
     }
     server.shutdown().await;
 }
+
+fn member(port: Option<u16>) -> String {
+    let routes = port
+        .map(|p| format!("\"nats://127.0.0.1:{p}\""))
+        .unwrap_or_default();
+    format!("cluster {{ name: C1, listen: \"127.0.0.1:-1\", routes: [{routes}] }}\n")
+}
+
+#[tokio::test]
+async fn a_reload_adds_and_removes_a_route_to_nats_server() {
+    use starling_tests::crossing::{client, until_linked};
+    if !NatsServer::installed() {
+        eprintln!("nats-server is not installed: the route reload test is skipped");
+        return;
+    }
+    let starling = start_from_config(&member(None)).await;
+    let route_port = starling_tests::nats_server::free_port();
+    let nats = NatsServer::start(
+        &format!("cluster {{ name: C1, listen: \"127.0.0.1:{route_port}\" }}\n"),
+        &[],
+    )
+    .await;
+    // Added: dialled at once, and messages cross both ways.
+    starling
+        .reload(options(&member(Some(route_port))))
+        .await
+        .unwrap();
+    let (on_starling, on_nats) = (
+        client(starling.client_addr()).await,
+        client(nats.addr).await,
+    );
+    until_linked(&on_starling, &on_nats, "route.up").await;
+    until_linked(&on_nats, &on_starling, "route.up").await;
+    // Removed: the route closes, and the member's interest goes with it
+    // (a request finds no responders where it found the service).
+    let _service = on_nats.subscribe("svc").await.unwrap();
+    until_linked(&on_starling, &on_nats, "svc").await;
+    starling.reload(options(&member(None))).await.unwrap();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "the route stayed");
+        let asked = tokio::time::timeout(
+            Duration::from_millis(500),
+            on_starling.request("svc", "?".into()),
+        )
+        .await;
+        if let Ok(Err(error)) = asked
+            && error.kind() == async_nats::RequestErrorKind::NoResponders
+        {
+            break;
+        }
+    }
+    starling.shutdown().await;
+}

@@ -15,6 +15,9 @@
 //!   `ping_interval`, `ping_max`, `write_deadline`, `client_advertise`,
 //!   `server_tags`, `trace_verbose`, `max_traced_msg_len`,
 //!   `connect_error_reports` and `reconnect_error_reports`;
+//! - the cluster's `routes` (a route taken out is closed and no longer
+//!   dialled, a new one dialled), its `authorization` and
+//!   `connect_retries`;
 //! - the certificates and TLS settings of the client port and of the
 //!   websocket listener (beyond nats-server, which cannot reload the
 //!   websocket block), for the connections that come next.
@@ -106,6 +109,7 @@ impl Server {
             broker.reload_auth(&options);
             tracing::info!("Reloaded: authorization");
         }
+        crate::route::reload::reload(broker, options.cluster.as_ref());
         broker.reload_settings(&old, &options);
         Ok(())
     }
@@ -139,6 +143,12 @@ fn frozen_difference(old: &ServerOptions, new: &ServerOptions) -> Option<(String
     candidate.reconnect_error_reports = old.reconnect_error_reports;
     candidate.client_advertise.clone_from(&old.client_advertise);
     candidate.server_tags.clone_from(&old.server_tags);
+    if let (Some(theirs), Some(ours)) = (&old.cluster, &mut candidate.cluster) {
+        ours.routes.clone_from(&theirs.routes);
+        ours.user.clone_from(&theirs.user);
+        ours.auth_timeout = theirs.auth_timeout;
+        ours.connect_retries = theirs.connect_retries;
+    }
     let auth = &mut candidate.auth;
     auth.accounts.clone_from(&old.auth.accounts);
     auth.exports.clone_from(&old.auth.exports);

@@ -54,7 +54,9 @@ pub(crate) struct RoutePeer {
 /// The cluster state every route shares.
 #[derive(Debug)]
 pub(crate) struct Cluster {
-    pub(crate) options: ClusterOptions,
+    /// As configured now: a reload replaces it (only `routes`, the
+    /// `authorization` and `connect_retries` may change).
+    settings: std::sync::RwLock<Arc<ClusterOptions>>,
     /// The name, and whether it was made up (dynamic).
     name: Mutex<(String, bool)>,
     routes: DashMap<String, Arc<RoutePeer>>,
@@ -114,7 +116,7 @@ impl Cluster {
         };
         Self {
             permissions: options.permissions.clone().map(Arc::new),
-            options,
+            settings: std::sync::RwLock::new(Arc::new(options)),
             name: Mutex::new(name),
             routes: DashMap::new(),
             listen: OnceLock::new(),
@@ -123,6 +125,20 @@ impl Cluster {
             urls: Mutex::new(PeerUrls::default()),
             urls_generation: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// The cluster's options as configured now.
+    pub(crate) fn options(&self) -> Arc<ClusterOptions> {
+        let settings = self.settings.read();
+        Arc::clone(&settings.unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Replaces the options (a reload, checked already).
+    pub(crate) fn set_options(&self, options: ClusterOptions) {
+        *self
+            .settings
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Arc::new(options);
     }
 
     /// The cluster name, and whether it is dynamic.
@@ -187,7 +203,7 @@ impl Cluster {
     pub(crate) fn peer_urls(&self, info: &RouteInfo, add: bool) -> (bool, bool, bool) {
         let mut urls = self.urls.lock().unwrap_or_else(PoisonError::into_inner);
         let leaf = count(&mut urls.leaf, &info.leafnode_urls, add);
-        if self.options.no_advertise {
+        if self.options().no_advertise {
             return (false, false, leaf);
         }
         let tcp = count(&mut urls.tcp, &info.connect_urls, add);
@@ -276,7 +292,7 @@ impl Cluster {
     pub(crate) fn own_info(&self, broker: &crate::broker::Broker, nonce: String) -> RouteInfo {
         let (host, port, ip) = self.listen.get().cloned().unwrap_or_default();
         let (cluster, cluster_dynamic) = self.name();
-        let (connect_urls, ws_connect_urls) = if self.options.no_advertise {
+        let (connect_urls, ws_connect_urls) = if self.options().no_advertise {
             (Vec::new(), Vec::new())
         } else {
             broker.own_client_urls()
@@ -290,9 +306,9 @@ impl Cluster {
             host,
             port,
             headers: !broker.options.no_header_support,
-            auth_required: self.options.user.is_some(),
-            tls_required: self.options.tls.is_some(),
-            tls_verify: self.options.tls.is_some(),
+            auth_required: self.options().user.is_some(),
+            tls_required: self.options().tls.is_some(),
+            tls_verify: self.options().tls.is_some(),
             max_payload: i64::try_from(broker.live.max_payload()).unwrap_or(i64::MAX),
             nonce,
             ip,
@@ -302,12 +318,12 @@ impl Cluster {
             connect_urls,
             ws_connect_urls,
             import: self
-                .options
+                .options()
                 .permissions
                 .as_ref()
                 .and_then(|p| rule_json(p.publish.as_ref())),
             export: self
-                .options
+                .options()
                 .permissions
                 .as_ref()
                 .and_then(|p| rule_json(p.subscribe.as_ref())),

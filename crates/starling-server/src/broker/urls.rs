@@ -85,7 +85,7 @@ impl Broker {
         };
         let websocket = kind == ConnectionKind::Websocket;
         let lame_duck = self.lame_duck.load(std::sync::atomic::Ordering::Acquire);
-        let (tcp, ws) = if cluster.options.no_advertise || lame_duck {
+        let (tcp, ws) = if cluster.options().no_advertise || lame_duck {
             (Vec::new(), Vec::new())
         } else {
             self.own_client_urls()

@@ -40,6 +40,8 @@ pub(crate) enum CloseReason {
     ClusterNameConflict,
     /// A route peer with this server's own name.
     DuplicateServerName,
+    /// A configured route a reload took out of `routes`.
+    RouteRemoved,
 }
 
 impl CloseReason {
@@ -71,6 +73,7 @@ impl CloseReason {
             Self::DuplicateRoute => "Duplicate Route",
             Self::ClusterNameConflict => "Cluster Name Conflict",
             Self::DuplicateServerName => "Duplicate Server Name",
+            Self::RouteRemoved => "Route Removed",
         }
     }
 
@@ -97,7 +100,8 @@ impl CloseReason {
             | Self::DuplicateRemoteLeafnode
             | Self::DuplicateRoute
             | Self::ClusterNameConflict
-            | Self::DuplicateServerName => CloseCode::PolicyViolation,
+            | Self::DuplicateServerName
+            | Self::RouteRemoved => CloseCode::PolicyViolation,
             Self::NoRespondersRequiresHeaders => CloseCode::InternalError,
             Self::SlowConsumerPendingBytes
             | Self::SlowConsumerWriteDeadline

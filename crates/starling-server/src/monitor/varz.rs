@@ -187,7 +187,7 @@ fn cluster(monitor: &Monitor) -> Value {
     };
     let (host, port, _) = cluster.listen.get().cloned().unwrap_or_default();
     let urls: Vec<String> = cluster
-        .options
+        .options()
         .routes
         .iter()
         .filter_map(|url| crate::options::RouteUrl::parse(url).ok()?.address())
@@ -198,13 +198,13 @@ fn cluster(monitor: &Monitor) -> Value {
     out.insert("cluster_port".into(), json!(port));
     out.insert(
         "auth_timeout".into(),
-        go_float(cluster.options.auth_timeout.as_secs_f64()),
+        go_float(cluster.options().auth_timeout.as_secs_f64()),
     );
     if !urls.is_empty() {
         out.insert("urls".into(), json!(urls));
     }
     let tls_timeout = cluster
-        .options
+        .options()
         .tls
         .as_ref()
         .map_or(2.0, |tls| tls.timeout.as_secs_f64());

@@ -40,9 +40,9 @@ pub(super) async fn handshake<S: Source>(
     let Some(cluster) = &broker.cluster else {
         return Err(Refused::Closed);
     };
-    let auth = accepted && cluster.options.user.is_some();
+    let auth = accepted && cluster.options().user.is_some();
     let limit = if auth {
-        cluster.options.auth_timeout
+        cluster.options().auth_timeout
     } else {
         INFO_LIMIT
     };
@@ -105,7 +105,7 @@ async fn check_connect<S: Source>(
             CloseReason::ProtocolViolation,
         );
     };
-    if let Some((user, password)) = cluster.options.user.clone() {
+    if let Some((user, password)) = cluster.options().user.clone() {
         let given_user = connect.user.clone();
         let given = connect.pass.clone().unwrap_or_default();
         // bcrypt runs on the blocking pool, never on a worker.
@@ -191,7 +191,7 @@ pub(super) fn connect_line(
     };
     let (user, pass) = match url_user {
         Some((user, pass)) => (Some(user), Some(pass)),
-        None if auth_required => match &cluster.options.user {
+        None if auth_required => match &cluster.options().user {
             Some((user, password)) => (Some(user.clone()), Some(password.expose().to_owned())),
             None => (None, None),
         },

@@ -14,6 +14,7 @@
 
 mod handshake;
 mod interest;
+pub(crate) mod reload;
 mod solicit;
 mod steady;
 
@@ -27,7 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
 
-pub(crate) use solicit::start_routes;
+pub(crate) use solicit::{dial_configured, start_routes};
 
 use crate::account::{InterestWatcher, Subscriber};
 use crate::broker::{Broker, Cluster, RoutePeer};
@@ -295,8 +296,8 @@ fn gossip(broker: &Broker, cluster: &Cluster, peer: &RoutePeer) {
 /// The cluster listener's address as the route INFO names it (`advertise`
 /// sets it and the `ip` peers dial).
 pub(crate) fn advertised(broker: &Broker, bound: SocketAddr) -> (String, u16, String) {
-    let cluster = broker.cluster.as_ref();
-    if let Some(advertise) = cluster.and_then(|c| c.options.advertise.as_deref()) {
+    let cluster = broker.cluster.as_ref().map(|c| c.options());
+    if let Some(advertise) = cluster.as_ref().and_then(|c| c.advertise.as_deref()) {
         let (host, port) = match advertise.rsplit_once(':') {
             Some((host, port)) if !host.ends_with(':') => (
                 host.to_owned(),
@@ -307,7 +308,7 @@ pub(crate) fn advertised(broker: &Broker, bound: SocketAddr) -> (String, u16, St
         let ip = format!("nats-route://{host}:{port}/");
         return (host, port, ip);
     }
-    let host = cluster.map_or_else(|| bound.ip().to_string(), |c| c.options.host.clone());
+    let host = cluster.map_or_else(|| bound.ip().to_string(), |c| c.host.clone());
     (host, bound.port(), String::new())
 }
 

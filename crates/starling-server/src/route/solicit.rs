@@ -3,7 +3,9 @@
 //! INFO, runs the route, and after it ends waits 1 s (plus up to 100 ms)
 //! before dialling again, forever. A route learnt by gossip is tried once
 //! plus `connect_retries`, and once more after it closes. A route that
-//! turned out to duplicate one already up waits for that one to go.
+//! turned out to duplicate one already up waits for that one to go. A
+//! configured route a reload removes is no longer dialled; one a reload
+//! adds is dialled from then on.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,7 +37,7 @@ pub(crate) fn start_routes(
         return Vec::new();
     };
     cluster
-        .options
+        .options()
         .routes
         .iter()
         .map(|url| {
@@ -47,6 +49,13 @@ pub(crate) fn start_routes(
             ))
         })
         .collect()
+}
+
+/// Dials a route a reload added to `routes`, until a reload removes it.
+pub(crate) fn dial_configured(broker: &Arc<Broker>, url: String) {
+    if let Some(stopped) = broker.stopped.get().cloned() {
+        super::spawn(solicit(Arc::clone(broker), url, None, stopped));
+    }
 }
 
 /// Dials a member gossip named (`ip`), asking with this server's own
@@ -75,12 +84,14 @@ async fn solicit(
     let (Some(cluster), Ok(parsed)) = (&broker.cluster, RouteUrl::parse(&url)) else {
         return;
     };
-    let retries = u64::from(cluster.options.connect_retries);
+    let retries = u64::from(cluster.options().connect_retries);
     let mut rng = FastRng::new();
     let mut failures = 0u64;
     let mut ever_connected = false;
+    // A configured route is dialled until a reload takes it out.
+    let removed = || implicit.is_none() && !cluster.options().routes.contains(&url);
     loop {
-        if *stopped.borrow() {
+        if *stopped.borrow() || removed() {
             return;
         }
         let (ended, peer_id) = attempt(&broker, &url, &parsed, implicit).await;

@@ -185,7 +185,7 @@ fn gossiped(broker: &Arc<Broker>, peer: &RoutePeer, json: &[u8]) {
     let Ok(url) = RouteUrl::parse(&info.ip) else {
         return;
     };
-    let configured = cluster.options.routes.iter().any(|route| {
+    let configured = cluster.options().routes.iter().any(|route| {
         RouteUrl::parse(route).is_ok_and(|r| r.host == url.host && r.port == url.port)
     });
     if configured || !cluster.start_dialling(&info.server_id) {

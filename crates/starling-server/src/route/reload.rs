@@ -1,0 +1,50 @@
+//! A reload's change to the `cluster` block.
+
+use std::sync::Arc;
+
+use crate::ClusterOptions;
+use crate::broker::Broker;
+use crate::link::CloseReason;
+
+/// Takes the reloadable part of a `cluster` block (the rest is
+/// checked unchanged): routes taken out of `routes` are closed and no
+/// longer dialled, new ones dialled; the `authorization` applies to
+/// the routes that come next (nats-server's `clusterOption` and
+/// `routesOption`).
+pub(crate) fn reload(broker: &Arc<Broker>, new: Option<&ClusterOptions>) {
+    let (Some(cluster), Some(new)) = (&broker.cluster, new) else {
+        return;
+    };
+    let old = cluster.options();
+    if *old == *new {
+        return;
+    }
+    cluster.set_options(new.clone());
+    if old.user != new.user || old.auth_timeout != new.auth_timeout {
+        tracing::info!("Reloaded: cluster");
+    }
+    let removed: Vec<&String> = old
+        .routes
+        .iter()
+        .filter(|u| !new.routes.contains(u))
+        .collect();
+    let added: Vec<&String> = new
+        .routes
+        .iter()
+        .filter(|u| !old.routes.contains(u))
+        .collect();
+    for url in &removed {
+        for route in cluster.routes() {
+            if route.url.as_ref() == Some(*url) {
+                route.link.close(CloseReason::RouteRemoved);
+                tracing::info!("Removed route {url}");
+            }
+        }
+    }
+    for url in &added {
+        super::dial_configured(broker, (*url).clone());
+    }
+    if !removed.is_empty() || !added.is_empty() {
+        tracing::info!("Reloaded: cluster routes");
+    }
+}
