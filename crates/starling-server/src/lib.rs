@@ -39,6 +39,7 @@ mod leaf;
 mod link;
 mod listen;
 pub mod log_file;
+pub mod log_sink;
 mod memory;
 mod monitor;
 mod options;

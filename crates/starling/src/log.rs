@@ -1,15 +1,14 @@
 //! Log lines in nats-server's shape: `[pid] 2006/01/02 15:04:05.000000 [INF] text`,
-//! to standard error, the log file or syslog; the level and `logtime`
-//! change on a configuration reload.
+//! to standard error, the log file or syslog; a configuration reload
+//! changes the level, `logtime` and where the lines go.
 
 use std::fmt;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, MakeWriter};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
@@ -17,18 +16,20 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{Registry, reload};
 
 use starling_server::LogOptions;
-use starling_server::log_file::{LogFile, timestamp};
-use starling_server::syslog::{LOCAL_PATHS, Severity, Syslog, SyslogLine, program_tag};
+use starling_server::log_file::timestamp;
+use starling_server::log_sink::{LogLine, LogSink, LogTarget, ProcessFiles, reload_notices};
+use starling_server::syslog::Severity;
 
 /// The installed subscriber's handles.
 pub(crate) struct Logging {
-    /// The log file, when there is one (SIGUSR1 reopens it).
-    pub(crate) file: Option<Arc<LogFile>>,
+    /// Where lines go (SIGUSR1 reopens its log file; a reload moves it).
+    pub(crate) sink: Arc<LogSink>,
+    /// The pid file and the ports file.
+    pub(crate) files: ProcessFiles,
     levels: reload::Handle<LevelFilter, Registry>,
     logtime: Arc<AtomicBool>,
-    /// The options it was set up with (a reload may not change where
-    /// lines go).
-    options: LogOptions,
+    /// The options running now.
+    options: Mutex<LogOptions>,
 }
 
 fn level(options: &LogOptions) -> LevelFilter {
@@ -37,71 +38,72 @@ fn level(options: &LogOptions) -> LevelFilter {
 
 /// Installs the global subscriber.
 pub(crate) fn init(options: &LogOptions) -> Result<Logging, String> {
-    // Syslog lines carry their own stamp, tag and pid.
-    let syslog = match (&options.logfile, &options.remote_syslog, options.syslog) {
-        (Some(_), _, _) => None,
-        (None, Some(url), _) => Some(Syslog::remote(url, &program_tag())?),
-        (None, None, Some(true)) => Some(Syslog::local(&LOCAL_PATHS, &program_tag())?),
-        (None, None, _) => None,
-    };
+    let sink = Arc::new(LogSink::new(LogTarget::open(options)?));
     let logtime = Arc::new(AtomicBool::new(options.logtime.unwrap_or(true)));
     let format = NatsFormat {
         pid: std::process::id(),
         logtime: Arc::clone(&logtime),
-        bare: syslog.is_some(),
-    };
-    let mut file = None;
-    let writer = match (syslog, &options.logfile) {
-        (Some(syslog), _) => BoxMakeWriter::new(SyslogWriter(Arc::new(syslog))),
-        (None, Some(path)) => {
-            let limit = options.logfile_size_limit;
-            let opened = LogFile::open(path, limit, options.logtime.unwrap_or(true))
-                .map_err(|e| format!("can't open log file {}: {e}", path.display()))?;
-            let shared = Arc::clone(&opened);
-            file = Some(opened);
-            BoxMakeWriter::new(move || shared.writer())
-        }
-        (None, None) => BoxMakeWriter::new(std::io::stderr),
+        sink: Arc::clone(&sink),
     };
     let (filter, levels) = reload::Layer::new(level(options));
     let layer = tracing_subscriber::fmt::layer()
         .event_format(format)
-        .with_writer(writer);
+        .with_writer(SinkWriter(Arc::clone(&sink)));
     tracing_subscriber::registry()
         .with(filter)
         .with(layer)
         .try_init()
         .map_err(|e| format!("can't set up logging: {e}"))?;
-    let options = options.clone();
     Ok(Logging {
-        file,
+        sink,
+        files: ProcessFiles::default(),
         levels,
         logtime,
-        options,
+        options: Mutex::new(options.clone()),
     })
 }
 
 impl Logging {
-    /// Whether a reload's logging options can be applied: the level and
-    /// `logtime` change; a new log file or syslog target is refused (the
-    /// lines keep going where they go).
-    pub(crate) fn check(&self, options: &LogOptions) -> Result<(), String> {
-        let (old, new) = (self.options.target(), options.target());
-        if old == new {
-            return Ok(());
+    /// Opens where a reload's `options` send the lines, when that moved
+    /// (away from the async workers): `None` when it did not.
+    pub(crate) async fn open_target(
+        &self,
+        options: &LogOptions,
+    ) -> Result<Option<LogTarget>, String> {
+        let moved = self
+            .options
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .target()
+            != options.target();
+        if !moved {
+            return Ok(None);
         }
-        Err(format!(
-            "config reload not supported for logfile/syslog/remote_syslog: old={old:?}, new={new:?}"
-        ))
+        let options = options.clone();
+        let opened = tokio::task::spawn_blocking(move || LogTarget::open(&options)).await;
+        opened.map_err(|e| e.to_string())?.map(Some)
     }
 
-    /// Applies a checked reload's level and `logtime`.
-    pub(crate) fn reload(&self, options: &LogOptions) -> Result<(), String> {
+    /// Applies a reload's logging options (the target opened already),
+    /// telling what changed as nats-server does.
+    pub(crate) fn reload(
+        &self,
+        options: &LogOptions,
+        target: Option<LogTarget>,
+    ) -> Result<(), String> {
         self.levels
             .modify(|filter| *filter = level(options))
             .map_err(|e| e.to_string())?;
         self.logtime
             .store(options.logtime.unwrap_or(true), Ordering::Relaxed);
+        if let Some(target) = target {
+            self.sink.replace(target);
+        }
+        let mut running = self.options.lock().unwrap_or_else(PoisonError::into_inner);
+        for notice in reload_notices(&running, options) {
+            tracing::info!("{notice}");
+        }
+        *running = options.clone();
         Ok(())
     }
 }
@@ -109,20 +111,20 @@ impl Logging {
 struct NatsFormat {
     pid: u32,
     logtime: Arc<AtomicBool>,
-    /// The text alone (syslog).
-    bare: bool,
+    /// Syslog lines are the text alone.
+    sink: Arc<LogSink>,
 }
 
-struct SyslogWriter(Arc<Syslog>);
+struct SinkWriter(Arc<LogSink>);
 
-impl<'a> MakeWriter<'a> for SyslogWriter {
-    type Writer = SyslogLine;
+impl<'a> MakeWriter<'a> for SinkWriter {
+    type Writer = LogLine;
 
-    fn make_writer(&'a self) -> SyslogLine {
+    fn make_writer(&'a self) -> LogLine {
         self.0.line(Severity::Notice)
     }
 
-    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> SyslogLine {
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> LogLine {
         self.0.line(Severity::of(*meta.level()))
     }
 }
@@ -138,7 +140,7 @@ where
         mut writer: Writer<'_>,
         event: &Event<'_>,
     ) -> fmt::Result {
-        if !self.bare {
+        if !self.sink.is_bare() {
             write!(writer, "[{}] ", self.pid)?;
             if self.logtime.load(Ordering::Relaxed) {
                 write!(writer, "{}", timestamp())?;

@@ -97,20 +97,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let pid_file = options.log.pid_file.clone();
-    if let Some(path) = &pid_file
-        && let Err(error) = std::fs::write(path, std::process::id().to_string())
-    {
-        eprintln!(
-            "starling: can't write the pid file {}: {error}",
-            path.display()
-        );
+    if let Err(message) = logging.files.write_pid(&options.log) {
+        eprintln!("starling: {message}");
         return ExitCode::FAILURE;
     }
     let code = runtime.block_on(run(options, root, &logging, &flags));
-    if let Some(path) = &pid_file {
-        let _ = std::fs::remove_file(path);
-    }
+    logging.files.remove();
     code
 }
 
@@ -138,15 +130,8 @@ async fn run(
             return ExitCode::FAILURE;
         }
     };
-    let ports_file = options
-        .log
-        .ports_file_dir
-        .as_deref()
-        .and_then(|dir| server.ports().write_file(dir));
+    logging.files.write_ports(&options.log, &server.ports());
     tracing::info!("Server is ready");
     signals.serve(&server, logging, flags).await;
-    if let Some(path) = ports_file {
-        starling_server::Ports::remove_file(&path);
-    }
     ExitCode::SUCCESS
 }

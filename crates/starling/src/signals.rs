@@ -52,7 +52,7 @@ impl Signals {
                 }
                 _ = self.user1.recv() => {
                     tracing::info!("Trapped \"user defined signal 1\" signal");
-                    LogFile::reopen_logged(logging.file.as_deref());
+                    LogFile::reopen_logged(logging.sink.file().as_deref());
                 }
                 _ = self.hangup.recv() => {
                     tracing::info!("Trapped \"hangup\" signal");
@@ -72,12 +72,15 @@ async fn reload(server: &Server, logging: &Logging, flags: &Flags) -> Result<(),
     let flags = flags.clone();
     let loaded = tokio::task::spawn_blocking(move || flags.reload()).await;
     let options = loaded.map_err(|e| e.to_string())??;
-    logging.check(&options.log)?;
+    // A log target that cannot be opened refuses the whole reload.
+    let target = logging.open_target(&options.log).await?;
     server
         .reload(options.server)
         .await
         .map_err(|e| e.to_string())?;
-    logging.reload(&options.log)?;
+    logging.reload(&options.log, target)?;
+    logging.files.write_pid(&options.log)?;
+    logging.files.write_ports(&options.log, &server.ports());
     tracing::info!("Reloaded server configuration");
     Ok(())
 }

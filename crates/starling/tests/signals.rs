@@ -135,6 +135,60 @@ fn the_log_file_rotates_past_its_size_limit() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn a_reload_moves_the_log_the_pid_file_and_the_ports_file() {
+    let dir = std::env::temp_dir().join(format!("starling-moves-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let config = dir.join("server.conf");
+    let (first, second) = (dir.join("a.log"), dir.join("b.log"));
+    let write = |log: &Path, pid: &str, ports: &str| {
+        let text = format!(
+            "port: -1\nlog_file: \"{}\"\npid_file: \"{}\"\n{ports}",
+            log.display(),
+            dir.join(pid).display()
+        );
+        std::fs::write(&config, text).expect("config written");
+    };
+    write(&first, "a.pid", "");
+    let mut child = Command::new(BIN)
+        .args(["-a", "127.0.0.1", "-c", config.to_str().expect("UTF-8")])
+        .spawn()
+        .expect("the binary runs");
+    until_in(&first, "Server is ready");
+    let pid = child.id().to_string();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("a.pid")).ok(),
+        Some(pid.clone())
+    );
+    write(
+        &second,
+        "b.pid",
+        &format!("ports_file_dir: \"{}\"\n", dir.display()),
+    );
+    assert!(signal(&format!("reload={pid}")).status.success());
+    let moved = until_in(&second, "Reloaded server configuration");
+    assert!(moved.contains("Reloaded: log_file = "), "{moved}");
+    assert!(
+        !std::fs::read_to_string(&first)
+            .expect("a.log")
+            .contains("Reloaded server")
+    );
+    // nats-server writes the new pid file and leaves the old one.
+    assert_eq!(
+        std::fs::read_to_string(dir.join("b.pid")).ok(),
+        Some(pid.clone())
+    );
+    let ports = dir.join(format!("starling_{pid}.ports"));
+    assert!(std::fs::read_to_string(&ports).is_ok_and(|p| p.contains("nats://")));
+    assert!(signal(&format!("term={pid}")).status.success());
+    assert!(child.wait().expect("exits").success());
+    assert!(
+        !ports.exists() && !dir.join("b.pid").exists(),
+        "removed at exit"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// Connects, says CONNECT and PING, and waits for the PONG.
 fn ping(port: u16) {
     use std::io::{Read, Write};
