@@ -219,3 +219,81 @@ async fn a_full_resolver_takes_pushed_accounts_and_revocations() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A raw client of a user of `account`: CONNECT with its JWT and the
+/// nonce signed, then `ops`; what came back until PONG or the close, and
+/// the client (kept open).
+async fn raw_user(
+    addr: SocketAddr,
+    account: &KeyPair,
+    ops: &str,
+) -> (String, starling_tests::RawClient) {
+    let key = KeyPair::new_user();
+    let nats = serde_json::json!({ "type": "user", "version": 2, "pub": {}, "sub": {},
+        "subs": -1, "data": -1, "payload": -1 });
+    let token = jwt(account, &key.public_key(), "u", nats);
+    let mut raw = starling_tests::RawClient::connect(addr).await;
+    let info: serde_json::Value =
+        serde_json::from_str(raw.info.trim_start_matches("INFO ").trim()).unwrap();
+    let nonce = info["nonce"].as_str().unwrap();
+    let sig = data_encoding::BASE64URL_NOPAD.encode(&key.sign(nonce.as_bytes()).unwrap());
+    let connect =
+        format!("CONNECT {{\"verbose\":false,\"jwt\":\"{token}\",\"sig\":\"{sig}\"}}\r\n{ops}");
+    raw.send(connect.as_bytes()).await;
+    let (bytes, _) = raw.read_until(b"PONG\r\n", Duration::from_secs(10)).await;
+    (String::from_utf8_lossy(&bytes).replace("\r\n", " | "), raw)
+}
+
+/// An account JWT's limits are held as the `accounts` block's are:
+/// connections, subscriptions per connection, payload.
+async fn limited_sessions(addr: SocketAddr, limited: &KeyPair) -> Vec<String> {
+    let (first, mut open) = raw_user(
+        addr,
+        limited,
+        "SUB a 1\r\nSUB b 2\r\nPUB a 8\r\n01234567\r\nPING\r\n",
+    )
+    .await;
+    let (second, _) = raw_user(addr, limited, "PING\r\n").await;
+    open.send(b"PUB a 9\r\n012345678\r\n").await;
+    let (past, closed) = open.read_to_close(Duration::from_secs(10)).await;
+    let third = format!("{} {closed}", String::from_utf8_lossy(&past).trim_end());
+    vec![first, second, third]
+}
+
+#[tokio::test]
+async fn account_jwt_limits_hold_as_in_nats_server() {
+    let operator = KeyPair::new_operator();
+    let (system, limited) = (KeyPair::new_account(), KeyPair::new_account());
+    let operator_jwt = jwt(
+        &operator,
+        &operator.public_key(),
+        "O",
+        serde_json::json!({ "type": "operator", "version": 2 }),
+    );
+    let limits = serde_json::json!({ "subs": 1, "data": -1, "payload": 8, "imports": -1,
+        "exports": -1, "wildcards": true, "conn": 1, "leaf": -1 });
+    let nats = serde_json::json!({ "type": "account", "version": 2, "limits": limits });
+    let config = format!(
+        "operator: \"{operator_jwt}\"\nsystem_account: {sys}\nresolver: MEMORY\n\
+         resolver_preload: {{ {sys}: \"{}\", {lim}: \"{}\" }}\n",
+        account_jwt(&operator, &system, "SYS", None),
+        jwt(&operator, &limited.public_key(), "L", nats),
+        sys = system.public_key(),
+        lim = limited.public_key(),
+    );
+    let server = start_from_config(&config).await;
+    let ours = limited_sessions(server.client_addr(), &limited).await;
+    assert_eq!(
+        ours,
+        [
+            "-ERR 'maximum subscriptions exceeded' | MSG a 1 8 | 01234567 | PONG | ",
+            "-ERR 'maximum account active connections exceeded' | ",
+            "-ERR 'Maximum Payload Violation' true",
+        ]
+    );
+    if NatsServer::installed() {
+        let nats = NatsServer::start(&config, &[]).await;
+        assert_eq!(limited_sessions(nats.addr, &limited).await, ours);
+    }
+    server.shutdown().await;
+}

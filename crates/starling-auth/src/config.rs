@@ -248,6 +248,12 @@ impl AuthConfig {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         (self.exports, self.imports) = crate::jwt_links::build(&links, now);
+        self.account_limits = operator
+            .accounts
+            .iter()
+            .filter(|(_, account)| !account.limits.is_unlimited())
+            .map(|(key, account)| (key.clone(), account.limits))
+            .collect();
     }
 
     /// The `limits` of `account` (none: unlimited).

@@ -100,10 +100,52 @@ pub struct NatsClaims {
     pub imports: Vec<crate::jwt_links::JwtImport>,
     /// An activation's subject (what its import may take).
     pub subject: String,
+    /// An account's limits.
+    pub limits: JwtAccountLimits,
 }
 
 fn no_limit() -> i64 {
     -1
+}
+
+/// The limits an account JWT sets (`nats.limits`); -1 (or absent): no
+/// limit. The JetStream and data limits are not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct JwtAccountLimits {
+    /// Client connections (leaf links included).
+    pub conn: i64,
+    /// Subscriptions per connection.
+    pub subs: i64,
+    /// Largest payload.
+    pub payload: i64,
+    /// Accepted leaf links.
+    pub leaf: i64,
+}
+
+impl Default for JwtAccountLimits {
+    fn default() -> Self {
+        Self {
+            conn: -1,
+            subs: -1,
+            payload: -1,
+            leaf: -1,
+        }
+    }
+}
+
+impl JwtAccountLimits {
+    /// As the `accounts` block's limits are held (negative: none).
+    pub fn to_limits(self) -> crate::AccountLimits {
+        // Negative: none; past what a u32 holds: the most it holds.
+        let limit = |n: i64| (n >= 0).then(|| u32::try_from(n).unwrap_or(u32::MAX));
+        crate::AccountLimits {
+            max_connections: limit(self.conn),
+            max_subscriptions: limit(self.subs),
+            max_payload: limit(self.payload),
+            max_leafnodes: limit(self.leaf),
+        }
+    }
 }
 
 impl Default for NatsClaims {
@@ -122,6 +164,7 @@ impl Default for NatsClaims {
             exports: Vec::new(),
             imports: Vec::new(),
             subject: String::new(),
+            limits: JwtAccountLimits::default(),
         }
     }
 }

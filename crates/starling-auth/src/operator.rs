@@ -24,6 +24,8 @@ pub struct AccountJwt {
     pub revocations: HashMap<String, i64>,
     /// Its exports and imports as the JWT writes them.
     pub links: crate::jwt_links::JwtLinks,
+    /// Its `limits` (connections, subscriptions, payload, leaf links).
+    pub limits: crate::AccountLimits,
 }
 
 /// The trusted operators and the accounts they vouch for.
@@ -301,6 +303,7 @@ impl OperatorMode {
             signing_keys,
             revocations: claims.nats.revocations,
             links,
+            limits: claims.nats.limits.to_limits(),
         })
     }
 }

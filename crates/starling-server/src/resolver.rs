@@ -1,9 +1,9 @@
 //! The directory resolvers (`resolver { type: full | cache, dir }`):
 //! `<dir>/<account key>.jwt` files read at start, and the claim updates a
 //! system account user pushes (`nsc push`) checked, written there and
-//! applied at once: the account added or replaced, its exports and
-//! imports linked again, and every client checked again (a revocation
-//! takes effect). The system account's requests are answered in
+//! applied at once: the account added or replaced, its exports,
+//! imports and limits taken again, and every client checked again (a
+//! revocation takes effect). The system account's requests are answered in
 //! `system/claims.rs`.
 
 use std::path::Path;
@@ -66,7 +66,9 @@ impl Broker {
         let cached = !self.options.disable_sublist_cache;
         accounts
             .entry(key.clone())
-            .or_insert_with(|| Arc::new(Account::with_match_cache(key.clone(), cached)));
+            .or_insert_with(|| Arc::new(Account::with_match_cache(key.clone(), cached)))
+            .settings
+            .set_limits(config.limits_of(&key));
         let system = self.system.as_ref().map(|s| &s.account);
         let table = crate::broker::AccountTable::build(
             &config,
