@@ -133,16 +133,7 @@ impl Pki {
 /// "refused" when the handshake fails or the server closes before
 /// answering; else the negotiated suite and the lines it sent.
 async fn session(addr: SocketAddr, config: Arc<rustls::ClientConfig>, ops: &str) -> String {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let mut byte = [0u8; 1];
-    let mut info = Vec::new();
-    while !info.ends_with(b"\r\n") {
-        assert_eq!(stream.read(&mut byte).await.unwrap(), 1, "INFO");
-        info.push(byte[0]);
-    }
-    let name = ServerName::try_from("localhost").unwrap();
-    let connecting = TlsConnector::from(config).connect(name, stream);
-    let Ok(Ok(mut tls)) = tokio::time::timeout(Duration::from_secs(10), connecting).await else {
+    let Some(mut tls) = handshake(addr, config).await else {
         return "refused".to_owned();
     };
     // TLS 1.3 suites are the client's and server's choice among all three
@@ -160,22 +151,50 @@ async fn session(addr: SocketAddr, config: Arc<rustls::ClientConfig>, ops: &str)
     if tls.write_all(hello.as_bytes()).await.is_err() {
         return "refused".to_owned();
     }
-    let mut seen = Vec::new();
-    let mut buf = [0u8; 4096];
-    while !seen.ends_with(b"PONG\r\n") {
-        match tokio::time::timeout(Duration::from_secs(10), tls.read(&mut buf)).await {
-            Ok(Ok(n)) if n > 0 => seen.extend_from_slice(&buf[..n]),
-            _ => break,
-        }
-    }
-    let text = String::from_utf8_lossy(&seen)
-        .trim_end()
-        .replace("\r\n", " | ");
+    let text = read_until(&mut tls, b"PONG\r\n").await;
     if text.is_empty() {
         "refused".to_owned()
     } else {
         format!("{suite}: {text}")
     }
+}
+
+/// The INFO in plaintext, then the TLS handshake; `None` if it fails.
+async fn handshake(
+    addr: SocketAddr,
+    config: Arc<rustls::ClientConfig>,
+) -> Option<tokio_rustls::client::TlsStream<TcpStream>> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut byte = [0u8; 1];
+    let mut info = Vec::new();
+    while !info.ends_with(b"\r\n") {
+        assert_eq!(stream.read(&mut byte).await.unwrap(), 1, "INFO");
+        info.push(byte[0]);
+    }
+    let name = ServerName::try_from("localhost").unwrap();
+    let connecting = TlsConnector::from(config).connect(name, stream);
+    tokio::time::timeout(Duration::from_secs(10), connecting)
+        .await
+        .ok()?
+        .ok()
+}
+
+/// What arrives until `pattern` (or the close), lines joined by " | ".
+async fn read_until(
+    tls: &mut tokio_rustls::client::TlsStream<TcpStream>,
+    pattern: &[u8],
+) -> String {
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !seen.windows(pattern.len()).any(|w| w == pattern) {
+        match tokio::time::timeout(Duration::from_secs(10), tls.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => seen.extend_from_slice(&buf[..n]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&seen)
+        .trim_end()
+        .replace("\r\n", " | ")
 }
 
 /// Runs `sessions` against Starling and, when it is installed,
@@ -380,4 +399,64 @@ async fn a_must_staple_certificate_needs_ocsp_off() {
     let options = starling_server::options_from_config(&root).unwrap().server;
     starling_server::Server::check(&options).unwrap();
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A leaf over TLS to the leafnode port: its CONNECT without
+/// credentials and an interest in `greet`; then a message a client of
+/// account A publishes, and what reached the leaf.
+async fn leaf_session(
+    client: SocketAddr,
+    leaf_port: u16,
+    config: Arc<rustls::ClientConfig>,
+) -> String {
+    let addr = SocketAddr::from(([127, 0, 0, 1], leaf_port));
+    let Some(mut tls) = handshake(addr, config).await else {
+        return "refused".to_owned();
+    };
+    let hello = "CONNECT {\"tls_required\":true,\"name\":\"LEAF\"}\r\nLS+ greet\r\nPING\r\n";
+    if tls.write_all(hello.as_bytes()).await.is_err() {
+        return "refused".to_owned();
+    }
+    let answer = read_until(&mut tls, b"PONG\r\n").await;
+    if !answer.ends_with("PONG") {
+        return answer;
+    }
+    let mut publisher = starling_tests::RawClient::connect(client).await;
+    let hello = "CONNECT {\"verbose\":false,\"user\":\"a\",\"pass\":\"a\"}\r\nPUB greet 2\r\nhi\r\nPING\r\n";
+    publisher.send(hello.as_bytes()).await;
+    publisher
+        .read_until(b"PONG\r\n", Duration::from_secs(10))
+        .await;
+    let got = read_until(&mut tls, b"hi\r\n").await;
+    got.rsplit(" | ").take(2).collect::<Vec<_>>().join(" < ")
+}
+
+#[tokio::test]
+async fn verify_and_map_on_the_leafnode_port_binds_the_certificates_user() {
+    let pki = Pki::new("leafmap");
+    let leaf_port = starling_tests::nats_server::free_port();
+    let config = format!(
+        "accounts {{ A {{ users: [{{ user: a, password: a }}] }} }}\n\
+         leafnodes {{\n  listen: \"127.0.0.1:{leaf_port}\"\n  {}\n  \
+         authorization {{ users: [{{ user: \"alice@example.com\", account: A }}] }}\n}}\n",
+        pki.block("verify_and_map: true")
+    );
+    let sessions = async |addr| {
+        vec![
+            leaf_session(addr, leaf_port, pki.all(Some("alice"))).await,
+            leaf_session(addr, leaf_port, pki.all(Some("dave"))).await,
+        ]
+    };
+    // One after the other: both listen on the same leafnode port.
+    let server = start_from_config(&config).await;
+    let ours = sessions(server.client_addr()).await;
+    server.shutdown().await;
+    assert_eq!(
+        ours,
+        ["hi < LMSG greet 2", "-ERR 'Authorization Violation'"]
+    );
+    if NatsServer::installed() {
+        let nats = NatsServer::start(&config, &[]).await;
+        assert_eq!(sessions(nats.addr).await, ours, "nats-server differs");
+    }
 }

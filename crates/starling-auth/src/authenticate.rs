@@ -234,6 +234,7 @@ impl Authenticator {
         let tls_map = match kind {
             ConnectionKind::Standard => self.config.tls_map,
             ConnectionKind::Websocket => self.config.websocket.tls_map,
+            ConnectionKind::Leafnode | ConnectionKind::LeafnodeWs => self.config.leaf_tls_map,
             _ => false,
         };
         if tls_map {

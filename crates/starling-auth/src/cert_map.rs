@@ -37,35 +37,47 @@ pub(crate) fn mapped_user<'a>(
     users: &'a [User],
     allowed: impl Fn(&User) -> bool,
 ) -> Option<&'a User> {
+    mapped(names, users, |u| &u.name, allowed)
+}
+
+/// The candidate `names` maps to among `candidates` (each named by
+/// `name_of`, those `allowed`), in nats-server's order: the leafnode
+/// port's users and the cluster's user are mapped as the clients' are.
+pub fn mapped<'a, T>(
+    names: &CertNames,
+    candidates: &'a [T],
+    name_of: impl Fn(&T) -> &str,
+    allowed: impl Fn(&T) -> bool,
+) -> Option<&'a T> {
     if names.emails.is_empty() && names.subject.is_empty() && names.uris.is_empty() {
         return None;
     }
-    let by_name = |name: &str| users.iter().find(|u| u.name == name && allowed(u));
+    let by_name = |name: &str| candidates.iter().find(|u| name_of(u) == name && allowed(u));
     let sans = names
         .emails
         .iter()
         .chain(&names.dns_names)
         .chain(&names.uris);
-    if let Some(user) = sans.into_iter().find_map(|name| by_name(name)) {
-        return Some(user);
+    if let Some(found) = sans.into_iter().find_map(|name| by_name(name)) {
+        return Some(found);
     }
     if let Some(dn) = &names.dn {
-        let candidates: Vec<(&User, Dn)> = users
+        let read: Vec<(&T, Dn)> = candidates
             .iter()
             .filter(|u| allowed(u))
-            .filter_map(|u| Some((u, parse_dn(&u.name)?)))
+            .filter_map(|u| Some((u, parse_dn(name_of(u))?)))
             .collect();
-        if let Some((user, _)) = candidates.iter().find(|(_, theirs)| equal(theirs, dn)) {
-            return Some(user);
+        if let Some((found, _)) = read.iter().find(|(_, theirs)| equal(theirs, dn)) {
+            return Some(found);
         }
-        if let Some((user, _)) = candidates.iter().find(|(_, theirs)| same_rdns(theirs, dn)) {
-            return Some(user);
+        if let Some((found, _)) = read.iter().find(|(_, theirs)| same_rdns(theirs, dn)) {
+            return Some(found);
         }
     }
     if !names.domain_components.is_empty()
-        && let Some(user) = by_name(&format!("{},{}", names.subject, names.domain_components))
+        && let Some(found) = by_name(&format!("{},{}", names.subject, names.domain_components))
     {
-        return Some(user);
+        return Some(found);
     }
     by_name(&names.subject)
 }

@@ -119,6 +119,9 @@ pub struct AuthConfig {
     /// The client port's `tls { verify_and_map }`: clients are the users
     /// their certificates name (set by the server from its TLS options).
     pub tls_map: bool,
+    /// The leafnode port's `tls { verify_and_map }`: leafs are the users
+    /// their certificates name (set by the server from its options).
+    pub leaf_tls_map: bool,
     /// Accounts' `limits`, by account.
     pub account_limits: Vec<(String, crate::AccountLimits)>,
     /// Accounts' `nkey`, by account (checked; nats-server keeps it as

@@ -59,7 +59,7 @@ mod permissions;
 
 pub use account_settings::AccountLimits;
 pub use authenticate::{AuthError, AuthRequest, Authenticator, Identity, passwords_match};
-pub use cert_map::{CertNames, Dn, parse_dn};
+pub use cert_map::{CertNames, Dn, mapped, parse_dn};
 pub use config::{AuthConfig, Secret, User, WebsocketAuth};
 pub use kind::ConnectionKind;
 pub use operator::{AccountJwt, OperatorMode, Resolver};

@@ -77,3 +77,29 @@ fn verify_cert_and_check_known_urls_takes_only_routes_named_in_the_certificate()
     let _refused = Running::start("REFUSED", &member(&to_unnamed), Some(&roots));
     unnamed.until("Router authorization violation");
 }
+
+/// A member that maps a route's certificate to its cluster user.
+fn mapping_member(user: &str) -> String {
+    let (cert, key) = (test_cert("member-cert.pem"), test_cert("member-key.pem"));
+    format!(
+        "cluster {{ name: C, host: 127.0.0.1, port: -1\n\
+         authorization {{ user: {user:?}, password: unused }}\n\
+         tls {{ cert_file: {cert:?}, key_file: {key:?}, verify_and_map: true }} }}\n"
+    )
+}
+
+#[test]
+fn verify_and_map_takes_routes_whose_certificate_names_the_cluster_user() {
+    let roots = test_cert("route-ca.pem");
+    // The member certificate names DNS:localhost: the user, without a
+    // password in the dialler's CONNECT.
+    let mut mapping = Running::start("MAPS", &mapping_member("localhost"), Some(&roots));
+    let to_mapping = routes_to(&mut mapping);
+    let mut dialler = Running::start("MAPPED", &member(&to_mapping), Some(&roots));
+    dialler.until("Route connection created");
+    mapping.until("Route connection created");
+    let mut other = Running::start("OTHER", &mapping_member("someone"), Some(&roots));
+    let to_other = routes_to(&mut other);
+    let _refused = Running::start("UNMAPPED", &member(&to_other), Some(&roots));
+    other.until("Router authorization violation");
+}

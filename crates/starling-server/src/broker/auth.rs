@@ -52,7 +52,8 @@ impl Broker {
 }
 
 /// The authentication settings with what the TLS blocks add to them
-/// (`verify_and_map` on the client port and the websocket port).
+/// (`verify_and_map` on the client port, the websocket port and the
+/// leafnode port).
 pub(super) fn auth_config(options: &ServerOptions) -> starling_auth::AuthConfig {
     let mut auth = options.auth.clone();
     auth.tls_map = options.tls.as_ref().is_some_and(|t| t.verify_and_map);
@@ -60,6 +61,11 @@ pub(super) fn auth_config(options: &ServerOptions) -> starling_auth::AuthConfig 
         .websocket
         .as_ref()
         .and_then(|ws| ws.tls.as_ref())
+        .is_some_and(|t| t.verify_and_map);
+    auth.leaf_tls_map = options
+        .leaf
+        .as_ref()
+        .and_then(|leaf| leaf.tls.as_ref())
         .is_some_and(|t| t.verify_and_map);
     auth
 }

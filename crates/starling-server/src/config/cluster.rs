@@ -113,6 +113,7 @@ fn tls(value: &Value) -> Result<crate::ClusterTls, ConfError> {
         timeout: std::time::Duration::from_secs(2),
         tuning: starling_ws::TlsTuning::default(),
         check_known_urls: false,
+        verify_and_map: false,
     };
     for (k, v) in map.options() {
         if let Some(result) = tls.tuning.read(k, v) {
@@ -137,7 +138,8 @@ fn tls(value: &Value) -> Result<crate::ClusterTls, ConfError> {
             "verify_cert_and_check_known_urls" => {
                 tls.check_known_urls = v.as_bool("verify_cert_and_check_known_urls")?;
             }
-            "verify_and_map" | "handshake_first" => {
+            "verify_and_map" => tls.verify_and_map = v.as_bool("verify_and_map")?,
+            "handshake_first" => {
                 return Err(ConfError::not_supported_yet(
                     k,
                     "this TLS setting (issue #15)",

@@ -71,10 +71,6 @@ fn leaf_key(
             }
         }
         "tls" => match starling_ws::TlsOptions::from_value(value) {
-            Ok(tls) if tls.verify_and_map => errors.push(value.error(
-                "\"verify_and_map\" is not supported yet on the leafnode port \
-                 (leafs authenticate with the authorization block)",
-            )),
             Ok(tls) => leaf.tls = Some(tls),
             Err(tls_errors) => errors.extend(tls_errors),
         },

@@ -45,6 +45,7 @@ pub(crate) async fn accept(
                 .is_some_and(|t| t.verify)
         }),
         info_sent: false,
+        certificate: None,
     };
     let link = Arc::new(Link::new(cid, broker.options.max_pending));
     let Some(acceptor) = tls else {
@@ -89,11 +90,14 @@ pub(crate) async fn accept(
             return;
         }
     };
+    // What its certificate names (`verify_and_map`).
+    let certificate = crate::tls::describe(tls_stream.get_ref().1).and_then(|n| n.names);
     let (reader, writer) = tokio::io::split(tls_stream);
     let writer = spawn_writer(&broker, &link, writer, Framing::Raw);
     let conn = Conn::new(&broker, Plain(reader), Arc::clone(&link), peer);
     let accepting = Accepting {
         info_sent: true,
+        certificate,
         ..accepting
     };
     handshake_accepted(broker, conn, writer, accepting).await;
@@ -112,6 +116,8 @@ struct Accepting {
     tls_verify: Option<bool>,
     /// The first INFO went out already (before the TLS handshake).
     info_sent: bool,
+    /// What the leaf's TLS certificate names, when it showed one.
+    certificate: Option<Arc<starling_auth::CertNames>>,
 }
 
 /// Serves a leaf connection that came to the websocket port (its upgrade
@@ -158,6 +164,7 @@ pub(crate) async fn accept_websocket<R, W>(
         nonce: crate::identity::nonce().unwrap_or_default(),
         tls_verify: None,
         info_sent: false,
+        certificate: None,
     };
     handshake_accepted(broker, conn, writer, accepting).await;
 }
@@ -178,6 +185,7 @@ async fn handshake_accepted<S: Source>(
         nonce,
         tls_verify,
         info_sent,
+        certificate,
     } = accepting;
     let listen = (listen.0.as_str(), listen.1);
     if !info_sent {
@@ -221,7 +229,8 @@ async fn handshake_accepted<S: Source>(
     let checking = Arc::clone(&broker);
     let unix = Time::now().unix;
     let checked = tokio::task::spawn_blocking(move || {
-        handshake::accept_connect(&checking, &json, &nonce, kind_of_connection, unix)
+        let from = (kind_of_connection, certificate.as_deref());
+        handshake::accept_connect(&checking, &json, &nonce, from, unix)
     })
     .await;
     let accepted = match checked {

@@ -4,7 +4,7 @@
 //! and the authentication of an accepted leaf.
 
 use serde_json::{Map, Value, json};
-use starling_auth::{AuthRequest, ConnectionKind, passwords_match};
+use starling_auth::{AuthRequest, CertNames, ConnectionKind, passwords_match};
 
 use crate::account::GLOBAL_ACCOUNT;
 use crate::broker::Broker;
@@ -160,7 +160,7 @@ pub(super) fn accept_connect(
     broker: &Broker,
     json: &[u8],
     nonce: &str,
-    kind: ConnectionKind,
+    (kind, certificate): (ConnectionKind, Option<&CertNames>),
     unix_now: i64,
 ) -> Result<Accepted, Refusal> {
     let connect: Value = serde_json::from_slice(json).map_err(|_| Refusal::Malformed)?;
@@ -172,7 +172,7 @@ pub(super) fn accept_connect(
     if connect.get("lang").is_some() {
         return Err(Refusal::WrongPort);
     }
-    let account = authenticate(broker, &connect, nonce, kind, unix_now)?;
+    let account = authenticate(broker, &connect, nonce, (kind, certificate), unix_now)?;
     if text("cluster") == Some(broker.cluster_name().as_str()) {
         return Err(Refusal::SameCluster);
     }
@@ -201,13 +201,25 @@ fn authenticate(
     broker: &Broker,
     connect: &Value,
     nonce: &str,
-    kind: ConnectionKind,
+    (kind, certificate): (ConnectionKind, Option<&CertNames>),
     unix_now: i64,
 ) -> Result<Option<String>, Refusal> {
     let text = |key: &str| connect.get(key).and_then(Value::as_str);
-    let (user, pass) = (text("user"), text("pass").unwrap_or(""));
-    let leaf_auth = broker.options.leaf.as_ref().map(|leaf| &leaf.auth);
+    let (mut user, pass) = (text("user"), text("pass").unwrap_or(""));
+    let leaf = broker.options.leaf.as_ref();
+    let leaf_auth = leaf.map(|leaf| &leaf.auth);
+    let tls_map = leaf
+        .and_then(|l| l.tls.as_ref())
+        .is_some_and(|t| t.verify_and_map);
     if let Some(auth) = leaf_auth {
+        // `verify_and_map` with `users`: the user is the one the
+        // certificate names (its password, if any, must still match).
+        if tls_map && auth.user.is_none() && !auth.users.is_empty() {
+            let names = certificate.ok_or(Refusal::Unauthorized)?;
+            let found = starling_auth::mapped(names, &auth.users, |u| &u.user, |_| true)
+                .ok_or(Refusal::Unauthorized)?;
+            user = Some(found.user.as_str());
+        }
         if let Some((name, password)) = &auth.user {
             let ok = user == Some(name.as_str()) && passwords_match(password, pass);
             return ok
@@ -236,7 +248,7 @@ fn authenticate(
         jwt: text("jwt"),
         now: unix_now,
         cookies: &[],
-        certificate: None,
+        certificate,
     };
     let identity = broker
         .auth()

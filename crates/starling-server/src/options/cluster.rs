@@ -59,6 +59,10 @@ pub struct ClusterTls {
     /// must name (as a DNS name) the host of one of the configured
     /// `routes` (a leading `*` label matching any one label).
     pub check_known_urls: bool,
+    /// `verify_and_map`: an accepted route is authorized by its
+    /// certificate naming the cluster's `authorization` user (mapped as a
+    /// client's certificate is), not by the CONNECT's credentials.
+    pub verify_and_map: bool,
 }
 
 impl Default for ClusterOptions {
@@ -129,6 +133,16 @@ impl RouteUrl {
 }
 
 impl ClusterOptions {
+    /// Whether an accepted route is authorized by its certificate at the
+    /// TLS handshake (`verify_and_map`, `verify_cert_and_check_known_urls`)
+    /// rather than by its CONNECT's credentials, as nats-server's
+    /// `isRouterAuthorized` decides.
+    pub(crate) fn authorized_by_certificate(&self) -> bool {
+        self.tls
+            .as_ref()
+            .is_some_and(|t| t.check_known_urls || t.verify_and_map)
+    }
+
     /// The start-up checks: every route URL parses.
     pub(crate) fn validate(&self) -> Result<(), String> {
         for url in &self.routes {

@@ -40,7 +40,9 @@ pub(super) async fn handshake<S: Source>(
     let Some(cluster) = &broker.cluster else {
         return Err(Refused::Closed);
     };
-    let auth = accepted && cluster.options().user.is_some();
+    let options = cluster.options();
+    // A certificate checked at the handshake authorized the route already.
+    let auth = accepted && options.user.is_some() && !options.authorized_by_certificate();
     let limit = if auth {
         cluster.options().auth_timeout
     } else {
@@ -105,7 +107,9 @@ async fn check_connect<S: Source>(
             CloseReason::ProtocolViolation,
         );
     };
-    if let Some((user, password)) = cluster.options().user.clone() {
+    let options = cluster.options();
+    let by_certificate = options.authorized_by_certificate();
+    if let Some((user, password)) = options.user.clone().filter(|_| !by_certificate) {
         let given_user = connect.user.clone();
         let given = connect.pass.clone().unwrap_or_default();
         // bcrypt runs on the blocking pool, never on a worker.

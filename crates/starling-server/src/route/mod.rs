@@ -61,9 +61,9 @@ pub(crate) async fn accept(broker: Arc<Broker>, stream: TcpStream, peer: SocketA
             let handshake = tokio::time::timeout(tls.timeout, tls.acceptor.accept(stream));
             match Box::pin(handshake).await {
                 Ok(Ok(secured)) => {
-                    if !known_peer(&broker, secured.get_ref().1) {
+                    if !certificate_authorizes(&broker, secured.get_ref().1) {
                         tracing::error!(
-                            "{peer} - rid:{cid} - Router authorization violation: the certificate names no configured route"
+                            "{peer} - rid:{cid} - Router authorization violation: the certificate names no configured route and no authorized user"
                         );
                         return;
                     }
@@ -81,22 +81,38 @@ pub(crate) async fn accept(broker: Arc<Broker>, stream: TcpStream, peer: SocketA
     }
 }
 
-/// `verify_cert_and_check_known_urls`: a DNS name of the peer's
-/// certificate matches the host of a configured route (nats-server's
-/// `dnsAltNameMatches`: same number of labels, a leading `*` matching any
-/// one); true without the setting.
-fn known_peer(broker: &Broker, tls: &rustls::ServerConnection) -> bool {
-    let Some(cluster) = broker.options.cluster.as_ref() else {
+/// Whether an accepted route's certificate authorizes it, as
+/// nats-server's `isRouterAuthorized`: with `verify_cert_and_check_known_urls`,
+/// a DNS name matching the host of a configured route (`dnsAltNameMatches`:
+/// same number of labels, a leading `*` matching any one); with
+/// `verify_and_map`, a name mapping to the `authorization` user. True
+/// with neither (the CONNECT's credentials decide then).
+fn certificate_authorizes(broker: &Broker, tls: &rustls::ServerConnection) -> bool {
+    let Some(cluster) = broker.cluster.as_ref().map(|c| c.options()) else {
         return true;
     };
-    if !cluster.tls.as_ref().is_some_and(|t| t.check_known_urls) {
+    let Some(settings) = cluster
+        .tls
+        .as_ref()
+        .filter(|t| t.check_known_urls || t.verify_and_map)
+    else {
         return true;
-    }
+    };
     let Some(names) = crate::tls::describe(tls).and_then(|n| n.names) else {
         return false;
     };
-    let hosts: Vec<Vec<String>> = cluster
-        .routes
+    let mapped = || {
+        let user = cluster.user.as_ref().map(|(user, _)| user.as_str());
+        let users: Vec<&str> = user.into_iter().collect();
+        starling_auth::mapped(&names, &users, |u| u, |_| true).is_some()
+    };
+    (settings.check_known_urls && known_url(&cluster.routes, &names))
+        || (settings.verify_and_map && mapped())
+}
+
+/// A DNS name of the certificate matches the host of one of `routes`.
+fn known_url(routes: &[String], names: &starling_auth::CertNames) -> bool {
+    let hosts: Vec<Vec<String>> = routes
         .iter()
         .map(|url| {
             let rest = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
