@@ -2,8 +2,10 @@
 //! made in the test: accounts read from the directory at start, a new
 //! account pushed by a system account user (as `nsc push` does) written
 //! there and usable at once, a revocation pushed the same way closing the
-//! revoked user's connection, and the lookup and list requests. The
-//! replies are compared with a live nats-server's when one is installed.
+//! revoked user's connection, and the lookup and list requests; account
+//! JWT limits; the URL resolver fetching from Python's HTTP server, over
+//! HTTP and HTTPS. The replies are compared with a live nats-server's
+//! when one is installed.
 #![allow(
     clippy::unwrap_used,
     reason = "test helpers fail the test on any error"
@@ -296,4 +298,125 @@ async fn account_jwt_limits_hold_as_in_nats_server() {
         assert_eq!(limited_sessions(nats.addr, &limited).await, ours);
     }
     server.shutdown().await;
+}
+
+/// Python's HTTP server over `dir` (a real HTTP server, as an account
+/// server is one), killed when dropped.
+struct HttpDir(std::process::Child, u16);
+
+impl HttpDir {
+    /// Serves `dir`, over TLS with `tls` (certificate and key files).
+    async fn serve(dir: &Path, tls: Option<(&Path, &Path)>) -> Option<Self> {
+        const SERVER: &str = "import functools, http.server, ssl, sys\n\
+            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])\n\
+            server = http.server.HTTPServer(('127.0.0.1', int(sys.argv[2])), handler)\n\
+            if len(sys.argv) > 3:\n    \
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n    \
+                context.load_cert_chain(sys.argv[3], sys.argv[4])\n    \
+                server.socket = context.wrap_socket(server.socket, server_side=True)\n\
+            server.serve_forever()\n";
+        let port = starling_tests::nats_server::free_port();
+        let mut command = std::process::Command::new("python3");
+        command.args(["-c", SERVER]).arg(dir).arg(port.to_string());
+        if let Some((cert, key)) = tls {
+            command.arg(cert).arg(key);
+        }
+        let child = command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        let served = Self(child, port);
+        for _ in 0..200 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
+                return Some(served);
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        None
+    }
+}
+
+impl Drop for HttpDir {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn a_url_resolver_fetches_accounts_as_nats_server_does() {
+    let dir = std::env::temp_dir().join(format!("starling-url-resolver-{}", std::process::id()));
+    let accounts = dir.join("jwt/v1/accounts");
+    std::fs::create_dir_all(&accounts).unwrap();
+    let Some(http) = HttpDir::serve(&dir, None).await else {
+        eprintln!("python3 is not installed: the URL resolver test is skipped");
+        return;
+    };
+    let operator = KeyPair::new_operator();
+    let (served, missing) = (KeyPair::new_account(), KeyPair::new_account());
+    std::fs::write(
+        accounts.join(served.public_key()),
+        account_jwt(&operator, &served, "SERVED", None),
+    )
+    .unwrap();
+    let operator_jwt = jwt(
+        &operator,
+        &operator.public_key(),
+        "O",
+        serde_json::json!({ "type": "operator", "version": 2 }),
+    );
+    let config = |port: u16| {
+        format!(
+            "operator: \"{operator_jwt}\"\n\
+             resolver: URL(http://127.0.0.1:{port}/jwt/v1/accounts/)\n"
+        )
+    };
+    let sessions = async |addr: SocketAddr| {
+        let (_, served_creds) = user(&served);
+        let (_, missing_creds) = user(&missing);
+        vec![
+            connect(addr, &served_creds).await.is_some(),
+            connect(addr, &missing_creds).await.is_some(),
+        ]
+    };
+    let server = start_from_config(&config(http.1)).await;
+    let ours = sessions(server.client_addr()).await;
+    server.shutdown().await;
+    assert_eq!(ours, [true, false], "the served account only");
+    if NatsServer::installed() {
+        let nats = NatsServer::start(&config(http.1), &[]).await;
+        assert_eq!(sessions(nats.addr).await, ours, "nats-server differs");
+    }
+    // Nobody home at start: the server does not start.
+    let nobody = starling_tests::nats_server::free_port();
+    let root = starling_conf::parse_str(&config(nobody)).unwrap();
+    let mut options = starling_server::options_from_config(&root).unwrap().server;
+    (options.host, options.port) = ("127.0.0.1".into(), 0);
+    let refused = starling_server::Server::start(options).await.err().unwrap();
+    assert!(
+        refused.to_string().contains("could not fetch <\""),
+        "{refused}"
+    );
+    drop(http);
+    // Over HTTPS, the account server's certificate checked against
+    // `resolver_tls`'s authority.
+    let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/starling/tests/certs");
+    let (cert, key) = (certs.join("hub-cert.pem"), certs.join("hub-key.pem"));
+    let https = HttpDir::serve(&dir, Some((&cert, &key))).await.unwrap();
+    let secured = format!(
+        "operator: \"{operator_jwt}\"\n\
+         resolver: URL(https://localhost:{}/jwt/v1/accounts/)\n\
+         resolver_tls: {{ ca_file: \"{}\" }}\n",
+        https.1,
+        certs.join("ca.pem").display()
+    );
+    let server = start_from_config(&secured).await;
+    assert_eq!(sessions(server.client_addr()).await, [true, false]);
+    server.shutdown().await;
+    drop(https);
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -140,7 +140,8 @@ impl std::error::Error for AuthError {}
 #[derive(Debug, Clone, Default)]
 pub struct Authenticator {
     config: AuthConfig,
-    /// A configured password is a bcrypt hash.
+    /// A configured password is a bcrypt hash, or accounts are fetched
+    /// over the network (the URL resolver).
     costly: bool,
 }
 
@@ -157,13 +158,18 @@ impl Authenticator {
             .iter()
             .chain(config.websocket.password.iter())
             .chain(config.users.iter().map(|u| &u.password));
-        let costly = passwords.into_iter().any(|p| is_bcrypt(p.expose()));
+        let fetched = config
+            .operator
+            .as_ref()
+            .is_some_and(|o| matches!(o.resolver, crate::Resolver::Url { .. }));
+        let costly = fetched || passwords.into_iter().any(|p| is_bcrypt(p.expose()));
         Self { config, costly }
     }
 
     /// Whether authenticating may be expensive (a password is a bcrypt
-    /// hash: tens of milliseconds of CPU by design). A server runs such
-    /// checks away from its message path.
+    /// hash: tens of milliseconds of CPU by design; an account may have to
+    /// be fetched first). A server runs such checks away from its message
+    /// path.
     pub fn is_costly(&self) -> bool {
         self.costly
     }

@@ -102,6 +102,8 @@ pub struct NatsClaims {
     pub subject: String,
     /// An account's limits.
     pub limits: JwtAccountLimits,
+    /// An operator's account server (`nsc push` sends account JWTs there).
+    pub account_server_url: String,
 }
 
 fn no_limit() -> i64 {
@@ -165,6 +167,7 @@ impl Default for NatsClaims {
             imports: Vec::new(),
             subject: String::new(),
             limits: JwtAccountLimits::default(),
+            account_server_url: String::new(),
         }
     }
 }

@@ -56,6 +56,7 @@ mod mappings;
 pub mod nkey;
 mod operator;
 mod permissions;
+mod resolver_url;
 
 pub use account_settings::AccountLimits;
 pub use authenticate::{AuthError, AuthRequest, Authenticator, Identity, passwords_match};
@@ -66,3 +67,4 @@ pub use operator::{AccountJwt, OperatorMode, Resolver};
 pub use permissions::{
     PermissionEntry, Permissions, ResponsePermission, SubjectPermission, read_permissions,
 };
+pub use resolver_url::ResolverTls;

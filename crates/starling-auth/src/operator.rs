@@ -42,6 +42,8 @@ pub struct OperatorMode {
     pub pinned_accounts: Option<Vec<String>>,
     /// Where account JWTs come from besides `resolver_preload`.
     pub resolver: Resolver,
+    /// `resolver_tls`: the URL resolver's HTTPS client.
+    pub resolver_tls: Option<crate::resolver_url::ResolverTls>,
 }
 
 /// `resolver`: `MEMORY`, or a directory of account JWTs that the system
@@ -58,6 +60,13 @@ pub enum Resolver {
         dir: std::path::PathBuf,
         /// `type: full` (every account, kept) rather than `cache`.
         full: bool,
+    },
+    /// `URL(<base url>)`: an account JWT is fetched from
+    /// `<base url><account key>` when a user of an account not known yet
+    /// connects, then kept.
+    Url {
+        /// The base URL, ending in `/`.
+        url: String,
     },
 }
 
@@ -82,10 +91,16 @@ fn operator_jwt(
 fn read_resolver_kind(value: &Value) -> Result<Resolver, ConfError> {
     let starling_conf::ValueKind::Map(map) = &value.kind else {
         return match value.as_str("resolver") {
-            Ok(kind) if kind.eq_ignore_ascii_case("MEMORY") => Ok(Resolver::Memory),
-            Ok(kind) => Err(value.error(format!(
-                "resolver: {kind:?} is not supported yet (MEMORY, or a full or cache directory)"
-            ))),
+            Ok(kind) if kind.trim().eq_ignore_ascii_case("MEMORY") || kind.trim().eq_ignore_ascii_case("MEM") => {
+                Ok(Resolver::Memory)
+            }
+            Ok(kind) => match crate::resolver_url::url_resolver(kind) {
+                Some(Ok(url)) => Ok(Resolver::Url { url }),
+                Some(Err(reason)) => Err(value.error(reason)),
+                None => Err(value.error(format!(
+                    "resolver: {kind:?} is not one (MEMORY, URL(<url>), or a full or cache directory)"
+                ))),
+            },
             Err(error) => Err(error),
         };
     };
@@ -161,7 +176,7 @@ impl OperatorMode {
                 // there is one (nats-server starts without one too; every
                 // user is refused then).
                 mode.trusted_keys = trusted_keys(keys, errors);
-                mode.read_resolver(map, None, errors);
+                mode.read_resolver(map, None, None, errors);
                 return Some(mode);
             }
             (Some((_, operators)), Some(_)) => {
@@ -171,12 +186,14 @@ impl OperatorMode {
                 return None;
             }
         };
+        let mut server_urls = Vec::new();
         for value in operators.one_or_many() {
             let claims = operator_jwt(value, load).and_then(|jwt| {
                 decode_and_verify(&jwt).map_err(|e| value.error(format!("operator: {e}")))
             });
             match claims {
                 Ok(claims) if claims.nats.kind == "operator" && claims.iss == claims.sub => {
+                    server_urls.push(claims.nats.account_server_url.clone());
                     mode.trusted_keys.push(claims.sub.clone());
                     mode.trusted_keys
                         .extend(claims.nats.signing_keys.iter().map(|k| k.key().to_owned()));
@@ -185,13 +202,30 @@ impl OperatorMode {
                 Err(error) => errors.push(error),
             }
         }
-        mode.read_resolver(map, Some(operators), errors);
+        // One operator whose JWT names an account server: without a
+        // `resolver`, nats-server fetches accounts from it (`nsc push`
+        // writes under `/accounts`).
+        let server = match server_urls.as_slice() {
+            [url] if !url.is_empty() => {
+                crate::resolver_url::base_url(&format!("{}/accounts", url.trim_end_matches('/')))
+                    .ok()
+            }
+            _ => None,
+        };
+        mode.read_resolver(map, Some(operators), server, errors);
         Some(mode)
     }
 
     /// `system_account`, `resolver` (required with an operator JWT, given
-    /// as `operators`) and `resolver_preload`.
-    fn read_resolver(&mut self, map: &Map, operators: Option<&Value>, errors: &mut Vec<ConfError>) {
+    /// as `operators`, unless it names an `account_server`) and
+    /// `resolver_preload`.
+    fn read_resolver(
+        &mut self,
+        map: &Map,
+        operators: Option<&Value>,
+        account_server: Option<String>,
+        errors: &mut Vec<ConfError>,
+    ) {
         let mode = self;
         if let Some((_, value)) = map
             .get_ignore_case("system_account")
@@ -214,12 +248,14 @@ impl OperatorMode {
                 Ok(kind) => mode.resolver = kind,
                 Err(error) => errors.push(error),
             },
-            None => {
-                if let Some(operators) = operators {
+            None => match (account_server, operators) {
+                (Some(url), _) => mode.resolver = Resolver::Url { url },
+                (None, Some(operators)) => {
                     errors
                         .push(operators.error("operator mode needs a resolver (resolver: MEMORY)"));
                 }
-            }
+                (None, None) => {}
+            },
         }
         if let Some((_, value)) = map.get_ignore_case("resolver_pinned_accounts") {
             let mut pinned = Vec::new();
@@ -237,9 +273,10 @@ impl OperatorMode {
             mode.pinned_accounts = Some(pinned);
         }
         if let Some((_, value)) = map.get_ignore_case("resolver_tls") {
-            errors.push(value.error(
-                "resolver_tls is not supported yet (only the MEMORY resolver, which fetches nothing)",
-            ));
+            match crate::resolver_url::read_resolver_tls(value) {
+                Ok(tls) => mode.resolver_tls = Some(tls),
+                Err(error) => errors.push(error),
+            }
         }
         if let Some((_, preload)) = map.get_ignore_case("resolver_preload") {
             match preload.as_map("resolver_preload") {

@@ -46,6 +46,7 @@ mod options;
 mod ports;
 mod reload;
 mod resolver;
+mod resolver_url;
 mod route;
 mod server;
 pub mod syslog;

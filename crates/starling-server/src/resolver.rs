@@ -18,7 +18,7 @@ use crate::broker::Broker;
 pub(crate) fn directory(auth: &AuthConfig) -> Option<&Path> {
     match &auth.operator.as_ref()?.resolver {
         Resolver::Directory { dir, .. } => Some(dir),
-        Resolver::Memory => None,
+        Resolver::Memory | Resolver::Url { .. } => None,
     }
 }
 

@@ -77,6 +77,12 @@ impl Server {
     /// accepting.
     pub async fn start(options: ServerOptions) -> Result<Self, ServerError> {
         options.validate()?;
+        crate::resolver_url::check_home(&options.auth)
+            .await
+            .map_err(|reason| ServerError::InvalidOption {
+                option: "resolver",
+                reason,
+            })?;
         let (client_tls, websocket_tls) = load_tls(&options)?;
         let tls_slots = (
             client_tls.map(TlsSlot::new),

@@ -25,11 +25,9 @@ const NOT_SUPPORTED: &[&str] = &[
     "mqtt",
 ];
 
-/// Settings still refused, each with the reason (docs/compatibility.md).
-const STILL_REFUSED: &[(&str, &str)] = &[(
-    "resolver_tls",
-    "only the MEMORY resolver is there, so a resolver's TLS has nothing to apply to",
-)];
+/// Settings still refused, each with the reason (docs/compatibility.md):
+/// none now.
+const STILL_REFUSED: &[(&str, &str)] = &[];
 
 fn certs() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/certs")
@@ -174,6 +172,10 @@ fn samples() -> Vec<(&'static str, String)> {
         (
             "resolver_tls",
             format!("operator: \"{op}\"\nresolver: MEMORY\nresolver_tls: {{ {tls} }}"),
+        ),
+        (
+            "resolver_url",
+            format!("operator: \"{op}\"\nresolver: URL(http://127.0.0.1:9090/jwt/v1/accounts/)"),
         ),
         (
             "resolver_preload",

@@ -226,6 +226,13 @@ async fn handshake_accepted<S: Source>(
             .await;
         }
     };
+    // The URL resolver fetches the leaf user's account first, if it is new.
+    let user_jwt = serde_json::from_slice::<serde_json::Value>(&json)
+        .ok()
+        .and_then(|c| Some(c.get("jwt")?.as_str()?.to_owned()));
+    if let Some(jwt) = user_jwt {
+        broker.resolve_account_of(&jwt).await;
+    }
     let checking = Arc::clone(&broker);
     let unix = Time::now().unix;
     let checked = tokio::task::spawn_blocking(move || {

@@ -350,6 +350,16 @@ impl ServerOptions {
                 .validate()
                 .or_else(|reason| invalid("cluster", reason))?;
         }
+        if let Some(operator) = &self.auth.operator
+            && matches!(operator.resolver, starling_auth::Resolver::Url { .. })
+            && !operator.accounts.is_empty()
+        {
+            return invalid(
+                "resolver_preload",
+                "resolver preloads only available for writeable resolver types MEM/DIR/CACHE_DIR"
+                    .into(),
+            );
+        }
         if self.write_deadline.is_zero() {
             return invalid(
                 "write_deadline",

@@ -1,0 +1,197 @@
+//! The URL resolver (`resolver: URL(<base url>)`): an account JWT is
+//! fetched from `<base url><account key>` over HTTP or HTTPS
+//! (`resolver_tls`) when a user of an account not known yet connects,
+//! checked as a claim update is, and kept. At start the base URL itself
+//! must answer 200, as nats-server checks "anyone is home". A fetch is
+//! bounded by nats-server's 1.9 s, on the connecting client's own task.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+use starling_auth::{Resolver, ResolverTls};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+
+use crate::broker::Broker;
+use crate::options::RemoteTls;
+
+/// nats-server's `DEFAULT_ACCOUNT_FETCH_TIMEOUT`.
+const FETCH_TIMEOUT: Duration = Duration::from_millis(1900);
+
+/// GETs `url`: its body when the answer is 200, else nats-server's text.
+pub(crate) async fn fetch(url: &str, tls: Option<&ResolverTls>) -> Result<String, String> {
+    let failed = |why: String| format!("could not fetch <{url:?}>: {why}");
+    match tokio::time::timeout(FETCH_TIMEOUT, get(url, tls)).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(why)) => Err(failed(why)),
+        Err(_) => Err(failed("timeout".into())),
+    }
+}
+
+async fn get(url: &str, tls: Option<&ResolverTls>) -> Result<String, String> {
+    let (secure, rest) = match url.split_once("://") {
+        Some(("https", rest)) => (true, rest),
+        Some(("http", rest)) => (false, rest),
+        _ => return Err("not an http or https URL".into()),
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.parse::<u16>().is_ok() && !host.ends_with(':') => host,
+        _ => authority,
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let address = if host.len() == authority.len() || authority.ends_with(']') {
+        format!("{authority}:{}", if secure { 443 } else { 80 })
+    } else {
+        authority.to_owned()
+    };
+    let stream = TcpStream::connect(&address)
+        .await
+        .map_err(|e| format!("dial tcp {address}: {e}"))?;
+    let path = format!("/{path}");
+    if !secure {
+        return request(stream, authority, &path).await;
+    }
+    let settings = tls.cloned().unwrap_or_default();
+    let remote = RemoteTls {
+        ca_file: settings.ca_file,
+        cert: settings.cert_file.zip(settings.key_file),
+        insecure: settings.insecure,
+        ..RemoteTls::default()
+    };
+    // Certificate files are read away from the async workers.
+    let connector = tokio::task::spawn_blocking(move || crate::tls::connector(&remote))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let name =
+        rustls_pki_types::ServerName::try_from(host.to_owned()).map_err(|e| e.to_string())?;
+    let handshake = connector.connect(name, stream);
+    let secured = match settings.timeout {
+        Some(limit) => tokio::time::timeout(limit, handshake)
+            .await
+            .map_err(|_| "tls: handshake timeout".to_owned())?,
+        None => handshake.await,
+    }
+    .map_err(|e| format!("tls: {e}"))?;
+    request(secured, authority, &path).await
+}
+
+/// One HTTP/1.1 GET of `path` on `stream`.
+async fn request<S>(stream: S, authority: &str, path: &str) -> Result<String, String>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|e| e.to_string())?;
+    let driver = tokio::spawn(connection);
+    let request = http::Request::get(path)
+        .header(http::header::HOST, authority)
+        .header(http::header::USER_AGENT, "starling")
+        .body(Empty::<Bytes>::new())
+        .map_err(|e| e.to_string())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    driver.abort();
+    if status != http::StatusCode::OK {
+        // Go's `resp.Status`: "404 Not Found".
+        let reason = status.canonical_reason().unwrap_or_default();
+        return Err(format!("{} {reason}", status.as_u16()));
+    }
+    String::from_utf8(body.to_vec()).map_err(|e| e.to_string())
+}
+
+impl Broker {
+    /// The URL resolver's base URL and TLS, when that is the resolver.
+    fn url_resolver(&self) -> Option<(String, Option<ResolverTls>)> {
+        let operator = self.options.auth.operator.as_ref()?;
+        match &operator.resolver {
+            Resolver::Url { url } => Some((url.clone(), operator.resolver_tls.clone())),
+            _ => None,
+        }
+    }
+
+    /// With the URL resolver: fetches the account of `key` unless it is
+    /// known, and takes it as a claim update. A failed fetch is logged;
+    /// the connection is then refused as one of an unknown account is.
+    pub(crate) async fn resolve_account(&self, key: &str) {
+        let Some((base, tls)) = self.url_resolver() else {
+            return;
+        };
+
+        if self
+            .auth()
+            .config()
+            .operator
+            .as_ref()
+            .is_some_and(|o| o.accounts.contains_key(key))
+        {
+            return;
+        }
+        let jwt = match fetch(&format!("{base}{key}"), tls.as_ref()).await {
+            Ok(jwt) => jwt,
+            Err(error) => {
+                tracing::warn!("Account fetch failed: {error}");
+                return;
+            }
+        };
+        let jwt = jwt.trim();
+        let subject = starling_auth::jwt::decode_and_verify(jwt).map(|c| c.sub);
+        if subject.as_deref().ok() != Some(key) {
+            tracing::warn!(
+                "Account fetch failed: the JWT fetched for {key} is not its account JWT"
+            );
+            return;
+        }
+
+        if let Err(error) = self.update_account_claims(jwt) {
+            tracing::warn!("Account fetch failed: {key}: {error}");
+        }
+    }
+
+    /// The account a user JWT belongs to (its `issuer_account`, else its
+    /// issuer), fetched if it is not known yet (the URL resolver).
+    pub(crate) async fn resolve_account_of(&self, user_jwt: &str) {
+        if self.url_resolver().is_none() {
+            return;
+        }
+        let Ok(claims) = starling_auth::jwt::decode_and_verify(user_jwt) else {
+            return;
+        };
+        let account = if claims.nats.issuer_account.is_empty() {
+            claims.iss
+        } else {
+            claims.nats.issuer_account
+        };
+        self.resolve_account(&account).await;
+    }
+}
+
+/// The start-up check (nats-server's "anyone home"): the base URL
+/// answers 200.
+///
+/// # Errors
+///
+/// nats-server's text for a failed fetch.
+pub(crate) async fn check_home(auth: &starling_auth::AuthConfig) -> Result<(), String> {
+    let Some(operator) = &auth.operator else {
+        return Ok(());
+    };
+    let Resolver::Url { url } = &operator.resolver else {
+        return Ok(());
+    };
+    fetch(url, operator.resolver_tls.as_ref()).await.map(|_| ())
+}
