@@ -420,3 +420,100 @@ async fn a_url_resolver_fetches_accounts_as_nats_server_does() {
     drop(https);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A delete request: a generic JWT listing `accounts`, signed by `by`.
+fn delete_request(by: &KeyPair, accounts: &[String]) -> String {
+    let claims = serde_json::json!({
+        "sub": by.public_key(), "iat": 1_700_000_000_i64, "jti": "delete",
+        "nats": { "accounts": accounts },
+    });
+    nats_jwt::encode(&by.public_key(), |bytes| by.sign(bytes).unwrap(), claims)
+}
+
+/// Deletes of account A: refused when not the operator's, then done;
+/// what each answered, and what A's connected user and a new one saw.
+async fn deletes(addr: SocketAddr, setup: &Setup) -> Vec<String> {
+    let (_, sys_creds) = user(&setup.system);
+    let (_, a_creds) = user(&setup.a);
+    let admin = connect(addr, &sys_creds).await.expect("a system user");
+    let (_a_user, mut events) = connect_watched(addr, &a_creds).await.expect("A's user");
+    let a = vec![setup.a.public_key()];
+    let mut seen = Vec::new();
+    for by in [&setup.a, &setup.operator] {
+        let reply = admin
+            .request("$SYS.REQ.CLAIMS.DELETE", delete_request(by, &a).into())
+            .await
+            .unwrap();
+        let mut body: serde_json::Value = serde_json::from_slice(&reply.payload).unwrap();
+        body.as_object_mut().unwrap().remove("server");
+        seen.push(body.to_string());
+    }
+    let closed = timeout(Duration::from_secs(10), async {
+        while let Some(event) = events.recv().await {
+            if let async_nats::Event::ServerError(error) = event {
+                return error.to_string();
+            }
+        }
+        String::new()
+    })
+    .await
+    .unwrap_or_default();
+    seen.push(closed);
+    seen.push(format!(
+        "new user: {}",
+        connect(addr, &a_creds).await.is_some()
+    ));
+    seen
+}
+
+#[tokio::test]
+async fn a_full_resolver_deletes_accounts_as_nats_server_does() {
+    let dir = std::env::temp_dir().join(format!("starling-delete-{}", std::process::id()));
+    let setup = setup(&dir.join("starling"));
+    let config = setup
+        .config
+        .replace("type: full,", "type: full, allow_delete: true,");
+    let server = start_from_config(&config).await;
+    let ours = deletes(server.client_addr(), &setup).await;
+    let a = setup.a.public_key();
+    assert_eq!(
+        ours[..2],
+        [
+            format!(
+                "{{\"error\":{{\"code\":500,\"description\":\"delete accounts request by {a} failed - not trusted\"}}}}"
+            ),
+            "{\"data\":{\"code\":200,\"message\":\"deleted 1 accounts\"}}".to_owned(),
+        ]
+    );
+    assert_eq!(ours[2], "nats: Account Authentication Expired");
+    assert_eq!(ours[3], "new user: false");
+    assert!(
+        dir.join("starling")
+            .join(format!("{a}.jwt.deleted"))
+            .exists()
+    );
+    server.shutdown().await;
+    if NatsServer::installed() {
+        let theirs_dir = dir.join("nats-server");
+        std::fs::create_dir_all(&theirs_dir).unwrap();
+        for entry in std::fs::read_dir(dir.join("starling")).unwrap() {
+            let entry = entry.unwrap();
+            let name = entry
+                .file_name()
+                .to_string_lossy()
+                .replace(".jwt.deleted", ".jwt");
+            std::fs::copy(entry.path(), theirs_dir.join(name)).unwrap();
+        }
+        let theirs_config = config.replace(
+            &dir.join("starling").display().to_string(),
+            &theirs_dir.display().to_string(),
+        );
+        let nats = NatsServer::start(&theirs_config, &[]).await;
+        assert_eq!(
+            deletes(nats.addr, &setup).await,
+            ours,
+            "nats-server differs"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -237,6 +237,16 @@ impl AuthConfig {
         Ok(key)
     }
 
+    /// Takes an account JWT out (a directory resolver's delete): its users
+    /// are refused from now on.
+    pub fn remove_account_jwt(&mut self, key: &str) {
+        if let Some(operator) = self.operator.as_mut() {
+            operator.accounts.remove(key);
+        }
+        self.accounts.retain(|name| name != key);
+        self.relink_operator_accounts();
+    }
+
     /// Operator mode: the exports and imports the account JWTs write.
     fn relink_operator_accounts(&mut self) {
         let Some(operator) = &self.operator else {

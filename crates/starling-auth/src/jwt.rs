@@ -104,6 +104,8 @@ pub struct NatsClaims {
     pub limits: JwtAccountLimits,
     /// An operator's account server (`nsc push` sends account JWTs there).
     pub account_server_url: String,
+    /// A delete request's accounts (a generic JWT), as written.
+    pub accounts: Option<serde_json::Value>,
 }
 
 fn no_limit() -> i64 {
@@ -168,6 +170,7 @@ impl Default for NatsClaims {
             subject: String::new(),
             limits: JwtAccountLimits::default(),
             account_server_url: String::new(),
+            accounts: None,
         }
     }
 }

@@ -60,6 +60,10 @@ pub enum Resolver {
         dir: std::path::PathBuf,
         /// `type: full` (every account, kept) rather than `cache`.
         full: bool,
+        /// `allow_delete` (full only): `$SYS.REQ.CLAIMS.DELETE` is
+        /// answered; the file is renamed `<key>.jwt.deleted`, or removed
+        /// with `hard_delete`.
+        delete: Option<DeleteMode>,
     },
     /// `URL(<base url>)`: an account JWT is fetched from
     /// `<base url><account key>` when a user of an account not known yet
@@ -68,6 +72,15 @@ pub enum Resolver {
         /// The base URL, ending in `/`.
         url: String,
     },
+}
+
+/// How a directory resolver deletes an account's file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeleteMode {
+    /// Renamed `<key>.jwt.deleted` (nats-server 2.9's only way).
+    Rename,
+    /// Removed (`hard_delete: true`, nats-server 2.10's).
+    Remove,
 }
 
 /// Reads an operator JWT given inline or as a file (read with `load`).
@@ -106,6 +119,7 @@ fn read_resolver_kind(value: &Value) -> Result<Resolver, ConfError> {
     };
     let mut full = true;
     let mut dir = None;
+    let (mut allow_delete, mut hard_delete, mut ttl, mut interval) = (false, false, false, false);
     for (key, field) in map.options() {
         match key.name.to_ascii_lowercase().as_str() {
             "type" => {
@@ -120,12 +134,29 @@ fn read_resolver_kind(value: &Value) -> Result<Resolver, ConfError> {
                 };
             }
             "dir" => dir = Some(std::path::PathBuf::from(field.as_str("dir")?)),
-            "allow_delete" | "hard_delete" | "limit" | "ttl" | "interval" | "timeout" => {}
+            "allow_delete" => allow_delete = field.as_bool("allow_delete")?,
+            "hard_delete" => hard_delete = field.as_bool("hard_delete")?,
+            "ttl" => ttl = true,
+            "interval" => interval = true,
+            "limit" | "timeout" => {}
             _ => return Err(ConfError::unknown_field(key)),
         }
     }
-    let dir = dir.ok_or_else(|| value.error("resolver: a directory resolver needs a 'dir'"))?;
-    Ok(Resolver::Directory { dir, full })
+    let dir =
+        dir.ok_or_else(|| value.error("dir has no value and needs to point to a directory"))?;
+    // nats-server's checks of what each type accepts.
+    match (full, allow_delete, ttl, interval) {
+        (false, true, _, _) => return Err(value.error("CACHE does not accept allow_delete")),
+        (false, _, _, true) => return Err(value.error("CACHE does not accept sync")),
+        (true, _, true, _) => return Err(value.error("FULL does not accept ttl")),
+        _ => {}
+    }
+    let delete = allow_delete.then_some(if hard_delete {
+        DeleteMode::Remove
+    } else {
+        DeleteMode::Rename
+    });
+    Ok(Resolver::Directory { dir, full, delete })
 }
 
 /// `trusted` / `trusted_keys`: operator public keys trusted without an

@@ -73,6 +73,8 @@ pub enum ErrReply<'a> {
     AuthenticationTimeout,
     /// `User Authentication Expired` (closes).
     UserAuthenticationExpired,
+    /// `Account Authentication Expired` (closes): its account was deleted.
+    AccountAuthenticationExpired,
     /// `invalid client protocol` (closes).
     InvalidClientProtocol,
     /// `no responders requires headers support` (closes).
@@ -173,6 +175,7 @@ impl ErrReply<'_> {
             Self::AuthorizationViolation => "Authorization Violation",
             Self::AuthenticationTimeout => "Authentication Timeout",
             Self::UserAuthenticationExpired => "User Authentication Expired",
+            Self::AccountAuthenticationExpired => "Account Authentication Expired",
             Self::InvalidClientProtocol => "invalid client protocol",
             Self::NoRespondersRequiresHeaders => "no responders requires headers support",
             Self::MaxConnectionsExceeded => "maximum connections exceeded",

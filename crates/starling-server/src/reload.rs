@@ -269,6 +269,7 @@ mod tests {
             resolver: starling_auth::Resolver::Directory {
                 dir: "jwt".into(),
                 full: true,
+                delete: None,
             },
             ..starling_auth::OperatorMode::default()
         });

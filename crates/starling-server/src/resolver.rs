@@ -82,3 +82,23 @@ impl Broker {
         Ok(key)
     }
 }
+
+impl Broker {
+    /// Takes a deleted account out: its clients are closed with
+    /// `Account Authentication Expired` (nats-server's `removeCb`), and
+    /// its users refused from now on.
+    pub(crate) fn delete_account(&self, key: &str) {
+        for connection in self.connections() {
+            let link = &connection.link;
+            if link.meta().account.as_deref() == Some(key) {
+                link.queue(|out| {
+                    starling_proto::ErrReply::AccountAuthenticationExpired.encode(out)
+                });
+                link.close(crate::link::CloseReason::AuthenticationExpired);
+            }
+        }
+        let mut config = self.auth().config().clone();
+        config.remove_account_jwt(key);
+        self.swap_auth(Authenticator::new(config));
+    }
+}

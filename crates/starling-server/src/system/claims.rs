@@ -18,6 +18,8 @@ pub(super) enum ClaimsOp {
     Lookup,
     /// The accounts held.
     List,
+    /// Accounts to delete (a generic JWT the operator signed).
+    Delete,
 }
 
 /// The subjects a directory resolver answers (nats-server's).
@@ -27,6 +29,7 @@ pub(super) const SUBJECTS: &[(&str, ClaimsOp)] = &[
     ("$SYS.REQ.CLAIMS.UPDATE", ClaimsOp::Update),
     ("$SYS.REQ.ACCOUNT.*.CLAIMS.LOOKUP", ClaimsOp::Lookup),
     ("$SYS.REQ.CLAIMS.LIST", ClaimsOp::List),
+    ("$SYS.REQ.CLAIMS.DELETE", ClaimsOp::Delete),
 ];
 
 /// Answers a claims request (on the blocking pool: it reads and writes
@@ -63,6 +66,7 @@ pub(super) fn answer(broker: &Broker, op: ClaimsOp, subject: &str, payload: &[u8
             keys.sort();
             Some(Body::Data(json!(keys)))
         }
+        ClaimsOp::Delete => Some(delete(broker, &auth, &dir, payload)),
         ClaimsOp::Update => {
             let jwt = String::from_utf8_lossy(payload).trim().to_owned();
             let failed = |account: &str, what: &str, error: String| {
@@ -99,5 +103,98 @@ pub(super) fn answer(broker: &Broker, op: ClaimsOp, subject: &str, payload: &[u8
                 Err(error) => failed(&account.key, "jwt update resulted in error", error),
             }
         }
+    }
+}
+
+/// `$SYS.REQ.CLAIMS.DELETE` (nats-server's `handleDeleteRequest`): a
+/// JWT self-signed by a trusted operator key listing `accounts`; each
+/// account's file is renamed `.deleted` (or removed), its clients closed
+/// with `Account Authentication Expired`, its users refused from then on.
+fn delete(
+    broker: &Broker,
+    auth: &starling_auth::Authenticator,
+    dir: &std::path::Path,
+    payload: &[u8],
+) -> Body {
+    use starling_auth::{DeleteMode, Resolver};
+    let config = auth.config();
+    let mode = match config.operator.as_ref().map(|o| &o.resolver) {
+        Some(Resolver::Directory {
+            full: true, delete, ..
+        }) => *delete,
+        // A cache resolver deletes for good, as nats-server's.
+        _ => Some(DeleteMode::Remove),
+    };
+    let text = String::from_utf8_lossy(payload);
+    let claims = starling_auth::jwt::decode_and_verify(text.trim());
+    let subject = claims.as_ref().map(|c| c.sub.clone()).unwrap_or_default();
+    let system = broker.options.system_account_name();
+    let checked = claims.map_err(|e| e.to_string()).and_then(|claims| {
+        let trusted = config
+            .operator
+            .as_ref()
+            .is_some_and(|o| o.trusted_keys.contains(&claims.iss));
+        let malformed = || "malformed request".to_owned();
+        if mode.is_none() {
+            return Err("delete must be enabled in server config".to_owned());
+        }
+        if claims.sub != claims.iss {
+            return Err("not self signed".to_owned());
+        }
+        if !trusted {
+            return Err("not trusted".to_owned());
+        }
+        let list = claims
+            .nats
+            .accounts
+            .as_ref()
+            .and_then(|a| a.as_array())
+            .ok_or_else(malformed)?;
+        let mut keys = Vec::new();
+        for entry in list {
+            let key = entry.as_str().filter(|k| {
+                starling_auth::jwt::role_of(k) == Some(starling_auth::nkey::NkeyRole::Account)
+            });
+            match key {
+                Some(key) if Some(key) == system => {
+                    return Err("not allowed to delete system account".to_owned());
+                }
+                Some(key) => keys.push(key.to_owned()),
+                None => return Err(malformed()),
+            }
+        }
+        Ok(keys)
+    });
+    let keys = match checked {
+        Ok(keys) => keys,
+        Err(error) => {
+            let what = format!("delete accounts request by {subject} failed");
+            tracing::error!("{what} - {error}");
+            return Body::ClaimsError(String::new(), format!("{what} - {error}"));
+        }
+    };
+    let mut failures = Vec::new();
+    for key in &keys {
+        let file = dir.join(format!("{key}.jwt"));
+        let done = match mode {
+            Some(DeleteMode::Rename) => {
+                std::fs::rename(&file, dir.join(format!("{key}.jwt.deleted")))
+            }
+            _ => std::fs::remove_file(&file),
+        };
+        match done {
+            Ok(()) => broker.delete_account(key),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => failures.push(error.to_string()),
+        }
+    }
+    let passed = keys.len() - failures.len();
+    if failures.is_empty() {
+        tracing::debug!("deleted {passed} accounts");
+        Body::Data(json!({"code": 200, "message": format!("deleted {passed} accounts")}))
+    } else {
+        let what = format!("deleted {passed} accounts, failed for {}", failures.len());
+        tracing::error!("{what} - {}", failures.join("\n"));
+        Body::ClaimsError(String::new(), format!("{what} - {}", failures.join("\n")))
     }
 }

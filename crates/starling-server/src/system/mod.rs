@@ -245,6 +245,11 @@ impl Service {
                 self.client.publish(&reply, None, None, text.as_bytes());
                 return;
             }
+            // A delete's error names no account.
+            Body::ClaimsError(account, description) if account.is_empty() => json!({
+                "server": self.server_info(),
+                "error": {"code": 500, "description": description},
+            }),
             Body::ClaimsError(account, description) => json!({
                 "server": self.server_info(),
                 "error": {"account": account, "code": 500, "description": description},
