@@ -517,3 +517,86 @@ async fn a_full_resolver_deletes_accounts_as_nats_server_does() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Until the full resolver's lookups are answered from the cache side (the
+/// route is up and the system account's interest has crossed it).
+async fn until_lookups_cross(addr: SocketAddr, setup: &Setup) {
+    let (_, sys_creds) = user(&setup.system);
+    let admin = connect(addr, &sys_creds).await.expect("a system user");
+    let subject = format!("$SYS.REQ.ACCOUNT.{}.CLAIMS.LOOKUP", setup.a.public_key());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        assert!(tokio::time::Instant::now() < deadline, "no lookup answered");
+        let asked = timeout(
+            Duration::from_millis(500),
+            admin.request(subject.clone(), "".into()),
+        );
+        if let Ok(Ok(reply)) = asked.await
+            && !reply.payload.is_empty()
+        {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_cache_resolver_looks_accounts_up_in_the_cluster() {
+    if !NatsServer::installed() {
+        eprintln!("nats-server is not installed: the cache resolver test is skipped");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("starling-cache-{}", std::process::id()));
+    let setup = setup(&dir.join("full"));
+    // Port 0: any free one.
+    let route = |port: u16, routes: Option<u16>| {
+        let routes = routes
+            .map(|p| format!("routes: [\"nats://127.0.0.1:{p}\"]"))
+            .unwrap_or_default();
+        let port = if port == 0 {
+            "-1".to_owned()
+        } else {
+            port.to_string()
+        };
+        format!("cluster {{ name: C, listen: \"127.0.0.1:{port}\", {routes} }}\n")
+    };
+    let cached = |name: &str| {
+        let cache_dir = dir.join(name);
+        std::fs::create_dir_all(&cache_dir).unwrap();
+        let config = setup.config.replace(
+            &format!("type: full, dir: \"{}\"", dir.join("full").display()),
+            &format!("type: cache, dir: \"{}\"", cache_dir.display()),
+        );
+        (cache_dir, config)
+    };
+    let (_, a_creds) = user(&setup.a);
+    // Starling's cache asks a nats-server full resolver.
+    let full_port = starling_tests::nats_server::free_port();
+    let full = NatsServer::start(&(setup.config.clone() + &route(full_port, None)), &[]).await;
+    let (cache_dir, config) = cached("starling");
+    let cache = start_from_config(&(config + &route(0, Some(full_port)))).await;
+    until_lookups_cross(cache.client_addr(), &setup).await;
+    assert!(
+        connect(cache.client_addr(), &a_creds).await.is_some(),
+        "A looked up"
+    );
+    assert!(
+        cache_dir
+            .join(format!("{}.jwt", setup.a.public_key()))
+            .exists()
+    );
+    cache.shutdown().await;
+    drop(full);
+    // nats-server's cache asks Starling's full resolver.
+    let full_port = starling_tests::nats_server::free_port();
+    let full = start_from_config(&(setup.config.clone() + &route(full_port, None))).await;
+    let (_, config) = cached("nats-server");
+    let cache_port = starling_tests::nats_server::free_port();
+    let cache = NatsServer::start(&(config + &route(cache_port, Some(full_port))), &[]).await;
+    until_lookups_cross(cache.addr, &setup).await;
+    assert!(
+        connect(cache.addr, &a_creds).await.is_some(),
+        "A looked up from Starling"
+    );
+    full.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

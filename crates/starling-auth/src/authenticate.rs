@@ -141,7 +141,7 @@ impl std::error::Error for AuthError {}
 pub struct Authenticator {
     config: AuthConfig,
     /// A configured password is a bcrypt hash, or accounts are fetched
-    /// over the network (the URL resolver).
+    /// over the network (the URL and cache resolvers).
     costly: bool,
 }
 
@@ -158,10 +158,12 @@ impl Authenticator {
             .iter()
             .chain(config.websocket.password.iter())
             .chain(config.users.iter().map(|u| &u.password));
-        let fetched = config
-            .operator
-            .as_ref()
-            .is_some_and(|o| matches!(o.resolver, crate::Resolver::Url { .. }));
+        let fetched = config.operator.as_ref().is_some_and(|o| {
+            matches!(
+                o.resolver,
+                crate::Resolver::Url { .. } | crate::Resolver::Directory { full: false, .. }
+            )
+        });
         let costly = fetched || passwords.into_iter().any(|p| is_bcrypt(p.expose()));
         Self { config, costly }
     }

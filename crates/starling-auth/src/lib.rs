@@ -63,7 +63,7 @@ pub use authenticate::{AuthError, AuthRequest, Authenticator, Identity, password
 pub use cert_map::{CertNames, Dn, mapped, parse_dn};
 pub use config::{AuthConfig, Secret, User, WebsocketAuth};
 pub use kind::ConnectionKind;
-pub use operator::{AccountJwt, DeleteMode, OperatorMode, Resolver};
+pub use operator::{AccountJwt, CacheSettings, DeleteMode, OperatorMode, Resolver};
 pub use permissions::{
     PermissionEntry, Permissions, ResponsePermission, SubjectPermission, read_permissions,
 };

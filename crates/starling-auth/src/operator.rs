@@ -64,6 +64,10 @@ pub enum Resolver {
         /// answered; the file is renamed `<key>.jwt.deleted`, or removed
         /// with `hard_delete`.
         delete: Option<DeleteMode>,
+        /// A cache's `limit` (most JWTs kept, 1000 by default) and `ttl`
+        /// (how long one is kept), and how long a lookup of an account it
+        /// lacks waits for a full resolver's answer (`timeout`, 1.9 s).
+        cache: CacheSettings,
     },
     /// `URL(<base url>)`: an account JWT is fetched from
     /// `<base url><account key>` when a user of an account not known yet
@@ -72,6 +76,27 @@ pub enum Resolver {
         /// The base URL, ending in `/`.
         url: String,
     },
+}
+
+/// A cache resolver's bounds (nats-server's defaults).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheSettings {
+    /// `limit`: most account JWTs in the directory.
+    pub limit: u64,
+    /// `ttl`: how long a fetched JWT is kept (`None`: for ever).
+    pub ttl: Option<std::time::Duration>,
+    /// `timeout`: how long a lookup waits.
+    pub timeout: std::time::Duration,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        Self {
+            limit: 1000,
+            ttl: None,
+            timeout: std::time::Duration::from_millis(1900),
+        }
+    }
 }
 
 /// How a directory resolver deletes an account's file.
@@ -120,6 +145,7 @@ fn read_resolver_kind(value: &Value) -> Result<Resolver, ConfError> {
     let mut full = true;
     let mut dir = None;
     let (mut allow_delete, mut hard_delete, mut ttl, mut interval) = (false, false, false, false);
+    let mut cache = CacheSettings::default();
     for (key, field) in map.options() {
         match key.name.to_ascii_lowercase().as_str() {
             "type" => {
@@ -136,9 +162,18 @@ fn read_resolver_kind(value: &Value) -> Result<Resolver, ConfError> {
             "dir" => dir = Some(std::path::PathBuf::from(field.as_str("dir")?)),
             "allow_delete" => allow_delete = field.as_bool("allow_delete")?,
             "hard_delete" => hard_delete = field.as_bool("hard_delete")?,
-            "ttl" => ttl = true,
+            "ttl" => {
+                ttl = true;
+                cache.ttl = Some(field.as_duration("ttl")?).filter(|t| !t.is_zero());
+            }
             "interval" => interval = true,
-            "limit" | "timeout" => {}
+            "limit" => {
+                let limit = field.as_integer("limit")?;
+                if limit > 0 {
+                    cache.limit = u64::try_from(limit).unwrap_or(u64::MAX);
+                }
+            }
+            "timeout" => cache.timeout = field.as_duration("timeout")?,
             _ => return Err(ConfError::unknown_field(key)),
         }
     }
@@ -156,7 +191,12 @@ fn read_resolver_kind(value: &Value) -> Result<Resolver, ConfError> {
     } else {
         DeleteMode::Rename
     });
-    Ok(Resolver::Directory { dir, full, delete })
+    Ok(Resolver::Directory {
+        dir,
+        full,
+        delete,
+        cache,
+    })
 }
 
 /// `trusted` / `trusted_keys`: operator public keys trusted without an

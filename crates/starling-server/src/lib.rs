@@ -30,6 +30,7 @@
 //! off within the stall timeout), is described in `docs/architecture.md`.
 
 mod account;
+mod account_fetch;
 mod broker;
 mod client;
 mod config;

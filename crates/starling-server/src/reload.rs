@@ -270,6 +270,7 @@ mod tests {
                 dir: "jwt".into(),
                 full: true,
                 delete: None,
+                cache: starling_auth::CacheSettings::default(),
             },
             ..starling_auth::OperatorMode::default()
         });

@@ -14,7 +14,6 @@ use starling_auth::{Resolver, ResolverTls};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use crate::broker::Broker;
 use crate::options::RemoteTls;
 
 /// nats-server's `DEFAULT_ACCOUNT_FETCH_TIMEOUT`.
@@ -112,72 +111,6 @@ where
         return Err(format!("{} {reason}", status.as_u16()));
     }
     String::from_utf8(body.to_vec()).map_err(|e| e.to_string())
-}
-
-impl Broker {
-    /// The URL resolver's base URL and TLS, when that is the resolver.
-    fn url_resolver(&self) -> Option<(String, Option<ResolverTls>)> {
-        let operator = self.options.auth.operator.as_ref()?;
-        match &operator.resolver {
-            Resolver::Url { url } => Some((url.clone(), operator.resolver_tls.clone())),
-            _ => None,
-        }
-    }
-
-    /// With the URL resolver: fetches the account of `key` unless it is
-    /// known, and takes it as a claim update. A failed fetch is logged;
-    /// the connection is then refused as one of an unknown account is.
-    pub(crate) async fn resolve_account(&self, key: &str) {
-        let Some((base, tls)) = self.url_resolver() else {
-            return;
-        };
-
-        if self
-            .auth()
-            .config()
-            .operator
-            .as_ref()
-            .is_some_and(|o| o.accounts.contains_key(key))
-        {
-            return;
-        }
-        let jwt = match fetch(&format!("{base}{key}"), tls.as_ref()).await {
-            Ok(jwt) => jwt,
-            Err(error) => {
-                tracing::warn!("Account fetch failed: {error}");
-                return;
-            }
-        };
-        let jwt = jwt.trim();
-        let subject = starling_auth::jwt::decode_and_verify(jwt).map(|c| c.sub);
-        if subject.as_deref().ok() != Some(key) {
-            tracing::warn!(
-                "Account fetch failed: the JWT fetched for {key} is not its account JWT"
-            );
-            return;
-        }
-
-        if let Err(error) = self.update_account_claims(jwt) {
-            tracing::warn!("Account fetch failed: {key}: {error}");
-        }
-    }
-
-    /// The account a user JWT belongs to (its `issuer_account`, else its
-    /// issuer), fetched if it is not known yet (the URL resolver).
-    pub(crate) async fn resolve_account_of(&self, user_jwt: &str) {
-        if self.url_resolver().is_none() {
-            return;
-        }
-        let Ok(claims) = starling_auth::jwt::decode_and_verify(user_jwt) else {
-            return;
-        };
-        let account = if claims.nats.issuer_account.is_empty() {
-            claims.iss
-        } else {
-            claims.nats.issuer_account
-        };
-        self.resolve_account(&account).await;
-    }
 }
 
 /// The start-up check (nats-server's "anyone home"): the base URL

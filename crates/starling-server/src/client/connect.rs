@@ -301,7 +301,7 @@ pub(super) async fn run_auth(
 ) -> Option<Result<Identity, AuthError>> {
     // The URL resolver fetches the user's account first, if it is new.
     if let Some(jwt) = job.connect.jwt.as_deref() {
-        broker.resolve_account_of(jwt).await;
+        job.broker.resolve_account_of(jwt).await;
     }
     let slot = broker.auth_slots.acquire();
     // The semaphore is never closed, so acquiring fails only by timing out.

@@ -72,6 +72,12 @@ impl InternalClient {
         self.run();
     }
 
+    /// Removes the subscription `sid`.
+    pub(crate) fn unsubscribe(&mut self, sid: usize) {
+        self.ops.put_slice(format!("UNSUB {sid}\r\n").as_bytes());
+        self.run();
+    }
+
     /// Publishes `payload` on `subject`, with `headers` (a whole header
     /// block, `NATS/1.0` line and blank line included) if any.
     pub(crate) fn publish(

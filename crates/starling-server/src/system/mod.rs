@@ -13,6 +13,7 @@ mod claims;
 mod events;
 mod filter;
 mod inbox;
+mod lookup;
 mod requests;
 
 use std::collections::BTreeSet;
@@ -30,6 +31,7 @@ use crate::broker::system::SystemEvent;
 use crate::client::InternalClient;
 use crate::identity::FastRng;
 use crate::monitor::{Monitor, Query};
+pub(crate) use lookup::lookup_account;
 pub(crate) use requests::Body;
 use requests::Kind;
 
