@@ -209,3 +209,50 @@ async fn streamed_responses_and_no_responders() {
     let err = b.request("svc.nobody", "x".into()).await.unwrap_err();
     assert_eq!(err.kind(), async_nats::RequestErrorKind::NoResponders);
 }
+
+/// `account_token_position`: each importer takes only the subject that
+/// names it, as nats-server authorizes it (its `-t` refuses the same
+/// file for a subject naming another account, or a position that is no
+/// `*`).
+#[tokio::test]
+async fn account_token_position_names_the_importer() {
+    let config = r#"
+accounts {
+  A: { users: [ { user: a, password: a } ], exports: [ { service: "req.*", account_token_position: 2 } ] }
+  B: { users: [ { user: b, password: b } ], imports: [ { service: { account: A, subject: "req.B" } } ] }
+}
+"#;
+    let server = start_from_config(config).await;
+    let (a, b) = (connect(&server, "a").await, connect(&server, "b").await);
+    let mut requests = a.subscribe("req.*").await.unwrap();
+    let responder = a.clone();
+    tokio::spawn(async move {
+        while let Some(request) = requests.next().await {
+            let answer = format!("for {}", request.subject);
+            let _ = responder
+                .publish(request.reply.unwrap(), answer.into())
+                .await;
+        }
+    });
+    round_trip(&a).await;
+    let answer = b.request("req.B", "?".into()).await.unwrap();
+    assert_eq!(&answer.payload[..], b"for req.B");
+    for (refused, text) in [
+        (
+            config.replace("\"req.B\" } }", "\"req.C\" } }"),
+            "Error adding service import \"req.C\": service import not authorized",
+        ),
+        (
+            config.replace("account_token_position: 2", "account_token_position: 1"),
+            "Error adding service export \"req.*\": sublist: invalid subject",
+        ),
+    ] {
+        let root = starling_conf::parse_str(&refused).unwrap();
+        let errors = starling_server::options_from_config(&root).unwrap_err();
+        assert!(
+            errors.iter().any(|e| e.to_string().contains(text)),
+            "{errors:?}"
+        );
+    }
+    server.shutdown().await;
+}

@@ -32,6 +32,8 @@ pub struct JwtExport {
     pub response_type: String,
     /// How long responses are routed back, in nanoseconds.
     pub response_threshold: u64,
+    /// The importer's account name must be this token (from 1).
+    pub account_token_position: usize,
 }
 
 /// An import as an account JWT writes it.
@@ -91,6 +93,7 @@ pub(crate) fn build(accounts: &HashMap<String, JwtLinks>, now: i64) -> (Vec<Expo
                 subject: export.subject.clone(),
                 kind,
                 accounts: Vec::new(),
+                token_position: Some(export.account_token_position).filter(|p| *p > 0),
                 span: Span::default(),
             };
             exports.push((entry, export.token_req));

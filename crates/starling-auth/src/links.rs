@@ -54,6 +54,10 @@ pub struct Export {
     pub kind: ExportKind,
     /// The accounts allowed to import it; empty means every account.
     pub accounts: Vec<String>,
+    /// `account_token_position`: an importer may take only the subjects
+    /// whose token at this place (from 1, a `*` of the export's) is its
+    /// own account's name; `accounts` is not consulted then.
+    pub token_position: Option<usize>,
     /// Where it is written.
     pub span: Span,
 }
@@ -157,6 +161,7 @@ fn read_export(account: &str, item: &Value) -> Result<Export, ConfError> {
     let mut accounts = Vec::new();
     let mut response = None;
     let mut threshold = None;
+    let mut token_position = None;
     for (key, value) in map.options() {
         match key.name.to_ascii_lowercase().as_str() {
             "stream" => stream = Some((subject(value, "stream")?, key)),
@@ -204,11 +209,15 @@ fn read_export(account: &str, item: &Value) -> Result<Export, ConfError> {
                 })?;
                 threshold = Some((parsed, key));
             }
-            "latency" | "account_token_position" => {
+            "account_token_position" => {
+                let position = value.as_integer("account_token_position")?;
+                token_position = usize::try_from(position).ok().filter(|p| *p > 0);
+            }
+            "latency" => {
                 return Err(ConfError::at(
                     &key.span,
                     format!(
-                        "{:?} is not supported yet (service latency and account token positions)",
+                        "{:?} is not supported yet (service latency tracking)",
                         key.name
                     ),
                 ));
@@ -232,11 +241,13 @@ fn read_export(account: &str, item: &Value) -> Result<Export, ConfError> {
                     "Detected response directive on non-service",
                 ));
             }
+            check_token_position(&name, token_position, "stream", item)?;
             return Ok(Export {
                 account: account.to_owned(),
                 subject: name,
                 kind: ExportKind::Stream,
                 accounts,
+                token_position,
                 span: item.span.clone(),
             });
         }
@@ -249,13 +260,39 @@ fn read_export(account: &str, item: &Value) -> Result<Export, ConfError> {
         ),
         (None, None) => return Err(item.error("an export needs a stream or a service subject")),
     };
+    check_token_position(&kind.0, token_position, "service", item)?;
     Ok(Export {
         account: account.to_owned(),
         subject: kind.0,
         kind: kind.1,
         accounts,
+        token_position,
         span: item.span.clone(),
     })
+}
+
+/// nats-server's `setExportAuth`: the token at `position` must be a `*`.
+fn check_token_position(
+    subject: &str,
+    position: Option<usize>,
+    what: &str,
+    item: &Value,
+) -> Result<(), ConfError> {
+    match position {
+        Some(at) if subject.split('.').nth(at - 1) != Some("*") => Err(item.error(format!(
+            "Error adding {what} export {subject:?}: sublist: invalid subject"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `importer` may take `subject` of `export`: by its name at the
+/// export's `account_token_position`, else by the export's `accounts`.
+pub fn export_allows(export: &Export, importer: &str, subject: &str) -> bool {
+    match export.token_position {
+        Some(at) => subject.split('.').nth(at - 1) == Some(importer),
+        None => export.accounts.is_empty() || export.accounts.iter().any(|a| a == importer),
+    }
 }
 
 /// Reads `imports` of `account`.
@@ -385,7 +422,7 @@ pub fn export_for<'a>(exports: &'a [Export], import: &Import) -> Option<&'a Expo
         export.account == import.from
             && matches!(export.kind, ExportKind::Service { .. }) == service
             && is_subset(import.subject.as_bytes(), export.subject.as_bytes())
-            && (export.accounts.is_empty() || export.accounts.contains(&import.account))
+            && export_allows(export, &import.account, &import.subject)
     })
 }
 
