@@ -165,3 +165,61 @@ async fn a_reload_replaces_the_certificate_for_new_clients_only() {
     server.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Whether a TLS handshake with the leafnode port on `port` succeeds for
+/// a leaf that trusts only `root` (INFO in plaintext first).
+async fn leaf_handshake(port: u16, root: &std::path::Path) -> bool {
+    use rustls_pki_types::pem::PemObject;
+    use tokio::io::AsyncReadExt;
+    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let mut byte = [0u8; 1];
+    let mut info = Vec::new();
+    while !info.ends_with(b"\r\n") {
+        assert_eq!(stream.read(&mut byte).await.unwrap(), 1, "INFO");
+        info.push(byte[0]);
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls_pki_types::CertificateDer::from_pem_file(root).unwrap())
+        .unwrap();
+    let config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = rustls_pki_types::ServerName::try_from("localhost").unwrap();
+    let connecting =
+        tokio_rustls::TlsConnector::from(std::sync::Arc::new(config)).connect(name, stream);
+    matches!(tokio::time::timeout(WAIT, connecting).await, Ok(Ok(_)))
+}
+
+#[tokio::test]
+async fn a_reload_replaces_the_leafnode_ports_certificate() {
+    let dir = std::env::temp_dir().join(format!("starling-reload-leaf-{}", std::process::id()));
+    let (first_cert, first_key) = self_signed(&dir, "first");
+    let (second_cert, second_key) = self_signed(&dir, "second");
+    let leafnodes = |cert: &std::path::Path, key: &std::path::Path| {
+        format!(
+            "leafnodes {{ listen: \"127.0.0.1:-1\", tls {{ cert_file: \"{}\", key_file: \"{}\" }} }}\n",
+            cert.display(),
+            key.display()
+        )
+    };
+    let server = start_from_config(&leafnodes(&first_cert, &first_key)).await;
+    let port = server.leaf_addr().unwrap().port();
+    assert!(leaf_handshake(port, &first_cert).await);
+    let root = starling_conf::parse_str(&leafnodes(&second_cert, &second_key)).unwrap();
+    let mut options = starling_server::options_from_config(&root).unwrap().server;
+    (options.host, options.port) = ("127.0.0.1".into(), 0);
+    server.reload(options).await.unwrap();
+    assert!(
+        leaf_handshake(port, &second_cert).await,
+        "the new certificate"
+    );
+    assert!(
+        !leaf_handshake(port, &first_cert).await,
+        "the old one is gone"
+    );
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -18,11 +18,14 @@
 //! - the cluster's `routes` (a route taken out is closed and no longer
 //!   dialled, a new one dialled), its `authorization` and
 //!   `connect_retries`;
-//! - the certificates and TLS settings of the client port and of the
+//! - the certificates and TLS settings of the client port, of the
 //!   websocket listener (beyond nats-server, which cannot reload the
-//!   websocket block), for the connections that come next.
+//!   websocket block), of the leafnode port and of the leaf remotes, for
+//!   the connections that come next.
 //!
 //! The binary applies the logging options itself.
+
+use std::sync::Arc;
 
 use starling_auth::AuthConfig;
 
@@ -76,28 +79,41 @@ impl Server {
             return Err(ReloadError::NotSupported { option, old, new });
         }
         // Certificate files are read away from the async workers.
-        let fresh = options.clone();
-        let loaded = tokio::task::spawn_blocking(move || load_tls(&fresh))
-            .await
-            .unwrap_or_else(|_| {
-                Err(ServerError::InvalidOption {
-                    option: "tls",
-                    reason: "reading the TLS files failed".into(),
-                })
-            });
-        let (client, websocket) = loaded.map_err(|error| match error {
+        let (fresh, running) = (options.clone(), Arc::clone(&old));
+        let loaded = tokio::task::spawn_blocking(move || {
+            let leafs = load_leaf_tls(&running, &fresh)?;
+            load_tls(&fresh).map(|tls| (tls, leafs))
+        })
+        .await
+        .unwrap_or_else(|_| {
+            Err(ServerError::InvalidOption {
+                option: "tls",
+                reason: "reading the TLS files failed".into(),
+            })
+        });
+        let ((client, websocket), (leaf_port, remotes)) = loaded.map_err(|error| match error {
             ServerError::Tls { option, source } => ReloadError::Tls { option, source },
             other => ReloadError::Invalid(other),
         })?;
+        if let (Some(slot), Some(acceptor)) = (&self.tls_slots.leaf, leaf_port) {
+            slot.replace(acceptor);
+            tracing::info!("Reloaded: leafnode tls");
+        }
+        for (index, connector, timeout) in remotes {
+            if let Some(dialer) = self.tls_slots.dialers.get(index) {
+                dialer.replace_tls(connector, timeout);
+                tracing::info!("Reloaded: leafnode remote {} tls", index + 1);
+            }
+        }
         let websocket_tls = |o: &ServerOptions| o.websocket.as_ref().and_then(|w| w.tls.clone());
         if old.tls != options.tls
-            && let (Some(slot), Some(acceptor)) = (&self.tls_slots.0, client)
+            && let (Some(slot), Some(acceptor)) = (&self.tls_slots.client, client)
         {
             slot.replace(acceptor);
             tracing::info!("Reloaded: tls");
         }
         if websocket_tls(&old) != websocket_tls(&options)
-            && let (Some(slot), Some(acceptor)) = (&self.tls_slots.1, websocket)
+            && let (Some(slot), Some(acceptor)) = (&self.tls_slots.websocket, websocket)
         {
             slot.replace(acceptor);
             tracing::info!("Reloaded: websocket tls");
@@ -113,6 +129,36 @@ impl Server {
         broker.reload_settings(&old, &options);
         Ok(())
     }
+}
+
+/// The leafnode port's TLS and the remotes' TLS clients that changed
+/// (nats-server takes both on a reload), built. Blocking.
+type LeafTls = (
+    Option<tokio_rustls::TlsAcceptor>,
+    Vec<(usize, tokio_rustls::TlsConnector, std::time::Duration)>,
+);
+
+fn load_leaf_tls(old: &ServerOptions, new: &ServerOptions) -> Result<LeafTls, ServerError> {
+    let (Some(old), Some(new)) = (&old.leaf, &new.leaf) else {
+        return Ok((None, Vec::new()));
+    };
+    let failed = |option| move |source| ServerError::Tls { option, source };
+    let port = match &new.tls {
+        Some(tls) if old.tls.as_ref() != Some(tls) => {
+            Some(crate::tls::acceptor(tls).map_err(failed("leafnodes.tls"))?)
+        }
+        _ => None,
+    };
+    let mut remotes = Vec::new();
+    for (index, (was, now)) in old.remotes.iter().zip(&new.remotes).enumerate() {
+        if let Some(tls) = &now.tls
+            && was.tls.as_ref() != Some(tls)
+        {
+            let connector = crate::tls::connector(tls).map_err(failed("leafnodes.remotes.tls"))?;
+            remotes.push((index, connector, tls.timeout));
+        }
+    }
+    Ok((port, remotes))
 }
 
 /// Whether the accounts themselves changed (which, their mappings,
@@ -180,6 +226,18 @@ fn frozen_difference(old: &ServerOptions, new: &ServerOptions) -> Option<(String
     }
     if old.tls.is_some() && candidate.tls.is_some() {
         candidate.tls.clone_from(&old.tls);
+    }
+    // The leafnode port's and the remotes' TLS settings reload (turning
+    // TLS on or off does not).
+    if let (Some(theirs), Some(ours)) = (&old.leaf, &mut candidate.leaf) {
+        if theirs.tls.is_some() && ours.tls.is_some() {
+            ours.tls.clone_from(&theirs.tls);
+        }
+        for (was, now) in theirs.remotes.iter().zip(&mut ours.remotes) {
+            if was.tls.is_some() && now.tls.is_some() {
+                now.tls.clone_from(&was.tls);
+            }
+        }
     }
     if let (Some(theirs), Some(ours)) = (&old.websocket, &mut candidate.websocket)
         && theirs.tls.is_some()

@@ -47,7 +47,18 @@ pub struct Server {
     front: Mutex<Vec<JoinHandle<()>>>,
     /// The client port's and the websocket listener's TLS, which a reload
     /// replaces.
-    pub(crate) tls_slots: (Option<Arc<TlsSlot>>, Option<Arc<TlsSlot>>),
+    pub(crate) tls_slots: Box<TlsSlots>,
+}
+
+/// The TLS a reload replaces: the client port's, the websocket
+/// listener's and the leafnode port's acceptors, and the leaf remotes'
+/// dialers, in `remotes` order.
+#[derive(Debug)]
+pub(crate) struct TlsSlots {
+    pub(crate) client: Option<Arc<TlsSlot>>,
+    pub(crate) websocket: Option<Arc<TlsSlot>>,
+    pub(crate) leaf: Option<Arc<TlsSlot>>,
+    pub(crate) dialers: Vec<Arc<crate::leaf::Dialer>>,
 }
 
 /// How the bytes of a connection handed to [`Server::serve_connection`]
@@ -139,7 +150,7 @@ impl Server {
                     })?;
                 let unbound = Handshake::Leaf(String::new(), 0, None);
                 let bound = Listener::bind(&leaf.host, port, unbound).await?;
-                Some((bound, tls))
+                Some((bound, tls.map(TlsSlot::new)))
             }
             None => None,
         };
@@ -210,6 +221,7 @@ impl Server {
         // Shutdown waits for it: it announces the shutdown first.
         accept.extend(crate::system::start(&broker, monitor, stopped.clone()));
         let leaf_addr = leaf_listener.as_ref().map(|(l, _)| l.local_addr());
+        let leaf_tls = leaf_listener.as_ref().and_then(|(_, tls)| tls.clone());
         let leaf_listener = leaf_listener.map(|(listener, tls)| {
             let (host, port) = crate::leaf::advertised(&broker, listener.local_addr());
             let _ = broker.leaf_listen.set((host.clone(), port));
@@ -228,7 +240,7 @@ impl Server {
         }
         // Not waited for by shutdown: a remote's task stops by itself once
         // told to, and shutdown closes its link with the others.
-        drop(crate::leaf::start_remotes(&broker, dialers, &stopped));
+        drop(crate::leaf::start_remotes(&broker, &dialers, &stopped));
         drop(crate::route::start_routes(&broker, &stopped));
         let (front_stop, front_stopped) = watch::channel(false);
         let mut front = Vec::new();
@@ -262,7 +274,12 @@ impl Server {
             accept: Mutex::new(accept),
             front_stop,
             front: Mutex::new(front),
-            tls_slots,
+            tls_slots: Box::new(TlsSlots {
+                client: tls_slots.0,
+                websocket: tls_slots.1,
+                leaf: leaf_tls,
+                dialers,
+            }),
         })
     }
 

@@ -36,9 +36,11 @@ pub(crate) async fn accept(
         listen,
         kind: ConnectionKind::Leafnode,
         nonce: crate::identity::nonce().unwrap_or_default(),
+        // The leafnode port's TLS as reloaded last.
         tls_verify: tls.as_ref().map(|_| {
             broker
-                .options
+                .live
+                .options()
                 .leaf
                 .as_ref()
                 .and_then(|l| l.tls.as_ref())
@@ -73,7 +75,8 @@ pub(crate) async fn accept(
         return;
     }
     let deadline = broker
-        .options
+        .live
+        .options()
         .leaf
         .as_ref()
         .and_then(|leaf| leaf.tls.as_ref())

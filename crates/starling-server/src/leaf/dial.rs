@@ -17,22 +17,23 @@ use crate::LeafRemote;
 const TLS_INSECURE_WARNING: &str = "TLS certificate chain and hostname of solicited leafnodes will not be verified. DO NOT USE IN PRODUCTION!";
 
 /// What a remote dials with, read once at start: its TLS client and its
-/// credentials (user JWT and seed).
+/// credentials (user JWT and seed). A reload replaces the TLS client.
 pub(crate) struct Dialer {
     /// Built at start for a remote with a `tls` block or `tls://`/`wss://`
     /// URLs; otherwise on the blocking pool the first time a hub asks for
-    /// TLS (nats-server then turns TLS on with the system's roots).
-    connector: tokio::sync::OnceCell<TlsConnector>,
+    /// TLS (nats-server then turns TLS on with the system's roots); with
+    /// the handshake's deadline.
+    connector: std::sync::Mutex<Option<(TlsConnector, Duration)>>,
     credentials: Option<Arc<(String, UserSeed)>>,
 }
 
 impl Dialer {
     pub(crate) fn new(
-        tls: Option<TlsConnector>,
+        tls: Option<(TlsConnector, Duration)>,
         credentials: Option<Arc<(String, UserSeed)>>,
     ) -> Self {
         Self {
-            connector: tokio::sync::OnceCell::new_with(tls),
+            connector: std::sync::Mutex::new(tls),
             credentials,
         }
     }
@@ -42,25 +43,46 @@ impl Dialer {
         self.credentials.as_deref()
     }
 
+    /// A reload's TLS client for the next dials.
+    pub(crate) fn replace_tls(&self, connector: TlsConnector, timeout: Duration) {
+        *self.slot() = Some((connector, timeout));
+    }
+
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<(TlsConnector, Duration)>> {
+        self.connector
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// The remote's TLS client and handshake deadline, built now if it
     /// has none yet; `None` (logged) when it cannot be built.
     pub(super) async fn tls(&self, remote: &LeafRemote) -> Option<(TlsConnector, Duration)> {
+        if let Some(built) = self.slot().clone() {
+            return Some(built);
+        }
         let settings = remote.tls.clone().unwrap_or_default();
         let timeout = settings.timeout;
-        let built = self
-            .connector
-            .get_or_try_init(|| async move {
-                match tokio::task::spawn_blocking(move || crate::tls::connector(&settings)).await {
-                    Ok(Ok(connector)) => Ok(connector),
-                    Ok(Err(error)) => {
-                        tracing::warn!("Leafnode: the hub asks for TLS: {error}");
-                        Err(())
-                    }
-                    Err(_) => Err(()),
-                }
-            })
-            .await;
-        built.ok().map(|connector| (connector.clone(), timeout))
+        match tokio::task::spawn_blocking(move || crate::tls::connector(&settings)).await {
+            Ok(Ok(connector)) => {
+                let built = (connector, timeout);
+                *self.slot() = Some(built.clone());
+                Some(built)
+            }
+            Ok(Err(error)) => {
+                tracing::warn!("Leafnode: the hub asks for TLS: {error}");
+                None
+            }
+            Err(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for Dialer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dialer")
+            .field("tls", &self.slot().is_some())
+            .field("credentials", &self.credentials.is_some())
+            .finish()
     }
 }
 
@@ -120,7 +142,9 @@ pub(super) async fn first_line(stream: &mut TcpStream) -> std::io::Result<Vec<u8
 /// remote dials without, as nats-server). A remote with neither a tls
 /// block nor tls:// or wss:// URLs builds its client only if a hub asks
 /// for TLS.
-pub(crate) fn dialers(options: &crate::ServerOptions) -> Result<Vec<Dialer>, crate::ServerError> {
+pub(crate) fn dialers(
+    options: &crate::ServerOptions,
+) -> Result<Vec<Arc<Dialer>>, crate::ServerError> {
     let mut dialers = Vec::new();
     for remote in options.leaf.iter().flat_map(|leaf| &leaf.remotes) {
         let tls_urls = remote
@@ -154,7 +178,14 @@ pub(crate) fn dialers(options: &crate::ServerOptions) -> Result<Vec<Dialer>, cra
             }
             parsed.map(Arc::new)
         });
-        dialers.push(Dialer::new(tls, credentials));
+        let timeout = remote
+            .tls
+            .as_ref()
+            .map_or_else(|| crate::RemoteTls::default().timeout, |t| t.timeout);
+        dialers.push(Arc::new(Dialer::new(
+            tls.map(|c| (c, timeout)),
+            credentials,
+        )));
     }
     let remotes = options.leaf.iter().flat_map(|leaf| &leaf.remotes);
     if remotes

@@ -206,7 +206,9 @@ fn authenticate(
 ) -> Result<Option<String>, Refusal> {
     let text = |key: &str| connect.get(key).and_then(Value::as_str);
     let (mut user, pass) = (text("user"), text("pass").unwrap_or(""));
-    let leaf = broker.options.leaf.as_ref();
+    // As reloaded last (a reload may change the port's `verify_and_map`).
+    let current = broker.live.options();
+    let leaf = current.leaf.as_ref();
     let leaf_auth = leaf.map(|leaf| &leaf.auth);
     let tls_map = leaf
         .and_then(|l| l.tls.as_ref())

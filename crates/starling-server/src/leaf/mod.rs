@@ -33,7 +33,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub(crate) use accept::{accept, accept_websocket};
-pub(crate) use dial::dialers;
+pub(crate) use dial::{Dialer, dialers};
 pub(crate) use remote::start_remotes;
 use run::run_link;
 

@@ -36,7 +36,7 @@ const WAIT_LONGER: Duration = Duration::from_secs(30);
 /// Starts one task per configured remote; they stop when `stopped` says so.
 pub(crate) fn start_remotes(
     broker: &Arc<Broker>,
-    dialers: Vec<Dialer>,
+    dialers: &[Arc<Dialer>],
     stopped: &watch::Receiver<bool>,
 ) -> Vec<JoinHandle<()>> {
     let Some(leaf) = &broker.options.leaf else {
@@ -46,8 +46,9 @@ pub(crate) fn start_remotes(
         .iter()
         .zip(
             dialers
-                .into_iter()
-                .chain(std::iter::repeat_with(Dialer::default)),
+                .iter()
+                .cloned()
+                .chain(std::iter::repeat_with(|| Arc::new(Dialer::default()))),
         )
         .map(|(remote, dialer)| {
             let urls: Vec<RemoteUrl> = remote
@@ -68,7 +69,7 @@ pub(crate) fn start_remotes(
 async fn solicit(
     broker: Arc<Broker>,
     remote: LeafRemote,
-    (mut urls, dialer): (Vec<RemoteUrl>, Dialer),
+    (mut urls, dialer): (Vec<RemoteUrl>, Arc<Dialer>),
     mut stopped: watch::Receiver<bool>,
 ) {
     if urls.is_empty() {

@@ -34,7 +34,7 @@ pub(crate) enum Handshake {
     Websocket(WebsocketAcceptor),
     /// A leaf connection (the leafnode port): its INFO names this address;
     /// with TLS, INFO in plaintext then the handshake the leaf starts.
-    Leaf(String, u16, Option<TlsAcceptor>),
+    Leaf(String, u16, Option<Arc<crate::tls::TlsSlot>>),
     /// A route from another member of the cluster (the cluster port).
     Route,
 }
@@ -157,7 +157,7 @@ async fn serve(
         }
         Handshake::Leaf(host, port, tls) => {
             let listen = (host.clone(), *port);
-            let tls = tls.clone();
+            let tls = tls.as_ref().map(|slot| slot.get());
             Box::pin(crate::leaf::accept(broker, stream, peer, cid, listen, tls)).await;
         }
         Handshake::Route => {
