@@ -600,3 +600,98 @@ async fn a_cache_resolver_looks_accounts_up_in_the_cluster() {
     full.shutdown().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A PING: what came before the PONG, or the close.
+async fn fenced(client: &mut starling_tests::RawClient) -> String {
+    client.send(b"PING\r\n").await;
+    let (bytes, closed) = client
+        .read_until(b"PONG\r\n", Duration::from_secs(10))
+        .await;
+    let text = String::from_utf8_lossy(&bytes).replace("\r\n", " | ");
+    if closed {
+        format!("closed: {text}")
+    } else {
+        text
+    }
+}
+
+/// Three users of A, then a claim update that lowers A's `conn` to 1:
+/// what each saw (oldest first); then one that revokes them all.
+async fn lowered(addr: SocketAddr, setup: &Setup) -> Vec<String> {
+    let (_, sys_creds) = user(&setup.system);
+    let admin = connect(addr, &sys_creds).await.expect("a system user");
+    let mut clients = Vec::new();
+    for _ in 0..3 {
+        clients.push(raw_user(addr, &setup.a, "PING\r\n").await.1);
+    }
+    let update = |conn: i64, revoke: bool| {
+        let limits = serde_json::json!({ "subs": -1, "data": -1, "payload": -1, "imports": -1,
+            "exports": -1, "wildcards": true, "conn": conn, "leaf": -1 });
+        let mut nats = serde_json::json!({ "type": "account", "version": 2, "limits": limits });
+        if revoke {
+            nats["revocations"] = serde_json::json!({ "*": 2_000_000_000_i64 });
+        }
+        jwt(&setup.operator, &setup.a.public_key(), "A", nats)
+    };
+    let mut seen = Vec::new();
+    for (conn, revoke) in [(1, false), (-1, true)] {
+        let reply = admin
+            .request("$SYS.REQ.CLAIMS.UPDATE", update(conn, revoke).into())
+            .await
+            .unwrap();
+        assert!(String::from_utf8_lossy(&reply.payload).contains("jwt updated"));
+        let mut open = Vec::new();
+        for mut client in clients {
+            let text = fenced(&mut client).await;
+            if !text.starts_with("closed") {
+                open.push(client);
+            }
+            seen.push(text);
+        }
+        clients = open;
+    }
+    seen
+}
+
+#[tokio::test]
+async fn claim_updates_close_what_they_no_longer_allow() {
+    let dir = std::env::temp_dir().join(format!("starling-lowered-{}", std::process::id()));
+    let setup = setup(&dir.join("starling"));
+    let server = start_from_config(&setup.config).await;
+    let ours = lowered(server.client_addr(), &setup).await;
+    server.shutdown().await;
+    assert_eq!(
+        ours,
+        [
+            "closed: -ERR 'maximum account active connections exceeded' | ",
+            "closed: -ERR 'maximum account active connections exceeded' | ",
+            "PONG | ",
+            "closed: -ERR 'User Authentication Revoked' | ",
+        ]
+    );
+    if NatsServer::installed() {
+        let theirs_dir = dir.join("nats-server");
+        std::fs::create_dir_all(&theirs_dir).unwrap();
+        // A as it was before the updates.
+        std::fs::write(
+            theirs_dir.join(format!("{}.jwt", setup.a.public_key())),
+            account_jwt(&setup.operator, &setup.a, "A", None),
+        )
+        .unwrap();
+        let config = setup.config.replace(
+            &dir.join("starling").display().to_string(),
+            &theirs_dir.display().to_string(),
+        );
+        let nats = NatsServer::start(&config, &[]).await;
+        let mut theirs = lowered(nats.addr, &setup).await;
+        // nats-server queues the error and closes at once: on a busy
+        // machine the line may not reach the client. Starling sends it.
+        for (their, our) in theirs.iter_mut().zip(&ours) {
+            if their == "closed: " && our.starts_with("closed: -ERR") {
+                their.clone_from(our);
+            }
+        }
+        assert_eq!(theirs, ours, "nats-server differs");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -75,6 +75,9 @@ pub enum ErrReply<'a> {
     UserAuthenticationExpired,
     /// `Account Authentication Expired` (closes): its account was deleted.
     AccountAuthenticationExpired,
+    /// `User Authentication Revoked` (closes): a claim update revoked the
+    /// user's JWT.
+    UserAuthenticationRevoked,
     /// `invalid client protocol` (closes).
     InvalidClientProtocol,
     /// `no responders requires headers support` (closes).
@@ -176,6 +179,7 @@ impl ErrReply<'_> {
             Self::AuthenticationTimeout => "Authentication Timeout",
             Self::UserAuthenticationExpired => "User Authentication Expired",
             Self::AccountAuthenticationExpired => "Account Authentication Expired",
+            Self::UserAuthenticationRevoked => "User Authentication Revoked",
             Self::InvalidClientProtocol => "invalid client protocol",
             Self::NoRespondersRequiresHeaders => "no responders requires headers support",
             Self::MaxConnectionsExceeded => "maximum connections exceeded",

@@ -78,8 +78,30 @@ impl Broker {
             Some(&old),
         );
         *self.table.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(table);
+        if let Some(max) = config.limits_of(&key).max_connections {
+            self.close_past(&key, max as usize);
+        }
         self.swap_auth(Authenticator::new(config));
         Ok(key)
+    }
+
+    /// A claim update lowered the account's `conn`: its oldest clients
+    /// past it are closed, the newest kept (nats-server's order).
+    fn close_past(&self, account: &str, max: usize) {
+        let mut clients: Vec<_> = self
+            .connections()
+            .into_iter()
+            .filter(|c| c.link.meta().account.as_deref() == Some(account))
+            .collect();
+        if clients.len() <= max {
+            return;
+        }
+        clients.sort_by_key(|c| std::cmp::Reverse(c.link.meta().start_unix_nanos));
+        for client in clients.into_iter().skip(max) {
+            let link = &client.link;
+            link.queue(|out| starling_proto::ErrReply::MaxAccountConnectionsExceeded.encode(out));
+            link.close(crate::link::CloseReason::MaxAccountConnectionsExceeded);
+        }
     }
 }
 

@@ -59,6 +59,12 @@ impl ClientState {
     ) -> Result<(), CloseReason> {
         let identity = match result {
             Ok(identity) => identity,
+            // nats-server's words for a JWT a claim update revoked.
+            Err(AuthError::Revoked) => {
+                tracing::info!(cid = self.cid(), "User Authentication Revoked");
+                self.send_err(ErrReply::UserAuthenticationRevoked);
+                return Err(CloseReason::Revocation);
+            }
             Err(error) => {
                 tracing::info!(
                     cid = self.cid(),

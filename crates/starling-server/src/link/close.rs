@@ -42,6 +42,8 @@ pub(crate) enum CloseReason {
     DuplicateServerName,
     /// A configured route a reload took out of `routes`.
     RouteRemoved,
+    /// A claim update revoked the user's JWT.
+    Revocation,
 }
 
 impl CloseReason {
@@ -74,6 +76,7 @@ impl CloseReason {
             Self::ClusterNameConflict => "Cluster Name Conflict",
             Self::DuplicateServerName => "Duplicate Server Name",
             Self::RouteRemoved => "Route Removed",
+            Self::Revocation => "Credentials Revoked",
         }
     }
 
@@ -101,7 +104,8 @@ impl CloseReason {
             | Self::DuplicateRoute
             | Self::ClusterNameConflict
             | Self::DuplicateServerName
-            | Self::RouteRemoved => CloseCode::PolicyViolation,
+            | Self::RouteRemoved
+            | Self::Revocation => CloseCode::PolicyViolation,
             Self::NoRespondersRequiresHeaders => CloseCode::InternalError,
             Self::SlowConsumerPendingBytes
             | Self::SlowConsumerWriteDeadline
