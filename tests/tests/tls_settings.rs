@@ -460,3 +460,40 @@ async fn verify_and_map_on_the_leafnode_port_binds_the_certificates_user() {
         assert_eq!(sessions(nats.addr).await, ours, "nats-server differs");
     }
 }
+
+#[tokio::test]
+async fn verify_and_map_maps_a_leaf_over_wss() {
+    use starling_tests::crossing::{client, until_linked};
+    let pki = Pki::new("wssmap");
+    let server_tls = |extra: &str| {
+        pki.block(extra)
+            .replace("\"\n", "\", ")
+            .trim_end()
+            .to_owned()
+    };
+    let hub = start_from_config(&format!(
+        "accounts {{ A {{ users: [{{ user: a, password: a }}] }} }}\n\
+         websocket {{ port: -1, {} }}\n\
+         leafnodes {{ port: -1, {}\n  authorization {{ users: [{{ user: \"alice@example.com\", account: A }}] }} }}\n",
+        server_tls("verify: true"),
+        server_tls("verify_and_map: true"),
+    ))
+    .await;
+    let ws_port = hub.websocket_addr().unwrap().port();
+    let spoke = start_from_config(&format!(
+        "leafnodes {{ remotes [ {{ url: \"wss://localhost:{ws_port}\", tls {{ cert_file: \"{}\", key_file: \"{}\", ca_file: \"{}\" }} }} ] }}\n",
+        pki.path("alice-cert.pem"),
+        pki.path("alice-key.pem"),
+        pki.path("ca.pem"),
+    ))
+    .await;
+    // The spoke's messages land in account A, alice's.
+    let in_a = async_nats::ConnectOptions::with_user_and_password("a".into(), "a".into())
+        .connect(format!("nats://{}", hub.client_addr()))
+        .await
+        .unwrap();
+    let on_spoke = client(spoke.client_addr()).await;
+    until_linked(&on_spoke, &in_a, "from.spoke").await;
+    spoke.shutdown().await;
+    hub.shutdown().await;
+}

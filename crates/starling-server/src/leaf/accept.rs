@@ -129,7 +129,7 @@ struct Accepting {
 pub(crate) async fn accept_websocket<R, W>(
     broker: Arc<Broker>,
     (reader, writer): (R, W),
-    peer: SocketAddr,
+    (peer, certificate): (SocketAddr, Option<Arc<starling_auth::CertNames>>),
     cid: u64,
     upgrade: starling_ws::handshake::Upgrade,
 ) where
@@ -167,7 +167,9 @@ pub(crate) async fn accept_websocket<R, W>(
         nonce: crate::identity::nonce().unwrap_or_default(),
         tls_verify: None,
         info_sent: false,
-        certificate: None,
+        // The websocket listener's TLS (`verify_and_map` of the leafnode
+        // port maps it, as nats-server's).
+        certificate,
     };
     handshake_accepted(broker, conn, writer, accepting).await;
 }

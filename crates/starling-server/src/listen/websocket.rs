@@ -167,7 +167,8 @@ pub(crate) async fn run_upgraded<R, W>(
     W: AsyncWrite + Send + 'static,
 {
     if upgrade.is_leafnode() {
-        crate::leaf::accept_websocket(broker, halves, peer, cid, upgrade).await;
+        let certificate = tls.and_then(|t| t.names);
+        crate::leaf::accept_websocket(broker, halves, (peer, certificate), cid, upgrade).await;
         return;
     }
     let client = ClientAddr {
