@@ -88,6 +88,20 @@ impl LogSink {
         }
     }
 
+    /// Lets lines still on their way reach the target (at exit; at most
+    /// `limit` for a syslog daemon that does not take them).
+    pub fn flush(&self, limit: std::time::Duration) {
+        match &*self.target.read().unwrap_or_else(PoisonError::into_inner) {
+            LogTarget::Stderr => {
+                let _ = std::io::stderr().flush();
+            }
+            LogTarget::File(file) => {
+                let _ = file.writer().flush();
+            }
+            LogTarget::Syslog(syslog) => syslog.drain(limit),
+        }
+    }
+
     /// A writer for one line of `severity`.
     pub fn line(&self, severity: Severity) -> LogLine {
         match &*self.target.read().unwrap_or_else(PoisonError::into_inner) {

@@ -13,8 +13,8 @@
 use std::io::Write;
 use std::net::{TcpStream, UdpSocket};
 use std::os::unix::net::{UnixDatagram, UnixStream};
-use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Where the local daemon listens, in the order Go tries them.
@@ -42,6 +42,9 @@ pub struct Syslog {
     /// never waits on a slow daemon (past 1024 lines waiting, lines are
     /// dropped, as a datagram would be).
     lines: SyncSender<String>,
+    /// Lines queued and lines the writer thread has sent, so that the
+    /// process can let the queue drain before it exits.
+    progress: Arc<(Mutex<(u64, u64)>, Condvar)>,
     /// Facility bits (daemon: 3 << 3; kern: 0).
     facility: u8,
     /// `None` for the local daemon (no hostname, a short stamp).
@@ -113,6 +116,8 @@ impl Syslog {
 
     fn new(conn: Conn, facility: u8, hostname: Option<String>, tag: &str) -> Self {
         let (lines, queued) = sync_channel::<String>(1024);
+        let progress = Arc::new((Mutex::new((0, 0)), Condvar::new()));
+        let sent = Arc::clone(&progress);
         let mut conn = conn;
         // A daemon that stops reading holds this thread only.
         let _ = std::thread::Builder::new()
@@ -125,10 +130,14 @@ impl Syslog {
                         Conn::Unix(stream) => stream.write_all(line.as_bytes()),
                         Conn::Tcp(stream) => stream.write_all(line.as_bytes()),
                     };
+                    let (counts, changed) = &*sent;
+                    counts.lock().unwrap_or_else(PoisonError::into_inner).1 += 1;
+                    changed.notify_all();
                 }
             });
         Self {
             lines,
+            progress,
             facility,
             hostname,
             tag: tag.to_owned(),
@@ -139,7 +148,18 @@ impl Syslog {
     /// is dropped, as Go's writer drops it after one reconnect.
     pub fn send(&self, severity: Severity, text: &str) {
         let line = self.format(severity, text, SystemTime::now());
-        let _ = self.lines.try_send(line);
+        if self.lines.try_send(line).is_ok() {
+            let (counts, _) = &*self.progress;
+            counts.lock().unwrap_or_else(PoisonError::into_inner).0 += 1;
+        }
+    }
+
+    /// Waits (at most `limit`) until every line queued so far is sent: at
+    /// exit, so that the last lines (the shutdown's) are not lost.
+    pub fn drain(&self, limit: std::time::Duration) {
+        let (counts, changed) = &*self.progress;
+        let guard = counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = changed.wait_timeout_while(guard, limit, |(queued, sent)| sent < queued);
     }
 
     /// One line as Go's `log/syslog` writes it.

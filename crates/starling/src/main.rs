@@ -103,6 +103,8 @@ fn main() -> ExitCode {
     }
     let code = runtime.block_on(run(options, root, &logging, &flags));
     logging.files.remove();
+    // The last lines (the shutdown's) reach a syslog daemon before exit.
+    logging.sink.flush(std::time::Duration::from_secs(1));
     code
 }
 

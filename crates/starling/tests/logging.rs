@@ -89,6 +89,19 @@ fn remote_syslog_over_udp() {
         .find(|l| l.contains("prof_port"))
         .expect("warning");
     assert!(warning.starts_with("<4>"), "{warning:?}");
+    // The shutdown's last line reaches the daemon before the process ends.
+    let stopped = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(stopped.success());
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = daemon.recv(&mut buf).expect("the shutdown's lines");
+        if String::from_utf8_lossy(&buf[..n]).contains("Server Exiting..") {
+            break;
+        }
+    }
 }
 
 #[test]
@@ -195,4 +208,79 @@ fn trace_verbose_traces_the_system_client() {
     let port = client_port(&server);
     publish(port, "hello world");
     server.until("<<- MSG_PAYLOAD: [\"hello world\"]");
+}
+
+/// A remote syslog line with its stamp, tag and pid taken out (checked
+/// for their shape): what two servers' lines must share.
+fn syslog_shape(line: &str) -> String {
+    let (head, text) = line.split_once("]: ").expect("a tag and pid");
+    let mut parts = head.split(' ');
+    let stamp = parts.next().expect("stamp");
+    let (priority, stamp) = stamp.split_once('>').expect("a priority");
+    // RFC 3339 in UTC, without fractions: 2006-01-02T15:04:05Z.
+    assert_eq!(stamp.len(), 20, "{line:?}");
+    assert!(
+        stamp.ends_with('Z') && stamp.as_bytes()[10] == b'T',
+        "{line:?}"
+    );
+    let host = parts.next().expect("host");
+    let tag = parts.next().expect("tag[pid");
+    assert!(tag.contains('[') && parts.next().is_none(), "{line:?}");
+    format!("{priority}> STAMP {host} TAG[PID]: {text}")
+}
+
+/// The "Server is ready" datagram a server sends a UDP daemon on `daemon`.
+fn ready_datagram(daemon: &UdpSocket) -> String {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        assert!(Instant::now() < deadline, "no ready line");
+        let mut buf = [0u8; 4096];
+        let n = daemon.recv(&mut buf).expect("a datagram");
+        let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if line.contains("Server is ready") {
+            return line;
+        }
+    }
+}
+
+#[test]
+fn remote_syslog_lines_have_nats_servers_shape() {
+    let installed = Command::new("nats-server")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        eprintln!("nats-server is not installed: the syslog comparison is skipped");
+        return;
+    }
+    let daemon = UdpSocket::bind("127.0.0.1:0").expect("bind");
+    daemon.set_read_timeout(Some(WAIT)).expect("timeout");
+    let config = format!(
+        "remote_syslog: \"udp://127.0.0.1:{}\"\n",
+        daemon.local_addr().expect("addr").port()
+    );
+    let ours = {
+        let _child = Killed(spawn("SHAPE", &config));
+        ready_datagram(&daemon)
+    };
+    let dir = std::env::temp_dir().join(format!("starling-logging-{}", std::process::id()));
+    let path = dir.join("SHAPE.conf");
+    let theirs = {
+        let _child = Killed(
+            Command::new("nats-server")
+                .args(["-c", path.to_str().expect("UTF-8 path")])
+                .args(["-a", "127.0.0.1", "-p", "-1"])
+                .env("TZ", "UTC")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("nats-server starts"),
+        );
+        ready_datagram(&daemon)
+    };
+    assert_eq!(
+        syslog_shape(&ours),
+        syslog_shape(&theirs),
+        "{ours:?} {theirs:?}"
+    );
 }

@@ -26,9 +26,6 @@ pub(crate) struct InternalClient {
     ops: BytesMut,
     /// Where deliveries to its subscriptions arrive.
     pub(crate) link: Arc<Link>,
-    /// With `trace_verbose` and `-V`, its operations are traced, payloads
-    /// cut at this `max_traced_msg_len`.
-    trace: Option<usize>,
 }
 
 impl InternalClient {
@@ -38,8 +35,6 @@ impl InternalClient {
     /// internal clients).
     pub(crate) fn new(broker: Arc<Broker>, account: Arc<Account>) -> Self {
         let link = Arc::new(Link::new(0, broker.options.max_pending));
-        let trace = (broker.live.trace_verbose() && tracing::enabled!(tracing::Level::TRACE))
-            .then_some(broker.live.max_traced_msg_len());
         let me = Arc::new(Subscriber::new(Arc::clone(&link)));
         me.set_headers(true);
         let mut state = Box::new(ClientState::bound(
@@ -60,7 +55,6 @@ impl InternalClient {
             }),
             ops: BytesMut::new(),
             link,
-            trace,
         }
     }
 
@@ -107,8 +101,14 @@ impl InternalClient {
     /// batch (wakes the receivers' writers).
     fn run(&mut self) {
         let now = Time::now();
+        // With `trace_verbose` and `-V` as they are now (a reload changes
+        // both), its operations are traced, payloads cut at
+        // `max_traced_msg_len`.
+        let live = &self.state.broker.live;
+        let trace = (live.trace_verbose() && tracing::enabled!(tracing::Level::TRACE))
+            .then(|| live.max_traced_msg_len());
         while let Ok(Some(op)) = self.parser.decode(&mut self.ops) {
-            if let Some(max_traced) = self.trace {
+            if let Some(max_traced) = trace {
                 super::trace::trace_op(self.link.cid, &op, max_traced);
             }
             if let Err(reason) = self.state.handle(op, now) {
