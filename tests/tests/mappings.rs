@@ -252,5 +252,16 @@ async fn a_leafs_messages_are_mapped_by_its_hub() {
     // Only a mapped message can reach `shop.*`.
     delivered(&at_leaf, &mut shop, "orders.1").await;
     spoke.shutdown().await;
+    // A nats-server leaf forwards only what its hub showed interest in:
+    // the mapping's source, announced by the hub, carries it too.
+    if NatsServer::installed() {
+        let nats = NatsServer::start(
+            &format!("leafnodes {{ remotes [ {{ url: \"nats://127.0.0.1:{leaf_port}\" }} ] }}\n"),
+            &[],
+        )
+        .await;
+        let at_nats_leaf = client(nats.addr).await;
+        delivered(&at_nats_leaf, &mut shop, "orders.2").await;
+    }
     hub.shutdown().await;
 }

@@ -103,3 +103,42 @@ fn verify_and_map_takes_routes_whose_certificate_names_the_cluster_user() {
     let _refused = Running::start("UNMAPPED", &member(&to_other), Some(&roots));
     other.until("Router authorization violation");
 }
+
+#[test]
+fn verify_cert_and_check_known_urls_takes_a_nats_server_peer() {
+    let installed = std::process::Command::new("nats-server")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !installed {
+        eprintln!("nats-server is not installed: the known-urls interop test is skipped");
+        return;
+    }
+    let roots = test_cert("route-ca.pem");
+    // The member certificate names DNS:localhost, a host of the routes.
+    let mut named = Running::start("KNOWNNATS", &checking_member("localhost"), Some(&roots));
+    let to_named = routes_to(&mut named);
+    let (cert, key) = (test_cert("member-cert.pem"), test_cert("member-key.pem"));
+    let dir = std::env::temp_dir().join(format!("starling-known-urls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("nats.conf");
+    std::fs::write(
+        &file,
+        format!(
+            "cluster {{ name: C, host: 127.0.0.1, port: -1{to_named}\n\
+             tls {{ cert_file: {cert:?}, key_file: {key:?}, ca_file: {roots:?} }} }}\n"
+        ),
+    )
+    .expect("config written");
+    let mut nats = std::process::Command::new("nats-server")
+        .args(["-a", "127.0.0.1", "-p", "-1", "-c"])
+        .arg(&file)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("nats-server starts");
+    named.until("Route connection created");
+    let _ = nats.kill();
+    let _ = nats.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
