@@ -385,6 +385,18 @@ async fn a_url_resolver_fetches_accounts_as_nats_server_does() {
     };
     let server = start_from_config(&config(http.1)).await;
     let ours = sessions(server.client_addr()).await;
+    // A reload keeps the accounts fetched while running: their users stay.
+    let (_, served_creds) = user(&served);
+    let kept = connect(server.client_addr(), &served_creds).await.unwrap();
+    let changed = config(http.1) + "max_payload: 512\nresolver_tls: { insecure: true }\n";
+    let root = starling_conf::parse_str(&changed).unwrap();
+    let mut reloaded = starling_server::options_from_config(&root).unwrap().server;
+    (reloaded.host, reloaded.port) = ("127.0.0.1".into(), 0);
+    server.reload(reloaded).await.unwrap();
+    assert!(
+        starling_tests::round_trip_ok(&kept).await,
+        "the fetched account's user stays"
+    );
     server.shutdown().await;
     assert_eq!(ours, [true, false], "the served account only");
     if NatsServer::installed() {

@@ -237,6 +237,30 @@ impl AuthConfig {
         Ok(key)
     }
 
+    /// Operator mode: takes the accounts `running` holds that this
+    /// configuration lacks (fetched by a URL or cache resolver, pushed to
+    /// a directory), so that a reload keeps them.
+    pub fn keep_accounts_of(&mut self, running: &Self) {
+        let (Some(ours), Some(theirs)) = (self.operator.as_mut(), running.operator.as_ref()) else {
+            return;
+        };
+        let mut added = false;
+        for (key, account) in &theirs.accounts {
+            if !ours.accounts.contains_key(key) {
+                ours.accounts.insert(key.clone(), account.clone());
+                added = true;
+            }
+        }
+        if added {
+            for key in theirs.accounts.keys() {
+                if !self.accounts.contains(key) {
+                    self.accounts.push(key.clone());
+                }
+            }
+            self.relink_operator_accounts();
+        }
+    }
+
     /// Takes an account JWT out (a directory resolver's delete): its users
     /// are refused from now on.
     pub fn remove_account_jwt(&mut self, key: &str) {

@@ -22,7 +22,9 @@ enum Source {
 
 impl Broker {
     fn account_source(&self) -> Option<Source> {
-        let operator = self.options.auth.operator.as_ref()?;
+        // As reloaded last (`resolver_tls` reloads).
+        let options = self.live.options();
+        let operator = options.auth.operator.as_ref()?;
         match &operator.resolver {
             Resolver::Url { url } => Some(Source::Url(url.clone(), operator.resolver_tls.clone())),
             Resolver::Directory {

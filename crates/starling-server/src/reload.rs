@@ -71,9 +71,11 @@ impl Server {
     ///
     /// The first option that cannot be reloaded, or new TLS files that
     /// cannot be used; nothing is applied then.
-    pub async fn reload(&self, options: ServerOptions) -> Result<(), ReloadError> {
+    pub async fn reload(&self, mut options: ServerOptions) -> Result<(), ReloadError> {
         options.validate().map_err(ReloadError::Invalid)?;
         let broker = self.broker();
+        // Accounts fetched or pushed while running are not in the file.
+        options.auth.keep_accounts_of(broker.auth().config());
         let old = broker.live.options();
         if let Some((option, old, new)) = frozen_difference(&old, &options) {
             return Err(ReloadError::NotSupported { option, old, new });
@@ -188,12 +190,17 @@ fn frozen_difference(old: &ServerOptions, new: &ServerOptions) -> Option<(String
     candidate.connect_error_reports = old.connect_error_reports;
     candidate.reconnect_error_reports = old.reconnect_error_reports;
     candidate.client_advertise.clone_from(&old.client_advertise);
+    // Checked again with the new certificates by `load_tls`.
+    candidate.ocsp = old.ocsp;
     candidate.server_tags.clone_from(&old.server_tags);
     if let (Some(theirs), Some(ours)) = (&old.cluster, &mut candidate.cluster) {
         ours.routes.clone_from(&theirs.routes);
         ours.user.clone_from(&theirs.user);
         ours.auth_timeout = theirs.auth_timeout;
         ours.connect_retries = theirs.connect_retries;
+    }
+    if let (Some(theirs), Some(ours)) = (&old.auth.operator, &mut candidate.auth.operator) {
+        ours.resolver_tls.clone_from(&theirs.resolver_tls);
     }
     let auth = &mut candidate.auth;
     auth.accounts.clone_from(&old.auth.accounts);
@@ -214,10 +221,11 @@ fn frozen_difference(old: &ServerOptions, new: &ServerOptions) -> Option<(String
         tls_map,
         ..old.auth.websocket.clone()
     };
-    // A directory resolver's accounts come from its directory, which
-    // claim updates change while running: they are not the file's.
+    // A directory or URL resolver's accounts come from its directory or
+    // its account server while running (claim updates, fetches): they are
+    // not the file's.
     if let (Some(theirs), Some(ours)) = (&old.auth.operator, &mut candidate.auth.operator)
-        && matches!(ours.resolver, starling_auth::Resolver::Directory { .. })
+        && !matches!(ours.resolver, starling_auth::Resolver::Memory)
     {
         ours.accounts.clone_from(&theirs.accounts);
         candidate.auth.accounts.clone_from(&old.auth.accounts);
