@@ -169,6 +169,13 @@ async fn a_reload_replaces_the_certificate_for_new_clients_only() {
 /// Whether a TLS handshake with the leafnode port on `port` succeeds for
 /// a leaf that trusts only `root` (INFO in plaintext first).
 async fn leaf_handshake(port: u16, root: &std::path::Path) -> bool {
+    handshake(port, root, true).await
+}
+
+/// Whether a TLS handshake on `port` succeeds for a peer that trusts
+/// only `root`, after the INFO line when `info_first` (the cluster port
+/// starts with the handshake).
+async fn handshake(port: u16, root: &std::path::Path, info_first: bool) -> bool {
     use rustls_pki_types::pem::PemObject;
     use tokio::io::AsyncReadExt;
     let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port))
@@ -176,7 +183,7 @@ async fn leaf_handshake(port: u16, root: &std::path::Path) -> bool {
         .unwrap();
     let mut byte = [0u8; 1];
     let mut info = Vec::new();
-    while !info.ends_with(b"\r\n") {
+    while info_first && !info.ends_with(b"\r\n") {
         assert_eq!(stream.read(&mut byte).await.unwrap(), 1, "INFO");
         info.push(byte[0]);
     }
@@ -218,6 +225,38 @@ async fn a_reload_replaces_the_leafnode_ports_certificate() {
     );
     assert!(
         !leaf_handshake(port, &first_cert).await,
+        "the old one is gone"
+    );
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn a_reload_replaces_the_cluster_ports_certificate() {
+    let dir = std::env::temp_dir().join(format!("starling-reload-route-{}", std::process::id()));
+    let (first_cert, first_key) = self_signed(&dir, "first");
+    let (second_cert, second_key) = self_signed(&dir, "second");
+    let cluster = |cert: &std::path::Path, key: &std::path::Path| {
+        format!(
+            "cluster {{ name: C, listen: \"127.0.0.1:-1\", tls {{ cert_file: \"{}\", key_file: \"{}\", ca_file: \"{}\" }} }}\n",
+            cert.display(),
+            key.display(),
+            cert.display()
+        )
+    };
+    let server = start_from_config(&cluster(&first_cert, &first_key)).await;
+    let port = server.route_addr().unwrap().port();
+    assert!(handshake(port, &first_cert, false).await);
+    let root = starling_conf::parse_str(&cluster(&second_cert, &second_key)).unwrap();
+    let mut options = starling_server::options_from_config(&root).unwrap().server;
+    (options.host, options.port) = ("127.0.0.1".into(), 0);
+    server.reload(options).await.unwrap();
+    assert!(
+        handshake(port, &second_cert, false).await,
+        "the new certificate"
+    );
+    assert!(
+        !handshake(port, &first_cert, false).await,
         "the old one is gone"
     );
     server.shutdown().await;

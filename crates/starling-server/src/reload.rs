@@ -16,8 +16,8 @@
 //!   `server_tags`, `trace_verbose`, `max_traced_msg_len`,
 //!   `connect_error_reports` and `reconnect_error_reports`;
 //! - the cluster's `routes` (a route taken out is closed and no longer
-//!   dialled, a new one dialled), its `authorization` and
-//!   `connect_retries`;
+//!   dialled, a new one dialled), its `authorization`, `connect_retries`,
+//!   `no_advertise` and `tls` (for the routes that come next);
 //! - the certificates and TLS settings of the client port, of the
 //!   websocket listener (beyond nats-server, which cannot reload the
 //!   websocket block), of the leafnode port and of the leaf remotes, for
@@ -83,7 +83,7 @@ impl Server {
         // Certificate files are read away from the async workers.
         let (fresh, running) = (options.clone(), Arc::clone(&old));
         let loaded = tokio::task::spawn_blocking(move || {
-            let leafs = load_leaf_tls(&running, &fresh)?;
+            let leafs = load_peer_tls(&running, &fresh)?;
             load_tls(&fresh).map(|tls| (tls, leafs))
         })
         .await
@@ -93,10 +93,15 @@ impl Server {
                 reason: "reading the TLS files failed".into(),
             })
         });
-        let ((client, websocket), (leaf_port, remotes)) = loaded.map_err(|error| match error {
-            ServerError::Tls { option, source } => ReloadError::Tls { option, source },
-            other => ReloadError::Invalid(other),
-        })?;
+        let ((client, websocket), (leaf_port, remotes, route)) =
+            loaded.map_err(|error| match error {
+                ServerError::Tls { option, source } => ReloadError::Tls { option, source },
+                other => ReloadError::Invalid(other),
+            })?;
+        if let (Some(cluster), Some(route)) = (&broker.cluster, route) {
+            cluster.set_tls(route);
+            tracing::info!("Reloaded: cluster tls");
+        }
         if let (Some(slot), Some(acceptor)) = (&self.tls_slots.leaf, leaf_port) {
             slot.replace(acceptor);
             tracing::info!("Reloaded: leafnode tls");
@@ -133,18 +138,29 @@ impl Server {
     }
 }
 
-/// The leafnode port's TLS and the remotes' TLS clients that changed
-/// (nats-server takes both on a reload), built. Blocking.
-type LeafTls = (
+/// The leafnode port's TLS, the remotes' TLS clients and the cluster's
+/// TLS that changed (nats-server takes them on a reload), built. Blocking.
+type PeerTls = (
     Option<tokio_rustls::TlsAcceptor>,
     Vec<(usize, tokio_rustls::TlsConnector, std::time::Duration)>,
+    Option<crate::broker::RouteTls>,
 );
 
-fn load_leaf_tls(old: &ServerOptions, new: &ServerOptions) -> Result<LeafTls, ServerError> {
-    let (Some(old), Some(new)) = (&old.leaf, &new.leaf) else {
-        return Ok((None, Vec::new()));
-    };
+fn load_peer_tls(old: &ServerOptions, new: &ServerOptions) -> Result<PeerTls, ServerError> {
     let failed = |option| move |source| ServerError::Tls { option, source };
+    // The cluster's TLS too (nats-server's clusterOption takes it).
+    let route = match (&old.cluster, &new.cluster) {
+        (Some(was), Some(now)) if now.tls.is_some() && was.tls != now.tls => now
+            .tls
+            .as_ref()
+            .map(crate::tls::route)
+            .transpose()
+            .map_err(failed("cluster.tls"))?,
+        _ => None,
+    };
+    let (Some(old), Some(new)) = (&old.leaf, &new.leaf) else {
+        return Ok((None, Vec::new(), route));
+    };
     let port = match &new.tls {
         Some(tls) if old.tls.as_ref() != Some(tls) => {
             Some(crate::tls::acceptor(tls).map_err(failed("leafnodes.tls"))?)
@@ -160,7 +176,7 @@ fn load_leaf_tls(old: &ServerOptions, new: &ServerOptions) -> Result<LeafTls, Se
             remotes.push((index, connector, tls.timeout));
         }
     }
-    Ok((port, remotes))
+    Ok((port, remotes, route))
 }
 
 /// Whether the accounts themselves changed (which, their mappings,
@@ -198,6 +214,10 @@ fn frozen_difference(old: &ServerOptions, new: &ServerOptions) -> Option<(String
         ours.user.clone_from(&theirs.user);
         ours.auth_timeout = theirs.auth_timeout;
         ours.connect_retries = theirs.connect_retries;
+        ours.no_advertise = theirs.no_advertise;
+        if theirs.tls.is_some() && ours.tls.is_some() {
+            ours.tls.clone_from(&theirs.tls);
+        }
     }
     if let (Some(theirs), Some(ours)) = (&old.auth.operator, &mut candidate.auth.operator) {
         ours.resolver_tls.clone_from(&theirs.resolver_tls);

@@ -235,7 +235,7 @@ impl Server {
         if let (Some(cluster), Some(addr)) = (&broker.cluster, route_addr) {
             let _ = cluster.listen.set(crate::route::advertised(&broker, addr));
             if let Some(tls) = route_tls {
-                let _ = cluster.tls.set(tls);
+                cluster.set_tls(tls);
             }
         }
         // Not waited for by shutdown: a remote's task stops by itself once

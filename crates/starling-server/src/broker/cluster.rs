@@ -63,8 +63,8 @@ pub(crate) struct Cluster {
     /// Host, port and `ip` of the route INFO, once the listener is bound.
     pub(crate) listen: OnceLock<(String, u16, String)>,
     /// With `tls`: the accepting and the dialling side's TLS, and the
-    /// handshake's deadline.
-    pub(crate) tls: OnceLock<RouteTls>,
+    /// handshake's deadline (a reload replaces them).
+    tls: std::sync::RwLock<Option<Arc<RouteTls>>>,
     /// `permissions` (`import` as publish, `export` as subscribe).
     pub(crate) permissions: Option<Arc<starling_auth::Permissions>>,
     /// Servers gossip named that a task is dialling now.
@@ -120,11 +120,24 @@ impl Cluster {
             name: Mutex::new(name),
             routes: DashMap::new(),
             listen: OnceLock::new(),
-            tls: OnceLock::new(),
+            tls: std::sync::RwLock::new(None),
             dialling: Mutex::new(std::collections::HashSet::new()),
             urls: Mutex::new(PeerUrls::default()),
             urls_generation: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// The routes' TLS as configured now.
+    pub(crate) fn tls(&self) -> Option<Arc<RouteTls>> {
+        self.tls
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Sets the routes' TLS (at start, and on a reload).
+    pub(crate) fn set_tls(&self, tls: RouteTls) {
+        *self.tls.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(tls));
     }
 
     /// The cluster's options as configured now.

@@ -56,7 +56,7 @@ pub(crate) async fn accept(broker: Arc<Broker>, stream: TcpStream, peer: SocketA
     let Some(cluster) = &broker.cluster else {
         return;
     };
-    match cluster.tls.get() {
+    match cluster.tls() {
         Some(tls) => {
             let handshake = tokio::time::timeout(tls.timeout, tls.acceptor.accept(stream));
             match Box::pin(handshake).await {

@@ -20,7 +20,11 @@ pub(crate) fn reload(broker: &Arc<Broker>, new: Option<&ClusterOptions>) {
         return;
     }
     cluster.set_options(new.clone());
-    if old.user != new.user || old.auth_timeout != new.auth_timeout {
+    if old.user != new.user
+        || old.auth_timeout != new.auth_timeout
+        || old.no_advertise != new.no_advertise
+        || old.tls != new.tls
+    {
         tracing::info!("Reloaded: cluster");
     }
     let removed: Vec<&String> = old

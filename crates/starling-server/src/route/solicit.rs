@@ -170,7 +170,7 @@ async fn attempt(
         return (Err(Refused::Closed), None);
     };
     let (cid, _guard) = broker.task();
-    match cluster.tls.get() {
+    match cluster.tls() {
         Some(tls) => {
             let Ok(name) = rustls_pki_types::ServerName::try_from(parsed.host.clone()) else {
                 return (Err(Refused::Closed), None);
@@ -218,7 +218,7 @@ where
     let link = Arc::new(Link::new(cid, broker.options.max_pending));
     let writer = spawn_writer(broker, &link, writer, Framing::Raw);
     let mut conn = Conn::for_route(broker, Plain(reader), Arc::clone(&link), peer);
-    let tls = cluster.tls.get().is_some();
+    let tls = cluster.tls().is_some();
     let told = cluster.name();
     let mut hello = connect_line(
         broker,
