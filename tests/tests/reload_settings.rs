@@ -254,3 +254,82 @@ async fn a_reload_adds_and_removes_a_route_to_nats_server() {
     }
     starling.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_reload_of_route_permissions_remakes_the_routes_under_them() {
+    use futures_util::StreamExt;
+    use starling_tests::crossing::{client, until_linked};
+    if !NatsServer::installed() {
+        eprintln!("nats-server is not installed: the route permissions test is skipped");
+        return;
+    }
+    let route_port = starling_tests::nats_server::free_port();
+    let nats = NatsServer::start(
+        &format!("cluster {{ name: C1, listen: \"127.0.0.1:{route_port}\" }}\n"),
+        &[],
+    )
+    .await;
+    let routed = member(Some(route_port));
+    let starling = start_from_config(&routed).await;
+    let (on_starling, on_nats) = (
+        client(starling.client_addr()).await,
+        client(nats.addr).await,
+    );
+    let mut secret = on_starling.subscribe("secret.x").await.unwrap();
+    until_linked(&on_nats, &on_starling, "route.up").await;
+    until_linked(&on_nats, &on_starling, "secret.x").await;
+    while tokio::time::timeout(Duration::from_millis(1), secret.next())
+        .await
+        .is_ok()
+    {}
+    // Starling no longer imports secret.>: it stops announcing its
+    // interest there, so the member sends nothing on it.
+    let restricted = routed.replace(
+        " }\n",
+        ", permissions: { import: { deny: \"secret.>\" } } }\n",
+    );
+    starling.reload(options(&restricted)).await.unwrap();
+    until_linked(&on_nats, &on_starling, "route.again").await;
+    let mut after = on_starling.subscribe("probe.after").await.unwrap();
+    until_linked(&on_nats, &on_starling, "probe.after").await;
+    on_nats.publish("secret.x", "no".into()).await.unwrap();
+    on_nats
+        .publish("probe.after", "fence".into())
+        .await
+        .unwrap();
+    // The fence follows the secret on the one route: once it is here,
+    // the secret would be too.
+    while after
+        .next()
+        .await
+        .is_some_and(|m| &m.payload[..] != b"fence")
+    {}
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1), secret.next())
+            .await
+            .is_err(),
+        "nothing crosses on a subject the permissions deny"
+    );
+    starling.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_reload_renames_the_cluster() {
+    let named = |name: &str| format!("cluster {{ name: {name}, listen: \"127.0.0.1:-1\" }}\n");
+    let server = start_from_config(&named("FIRST")).await;
+    let info = |raw: &RawClient| {
+        serde_json::from_str::<serde_json::Value>(raw.info.trim_start_matches("INFO ").trim())
+            .unwrap()["cluster"]
+            .clone()
+    };
+    assert_eq!(
+        info(&RawClient::connect(server.client_addr()).await),
+        "FIRST"
+    );
+    server.reload(options(&named("SECOND"))).await.unwrap();
+    assert_eq!(
+        info(&RawClient::connect(server.client_addr()).await),
+        "SECOND"
+    );
+    server.shutdown().await;
+}

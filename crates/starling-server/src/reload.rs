@@ -17,7 +17,8 @@
 //!   `connect_error_reports` and `reconnect_error_reports`;
 //! - the cluster's `routes` (a route taken out is closed and no longer
 //!   dialled, a new one dialled), its `authorization`, `connect_retries`,
-//!   `no_advertise` and `tls` (for the routes that come next);
+//!   `no_advertise` and `tls` (for the routes that come next), its `name`
+//!   and `permissions` (every route made again under them);
 //! - the certificates and TLS settings of the client port, of the
 //!   websocket listener (beyond nats-server, which cannot reload the
 //!   websocket block), of the leafnode port and of the leaf remotes, for
@@ -215,6 +216,9 @@ fn frozen_difference(old: &ServerOptions, new: &ServerOptions) -> Option<(String
         ours.auth_timeout = theirs.auth_timeout;
         ours.connect_retries = theirs.connect_retries;
         ours.no_advertise = theirs.no_advertise;
+        ours.permissions.clone_from(&theirs.permissions);
+        // A name taken out keeps the running one, as nats-server.
+        ours.name.clone_from(&theirs.name);
         if theirs.tls.is_some() && ours.tls.is_some() {
             ours.tls.clone_from(&theirs.tls);
         }

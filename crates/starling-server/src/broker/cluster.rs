@@ -65,8 +65,9 @@ pub(crate) struct Cluster {
     /// With `tls`: the accepting and the dialling side's TLS, and the
     /// handshake's deadline (a reload replaces them).
     tls: std::sync::RwLock<Option<Arc<RouteTls>>>,
-    /// `permissions` (`import` as publish, `export` as subscribe).
-    pub(crate) permissions: Option<Arc<starling_auth::Permissions>>,
+    /// `permissions` (`import` as publish, `export` as subscribe); a
+    /// reload replaces them.
+    permissions: std::sync::RwLock<Option<Arc<starling_auth::Permissions>>>,
     /// Servers gossip named that a task is dialling now.
     dialling: Mutex<std::collections::HashSet<String>>,
     /// The peers' client and websocket URLs, for clients' `connect_urls`.
@@ -115,7 +116,7 @@ impl Cluster {
             None => (crate::identity::server_id()[..22].to_owned(), true),
         };
         Self {
-            permissions: options.permissions.clone().map(Arc::new),
+            permissions: std::sync::RwLock::new(options.permissions.clone().map(Arc::new)),
             settings: std::sync::RwLock::new(Arc::new(options)),
             name: Mutex::new(name),
             routes: DashMap::new(),
@@ -124,6 +125,26 @@ impl Cluster {
             dialling: Mutex::new(std::collections::HashSet::new()),
             urls: Mutex::new(PeerUrls::default()),
             urls_generation: std::sync::atomic::AtomicU64::new(0),
+        }
+    }
+
+    /// The `permissions` as configured now.
+    pub(crate) fn permissions(&self) -> Option<Arc<starling_auth::Permissions>> {
+        self.permissions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// A reload's new `permissions` and `name` (the routes are closed
+    /// after, to be made again under them).
+    pub(crate) fn reconfigure(&self, options: &ClusterOptions) {
+        *self
+            .permissions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = options.permissions.clone().map(Arc::new);
+        if let Some(name) = &options.name {
+            *self.name.lock().unwrap_or_else(PoisonError::into_inner) = (name.clone(), false);
         }
     }
 

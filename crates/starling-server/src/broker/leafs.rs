@@ -7,6 +7,20 @@ use super::Broker;
 use crate::account::Subscriber;
 
 impl Broker {
+    /// Closes the leaf links this server dialled (they dial again): a
+    /// reload renamed the cluster they name.
+    pub(crate) fn close_solicited_leafs(&self) {
+        for entry in &self.leafs {
+            if entry.value().1.is_none() {
+                entry
+                    .value()
+                    .0
+                    .link
+                    .close(crate::link::CloseReason::ClientClosed);
+            }
+        }
+    }
+
     /// A leaf link is up; `peer` names an accepted one's peer. Returns
     /// the accepted links it replaces (same account, name and cluster:
     /// nats-server evicts the old one, taken for a dead connection).

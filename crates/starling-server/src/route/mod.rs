@@ -226,7 +226,7 @@ async fn establish<S: crate::leaf::source::Source>(
             Arc::clone(&link),
             Bytes::from(name.clone()),
             &broker.standing_interest(account),
-            (cluster.permissions.clone(), peer.info.lnoc),
+            (cluster.permissions(), peer.info.lnoc),
         ));
         account.watch_interest(Arc::clone(&watcher));
         peer.watchers

@@ -8,9 +8,10 @@ use crate::link::CloseReason;
 
 /// Takes the reloadable part of a `cluster` block (the rest is
 /// checked unchanged): routes taken out of `routes` are closed and no
-/// longer dialled, new ones dialled; the `authorization` applies to
-/// the routes that come next (nats-server's `clusterOption` and
-/// `routesOption`).
+/// longer dialled, new ones dialled; the `authorization` and `tls` apply
+/// to the routes that come next; a new `name` or `permissions` closes
+/// every route, to be made again under them (nats-server's
+/// `clusterOption` and `routesOption`).
 pub(crate) fn reload(broker: &Arc<Broker>, new: Option<&ClusterOptions>) {
     let (Some(cluster), Some(new)) = (&broker.cluster, new) else {
         return;
@@ -20,7 +21,24 @@ pub(crate) fn reload(broker: &Arc<Broker>, new: Option<&ClusterOptions>) {
         return;
     }
     cluster.set_options(new.clone());
-    if old.user != new.user
+    let renamed = new.name.is_some() && old.name != new.name;
+    let permitted = old.permissions != new.permissions;
+    if renamed || permitted {
+        // Every route is made again under the new name and permissions
+        // (nats-server's way with peers that take no INFO update; it
+        // updates newer ones in place). A rename also closes the leaf
+        // links this server dialled, which say the cluster's name.
+        cluster.reconfigure(new);
+        for route in cluster.routes() {
+            route.link.close(CloseReason::RouteRemoved);
+        }
+        if renamed {
+            broker.close_solicited_leafs();
+        }
+    }
+    if renamed
+        || permitted
+        || old.user != new.user
         || old.auth_timeout != new.auth_timeout
         || old.no_advertise != new.no_advertise
         || old.tls != new.tls

@@ -65,7 +65,7 @@ pub(super) async fn run<S: Source>(
                         broker
                             .cluster
                             .as_ref()
-                            .and_then(|c| c.permissions.as_ref())
+                            .and_then(|c| c.permissions())
                             .is_none_or(|p| p.can_subscribe(filter, None))
                     };
                     match account {
