@@ -265,6 +265,12 @@ fn frozen_difference(old: &ServerOptions, new: &ServerOptions) -> Option<(String
         if theirs.tls.is_some() && ours.tls.is_some() {
             ours.tls.clone_from(&theirs.tls);
         }
+        // The same users in another order are the same (nats-server's
+        // check compares them by name).
+        let (was, now) = (&theirs.auth.users, &ours.auth.users);
+        if was.len() == now.len() && now.iter().all(|u| was.contains(u)) {
+            ours.auth.users.clone_from(was);
+        }
         for (was, now) in theirs.remotes.iter().zip(&mut ours.remotes) {
             if was.tls.is_some() && now.tls.is_some() {
                 now.tls.clone_from(&was.tls);
@@ -350,6 +356,20 @@ mod tests {
             None,
             "accounts and limits reload"
         );
+        // Leafnode users in another order.
+        let user = |name: &str| crate::LeafUser {
+            user: name.into(),
+            password: starling_auth::Secret::new("p"),
+            account: None,
+        };
+        let mut leafs = old.clone();
+        let mut leaf = crate::LeafOptions::default();
+        leaf.auth.users = vec![user("a"), user("b")];
+        leafs.leaf = Some(leaf.clone());
+        let mut reordered = leafs.clone();
+        leaf.auth.users.reverse();
+        reordered.leaf = Some(leaf);
+        assert_eq!(frozen_difference(&leafs, &reordered), None);
         new.max_pending = 20;
         let (option, _, now) = frozen_difference(&old, &new).unwrap();
         assert_eq!(option, "max_pending");
