@@ -132,7 +132,7 @@ async fn run(
             return ExitCode::FAILURE;
         }
     };
-    logging.files.write_ports(&options.log, &server.ports());
+    tokio::task::block_in_place(|| logging.files.write_ports(&options.log, &server.ports()));
     tracing::info!("Server is ready");
     signals.serve(&server, logging, flags).await;
     ExitCode::SUCCESS

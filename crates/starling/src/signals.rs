@@ -79,8 +79,12 @@ async fn reload(server: &Server, logging: &Logging, flags: &Flags) -> Result<(),
         .await
         .map_err(|e| e.to_string())?;
     logging.reload(&options.log, target)?;
-    logging.files.write_pid(&options.log)?;
-    logging.files.write_ports(&options.log, &server.ports());
+    // Small file writes, kept off the other tasks' worker all the same.
+    tokio::task::block_in_place(|| {
+        logging.files.write_pid(&options.log)?;
+        logging.files.write_ports(&options.log, &server.ports());
+        Ok::<(), String>(())
+    })?;
     tracing::info!("Reloaded server configuration");
     Ok(())
 }
