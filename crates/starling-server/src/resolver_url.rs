@@ -21,11 +21,33 @@ const FETCH_TIMEOUT: Duration = Duration::from_millis(1900);
 
 /// GETs `url`: its body when the answer is 200, else nats-server's text.
 pub(crate) async fn fetch(url: &str, tls: Option<&ResolverTls>) -> Result<String, String> {
-    let failed = |why: String| format!("could not fetch <{url:?}>: {why}");
+    let shown = redacted(url);
+    let failed = |why: String| format!("could not fetch <{shown:?}>: {why}");
     match tokio::time::timeout(FETCH_TIMEOUT, get(url, tls)).await {
         Ok(Ok(body)) => Ok(body),
         Ok(Err(why)) => Err(failed(why)),
         Err(_) => Err(failed("timeout".into())),
+    }
+}
+
+/// `url` with a password in it replaced by `xxxxx` (nats-server's
+/// `redactURLString`), for what is logged or answered.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority = rest.split('/').next().unwrap_or(rest);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let shown = if userinfo.contains(':') {
+                format!("{user}:xxxxx")
+            } else {
+                user.to_owned()
+            };
+            format!("{scheme}://{shown}@{host}{}", &rest[authority.len()..])
+        }
+        None => url.to_owned(),
     }
 }
 
@@ -36,7 +58,16 @@ async fn get(url: &str, tls: Option<&ResolverTls>) -> Result<String, String> {
         _ => return Err("not an http or https URL".into()),
     };
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    // A user and password in the URL go as basic authentication, as Go's
+    // HTTP client sends them.
+    let basic = authority.rsplit_once('@').map(|(userinfo, _)| {
+        format!(
+            "Basic {}",
+            data_encoding::BASE64.encode(userinfo.as_bytes())
+        )
+    });
     let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
+    let head = (authority, basic.as_deref());
     let host = match authority.rsplit_once(':') {
         Some((host, port)) if port.parse::<u16>().is_ok() && !host.ends_with(':') => host,
         _ => authority,
@@ -52,7 +83,7 @@ async fn get(url: &str, tls: Option<&ResolverTls>) -> Result<String, String> {
         .map_err(|e| format!("dial tcp {address}: {e}"))?;
     let path = format!("/{path}");
     if !secure {
-        return request(stream, authority, &path).await;
+        return request(stream, head, &path).await;
     }
     let settings = tls.cloned().unwrap_or_default();
     let remote = RemoteTls {
@@ -76,11 +107,15 @@ async fn get(url: &str, tls: Option<&ResolverTls>) -> Result<String, String> {
         None => handshake.await,
     }
     .map_err(|e| format!("tls: {e}"))?;
-    request(secured, authority, &path).await
+    request(secured, head, &path).await
 }
 
 /// One HTTP/1.1 GET of `path` on `stream`.
-async fn request<S>(stream: S, authority: &str, path: &str) -> Result<String, String>
+async fn request<S>(
+    stream: S,
+    (authority, basic): (&str, Option<&str>),
+    path: &str,
+) -> Result<String, String>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -88,9 +123,13 @@ where
         .await
         .map_err(|e| e.to_string())?;
     let driver = tokio::spawn(connection);
-    let request = http::Request::get(path)
+    let mut request = http::Request::get(path)
         .header(http::header::HOST, authority)
-        .header(http::header::USER_AGENT, "starling")
+        .header(http::header::USER_AGENT, "starling");
+    if let Some(basic) = basic {
+        request = request.header(http::header::AUTHORIZATION, basic);
+    }
+    let request = request
         .body(Empty::<Bytes>::new())
         .map_err(|e| e.to_string())?;
     let response = sender
@@ -127,4 +166,18 @@ pub(crate) async fn check_home(auth: &starling_auth::AuthConfig) -> Result<(), S
         return Ok(());
     };
     fetch(url, operator.resolver_tls.as_ref()).await.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_in_urls_are_not_shown() {
+        assert_eq!(
+            redacted("https://u:secret@h:1/jwt/v1/accounts/"),
+            "https://u:xxxxx@h:1/jwt/v1/accounts/"
+        );
+        assert_eq!(redacted("http://h:1/a"), "http://h:1/a");
+    }
 }
