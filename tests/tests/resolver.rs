@@ -306,9 +306,18 @@ struct HttpDir(std::process::Child, u16);
 
 impl HttpDir {
     /// Serves `dir`, over TLS with `tls` (certificate and key files).
-    async fn serve(dir: &Path, tls: Option<(&Path, &Path)>) -> Option<Self> {
-        const SERVER: &str = "import functools, http.server, ssl, sys\n\
-            handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[1])\n\
+    async fn serve(dir: &Path, tls: Option<(&Path, &Path)>, basic: Option<&str>) -> Option<Self> {
+        // With BASIC set, a GET without that user:password as basic
+        // authentication gets 401.
+        const SERVER: &str = "import base64, functools, http.server, os, ssl, sys\n\
+            class Handler(http.server.SimpleHTTPRequestHandler):\n    \
+                def do_GET(self):\n        \
+                    want = os.environ.get('BASIC')\n        \
+                    if want and self.headers.get('Authorization') != 'Basic ' + base64.b64encode(want.encode()).decode():\n            \
+                        self.send_error(401)\n            \
+                        return\n        \
+                    super().do_GET()\n\
+            handler = functools.partial(Handler, directory=sys.argv[1])\n\
             server = http.server.HTTPServer(('127.0.0.1', int(sys.argv[2])), handler)\n\
             if len(sys.argv) > 3:\n    \
                 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\n    \
@@ -320,6 +329,9 @@ impl HttpDir {
         command.args(["-c", SERVER]).arg(dir).arg(port.to_string());
         if let Some((cert, key)) = tls {
             command.arg(cert).arg(key);
+        }
+        if let Some(basic) = basic {
+            command.env("BASIC", basic);
         }
         let child = command
             .stdout(std::process::Stdio::null())
@@ -352,7 +364,9 @@ async fn a_url_resolver_fetches_accounts_as_nats_server_does() {
     let dir = std::env::temp_dir().join(format!("starling-url-resolver-{}", std::process::id()));
     let accounts = dir.join("jwt/v1/accounts");
     std::fs::create_dir_all(&accounts).unwrap();
-    let Some(http) = HttpDir::serve(&dir, None).await else {
+    // The account server asks for basic authentication: the URL's user
+    // and password.
+    let Some(http) = HttpDir::serve(&dir, None, Some("u:p")).await else {
         eprintln!("python3 is not installed: the URL resolver test is skipped");
         return;
     };
@@ -372,7 +386,7 @@ async fn a_url_resolver_fetches_accounts_as_nats_server_does() {
     let config = |port: u16| {
         format!(
             "operator: \"{operator_jwt}\"\n\
-             resolver: URL(http://127.0.0.1:{port}/jwt/v1/accounts/)\n"
+             resolver: URL(http://u:p@127.0.0.1:{port}/jwt/v1/accounts/)\n"
         )
     };
     let sessions = async |addr: SocketAddr| {
@@ -418,7 +432,9 @@ async fn a_url_resolver_fetches_accounts_as_nats_server_does() {
     // `resolver_tls`'s authority.
     let certs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/starling/tests/certs");
     let (cert, key) = (certs.join("hub-cert.pem"), certs.join("hub-key.pem"));
-    let https = HttpDir::serve(&dir, Some((&cert, &key))).await.unwrap();
+    let https = HttpDir::serve(&dir, Some((&cert, &key)), None)
+        .await
+        .unwrap();
     let secured = format!(
         "operator: \"{operator_jwt}\"\n\
          resolver: URL(https://localhost:{}/jwt/v1/accounts/)\n\
