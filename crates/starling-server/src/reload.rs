@@ -75,8 +75,16 @@ impl Server {
     pub async fn reload(&self, mut options: ServerOptions) -> Result<(), ReloadError> {
         options.validate().map_err(ReloadError::Invalid)?;
         let broker = self.broker();
-        // Accounts fetched or pushed while running are not in the file.
-        options.auth.keep_accounts_of(broker.auth().config());
+        // Accounts fetched or pushed while running are not in the file
+        // (a memory resolver's are all in it).
+        let fetched = options
+            .auth
+            .operator
+            .as_ref()
+            .is_some_and(|o| !matches!(o.resolver, starling_auth::Resolver::Memory));
+        if fetched {
+            options.auth.keep_accounts_of(broker.auth().config());
+        }
         let old = broker.live.options();
         if let Some((option, old, new)) = frozen_difference(&old, &options) {
             return Err(ReloadError::NotSupported { option, old, new });
