@@ -15,6 +15,7 @@ use serde::Deserialize;
 use starling_conf::Span;
 
 use crate::jwt::decode_and_verify;
+use crate::latency::{Sampling, ServiceLatency};
 use crate::links::{Export, ExportKind, Import, ImportKind, ResponseType};
 
 /// An export as an account JWT writes it.
@@ -34,6 +35,40 @@ pub struct JwtExport {
     pub response_threshold: u64,
     /// The importer's account name must be this token (from 1).
     pub account_token_position: usize,
+    /// Latency tracking: `{ "sampling": 1..100 | "headers", "results": SUBJECT }`.
+    pub latency: Option<JwtLatency>,
+}
+
+/// An export's `latency` as a JWT writes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default)]
+pub struct JwtLatency {
+    /// A percentage, or `"headers"`.
+    pub sampling: serde_json::Value,
+    /// Where the measurements go.
+    pub results: String,
+}
+
+impl JwtLatency {
+    /// The tracking it asks for; nats-server leaves out (with a debug
+    /// line) a sampling rate or a results subject it cannot use.
+    fn tracking(&self) -> Option<ServiceLatency> {
+        let sampling = match &self.sampling {
+            serde_json::Value::String(text) if text.eq_ignore_ascii_case("headers") => {
+                Sampling::Headers
+            }
+            serde_json::Value::Number(n) => match n.as_u64() {
+                Some(0) => Sampling::Headers,
+                Some(p @ 1..=100) => Sampling::Percent(u8::try_from(p).ok()?),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        Some(ServiceLatency {
+            subject: self.results.clone(),
+            sampling,
+        })
+    }
 }
 
 /// An import as an account JWT writes it.
@@ -54,6 +89,8 @@ pub struct JwtImport {
     /// `stream` or `service`.
     #[serde(rename = "type")]
     pub kind: String,
+    /// Latency measurements describe the requester in full.
+    pub share: bool,
 }
 
 /// One account's links as its JWT gives them.
@@ -84,6 +121,7 @@ pub(crate) fn build(accounts: &HashMap<String, JwtLinks>, now: i64) -> (Vec<Expo
                         0 => Duration::from_secs(2),
                         ns => Duration::from_nanos(ns),
                     },
+                    latency: export.latency.as_ref().and_then(JwtLatency::tracking),
                 }
             } else {
                 ExportKind::Stream
@@ -97,6 +135,15 @@ pub(crate) fn build(accounts: &HashMap<String, JwtLinks>, now: i64) -> (Vec<Expo
                 span: Span::default(),
             };
             exports.push((entry, export.token_req));
+        }
+    }
+    // Tracking nats-server would not add is left off the export.
+    let all: Vec<Export> = exports.iter().map(|(e, _)| e.clone()).collect();
+    for (export, _) in &mut exports {
+        if crate::latency::check(export, &all).is_err()
+            && let ExportKind::Service { latency, .. } = &mut export.kind
+        {
+            *latency = None;
         }
     }
     let mut imports = Vec::new();
@@ -183,6 +230,7 @@ fn import_of(importer: &str, import: &JwtImport) -> Option<Import> {
         from: import.account.clone(),
         subject,
         kind,
+        share: import.share,
         span: Span::default(),
     };
     // A subject or mapping nats-server would refuse leaves the import out.

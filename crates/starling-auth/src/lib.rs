@@ -51,6 +51,7 @@ pub mod fuzzing;
 pub mod jwt;
 pub mod jwt_links;
 mod kind;
+pub mod latency;
 pub mod links;
 mod mappings;
 pub mod nkey;

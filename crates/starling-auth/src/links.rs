@@ -14,6 +14,8 @@ use std::time::Duration;
 use starling_conf::{ConfError, Span, Value};
 use starling_subject::{SubjectTransform, is_subset, is_valid_filter};
 
+use crate::latency::{self, ServiceLatency};
+
 /// The default time a service's requester may wait for its responses.
 pub const DEFAULT_RESPONSE_THRESHOLD: Duration = Duration::from_secs(120);
 
@@ -40,6 +42,8 @@ pub enum ExportKind {
         response: ResponseType,
         /// How long responses are routed back.
         threshold: Duration,
+        /// Latency tracking, if asked for.
+        latency: Option<ServiceLatency>,
     },
 }
 
@@ -91,6 +95,9 @@ pub struct Import {
     pub subject: String,
     /// Stream or service, and the local subject.
     pub kind: ImportKind,
+    /// `share`: a service's latency measurements describe the requester
+    /// in full (else only its account and round-trip time).
+    pub share: bool,
     /// Where it is written.
     pub span: Span,
 }
@@ -162,6 +169,7 @@ fn read_export(account: &str, item: &Value) -> Result<Export, ConfError> {
     let mut response = None;
     let mut threshold = None;
     let mut token_position = None;
+    let mut tracking = None;
     for (key, value) in map.options() {
         match key.name.to_ascii_lowercase().as_str() {
             "stream" => stream = Some((subject(value, "stream")?, key)),
@@ -213,15 +221,7 @@ fn read_export(account: &str, item: &Value) -> Result<Export, ConfError> {
                 let position = value.as_integer("account_token_position")?;
                 token_position = usize::try_from(position).ok().filter(|p| *p > 0);
             }
-            "latency" => {
-                return Err(ConfError::at(
-                    &key.span,
-                    format!(
-                        "{:?} is not supported yet (service latency tracking)",
-                        key.name
-                    ),
-                ));
-            }
+            "latency" => tracking = Some((latency::read(value)?, key)),
             _ => return Err(ConfError::unknown_field(key)),
         }
     }
@@ -241,6 +241,12 @@ fn read_export(account: &str, item: &Value) -> Result<Export, ConfError> {
                     "Detected response directive on non-service",
                 ));
             }
+            if let Some((_, key)) = tracking {
+                return Err(ConfError::at(
+                    &key.span,
+                    "Detected latency directive on non-service",
+                ));
+            }
             check_token_position(&name, token_position, "stream", item)?;
             return Ok(Export {
                 account: account.to_owned(),
@@ -256,6 +262,7 @@ fn read_export(account: &str, item: &Value) -> Result<Export, ConfError> {
             ExportKind::Service {
                 response: response.map(|(r, _)| r).unwrap_or_default(),
                 threshold: threshold.map_or(DEFAULT_RESPONSE_THRESHOLD, |(t, _)| t),
+                latency: tracking.map(|(l, _)| l),
             },
         ),
         (None, None) => return Err(item.error("an export needs a stream or a service subject")),
@@ -340,17 +347,16 @@ fn read_import(account: &str, item: &Value) -> Result<Import, ConfError> {
     })?;
     let (mut stream, mut service) = (None, None);
     let (mut to, mut prefix) = (None, None);
+    let mut share = false;
     for (key, value) in map.options() {
         match key.name.to_ascii_lowercase().as_str() {
             "stream" => stream = Some(source(value, "Stream")?),
             "service" => service = Some((source(value, "Service")?, key)),
             "to" => to = Some((subject(value, "to")?, key)),
             "prefix" => prefix = Some(subject(value, "prefix")?),
-            // Latency sharing: without service latency (refused on the
-            // export) there is nothing to share.
-            "share" => {
-                value.as_bool("share")?;
-            }
+            // Only a service's requesters are measured; a stream's share
+            // is read and means nothing (as in nats-server).
+            "share" => share = value.as_bool("share")?,
             _ => return Err(ConfError::unknown_field(key)),
         }
     }
@@ -374,6 +380,7 @@ fn read_import(account: &str, item: &Value) -> Result<Import, ConfError> {
                     to: to.map(|(t, _)| t),
                     prefix,
                 },
+                share: false,
                 span: item.span.clone(),
             })
         }
@@ -384,6 +391,7 @@ fn read_import(account: &str, item: &Value) -> Result<Import, ConfError> {
                 to: to.map_or_else(|| subject.clone(), |(t, _)| t),
             },
             subject,
+            share,
             span: item.span.clone(),
         }),
         (None, None) => Err(item.error("an import needs a stream or a service")),
@@ -441,6 +449,9 @@ pub(crate) fn check(accounts: &[String], exports: &[Export], imports: &[Import])
                 &export.span,
                 format!("{name:?} account not defined for {what} export"),
             ));
+        }
+        if let Err(reason) = latency::check(export, exports) {
+            errors.push(ConfError::at(&export.span, reason));
         }
     }
     for import in imports {
@@ -518,7 +529,8 @@ mod tests {
             config.exports[1].kind,
             super::ExportKind::Service {
                 response: super::ResponseType::Stream,
-                threshold: std::time::Duration::from_secs(5)
+                threshold: std::time::Duration::from_secs(5),
+                latency: None,
             }
         );
         assert_eq!(
@@ -579,8 +591,20 @@ mod tests {
                 "Expect an account name and a subject",
             ),
             (
-                r#"accounts { A: { exports: [ { service: "a", latency: { subject: lat } } ] } }"#,
-                "is not supported yet",
+                r#"accounts { A: { exports: [ { stream: "a", latency: { subject: lat } } ] } }"#,
+                "Detected latency directive on non-service",
+            ),
+            (
+                r#"accounts { A: { exports: [ { service: "a", response: stream, latency: lat } ] } }"#,
+                "Error adding service latency sampling for \"a\" on subject \"lat\": bad service response type",
+            ),
+            (
+                r#"accounts { A: { exports: [ { service: "a.*", latency: "a.b" } ] } }"#,
+                "on subject \"a.b\": invalid publish subject",
+            ),
+            (
+                r#"accounts { A: { exports: [ { service: "a", latency: "l.*" } ] } }"#,
+                "on subject \"l.*\": invalid publish subject",
             ),
             (
                 r#"accounts { A: { exports: [ { stream: "a.*" } ] }, B: { imports: [ { stream: { account: A, subject: "a.*" }, to: "x.*.*" } ] } }"#,

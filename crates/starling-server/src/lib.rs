@@ -50,6 +50,7 @@ mod resolver;
 mod resolver_url;
 mod route;
 mod server;
+mod service_latency;
 pub mod syslog;
 mod system;
 mod tls;

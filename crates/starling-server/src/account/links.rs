@@ -25,6 +25,7 @@ use starling_auth::links::{
 use starling_subject::SubjectTransform;
 
 use super::Account;
+use super::latency::{LatencyRoute, Tracked};
 
 /// The prefix of reply subjects made for requests crossing accounts.
 pub(crate) const RESPONSE_PREFIX: &[u8] = b"_R_.";
@@ -57,6 +58,10 @@ pub(crate) struct ServiceRoute {
     pub(crate) responses: Arc<Responses>,
     pub(crate) response: ResponseType,
     pub(crate) threshold: Duration,
+    /// The export's latency tracking, if any.
+    pub(crate) latency: Option<Arc<LatencyRoute>>,
+    /// The import's `share`.
+    pub(crate) share: bool,
 }
 
 /// A response route: publishes on the `_R_.` subject go to `reply` in the
@@ -67,6 +72,16 @@ pub(crate) struct Pending {
     pub(crate) reply: Bytes,
     pub(crate) once: bool,
     pub(crate) until: Instant,
+    /// A measured request's record (singletons only).
+    pub(crate) tracked: Option<Box<Tracked>>,
+}
+
+/// A response route a publish used.
+#[derive(Debug)]
+pub(crate) struct Taken {
+    pub(crate) importer: Arc<Account>,
+    pub(crate) reply: Bytes,
+    pub(crate) tracked: Option<Box<Tracked>>,
 }
 
 /// Responses one account owes, by their `_R_.` subject.
@@ -116,15 +131,38 @@ impl Responses {
 
     /// The importer and reply subject for a publish on `subject`, if it is
     /// a live response route (a singleton's is used up).
-    pub(crate) fn take(&self, subject: &[u8], now: Instant) -> Option<(Arc<Account>, Bytes)> {
+    pub(crate) fn take(&self, subject: &[u8], now: Instant) -> Option<Taken> {
         if let Some((_, used)) = self
             .pending
             .remove_if(subject, |_, p| p.once || p.until <= now)
         {
-            return (used.until > now).then_some((used.importer, used.reply));
+            return (used.until > now).then_some(Taken {
+                importer: used.importer,
+                reply: used.reply,
+                tracked: used.tracked,
+            });
         }
         let entry = self.pending.get(subject)?;
-        Some((Arc::clone(&entry.importer), entry.reply.clone()))
+        Some(Taken {
+            importer: Arc::clone(&entry.importer),
+            reply: entry.reply.clone(),
+            tracked: None,
+        })
+    }
+
+    /// Whether `subject` is a measured request still unanswered.
+    pub(crate) fn is_tracked(&self, subject: &[u8]) -> bool {
+        self.pending
+            .get(subject)
+            .is_some_and(|p| p.tracked.is_some())
+    }
+
+    /// Ends the route `subject` if it is a measured request still
+    /// unanswered, handing back its record.
+    pub(crate) fn take_tracked(&self, subject: &[u8]) -> Option<Box<Tracked>> {
+        self.pending
+            .remove_if(subject, |_, p| p.tracked.is_some())
+            .and_then(|(_, p)| p.tracked)
     }
 }
 
@@ -137,6 +175,10 @@ pub(crate) struct AccountLinks {
     pub(crate) streams: Vec<StreamFeed>,
     pub(crate) services: Vec<ServiceRoute>,
     pub(crate) responses: Arc<Responses>,
+    /// Its own service exports that track latency, with their response
+    /// thresholds: a tagged request from another server to one of them
+    /// is measured here for that server.
+    pub(crate) tracked_exports: Vec<(Bytes, Duration)>,
 }
 
 /// Every account's links, by account name; accounts without any are left
@@ -149,7 +191,17 @@ pub(crate) fn build(
     // Every exporter of a service has a responses table before any route
     // refers to it.
     for export in &auth.exports {
-        links.entry(export.account.clone()).or_default();
+        let entry = links.entry(export.account.clone()).or_default();
+        if let ExportKind::Service {
+            threshold,
+            latency: Some(_),
+            ..
+        } = &export.kind
+        {
+            entry
+                .tracked_exports
+                .push((Bytes::from(export.subject.clone()), *threshold));
+        }
     }
     let responses: HashMap<String, Arc<Responses>> = links
         .iter()
@@ -178,7 +230,7 @@ pub(crate) fn build(
                     });
             }
             ImportKind::Service { to } => {
-                let (response, threshold) = service_terms(auth, import);
+                let (response, threshold, latency) = service_terms(auth, import);
                 let Some(table) = responses.get(&import.from) else {
                     continue;
                 };
@@ -193,6 +245,8 @@ pub(crate) fn build(
                         responses: Arc::clone(table),
                         response,
                         threshold,
+                        latency,
+                        share: import.share,
                     });
             }
         }
@@ -234,6 +288,8 @@ pub(crate) fn system_imports(
                 responses: Arc::clone(responses),
                 response: ResponseType::Stream,
                 threshold: DEFAULT_RESPONSE_THRESHOLD,
+                latency: None,
+                share: false,
             })
         })
         .collect();
@@ -262,14 +318,28 @@ fn request_info_line(account: &str) -> Vec<u8> {
     line.into_bytes()
 }
 
-/// The response type and threshold of the export covering `import`.
-fn service_terms(auth: &AuthConfig, import: &Import) -> (ResponseType, Duration) {
+/// The response type, threshold and latency tracking of the export
+/// covering `import`.
+fn service_terms(
+    auth: &AuthConfig,
+    import: &Import,
+) -> (ResponseType, Duration, Option<Arc<LatencyRoute>>) {
     match export_for(&auth.exports, import).map(|e| &e.kind) {
         Some(ExportKind::Service {
             response,
             threshold,
-        }) => (*response, *threshold),
-        _ => (ResponseType::Singleton, DEFAULT_RESPONSE_THRESHOLD),
+            latency,
+        }) => (
+            *response,
+            *threshold,
+            latency.as_ref().map(|l| {
+                Arc::new(LatencyRoute {
+                    results: Arc::from(l.subject.as_str()),
+                    sampling: l.sampling,
+                })
+            }),
+        ),
+        _ => (ResponseType::Singleton, DEFAULT_RESPONSE_THRESHOLD, None),
     }
 }
 
@@ -283,6 +353,7 @@ mod tests {
             reply: Bytes::from_static(b"INBOX.1"),
             once,
             until: now + ttl,
+            tracked: None,
         }
     }
 

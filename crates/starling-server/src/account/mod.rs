@@ -8,6 +8,7 @@
 //! watches the interest sees every change, in order.
 
 mod interest;
+pub(crate) mod latency;
 pub(crate) mod links;
 mod settings;
 mod subscriber;
@@ -24,7 +25,7 @@ pub(crate) use settings::Settings;
 pub(crate) use interest::{
     Announce, Interest, InterestChange, InterestWatcher, Origin, OriginKind, PassedOn,
 };
-pub(crate) use subscriber::Subscriber;
+pub(crate) use subscriber::{RemoteTrack, Subscriber};
 
 /// The name of the account clients are in when no account is configured
 /// for them (nats-server's global account).

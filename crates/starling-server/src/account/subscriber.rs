@@ -41,7 +41,25 @@ pub(crate) struct Subscriber {
     leaf_cluster: OnceLock<Bytes>,
     /// On a route: the peer said `lnoc` (it reads the leaf origin).
     lnoc: AtomicBool,
+    /// Tagged requests from other servers' requesters it received for a
+    /// latency-tracked service, by reply subject: its response is
+    /// measured for the requester's server (nats-server's `rrTracking`).
+    remote_tracking: OnceLock<Mutex<HashMap<Bytes, RemoteTrack>>>,
 }
+
+/// A request measured for another server.
+#[derive(Debug, Clone)]
+pub(crate) struct RemoteTrack {
+    /// The exporting account (this subscriber's).
+    pub(crate) account: String,
+    pub(crate) at: Instant,
+    pub(crate) at_unix: u64,
+    /// Forgotten after the export's response threshold.
+    pub(crate) until: Instant,
+}
+
+/// Remote measurements past which expired ones are pruned.
+const TRACKING_PRUNE_AT: usize = 1024;
 
 /// Reply subjects a client may answer, with `allow_responses`' limits.
 #[derive(Debug)]
@@ -70,6 +88,7 @@ impl Subscriber {
             responses: OnceLock::new(),
             leaf_cluster: OnceLock::new(),
             lnoc: AtomicBool::new(false),
+            remote_tracking: OnceLock::new(),
         }
     }
 
@@ -181,6 +200,30 @@ impl Subscriber {
             return false;
         }
         true
+    }
+
+    /// Measures its response to `reply` for the requester's server.
+    pub(crate) fn track_remote(&self, reply: &[u8], track: RemoteTrack) {
+        let mut map = self
+            .remote_tracking
+            .get_or_init(Mutex::default)
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= TRACKING_PRUNE_AT {
+            let now = track.at;
+            map.retain(|_, t| t.until > now);
+        }
+        map.insert(Bytes::copy_from_slice(reply), track);
+    }
+
+    /// At publish: the measurement its message on `subject` completes.
+    pub(crate) fn remote_tracked(&self, subject: &[u8]) -> Option<RemoteTrack> {
+        let map = self.remote_tracking.get()?;
+        let mut map = map.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.is_empty() {
+            return None;
+        }
+        map.remove(subject)
     }
 
     /// Records permissions whose subscribe denies apply at delivery.

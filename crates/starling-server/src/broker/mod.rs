@@ -140,7 +140,7 @@ impl Broker {
             let account = accounts
                 .entry(name.to_owned())
                 .or_insert_with(|| Arc::new(new_account(name.to_owned())));
-            SystemAccount::new(Arc::clone(account))
+            SystemAccount::new(Arc::clone(account), &info.server_name)
         });
         let global = Arc::new(new_account(GLOBAL_ACCOUNT.to_owned()));
         let table = AccountTable::build(
@@ -284,6 +284,11 @@ impl Broker {
         if refused || !global {
             system.notify(SystemEvent::Closed(Arc::clone(connection)));
         }
+    }
+
+    /// The open connection `cid`, if it is one.
+    pub(crate) fn connection(&self, cid: u64) -> Option<Arc<Subscriber>> {
+        self.connections.get(&cid).map(|c| Arc::clone(&c))
     }
 
     /// The open connections, in no particular order.

@@ -9,6 +9,7 @@ use bytes::BytesMut;
 use starling_proto::{Publish, encode};
 
 use super::state::ClientState;
+use crate::account::latency::is_tracked_reply;
 use crate::account::{OriginKind, Subscription};
 use crate::link::Queued;
 
@@ -106,6 +107,9 @@ impl ClientState {
         }
         if let Some(reply) = route.reply {
             receiver.note_reply(reply, self.now.instant);
+            if self.me.kind() != OriginKind::Local && is_tracked_reply(reply) {
+                self.track_remote_reply(sub, route.subject, reply);
+            }
         }
         if max > 0 && count == max {
             sub.remove();

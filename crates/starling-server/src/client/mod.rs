@@ -9,6 +9,7 @@ mod driver;
 mod flow;
 mod group;
 mod internal;
+mod latency;
 mod leaf;
 mod mapping;
 mod publish;

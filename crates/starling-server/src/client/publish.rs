@@ -71,6 +71,7 @@ impl ClientState {
             return Ok(());
         }
         self.ok();
+        self.answer_remote(subject);
         let matches = self.lookup(subject);
         let route = Route {
             subject,
@@ -142,15 +143,18 @@ impl ClientState {
         let mut delivered = false;
         let mut mapped = Vec::new();
         if subject.starts_with(RESPONSE_PREFIX)
-            && let Some((importer, reply)) = links.responses.take(subject, now)
+            && let Some(taken) = links.responses.take(subject, now)
         {
-            let matches = importer.lookup(&reply);
+            let matches = taken.importer.lookup(&taken.reply);
             let route = Route {
-                subject: &reply,
+                subject: &taken.reply,
                 reply: None,
                 message: None,
             };
             delivered |= self.deliver_all(&matches, publish, route);
+            if let Some(tracked) = taken.tracked {
+                self.answered(tracked, subject);
+            }
         }
         for feed in &links.streams {
             if !starling_subject::matches(&feed.filter, subject) {
@@ -188,18 +192,17 @@ impl ClientState {
 
     fn request_service(&mut self, links: &AccountLinks, publish: &Publish, subject: &[u8]) -> bool {
         let now = self.now.instant;
-        let mut delivered = false;
         let mut mapped = Vec::new();
         let Some(service) = links
             .services
             .iter()
             .find(|s| starling_subject::matches(&s.local, subject))
         else {
-            return delivered;
+            return false;
         };
         let target = match &service.transform {
             Some(transform) if transform.apply(subject, &mut mapped) => &mapped[..],
-            Some(_) => return delivered,
+            Some(_) => return false,
             None => subject,
         };
         // The exporter's mappings apply as the request enters its account.
@@ -207,30 +210,54 @@ impl ClientState {
         let target = match self.map_by(&service.exporter, target, &mut remapped) {
             Mapped::Same => target,
             Mapped::To => &remapped[..],
-            Mapped::Lost => return delivered,
+            Mapped::Lost => return false,
         };
+        let once = service.response == ResponseType::Singleton;
+        let tracked = self
+            .sample_request(service, publish)
+            .filter(|_| once && publish.reply().is_some());
+        let watched = tracked.is_some();
         let reply = publish.reply().map(|reply| {
-            let token = format!("{}.{}", self.broker.reply_prefix, self.rng.token());
+            let mut token = format!("{}.{}", self.broker.reply_prefix, self.rng.token());
+            if let Some(tag) = self.tracking_tag().filter(|_| watched) {
+                token.push('.');
+                token.push_str(tag);
+                token.push_str(".T");
+            }
             service.responses.open(
                 &token,
                 Pending {
                     importer: Arc::clone(&self.account),
                     reply: Bytes::copy_from_slice(reply),
-                    once: service.response == ResponseType::Singleton,
+                    once,
                     until: now + service.threshold,
+                    tracked,
                 },
                 now,
             )
         });
-        let message = HeadedMessage::with_request_info(publish, &links.request_info);
+        let shared;
+        let info: &[u8] = if service.share {
+            shared = self.shared_request_info();
+            &shared
+        } else {
+            &links.request_info
+        };
+        let message = HeadedMessage::with_request_info(publish, info);
         let matches = service.exporter.lookup(target);
         let route = Route {
             subject: target,
             reply: reply.as_deref(),
             message: Some(&message),
         };
-        delivered |= self.deliver_all(&matches, publish, route);
-        delivered
+        let taken = self.deliver_all(&matches, publish, route);
+        if watched && let Some(reply) = &reply {
+            let until = now + service.threshold;
+            self.watch_request(&service.responses, reply, taken, until);
+        }
+        // Nobody in the exporter took it: the requester hears 503 at once
+        // (a deliberate difference, see docs/compatibility.md).
+        taken
     }
 
     pub(super) fn lookup(&mut self, subject: &[u8]) -> Arc<Matches<SubHandle>> {

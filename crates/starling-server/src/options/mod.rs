@@ -301,6 +301,26 @@ impl ServerOptions {
                 ),
             );
         }
+        // nats-server needs its system account to send measurements.
+        if self.no_system_account
+            && let Some(export) = self.auth.exports.iter().find(|e| {
+                matches!(
+                    e.kind,
+                    starling_auth::links::ExportKind::Service {
+                        latency: Some(_),
+                        ..
+                    }
+                )
+            })
+        {
+            return invalid(
+                "latency",
+                format!(
+                    "Error adding service latency sampling for {:?}: system account not setup",
+                    export.subject
+                ),
+            );
+        }
         if self.ping_interval.is_zero() {
             return invalid(
                 "ping_interval",

@@ -13,6 +13,7 @@ mod claims;
 mod events;
 mod filter;
 mod inbox;
+mod latency;
 mod lookup;
 mod requests;
 
@@ -51,6 +52,8 @@ struct Service {
     /// Messages sent (`seq` in every message's `server`).
     seq: u64,
     rng: FastRng,
+    latency: latency::Latency,
+    publishers: latency::Publishers,
 }
 
 /// Starts the system account's services (its subscriptions are in place
@@ -65,7 +68,11 @@ pub(crate) fn start(
     let events = system.take_inbox()?;
     let client = InternalClient::new(Arc::clone(broker), Arc::clone(&system.account));
     let claims = crate::resolver::directory(broker.auth().config()).is_some();
-    let table = Arc::new(requests::subscriptions(&broker.info.server_id, claims));
+    let table = Arc::new(requests::subscriptions(
+        &broker.info.server_id,
+        claims,
+        &system.latency_hash,
+    ));
     let mut service = Service {
         broker: Arc::clone(broker),
         monitor,
@@ -73,6 +80,8 @@ pub(crate) fn start(
         table: Arc::clone(&table),
         seq: 0,
         rng: FastRng::new(),
+        latency: latency::Latency::default(),
+        publishers: latency::Publishers::default(),
     };
     for (i, (subject, _)) in table.iter().enumerate() {
         service.client.subscribe(subject, i + 1);
@@ -113,6 +122,10 @@ async fn run(
                     }
                 }
                 service.announce(batch).await;
+            }
+            () = sleep_until(service.latency.next_deadline()) => {
+                let due = service.latency.expire(&service.broker, std::time::Instant::now());
+                service.publish_latency(due);
             }
             () = tokio::time::sleep_until(next_statsz) => {
                 every = (every * 2).min(STATSZ_EVERY);
@@ -184,19 +197,33 @@ impl Service {
         }
     }
 
+    /// Publishes finished latency measurements.
+    fn publish_latency(&mut self, ready: Vec<latency::Publish>) {
+        self.publishers.publish(&self.broker, &mut self.rng, ready);
+    }
+
     /// Answers the requests delivered to the system client.
     async fn answer(&mut self, deliveries: Vec<inbox::Delivery>) {
         if deliveries.is_empty() {
             return;
         }
         let table = Arc::clone(&self.table);
-        let requests: Vec<(inbox::Delivery, Kind)> = deliveries
+        let mut requests: Vec<(inbox::Delivery, Kind)> = deliveries
             .into_iter()
             .filter_map(|d| {
                 let kind = table.get(d.sid.checked_sub(1)?)?.1;
                 Some((d, kind))
             })
             .collect();
+        let mut merged = Vec::new();
+        requests.retain(|(delivery, kind)| {
+            if *kind != Kind::RemoteLatency {
+                return true;
+            }
+            merged.extend(self.latency.remote(&delivery.payload));
+            false
+        });
+        self.publish_latency(merged);
         let answers = self
             .blocking(move |monitor| {
                 requests
@@ -311,7 +338,16 @@ impl Service {
             let (subject, body) = match &event {
                 SystemEvent::Connected(connection) => events::connected(connection, id, now),
                 SystemEvent::Closed(connection) => {
+                    let lost = self.latency.closed(&self.broker, connection.link.cid);
+                    self.publish_latency(lost);
                     events::closed(&self.broker, connection, id, now)
+                }
+                SystemEvent::Latency(_) => {
+                    if let SystemEvent::Latency(event) = event {
+                        let ready = self.latency.event(&self.broker, event);
+                        self.publish_latency(ready.into_iter().collect());
+                    }
+                    continue;
                 }
             };
             if let Some(account) = body
@@ -344,5 +380,13 @@ impl Service {
             );
             self.publish_event(&format!("$SYS.ACCOUNT.{account}.SERVER.CONNS"), body);
         }
+    }
+}
+
+/// Sleeps until `deadline`, or for ever without one.
+async fn sleep_until(deadline: Option<std::time::Instant>) {
+    match deadline {
+        Some(at) => tokio::time::sleep_until(Instant::from_std(at)).await,
+        None => std::future::pending().await,
     }
 }

@@ -41,11 +41,15 @@ pub(super) enum Kind {
     AccountsStatz,
     /// A directory resolver's claim updates, lookups and list.
     Claims(super::claims::ClaimsOp),
+    /// `$SYS.LATENCY.M2.<hash>`: another server's half of a service
+    /// latency measurement (not a request: nothing answers it).
+    RemoteLatency,
 }
 
 /// The subjects the system client subscribes to, in sid order (sid 1 first).
-pub(super) fn subscriptions(server_id: &str, claims: bool) -> Vec<(String, Kind)> {
+pub(super) fn subscriptions(server_id: &str, claims: bool, hash: &str) -> Vec<(String, Kind)> {
     let mut table = vec![("$SYS.REQ.SERVER.PING".to_owned(), Kind::Statsz)];
+    table.push((format!("$SYS.LATENCY.M2.{hash}"), Kind::RemoteLatency));
     if claims {
         for (subject, op) in super::claims::SUBJECTS {
             table.push(((*subject).to_owned(), Kind::Claims(*op)));
@@ -184,7 +188,7 @@ fn options_type(kind: Kind, path: &str) -> &'static str {
 /// The endpoint a request's options are read for.
 fn path_of(kind: Kind) -> &'static str {
     match kind {
-        Kind::Statsz | Kind::Claims(_) => "",
+        Kind::Statsz | Kind::Claims(_) | Kind::RemoteLatency => "",
         Kind::Server(path) => path,
         Kind::AccountsStatz => "/accstatz",
         Kind::Account(name) => match name {
@@ -306,7 +310,7 @@ pub(super) fn answer(
     };
     let result = match kind {
         Kind::Statsz => return Some(Body::Statsz(monitor.statsz())),
-        Kind::Claims(_) => return None,
+        Kind::Claims(_) | Kind::RemoteLatency => return None,
         Kind::Server(_) => run(query(body.as_ref())).map(Body::Data),
         Kind::AccountsStatz => accounts_statz(run(query(body.as_ref())))?,
         Kind::Account(name) => {
@@ -390,7 +394,7 @@ mod tests {
 
     #[test]
     fn the_subjects_nats_server_subscribes() {
-        let table = subscriptions("NID", false);
+        let table = subscriptions("NID", false, "HASH");
         assert_eq!(table[0], ("$SYS.REQ.SERVER.PING".to_owned(), Kind::Statsz));
         assert!(table.contains(&("$SYS.REQ.SERVER.NID.VARZ".to_owned(), Kind::Server("/varz"))));
         assert!(table.contains(&("$SYS.REQ.SERVER.PING.STATSZ".to_owned(), Kind::Statsz)));
@@ -398,7 +402,8 @@ mod tests {
             "$SYS.REQ.ACCOUNT.*.CONNZ".to_owned(),
             Kind::Account("CONNZ")
         )));
-        assert_eq!(table.len(), 1 + 2 * SERVER.len() + ACCOUNT.len() + 1);
+        assert!(table.contains(&("$SYS.LATENCY.M2.HASH".to_owned(), Kind::RemoteLatency)));
+        assert_eq!(table.len(), 2 + 2 * SERVER.len() + ACCOUNT.len() + 1);
     }
 
     #[test]
