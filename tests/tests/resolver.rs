@@ -723,3 +723,109 @@ async fn claim_updates_close_what_they_no_longer_allow() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Waits until a user of account A can log in at `addr` (its JWT reached
+/// the server's directory by a periodic sync).
+async fn until_synced(addr: SocketAddr, dir: &Path, setup: &Setup, creds: &str) {
+    let file = dir.join(format!("{}.jwt", setup.a.public_key()));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !file.exists() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "A never reached {}",
+            dir.display()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(connect(addr, creds).await.is_some(), "A's user logs in");
+}
+
+#[tokio::test]
+async fn full_resolvers_sync_their_directories() {
+    let dir = std::env::temp_dir().join(format!("starling-sync-{}", std::process::id()));
+    let setup = setup(&dir.join("has"));
+    let (_, a_creds) = user(&setup.a);
+    let with_dir = |name: &str, port: u16, routes: Option<u16>| {
+        let own = dir.join(name);
+        std::fs::create_dir_all(&own).unwrap();
+        let routes = routes
+            .map(|p| format!("routes: [\"nats://127.0.0.1:{p}\"]"))
+            .unwrap_or_default();
+        let config =
+            setup.config.replace(
+                &format!("type: full, dir: \"{}\" }}", dir.join("has").display()),
+                &format!(
+                    "type: full, dir: \"{}\", interval: \"200ms\" }}",
+                    own.display()
+                ),
+            ) + &format!("cluster {{ name: C, listen: \"127.0.0.1:{port}\", {routes} }}\n");
+        (own, config)
+    };
+    // Two Starlings: the empty one takes A from the other.
+    std::fs::copy(
+        dir.join("has")
+            .join(format!("{}.jwt", setup.a.public_key())),
+        dir.join("s1.jwt.tmp"),
+    )
+    .unwrap();
+    let (p1, p2) = (
+        starling_tests::nats_server::free_port(),
+        starling_tests::nats_server::free_port(),
+    );
+    let (d1, c1) = with_dir("s1", p1, None);
+    std::fs::rename(
+        dir.join("s1.jwt.tmp"),
+        d1.join(format!("{}.jwt", setup.a.public_key())),
+    )
+    .unwrap();
+    let (d2, c2) = with_dir("s2", p2, Some(p1));
+    let s1 = start_from_config(&c1).await;
+    let s2 = start_from_config(&c2).await;
+    assert!(
+        connect(s2.client_addr(), &a_creds).await.is_none(),
+        "not yet"
+    );
+    until_synced(s2.client_addr(), &d2, &setup, &a_creds).await;
+    s2.shutdown().await;
+    s1.shutdown().await;
+    if !NatsServer::installed() {
+        eprintln!("nats-server is not installed: the mixed sync is skipped");
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    // nats-server holds A; Starling (empty) takes it.
+    let (pn, ps) = (
+        starling_tests::nats_server::free_port(),
+        starling_tests::nats_server::free_port(),
+    );
+    let (dn, cn) = with_dir("n1", pn, None);
+    std::fs::copy(
+        d1.join(format!("{}.jwt", setup.a.public_key())),
+        dn.join(format!("{}.jwt", setup.a.public_key())),
+    )
+    .unwrap();
+    let nats = NatsServer::start(&cn, &[]).await;
+    let (ds, cs) = with_dir("s3", ps, Some(pn));
+    let star = start_from_config(&cs).await;
+    until_synced(star.client_addr(), &ds, &setup, &a_creds).await;
+    star.shutdown().await;
+    drop(nats);
+    // Starling holds A; nats-server (empty) takes it.
+    let (pn, ps) = (
+        starling_tests::nats_server::free_port(),
+        starling_tests::nats_server::free_port(),
+    );
+    let (ds, cs) = with_dir("s4", ps, None);
+    std::fs::copy(
+        d1.join(format!("{}.jwt", setup.a.public_key())),
+        ds.join(format!("{}.jwt", setup.a.public_key())),
+    )
+    .unwrap();
+    let star = start_from_config(&cs).await;
+    let (dn, cn) = with_dir("n2", pn, Some(ps));
+    let nats = NatsServer::start(&cn, &[]).await;
+    until_synced(nats.addr, &dn, &setup, &a_creds).await;
+    drop(nats);
+    star.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

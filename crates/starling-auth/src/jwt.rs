@@ -50,6 +50,8 @@ pub struct Claims {
     pub v1_issuer_account: String,
     /// Issued at (Unix seconds).
     pub iat: i64,
+    /// Its unique id.
+    pub jti: String,
     /// Issuer: the nkey that signed.
     pub iss: String,
     /// Subject: the nkey this JWT describes.

@@ -87,6 +87,9 @@ pub struct CacheSettings {
     pub ttl: Option<std::time::Duration>,
     /// `timeout`: how long a lookup waits.
     pub timeout: std::time::Duration,
+    /// `interval` (full only): how often the directory is compared with
+    /// the other servers' (`$SYS.REQ.CLAIMS.PACK`); a minute by default.
+    pub interval: std::time::Duration,
 }
 
 impl Default for CacheSettings {
@@ -95,6 +98,7 @@ impl Default for CacheSettings {
             limit: 1000,
             ttl: None,
             timeout: std::time::Duration::from_millis(1900),
+            interval: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -166,7 +170,14 @@ fn read_resolver_kind(value: &Value) -> Result<Resolver, ConfError> {
                 ttl = true;
                 cache.ttl = Some(field.as_duration("ttl")?).filter(|t| !t.is_zero());
             }
-            "interval" => interval = true,
+            "interval" => {
+                interval = true;
+                // nats-server: zero or less means the default.
+                let every = field.as_duration("interval")?;
+                if !every.is_zero() {
+                    cache.interval = every;
+                }
+            }
             "limit" => {
                 let limit = field.as_integer("limit")?;
                 if limit > 0 {

@@ -58,10 +58,14 @@ impl InternalClient {
         }
     }
 
-    /// Subscribes to `subject` under `sid`.
-    pub(crate) fn subscribe(&mut self, subject: &str, sid: usize) {
+    /// Subscribes to `subject` under `sid`, in `queue` if given.
+    pub(crate) fn subscribe(&mut self, subject: &str, queue: Option<&str>, sid: usize) {
         self.ops.put_slice(b"SUB ");
         self.ops.put_slice(subject.as_bytes());
+        if let Some(queue) = queue {
+            self.ops.put_slice(b" ");
+            self.ops.put_slice(queue.as_bytes());
+        }
         self.ops.put_slice(format!(" {sid}\r\n").as_bytes());
         self.run();
     }

@@ -302,15 +302,6 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec!["1:16: ping_interval should be converted to a duration"]
         );
-        // A full resolver's sync interval: accepted, with a warning.
-        let o = load("resolver: { type: full, dir: \"/tmp/r\", interval: \"2m\" }").unwrap();
-        assert!(
-            o.warnings
-                .iter()
-                .any(|w| w.to_string().contains("resolver interval is ignored")),
-            "{:?}",
-            o.warnings
-        );
     }
 
     #[test]

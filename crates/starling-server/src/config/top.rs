@@ -126,19 +126,8 @@ pub(super) fn apply(
         }
         "syslog" => log.syslog = Some(value.as_bool(&name)?),
         "remote_syslog" => log.remote_syslog = Some(value.read(&name)?),
-        // starling-auth reads it; a full resolver's sync interval is only
-        // warned about here.
-        "resolver" => {
-            if let Ok(map) = value.as_map(&name)
-                && let Some((_, interval)) = map.get_ignore_case("interval")
-            {
-                options.warnings.push(interval.error(
-                    "resolver interval is ignored: Starling's full resolvers do not sync \
-                     with one another periodically (claim updates reach every server of \
-                     the cluster as they are pushed)",
-                ));
-            }
-        }
+        // starling-auth reads it.
+        "resolver" => {}
         "prof_port" => {
             value.as_integer(&name)?;
             options.warnings.push(value.error(

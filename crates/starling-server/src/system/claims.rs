@@ -20,6 +20,10 @@ pub(super) enum ClaimsOp {
     List,
     /// Accounts to delete (a generic JWT the operator signed).
     Delete,
+    /// Another full resolver asks for the JWTs it lacks (its hash).
+    Pack,
+    /// A full resolver's answer to this one's pack request.
+    Merge,
 }
 
 /// The subjects a directory resolver answers (nats-server's).
@@ -67,6 +71,11 @@ pub(super) fn answer(broker: &Broker, op: ClaimsOp, subject: &str, payload: &[u8
             Some(Body::Data(json!(keys)))
         }
         ClaimsOp::Delete => Some(delete(broker, &auth, &dir, payload)),
+        ClaimsOp::Pack => Some(Body::Pack(super::pack::pack(&dir, payload))),
+        ClaimsOp::Merge => {
+            super::pack::merge(broker, &dir, payload);
+            None
+        }
         ClaimsOp::Update => {
             let jwt = String::from_utf8_lossy(payload).trim().to_owned();
             let failed = |account: &str, what: &str, error: String| {

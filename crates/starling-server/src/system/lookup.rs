@@ -20,7 +20,7 @@ pub(crate) async fn lookup_account(
     let system = broker.system.as_ref()?;
     let mut client = InternalClient::new(Arc::clone(broker), Arc::clone(&system.account));
     let inbox = format!("_INBOX.{}", crate::identity::nonce()?);
-    client.subscribe(&inbox, 1);
+    client.subscribe(&inbox, None, 1);
     let subject = format!("$SYS.REQ.ACCOUNT.{key}.CLAIMS.LOOKUP");
     client.publish(&subject, Some(&inbox), None, b"");
     let link = Arc::clone(&client.link);

@@ -9,15 +9,16 @@
 //! pool (they walk every connection) and published through its own
 //! [`InternalClient`]. Events are built only when someone listens.
 
+mod announce;
 mod claims;
 mod events;
 mod filter;
 mod inbox;
 mod latency;
 mod lookup;
+mod pack;
 mod requests;
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +32,7 @@ use crate::broker::stats::unix_nanos_now;
 use crate::broker::system::SystemEvent;
 use crate::client::InternalClient;
 use crate::identity::FastRng;
-use crate::monitor::{Monitor, Query};
+use crate::monitor::Monitor;
 pub(crate) use lookup::lookup_account;
 pub(crate) use requests::Body;
 use requests::Kind;
@@ -54,6 +55,8 @@ struct Service {
     rng: FastRng,
     latency: latency::Latency,
     publishers: latency::Publishers,
+    /// A full resolver's directory, sync interval and pack reply inbox.
+    sync: Option<(std::path::PathBuf, Duration, String)>,
 }
 
 /// Starts the system account's services (its subscriptions are in place
@@ -68,23 +71,32 @@ pub(crate) fn start(
     let events = system.take_inbox()?;
     let client = InternalClient::new(Arc::clone(broker), Arc::clone(&system.account));
     let claims = crate::resolver::directory(broker.auth().config()).is_some();
-    let table = Arc::new(requests::subscriptions(
-        &broker.info.server_id,
-        claims,
-        &system.latency_hash,
-    ));
+    let mut table = requests::subscriptions(&broker.info.server_id, claims, &system.latency_hash);
+    let mut rng = FastRng::new();
+    let sync = pack::sync_settings(broker).map(|(dir, every)| {
+        let inbox = format!("$SYS._INBOX.{}.{}", system.latency_hash, rng.token());
+        table.push((
+            pack::PACK_SUBJECT.to_owned(),
+            Kind::Claims(claims::ClaimsOp::Pack),
+        ));
+        table.push((inbox.clone(), Kind::Claims(claims::ClaimsOp::Merge)));
+        (dir, every, inbox)
+    });
+    let table = Arc::new(table);
     let mut service = Service {
         broker: Arc::clone(broker),
         monitor,
         client,
         table: Arc::clone(&table),
         seq: 0,
-        rng: FastRng::new(),
+        rng,
         latency: latency::Latency::default(),
         publishers: latency::Publishers::default(),
+        sync,
     };
-    for (i, (subject, _)) in table.iter().enumerate() {
-        service.client.subscribe(subject, i + 1);
+    for (i, (subject, kind)) in table.iter().enumerate() {
+        let queue = (*kind == Kind::Claims(claims::ClaimsOp::Pack)).then_some(pack::PACK_QUEUE);
+        service.client.subscribe(subject, queue, i + 1);
     }
     Some(tokio::spawn(run(service, events, stopped)))
 }
@@ -98,6 +110,10 @@ async fn run(
     let mut spare = BytesMut::new();
     let mut every = STATSZ_FIRST;
     let mut next_statsz = Instant::now() + every;
+    let mut next_sync = service
+        .sync
+        .as_ref()
+        .map(|(_, every, _)| std::time::Instant::now() + *every);
     loop {
         tokio::select! {
             changed = stopped.changed() => {
@@ -122,6 +138,10 @@ async fn run(
                     }
                 }
                 service.announce(batch).await;
+            }
+            () = sleep_until(next_sync) => {
+                next_sync = service.sync.as_ref().map(|(_, every, _)| std::time::Instant::now() + *every);
+                service.request_pack().await;
             }
             () = sleep_until(service.latency.next_deadline()) => {
                 let due = service.latency.expire(&service.broker, std::time::Instant::now());
@@ -274,6 +294,12 @@ impl Service {
                 self.client.publish(&reply, None, None, text.as_bytes());
                 return;
             }
+            Body::Pack(messages) => {
+                for message in messages.iter().chain([&Vec::new()]) {
+                    self.client.publish(&reply, None, None, message);
+                }
+                return;
+            }
             // A delete's error names no account.
             Body::ClaimsError(account, description) if account.is_empty() => json!({
                 "server": self.server_info(),
@@ -292,94 +318,6 @@ impl Service {
             }
         };
         self.publish_value(&reply, None, &message);
-    }
-
-    /// The `account_connections` bodies of `accounts` (only those with
-    /// connections unless `unused`).
-    async fn account_conns(
-        &mut self,
-        accounts: Vec<String>,
-        unused: bool,
-    ) -> Vec<(String, Map<String, Value>)> {
-        let rows = self
-            .blocking(move |monitor| {
-                let mut query = Query::internal(Default::default());
-                query.accounts = Some(accounts);
-                if unused {
-                    query.set("unused", "true");
-                }
-                monitor.data("/accstatz", &query, unix_nanos_now())
-            })
-            .await
-            .flatten()
-            .and_then(Result::ok);
-        let Some(Value::Array(rows)) =
-            rows.and_then(|mut v| v.get_mut("account_statz").map(Value::take))
-        else {
-            return Vec::new();
-        };
-        let now = unix_nanos_now();
-        rows.iter()
-            .map(|row| {
-                let account = row["acc"].as_str().unwrap_or_default().to_owned();
-                let id = events::event_id(&mut self.rng);
-                (account, events::account_conns(row, id, now))
-            })
-            .collect()
-    }
-
-    /// Announces a batch of connection events, then the connection counts
-    /// of the accounts they touched (once each).
-    async fn announce(&mut self, batch: Vec<SystemEvent>) {
-        let mut touched = BTreeSet::new();
-        for event in batch {
-            let now = unix_nanos_now();
-            let id = events::event_id(&mut self.rng);
-            let (subject, body) = match &event {
-                SystemEvent::Connected(connection) => events::connected(connection, id, now),
-                SystemEvent::Closed(connection) => {
-                    let lost = self.latency.closed(&self.broker, connection.link.cid);
-                    self.publish_latency(lost);
-                    events::closed(&self.broker, connection, id, now)
-                }
-                SystemEvent::Latency(_) => {
-                    if let SystemEvent::Latency(event) = event {
-                        let ready = self.latency.event(&self.broker, event);
-                        self.publish_latency(ready.into_iter().collect());
-                    }
-                    continue;
-                }
-            };
-            if let Some(account) = body
-                .get("client")
-                .and_then(|c| c["acc"].as_str())
-                .filter(|a| *a != crate::account::GLOBAL_ACCOUNT)
-            {
-                touched.insert(account.to_owned());
-            }
-            if self.listened(&subject) {
-                self.publish_event(&subject, body);
-            }
-        }
-        let listened: Vec<String> = touched
-            .into_iter()
-            .filter(|account| {
-                self.listened(&format!("$SYS.ACCOUNT.{account}.SERVER.CONNS"))
-                    || self.listened(&format!("$SYS.SERVER.ACCOUNT.{account}.CONNS"))
-            })
-            .collect();
-        if listened.is_empty() {
-            return;
-        }
-        // Also an account whose last connection left: its counts say so.
-        let rows = self.account_conns(listened, true).await;
-        for (account, body) in rows {
-            self.publish_event(
-                &format!("$SYS.SERVER.ACCOUNT.{account}.CONNS"),
-                body.clone(),
-            );
-            self.publish_event(&format!("$SYS.ACCOUNT.{account}.SERVER.CONNS"), body);
-        }
     }
 }
 

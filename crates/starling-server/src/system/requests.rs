@@ -89,6 +89,8 @@ pub(crate) enum Body {
     Raw(String),
     /// `{"server": ..., "error": {"account", "code": 500, "description"}}`.
     ClaimsError(String, String),
+    /// A pack request's answer: these messages, then an empty one.
+    Pack(Vec<Vec<u8>>),
 }
 
 /// How an option's JSON value becomes a query parameter.
