@@ -60,12 +60,9 @@ async fn get(url: &str, tls: Option<&ResolverTls>) -> Result<String, String> {
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
     // A user and password in the URL go as basic authentication, as Go's
     // HTTP client sends them.
-    let basic = authority.rsplit_once('@').map(|(userinfo, _)| {
-        format!(
-            "Basic {}",
-            data_encoding::BASE64.encode(userinfo.as_bytes())
-        )
-    });
+    let basic = authority
+        .rsplit_once('@')
+        .map(|(userinfo, _)| basic_auth(userinfo));
     let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
     let head = (authority, basic.as_deref());
     let host = match authority.rsplit_once(':') {
@@ -168,6 +165,42 @@ pub(crate) async fn check_home(auth: &starling_auth::AuthConfig) -> Result<(), S
     fetch(url, operator.resolver_tls.as_ref()).await.map(|_| ())
 }
 
+/// `Basic <user:password>` from a URL's userinfo, each part
+/// percent-decoded (Go's `url.User` and `SetBasicAuth`: no password
+/// sends `user:`).
+fn basic_auth(userinfo: &str) -> String {
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let mut credentials = percent_decoded(user);
+    credentials.push(b':');
+    credentials.extend(percent_decoded(password));
+    format!("Basic {}", data_encoding::BASE64.encode(&credentials))
+}
+
+/// `%XX` escapes decoded (a malformed one is kept as it is).
+fn percent_decoded(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = bytes
+            .get(i + 1..i + 3)
+            .filter(|_| bytes[i] == b'%')
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,5 +212,13 @@ mod tests {
             "https://u:xxxxx@h:1/jwt/v1/accounts/"
         );
         assert_eq!(redacted("http://h:1/a"), "http://h:1/a");
+    }
+
+    #[test]
+    fn userinfo_is_percent_decoded_for_basic_auth() {
+        // "us er" / "p@ss:w" → base64 of "us er:p@ss:w".
+        assert_eq!(basic_auth("us%20er:p%40ss%3Aw"), "Basic dXMgZXI6cEBzczp3");
+        assert_eq!(basic_auth("user"), "Basic dXNlcjo=");
+        assert_eq!(percent_decoded("100%"), b"100%");
     }
 }

@@ -140,10 +140,7 @@ fn tls(value: &Value) -> Result<crate::ClusterTls, ConfError> {
             }
             "verify_and_map" => tls.verify_and_map = v.as_bool("verify_and_map")?,
             "handshake_first" => {
-                return Err(ConfError::not_supported_yet(
-                    k,
-                    "this TLS setting (issue #15)",
-                ));
+                return Err(ConfError::not_supported_yet(k, super::leaf::TLS_FIRST));
             }
             _ => return Err(ConfError::unknown_field(k)),
         }

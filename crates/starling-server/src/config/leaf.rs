@@ -7,7 +7,8 @@ use starling_conf::{ConfError, Key, Value};
 
 use crate::{LeafAuth, LeafOptions, LeafRemote, LeafUser};
 
-const NOT_YET: &str = "leaf nodes: issue #12";
+/// `handshake_first`: nats-server 2.10's TLS before INFO (2.9.10 has none).
+pub(super) const TLS_FIRST: &str = "nats-server 2.10's TLS-first handshake";
 
 /// Reads the block; every problem goes to `errors`.
 pub(super) fn leaf_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafOptions> {
@@ -187,7 +188,7 @@ fn remote_tls(value: &Value) -> Result<crate::RemoteTls, ConfError> {
                     tls.timeout = timeout;
                 }
             }
-            "handshake_first" => return Err(ConfError::not_supported_yet(k, NOT_YET)),
+            "handshake_first" => return Err(ConfError::not_supported_yet(k, TLS_FIRST)),
             _ => return Err(ConfError::unknown_field(k)),
         }
     }
@@ -276,9 +277,9 @@ fn remote_block(value: &Value, errors: &mut Vec<ConfError>) -> Option<LeafRemote
             "deny_exports" | "deny_export" => {
                 strings(value, &name).map(|subjects| remote.deny_exports = subjects)
             }
-            "jetstream_cluster_migrate" | "js_cluster_migrate" => {
-                Err(ConfError::not_supported_yet(key, NOT_YET))
-            }
+            "jetstream_cluster_migrate" | "js_cluster_migrate" => Err(
+                ConfError::not_supported_yet(key, "JetStream: Starling has no JetStream"),
+            ),
             _ => Err(ConfError::unknown_field(key)),
         };
         if let Err(error) = read {

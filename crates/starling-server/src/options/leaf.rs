@@ -226,8 +226,8 @@ pub(crate) struct RemoteUrl {
 }
 
 impl RemoteUrl {
-    /// Reads `scheme://[user[:pass]@]host[:port][/path]`; only plain
-    /// (non-TLS, non-websocket) schemes are supported yet.
+    /// Reads `scheme://[user[:pass]@]host[:port][/path]` (`nats`,
+    /// `nats-leaf`, `tls`, `ws` or `wss`).
     pub(crate) fn parse(url: &str) -> Result<Self, String> {
         let (scheme, rest) = url
             .split_once("://")
@@ -238,7 +238,7 @@ impl RemoteUrl {
             "nats" | "nats-leaf" | "tls" | "ws" | "wss"
         ) {
             return Err(format!(
-                "leafnode remote url {url:?}: the {scheme}:// scheme is not supported yet (leaf nodes: issue #12)"
+                "leafnode remote url {url:?}: the {scheme}:// scheme is not supported (nats, nats-leaf, tls, ws or wss)"
             ));
         }
         let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
