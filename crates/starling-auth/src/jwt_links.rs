@@ -257,3 +257,56 @@ fn activated(import: &JwtImport, importer: &str, signers: &[String], now: i64) -
                 claims.nats.subject.as_bytes(),
             ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(subject: &str, latency: serde_json::Value, response: &str) -> JwtExport {
+        serde_json::from_value(serde_json::json!({
+            "subject": subject, "type": "service", "response_type": response,
+            "latency": latency,
+        }))
+        .unwrap()
+    }
+
+    fn tracking(export: JwtExport) -> Option<ServiceLatency> {
+        let links = JwtLinks {
+            exports: vec![export],
+            ..JwtLinks::default()
+        };
+        let accounts = HashMap::from([("A".to_owned(), links)]);
+        let (exports, _) = build(&accounts, 0);
+        match &exports[0].kind {
+            ExportKind::Service { latency, .. } => latency.clone(),
+            ExportKind::Stream => None,
+        }
+    }
+
+    #[test]
+    fn latency_as_nats_server_takes_it_from_a_jwt() {
+        let headers = serde_json::json!({"sampling": "headers", "results": "lat"});
+        assert_eq!(
+            tracking(service("svc", headers.clone(), "Singleton")),
+            Some(ServiceLatency {
+                subject: "lat".into(),
+                sampling: Sampling::Headers
+            })
+        );
+        let half = serde_json::json!({"sampling": 50, "results": "lat"});
+        assert_eq!(
+            tracking(service("svc", half, "")).map(|l| l.sampling),
+            Some(Sampling::Percent(50))
+        );
+        // What nats-server leaves off (with a debug line): a streamed
+        // service, a results subject with a wildcard or one of its own
+        // services, a rate past 100.
+        assert_eq!(tracking(service("svc", headers, "Stream")), None);
+        let wild = serde_json::json!({"sampling": 10, "results": "lat.*"});
+        assert_eq!(tracking(service("svc", wild, "")), None);
+        let own = serde_json::json!({"sampling": 10, "results": "svc"});
+        assert_eq!(tracking(service("svc", own, "")), None);
+        let past = serde_json::json!({"sampling": 101, "results": "lat"});
+        assert_eq!(tracking(service("svc", past, "")), None);
+    }
+}
