@@ -1,7 +1,7 @@
 //! Service latency tracking end to end, against a live nats-server: the
 //! same session of requests (answered, without a reply, to nobody,
 //! unanswered past the threshold, sampled by a tracing header or not,
-//! abandoned by the requester, shared) gives the same measurements, field
+//! abandoned by the requester closing or unsubscribing, shared) gives the same measurements, field
 //! for field; and a measurement whose service is on another cluster member
 //! is merged from both servers' halves, between Starling and nats-server
 //! both ways and between two Starlings.
@@ -154,6 +154,20 @@ async fn session(addr: SocketAddr) -> (Vec<Value>, Value) {
     );
     drop(raw);
     shapes.push(shape(&next(&mut lat, "an abandoned request").await));
+    // A requester that stops listening for the answer (and stays).
+    let mut raw = RawClient::connect(addr).await;
+    raw.send(b"CONNECT {\"user\":\"b\",\"pass\":\"b\",\"verbose\":false}\r\nSUB in 1\r\nPUB hang in 2\r\nhi\r\nPING\r\n").await;
+    let (got, _) = raw.read_until(b"PONG", WAIT).await;
+    assert!(
+        got.ends_with(b"PONG\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+    raw.send(b"UNSUB 1\r\nPING\r\n").await;
+    shapes.push(shape(
+        &next(&mut lat, "a request whose reply lost interest").await,
+    ));
+    drop(raw);
     // A shared import: the requester in full, in the header too.
     let c = user(addr, "c").await;
     c.request("svc", "shared".into()).await.unwrap();
@@ -182,14 +196,14 @@ async fn measurements_match_nats_server() {
     let server = start_from_config(ACCOUNTS).await;
     let (ours, our_info) = session(server.client_addr()).await;
     let statuses: Vec<&Value> = ours.iter().map(|s| &s["status"]).collect();
-    assert_eq!(statuses, [200, 400, 503, 504, 200, 408, 200]);
+    assert_eq!(statuses, [200, 400, 503, 504, 200, 408, 408, 200]);
     assert_eq!(
         ours[4]["header"],
         json!({"Traceparent": ["00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]})
     );
     assert_eq!(ours[0]["requestor"], json!(["acc", "rtt"]));
     assert!(
-        ours[6]["requestor"]
+        ours[7]["requestor"]
             .as_array()
             .unwrap()
             .contains(&json!("server"))

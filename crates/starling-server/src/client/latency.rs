@@ -5,7 +5,7 @@
 //! requester's server. What is measured goes to the system service,
 //! which builds and publishes the JSON.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -19,6 +19,19 @@ use crate::account::{OriginKind, Subscription};
 use crate::broker::stats::unix_nanos_now;
 use crate::broker::system::{LatencyEvent, SystemEvent};
 use crate::service_latency::client_info;
+
+/// A measured request this connection made, still out.
+#[derive(Debug)]
+pub(crate) struct Measured {
+    responses: Weak<Responses>,
+    /// Its `_R_.` subject.
+    route: Bytes,
+    /// The requester's own reply subject.
+    reply: Bytes,
+}
+
+/// Measured requests past which those already ended are forgotten.
+const MEASURED_PRUNE_AT: usize = 64;
 
 impl ClientState {
     /// Whether this request to `service` is measured; a measured one
@@ -58,24 +71,64 @@ impl ClientState {
     /// someone took it (503 now), its threshold ends it (504), or its
     /// requester leaving does (408).
     pub(super) fn watch_request(
-        &self,
+        &mut self,
         responses: &Arc<Responses>,
-        reply: &Bytes,
+        (route, reply): (&Bytes, &[u8]),
         delivered: bool,
         until: Instant,
     ) {
         if !delivered {
-            if let Some(tracked) = responses.take_tracked(reply) {
+            if let Some(tracked) = responses.take_tracked(route) {
                 self.report_latency(tracked, Outcome::NoDelivery);
             }
             return;
         }
         self.notify_latency(LatencyEvent::Watch {
             responses: Arc::downgrade(responses),
-            reply: reply.clone(),
+            reply: route.clone(),
             until,
             requestor: self.me.link.cid,
         });
+        if self.measured.len() >= MEASURED_PRUNE_AT {
+            self.measured.retain(|m| {
+                m.responses
+                    .upgrade()
+                    .is_some_and(|r| r.is_tracked(&m.route))
+            });
+        }
+        self.measured.push(Measured {
+            responses: Arc::downgrade(responses),
+            route: route.clone(),
+            reply: Bytes::copy_from_slice(reply),
+        });
+    }
+
+    /// A subscription `filter` of this connection went: a measured
+    /// request whose reply subject nobody in the account listens to any
+    /// more has lost its requester (408, as nats-server's reverse entries).
+    pub(super) fn reply_interest_gone(&mut self, filter: &[u8]) {
+        if self.measured.is_empty() {
+            return;
+        }
+        let account = Arc::clone(&self.account);
+        let (gone, kept): (Vec<Measured>, Vec<Measured>) = std::mem::take(&mut self.measured)
+            .into_iter()
+            .partition(|m| {
+                starling_subject::matches(filter, &m.reply) && {
+                    let matches = account.lookup(&m.reply);
+                    matches.plain.is_empty() && matches.queues.is_empty()
+                }
+            });
+        self.measured = kept;
+        for measured in gone {
+            let tracked = measured
+                .responses
+                .upgrade()
+                .and_then(|r| r.take_tracked(&measured.route));
+            if let Some(tracked) = tracked {
+                self.report_latency(tracked, Outcome::InterestLost);
+            }
+        }
     }
 
     /// A response ended a measured request: this connection answered it

@@ -18,6 +18,7 @@ mod state;
 mod subscribe;
 #[cfg(test)]
 mod tests;
+mod time;
 mod trace;
 mod writer;
 

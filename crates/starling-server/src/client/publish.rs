@@ -251,9 +251,9 @@ impl ClientState {
             message: Some(&message),
         };
         let taken = self.deliver_all(&matches, publish, route);
-        if watched && let Some(reply) = &reply {
+        if watched && let (Some(route), Some(reply)) = (&reply, publish.reply()) {
             let until = now + service.threshold;
-            self.watch_request(&service.responses, reply, taken, until);
+            self.watch_request(&service.responses, (route, reply), taken, until);
         }
         // Nobody in the exporter took it: the requester hears 503 at once
         // (a deliberate difference, see docs/compatibility.md).

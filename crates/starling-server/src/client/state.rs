@@ -21,6 +21,7 @@ use starling_proto::{ClientOp, Connect, ErrReply, ParserLimits, ProtoError, Serv
 use starling_router::Matches;
 
 use super::connect::{AuthJob, ConnectFlags};
+pub(crate) use super::time::Time;
 use crate::account::links::AccountLinks;
 use crate::account::{Account, SubHandle, Subscriber};
 use crate::broker::Broker;
@@ -29,27 +30,6 @@ use crate::link::{CloseReason, Link, Queued};
 
 /// The first ping after CONNECT comes after at most this (nats-server's).
 const FIRST_PING_MAX: Duration = Duration::from_secs(2);
-
-/// A moment, as the state machine sees it: the monotonic clock for
-/// deadlines and Unix seconds for credentials (JWT times).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Time {
-    pub(crate) instant: Instant,
-    pub(crate) unix: i64,
-}
-
-impl Time {
-    /// The system's clocks, now (the driver's job; tests make their own).
-    pub(crate) fn now() -> Self {
-        let unix = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        Self {
-            instant: Instant::now(),
-            unix,
-        }
-    }
-}
 
 /// The ping timer (nats-server's `processPingTimer`).
 #[derive(Debug)]
@@ -74,6 +54,8 @@ pub(crate) struct ClientState {
     pub(super) me: Arc<Subscriber>,
     pub(super) flags: ConnectFlags,
     pub(super) rng: FastRng,
+    /// Its measured requests still out (see `latency.rs`).
+    pub(super) measured: Vec<super::latency::Measured>,
     /// Writers to wake at the end of this batch.
     wakes: Vec<Arc<Link>>,
     /// Receivers this batch left backlogged: the driver waits for room in
@@ -169,6 +151,7 @@ impl ClientState {
                 info_generation: Some(generation),
             },
             rng: FastRng::new(),
+            measured: Vec::new(),
             wakes: Vec::new(),
             backlog: Vec::new(),
             now,

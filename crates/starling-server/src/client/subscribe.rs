@@ -87,7 +87,10 @@ impl ClientState {
             Some(max) if max > 0 && max > sub.delivered.load(Ordering::Relaxed) => {
                 sub.max.store(max, Ordering::Relaxed);
             }
-            _ => sub.remove(),
+            _ => {
+                sub.remove();
+                self.reply_interest_gone(&sub.subject);
+            }
         }
     }
 }
