@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use starling_auth::{Permissions, ResponsePermission};
@@ -44,7 +44,8 @@ pub(crate) struct Subscriber {
     /// Tagged requests from other servers' requesters it received for a
     /// latency-tracked service, by reply subject: its response is
     /// measured for the requester's server (nats-server's `rrTracking`).
-    remote_tracking: OnceLock<Mutex<HashMap<Bytes, RemoteTrack>>>,
+    /// (With when it was last pruned.)
+    remote_tracking: OnceLock<Mutex<(HashMap<Bytes, RemoteTrack>, Instant)>>,
 }
 
 /// A request measured for another server.
@@ -58,8 +59,10 @@ pub(crate) struct RemoteTrack {
     pub(crate) until: Instant,
 }
 
-/// Remote measurements past which expired ones are pruned.
+/// Remote measurements past which expired ones are pruned (at each power
+/// of two), and the most kept.
 const TRACKING_PRUNE_AT: usize = 1024;
+const TRACKING_MAX: usize = 65_536;
 
 /// Reply subjects a client may answer, with `allow_responses`' limits.
 #[derive(Debug)]
@@ -206,24 +209,35 @@ impl Subscriber {
     pub(crate) fn track_remote(&self, reply: &[u8], track: RemoteTrack) {
         let mut map = self
             .remote_tracking
-            .get_or_init(Mutex::default)
+            .get_or_init(|| Mutex::new((HashMap::new(), track.at)))
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        if map.len() >= TRACKING_PRUNE_AT {
-            let now = track.at;
-            map.retain(|_, t| t.until > now);
+        let (entries, pruned_at) = &mut *map;
+        let now = track.at;
+        let len = entries.len();
+        // At each power of two past the mark (O(1) per request amortized),
+        // and at the cap once a second.
+        let due = len.is_power_of_two()
+            || (len >= TRACKING_MAX && now.duration_since(*pruned_at) >= Duration::from_secs(1));
+        if len >= TRACKING_PRUNE_AT && due {
+            entries.retain(|_, t| t.until > now);
+            *pruned_at = now;
         }
-        map.insert(Bytes::copy_from_slice(reply), track);
+        // A service that answers nothing cannot grow it without bound:
+        // past the cap, requests go unmeasured.
+        if entries.len() < TRACKING_MAX {
+            entries.insert(Bytes::copy_from_slice(reply), track);
+        }
     }
 
     /// At publish: the measurement its message on `subject` completes.
     pub(crate) fn remote_tracked(&self, subject: &[u8]) -> Option<RemoteTrack> {
         let map = self.remote_tracking.get()?;
         let mut map = map.lock().unwrap_or_else(PoisonError::into_inner);
-        if map.is_empty() {
+        if map.0.is_empty() {
             return None;
         }
-        map.remove(subject)
+        map.0.remove(subject)
     }
 
     /// Records permissions whose subscribe denies apply at delivery.

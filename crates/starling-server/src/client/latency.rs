@@ -89,7 +89,9 @@ impl ClientState {
             until,
             requestor: self.me.link.cid,
         });
-        if self.measured.len() >= MEASURED_PRUNE_AT {
+        // At each power of two past the mark: O(1) per request amortized.
+        let len = self.measured.len();
+        if len >= MEASURED_PRUNE_AT && len.is_power_of_two() {
             self.measured.retain(|m| {
                 m.responses
                     .upgrade()

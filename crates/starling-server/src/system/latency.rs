@@ -52,6 +52,7 @@ pub(super) struct Latency {
     /// The size at which answered requests are next swept out.
     next_sweep: usize,
     halves: HashMap<String, (Half, Instant)>,
+    halves_pruned: Option<Instant>,
 }
 
 /// Watched requests past which answered ones are swept out.
@@ -179,8 +180,13 @@ impl Latency {
 
     fn keep(&mut self, reply: String, half: Half) {
         let now = Instant::now();
-        if self.halves.len() >= MAX_HALVES {
+        // Full: the expired ones go, once a second at most.
+        let due = self
+            .halves_pruned
+            .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1));
+        if self.halves.len() >= MAX_HALVES && due {
             self.halves.retain(|_, (_, until)| *until > now);
+            self.halves_pruned = Some(now);
         }
         if self.halves.len() < MAX_HALVES {
             self.halves.insert(reply, (half, now + HALF_LIFE));
