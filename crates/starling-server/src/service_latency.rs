@@ -15,6 +15,7 @@ use crate::account::{GLOBAL_ACCOUNT, OriginKind, Subscriber};
 use crate::broker::Broker;
 use crate::monitor::format::rfc3339;
 
+/// A measurement's `type`.
 pub(crate) const SERVICE_LATENCY: &str = "io.nats.server.metric.v1.service_latency";
 /// Go's zero `time.Time`, as an M2's unset timestamp reads.
 pub(crate) const GO_ZERO_TIME: &str = "0001-01-01T00:00:00Z";

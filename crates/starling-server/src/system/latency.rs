@@ -22,6 +22,7 @@ use crate::service_latency::{
     GO_ZERO_TIME, RemoteLatency, SERVICE_LATENCY, ServiceLatency, client_info, measure, merge,
     nanos, sanitize,
 };
+
 /// Half measurements (or early M2s) kept at most, and for how long.
 const MAX_HALVES: usize = 65_536;
 const HALF_LIFE: Duration = Duration::from_secs(120);
