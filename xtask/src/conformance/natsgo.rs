@@ -182,21 +182,51 @@ fn go_test(starling: &Path, work: &Workdir, gopath: &Path) -> Result<Vec<Outcome
     let logs = work.logs.join("natsgo");
     let _ = std::fs::remove_dir_all(&logs);
     std::fs::create_dir_all(&logs).map_err(|e| format!("can't create {}: {e}", logs.display()))?;
-    let output = go(gopath, work)
-        .args(["test", "-count=1", "-v", "-timeout", "240s", "natsgo/test"])
-        .current_dir(gopath.join("src/natsgo/test"))
-        .env("STARLING_BIN", starling)
-        .env("STARLING_LOGS", &logs)
-        .output()
-        .map_err(|e| format!("can't run go test: {e}"))?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let run = |only: Option<&str>, log: &Path| -> Result<String, String> {
+        let mut command = go(gopath, work);
+        command.args(["test", "-count=1", "-v", "-timeout", "240s"]);
+        if let Some(test) = only {
+            command.args(["-run", &format!("^{test}$")]);
+        }
+        let output = command
+            .arg("natsgo/test")
+            .current_dir(gopath.join("src/natsgo/test"))
+            .env("STARLING_BIN", starling)
+            .env("STARLING_LOGS", &logs)
+            .output()
+            .map_err(|e| format!("can't run go test: {e}"))?;
+        let _ = std::fs::write(log, [&output.stdout[..], &output.stderr[..]].concat());
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    };
     let log = logs.join("go-test.log");
-    let _ = std::fs::write(&log, [&output.stdout[..], &output.stderr[..]].concat());
-    Ok(TESTS
-        .iter()
-        .map(|test| outcome(test, &stdout, &log))
-        .collect())
+    let stdout = run(None, &log)?;
+    let mut outcomes = Vec::new();
+    for test in TESTS {
+        let first = outcome(test, &stdout, &log);
+        if first.ok || !STATISTICAL.contains(test) {
+            outcomes.push(first);
+            continue;
+        }
+        // A split drawn by the clients themselves: one more run decides.
+        let again = logs.join(format!("{test}-again.log"));
+        let second = outcome(test, &run(Some(test), &again)?, &again);
+        outcomes.push(if second.ok {
+            Outcome::pass(
+                test,
+                "passed on its second run (the first: a split outside nats.go's bound)",
+            )
+        } else {
+            second
+        });
+    }
+    Ok(outcomes)
 }
+
+/// Tests that check a random split the clients draw (32 clients
+/// reconnecting to one of two servers must split within 40 % of even): a
+/// fair draw misses that bound in about 2 % of runs, against nats-server
+/// as against Starling. A failure of one of them is run once more.
+const STATISTICAL: &[&str] = &["TestHotSpotReconnect"];
 
 fn outcome(test: &str, stdout: &str, log: &Path) -> Outcome {
     let result = stdout.lines().find_map(|line| {
