@@ -92,6 +92,20 @@ fn shape(m: &Value) -> Value {
     })
 }
 
+/// A raw client of B that asked the service that never answers (its
+/// reply subject `in`, sid 1), once the server has taken the request.
+async fn hanging_request(addr: SocketAddr) -> RawClient {
+    let mut raw = RawClient::connect(addr).await;
+    raw.send(b"CONNECT {\"user\":\"b\",\"pass\":\"b\",\"verbose\":false}\r\nSUB in 1\r\nPUB hang in 2\r\nhi\r\nPING\r\n").await;
+    let (got, _) = raw.read_until(b"PONG", WAIT).await;
+    assert!(
+        got.ends_with(b"PONG\r\n"),
+        "{:?}",
+        String::from_utf8_lossy(&got)
+    );
+    raw
+}
+
 /// Runs the session on the server at `addr`: the measurements' shapes,
 /// and the `Nats-Request-Info` a shared import's request carried.
 async fn session(addr: SocketAddr) -> (Vec<Value>, Value) {
@@ -144,25 +158,11 @@ async fn session(addr: SocketAddr) -> (Vec<Value>, Value) {
         .unwrap();
     shapes.push(shape(&next(&mut lat, "a traced request").await));
     // A requester that leaves before the answer.
-    let mut raw = RawClient::connect(addr).await;
-    raw.send(b"CONNECT {\"user\":\"b\",\"pass\":\"b\",\"verbose\":false}\r\nSUB in 1\r\nPUB hang in 2\r\nhi\r\nPING\r\n").await;
-    let (got, _) = raw.read_until(b"PONG", WAIT).await;
-    assert!(
-        got.ends_with(b"PONG\r\n"),
-        "{:?}",
-        String::from_utf8_lossy(&got)
-    );
+    let raw = hanging_request(addr).await;
     drop(raw);
     shapes.push(shape(&next(&mut lat, "an abandoned request").await));
     // A requester that stops listening for the answer (and stays).
-    let mut raw = RawClient::connect(addr).await;
-    raw.send(b"CONNECT {\"user\":\"b\",\"pass\":\"b\",\"verbose\":false}\r\nSUB in 1\r\nPUB hang in 2\r\nhi\r\nPING\r\n").await;
-    let (got, _) = raw.read_until(b"PONG", WAIT).await;
-    assert!(
-        got.ends_with(b"PONG\r\n"),
-        "{:?}",
-        String::from_utf8_lossy(&got)
-    );
+    let mut raw = hanging_request(addr).await;
     raw.send(b"UNSUB 1\r\nPING\r\n").await;
     shapes.push(shape(
         &next(&mut lat, "a request whose reply lost interest").await,
